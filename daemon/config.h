@@ -1,0 +1,109 @@
+/* The configuration: libconfig file → plain structs, validated, with FILE:LINE diagnostics. */
+#pragma once
+
+#include "util.h"
+
+enum webhook_format {
+        WEBHOOK_FORMAT_JSON,
+        WEBHOOK_FORMAT_SLACK,
+        WEBHOOK_FORMAT_ALERTMANAGER,
+        _WEBHOOK_FORMAT_MAX,
+};
+
+struct account {
+        char *name;               /* "default" when the config gives none */
+        char *url;                /* base URL without trailing slash, e.g. https://api.gcore.com */
+        char *key_file;           /* where the API key comes from: exactly one of these three */
+        char *key_credential;     /* name under $CREDENTIALS_DIRECTORY */
+        char *key;                /* the key itself, once loaded (never logged) */
+        bool key_inline;          /* the key was written in the config file itself */
+        char *ca_file;            /* NULL: system trust store */
+        usec_t connect_timeout;   /* default 5 s */
+        usec_t timeout;           /* whole request, default 30 s */
+        uint64_t max_response_size; /* default 8 MiB */
+        unsigned page_size;       /* list endpoint page size, 1..1000, default 100 */
+        unsigned line;            /* where it was defined, for later messages */
+};
+
+struct project {
+        int64_t id;               /* > 0 */
+        struct account *account;  /* borrowed from config->accounts */
+        bool all;                 /* deployments = "*" */
+        char **deployments;       /* names when !all */
+        size_t n_deployments;
+        unsigned line;
+};
+
+struct webhook {
+        char *name;               /* defaults to "webhook-N" */
+        char *url;
+        enum webhook_format format;
+        char **headers;           /* "Name: value" strings, sent as given */
+        size_t n_headers;
+        char **events;            /* event type globs ("alert.*"); none = all */
+        size_t n_events;
+        int min_priority;         /* syslog level: events with priority <= this pass; default 7 */
+        char **deployments;       /* deployment name globs; none = all */
+        size_t n_deployments;
+        int64_t *projects;        /* project ids; none = all */
+        size_t n_projects;
+        char *secret_file;        /* signing secret: at most one of these three */
+        char *secret_credential;
+        char *secret;             /* loaded secret (never logged); NULL = unsigned */
+        bool secret_inline;
+        char *ca_file;
+        usec_t timeout;           /* per attempt, default 10 s */
+        usec_t retry_max_interval; /* cap of the retry backoff, default 5 min */
+        unsigned line;
+};
+
+struct config {
+        char *path;               /* the file it was loaded from */
+
+        usec_t interval;          /* stable deployments, default 60 s */
+        usec_t fast_interval;     /* transitional or with an open problem, default 2 s */
+        usec_t stuck_after;       /* default 15 min */
+        unsigned alert_for;       /* key "for": polls before an alert opens, default 2 */
+        unsigned resolve_for;     /* healthy polls before it resolves, default 1 */
+        usec_t repeat_interval;   /* reminder period of an open alert, default 4 h; 0 = never */
+        unsigned unreachable_after; /* failed polls in a row before api.unreachable, default 3 */
+        unsigned max_in_flight;   /* concurrent API requests, default 16 */
+        char *state_directory;    /* default $STATE_DIRECTORY or the configured statedir */
+        uint64_t spool_max_size;  /* per webhook, default 64 MiB */
+        usec_t spool_max_age;     /* default 7 d */
+
+        struct account *accounts;
+        size_t n_accounts;
+        struct project *projects;
+        size_t n_projects;
+        struct webhook *webhooks;
+        size_t n_webhooks;
+};
+
+/* Diagnostics collected while loading: each line is complete, "FILE:LINE: message". */
+struct config_diag {
+        char **errors;
+        size_t n_errors;
+        char **warnings;
+        size_t n_warnings;
+};
+
+enum config_load_flags {
+        /* Read key and secret files and credentials now (the daemon and --once do; -t checks
+         * that the files are readable but does not keep their contents). */
+        CONFIG_LOAD_SECRETS = 1 << 0,
+};
+
+/* Loads and validates path. On success returns 0 and sets *ret (warnings may still be in
+ * diag). On failure returns a negative errno, *ret is untouched, and diag holds at least one
+ * error. */
+int config_load(const char *path, unsigned flags, struct config_diag *diag, struct config **ret);
+/* Same, from a string; "name" stands for the file name in messages. Used by tests and fuzzers. */
+int config_load_string(const char *text, const char *name, unsigned flags, struct config_diag *diag,
+                       struct config **ret);
+
+struct config *config_free(struct config *c);
+void config_diag_done(struct config_diag *d);
+
+const char *webhook_format_to_string(enum webhook_format f);
+struct account *config_find_account(const struct config *c, const char *name);

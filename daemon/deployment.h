@@ -1,0 +1,54 @@
+/* A deployment as one poll saw it: plain data parsed from InferenceInstanceOutSerializerV3. */
+#pragma once
+
+#include "util.h"
+
+enum deploy_status {
+        STATUS_UNKNOWN,           /* a value the API schema does not (yet) list */
+        STATUS_ACTIVE,
+        STATUS_DELETING,
+        STATUS_DEPLOYING,
+        STATUS_DISABLED,
+        STATUS_PARTIALLYDEPLOYED,
+        STATUS_PENDING,
+        _STATUS_MAX,
+};
+
+struct container {
+        int64_t region_id;
+        int64_t ready;            /* deploy_status.ready, clamped to >= 0 */
+        int64_t total;            /* deploy_status.total, clamped to >= 0 */
+        char *error_message;      /* NULL when null or empty */
+        char *address;            /* NULL when null */
+        int64_t scale_min;        /* -1 when absent */
+        int64_t scale_max;        /* -1 when absent */
+};
+
+struct deployment {
+        char *name;
+        int64_t project_id;
+        char *status;             /* the raw string, e.g. "PARTIALLYDEPLOYED" */
+        enum deploy_status status_enum;
+        /* Fields watched by deployment.spec_changed; NULL when null or absent. */
+        char *image;
+        char *flavor_name;
+        char *address;
+        char *command;            /* a string as given, or an array joined with single spaces */
+        char *envs_keys;          /* the keys of envs, sorted, comma-separated ("" when none) */
+        char *description;
+        char *created_at;
+        struct container *containers;
+        size_t n_containers;
+};
+
+const char *deploy_status_to_string(enum deploy_status s);
+enum deploy_status deploy_status_from_string(const char *s);
+/* DEPLOYING, PARTIALLYDEPLOYED, DELETING and unrecognised values: polled at fast_interval. */
+bool deploy_status_is_transitional(enum deploy_status s);
+
+void container_done(struct container *c);
+struct deployment *deployment_free(struct deployment *d);
+void deployment_done(struct deployment *d);
+/* Deep copy. */
+struct deployment *deployment_dup(const struct deployment *d);
+const struct container *deployment_find_container(const struct deployment *d, int64_t region_id);

@@ -1,0 +1,78 @@
+#include <syslog.h>
+
+#include "event.h"
+
+struct event_type_info {
+        const char *name;
+        sd_id128_t message_id;
+        int priority;
+};
+
+/* MESSAGE_IDs were generated once with `systemd-id128 new` and must never change: users and
+ * the catalog refer to them. */
+static const struct event_type_info event_types[_EVENT_TYPE_MAX] = {
+        [EVENT_DEPLOYMENT_DISCOVERED] = { "deployment.discovered", SD_ID128_MAKE(94,ec,ca,8e,3d,82,49,54,87,d1,f1,af,a8,83,05,52), LOG_INFO },
+        [EVENT_DEPLOYMENT_GONE] = { "deployment.gone", SD_ID128_MAKE(73,b9,47,2c,69,27,48,b6,b8,78,74,6b,eb,86,d3,0f), LOG_WARNING },
+        [EVENT_DEPLOYMENT_STATUS_CHANGED] = { "deployment.status_changed", SD_ID128_MAKE(1d,67,a9,1e,b7,08,45,4f,b5,a3,c8,7d,a2,1b,c1,12), LOG_INFO },
+        [EVENT_DEPLOYMENT_HEALTH_CHANGED] = { "deployment.health_changed", SD_ID128_MAKE(f3,3c,ab,a8,03,6a,47,a2,b0,a4,0c,37,1b,46,5f,3b), LOG_NOTICE },
+        [EVENT_DEPLOYMENT_STUCK] = { "deployment.stuck", SD_ID128_MAKE(91,81,b3,05,33,1f,4e,db,83,b3,de,10,ac,12,9a,1f), LOG_WARNING },
+        [EVENT_DEPLOYMENT_SPEC_CHANGED] = { "deployment.spec_changed", SD_ID128_MAKE(62,0b,28,42,54,1d,45,9e,93,c8,37,51,12,bc,b8,a9), LOG_INFO },
+        [EVENT_CONTAINER_ERROR] = { "container.error", SD_ID128_MAKE(55,99,3f,8d,2c,c4,42,c7,83,4f,d8,58,40,83,14,86), LOG_ERR },
+        [EVENT_CONTAINER_ERROR_CLEARED] = { "container.error_cleared", SD_ID128_MAKE(92,76,e3,08,76,57,46,be,a7,35,e5,73,1c,58,fb,9f), LOG_NOTICE },
+        [EVENT_CONTAINER_READY_CHANGED] = { "container.ready_changed", SD_ID128_MAKE(52,a8,33,8e,24,98,4d,b1,a6,f6,fd,a2,a1,38,62,e3), LOG_INFO },
+        [EVENT_CONTAINER_ADDED] = { "container.added", SD_ID128_MAKE(bc,2d,14,0b,37,19,42,ed,8d,41,e7,0b,35,2b,b5,95), LOG_INFO },
+        [EVENT_CONTAINER_REMOVED] = { "container.removed", SD_ID128_MAKE(fd,04,c8,2d,86,dc,4f,30,b7,83,22,b3,1a,98,5f,b8), LOG_INFO },
+        [EVENT_ALERT_FIRING] = { "alert.firing", SD_ID128_MAKE(20,3d,a1,04,fd,8e,46,67,8b,22,c4,e1,b4,79,0d,b7), LOG_ERR },
+        [EVENT_ALERT_RESOLVED] = { "alert.resolved", SD_ID128_MAKE(e0,53,52,0e,c1,1f,43,85,93,c5,cc,d3,33,36,5a,a6), LOG_NOTICE },
+        [EVENT_ALERT_REMINDER] = { "alert.reminder", SD_ID128_MAKE(20,ba,05,a3,78,41,48,7b,ba,62,26,a4,27,fc,c3,70), LOG_WARNING },
+        [EVENT_API_UNREACHABLE] = { "api.unreachable", SD_ID128_MAKE(d9,32,a8,2f,03,9f,4e,e2,9c,8c,5e,ad,b4,c1,ef,54), LOG_ERR },
+        [EVENT_API_RECOVERED] = { "api.recovered", SD_ID128_MAKE(e2,06,18,21,15,e7,4d,0d,a8,55,8c,56,5c,1a,45,44), LOG_NOTICE },
+        [EVENT_API_AUTH_FAILED] = { "api.auth_failed", SD_ID128_MAKE(9f,e4,1e,f2,0f,15,44,c0,bd,fb,16,f2,1e,51,eb,a7), LOG_CRIT },
+        [EVENT_MONITOR_STARTED] = { "monitor.started", SD_ID128_MAKE(77,9a,a6,dd,99,7e,44,4a,a7,d9,dd,14,92,45,45,9a), LOG_INFO },
+        [EVENT_MONITOR_RELOADED] = { "monitor.reloaded", SD_ID128_MAKE(65,e1,4b,a6,18,54,4c,40,a3,c3,e7,2d,00,5b,52,c1), LOG_INFO },
+        [EVENT_MONITOR_STOPPING] = { "monitor.stopping", SD_ID128_MAKE(06,ad,52,bc,5f,5c,44,09,be,4a,14,e0,3b,db,6e,1a), LOG_INFO },
+        [EVENT_WEBHOOK_DROPPED] = { "webhook.dropped", SD_ID128_MAKE(ec,47,93,41,0a,35,42,69,a0,b3,cd,0c,99,38,87,fe), LOG_WARNING },
+        [EVENT_WEBHOOK_DISABLED] = { "webhook.disabled", SD_ID128_MAKE(1f,94,4f,c8,70,b6,4e,22,af,58,38,2b,81,c3,f3,b6), LOG_ERR },
+};
+
+static const char *const priority_names[8] = {
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+const char *event_type_to_string(enum event_type t) {
+        return t >= 0 && t < _EVENT_TYPE_MAX ? event_types[t].name : NULL;
+}
+
+int event_type_from_string(const char *s) {
+        for (int i = 0; i < _EVENT_TYPE_MAX; i++)
+                if (s && streq(s, event_types[i].name))
+                        return i;
+        return -EINVAL;
+}
+
+sd_id128_t event_type_message_id(enum event_type t) {
+        return event_types[t].message_id;
+}
+
+int event_type_default_priority(enum event_type t) {
+        return event_types[t].priority;
+}
+
+int priority_from_string(const char *s) {
+        if (!s)
+                return -EINVAL;
+        if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+                return s[0] - '0';
+        for (int i = 0; i < 8; i++)
+                if (streq(s, priority_names[i]))
+                        return i;
+        if (streq(s, "error"))
+                return LOG_ERR;
+        if (streq(s, "warn"))
+                return LOG_WARNING;
+        return -EINVAL;
+}
+
+const char *priority_to_string(int p) {
+        return p >= 0 && p < 8 ? priority_names[p] : "info";
+}

@@ -1,0 +1,6 @@
+#include <stdio.h>
+
+int main(int argc, char *argv[]) {
+        puts(PACKAGE_STRING);
+        return 0;
+}

@@ -1,0 +1,375 @@
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+static void oom(void) {
+        static const char msg[] = "inferwatchd: out of memory\n";
+        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+}
+
+void *xmalloc(size_t n) {
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t m) {
+        void *p = calloc(n ? n : 1, m ? m : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+        p = realloc(p, n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xstrdup(const char *s) {
+        return s ? xstrndup(s, strlen(s)) : NULL;
+}
+
+char *xstrndup(const char *s, size_t n) {
+        char *p = strndup(s, n);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        char *p;
+
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        va_end(ap);
+        return p;
+}
+
+void *array_append(void *array_p, size_t *n, size_t sz) {
+        char **array = array_p;
+
+        *array = xrealloc(*array, (*n + 1) * sz);
+        memset(*array + *n * sz, 0, sz);
+        return *array + (*n)++ * sz;
+}
+
+usec_t now_usec(int clock_id) {
+        struct timespec ts;
+
+        if (clock_gettime(clock_id, &ts) < 0)
+                abort();
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+char *format_rfc3339(char buf[static 32], usec_t realtime) {
+        time_t t = (time_t) (realtime / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm)) {
+                strcpy(buf, "1970-01-01T00:00:00.000Z");
+                return buf;
+        }
+        size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, 32 - n, ".%03uZ", (unsigned) (realtime / USEC_PER_MSEC % 1000));
+        return buf;
+}
+
+static int parse_digits(const char **p, int n, int *ret) {
+        int v = 0;
+
+        for (int i = 0; i < n; i++) {
+                if (**p < '0' || **p > '9')
+                        return -EINVAL;
+                v = v * 10 + (*(*p)++ - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+static int expect_char(const char **p, const char *set) {
+        if (!**p || !strchr(set, **p))
+                return -EINVAL;
+        (*p)++;
+        return 0;
+}
+
+int parse_rfc3339(const char *s, usec_t *ret) {
+        struct tm tm = {};
+        int year, mon, day, hour, min, sec, off_h = 0, off_m = 0, sign = 0;
+        usec_t frac = 0;
+
+        if (parse_digits(&s, 4, &year) < 0 || expect_char(&s, "-") < 0 || parse_digits(&s, 2, &mon) < 0 ||
+            expect_char(&s, "-") < 0 || parse_digits(&s, 2, &day) < 0 || expect_char(&s, "Tt ") < 0 ||
+            parse_digits(&s, 2, &hour) < 0 || expect_char(&s, ":") < 0 || parse_digits(&s, 2, &min) < 0 ||
+            expect_char(&s, ":") < 0 || parse_digits(&s, 2, &sec) < 0)
+                return -EINVAL;
+        if (*s == '.') {
+                usec_t scale = USEC_PER_SEC / 10;
+                s++;
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                for (; *s >= '0' && *s <= '9'; s++, scale /= 10)
+                        frac += (usec_t) (*s - '0') * scale;
+        }
+        if (*s == 'Z' || *s == 'z')
+                s++;
+        else if (*s == '+' || *s == '-') {
+                sign = *s++ == '+' ? 1 : -1;
+                if (parse_digits(&s, 2, &off_h) < 0 || expect_char(&s, ":") < 0 ||
+                    parse_digits(&s, 2, &off_m) < 0)
+                        return -EINVAL;
+        } else
+                return -EINVAL;
+        if (*s || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+                return -EINVAL;
+
+        tm.tm_year = year - 1900;
+        tm.tm_mon = mon - 1;
+        tm.tm_mday = day;
+        tm.tm_hour = hour;
+        tm.tm_min = min;
+        tm.tm_sec = sec;
+        time_t t = timegm(&tm);
+        if (t == (time_t) -1 || t < 0)
+                return -EINVAL;
+        t -= sign * (off_h * 3600 + off_m * 60);
+        if (t < 0)
+                return -EINVAL;
+        *ret = (usec_t) t * USEC_PER_SEC + frac;
+        return 0;
+}
+
+char *format_duration(char buf[static 32], usec_t d) {
+        if (d == USEC_INFINITY)
+                snprintf(buf, 32, "forever");
+        else if (d < USEC_PER_SEC)
+                snprintf(buf, 32, "%llums", (unsigned long long) (d / USEC_PER_MSEC));
+        else if (d < USEC_PER_MINUTE)
+                snprintf(buf, 32, "%llus", (unsigned long long) (d / USEC_PER_SEC));
+        else if (d < USEC_PER_HOUR)
+                snprintf(buf, 32, "%llum%02llus", (unsigned long long) (d / USEC_PER_MINUTE),
+                         (unsigned long long) (d % USEC_PER_MINUTE / USEC_PER_SEC));
+        else if (d < USEC_PER_DAY)
+                snprintf(buf, 32, "%lluh%02llum", (unsigned long long) (d / USEC_PER_HOUR),
+                         (unsigned long long) (d % USEC_PER_HOUR / USEC_PER_MINUTE));
+        else
+                snprintf(buf, 32, "%llud%02lluh", (unsigned long long) (d / USEC_PER_DAY),
+                         (unsigned long long) (d % USEC_PER_DAY / USEC_PER_HOUR));
+        return buf;
+}
+
+struct unit {
+        const char *suffix;
+        uint64_t factor;
+};
+
+/* Parses "<number><unit>" repeated ("1h30m"), or a bare number in base units. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n_units, uint64_t *ret) {
+        uint64_t total = 0;
+        bool bare = true;
+
+        if (!s || !*s)
+                return -EINVAL;
+        while (*s) {
+                char *end;
+                unsigned long long v;
+
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                errno = 0;
+                v = strtoull(s, &end, 10);
+                if (errno != 0)
+                        return -ERANGE;
+                s = end;
+                while (*s == ' ')
+                        s++;
+                if (!*s) {
+                        if (!bare)
+                                return -EINVAL; /* "1h30" is ambiguous */
+                        *ret = v;
+                        return 0;
+                }
+                size_t best = SIZE_MAX, best_len = 0;
+                for (size_t i = 0; i < n_units; i++) {
+                        size_t l = strlen(units[i].suffix);
+                        if (l > best_len && strncmp(s, units[i].suffix, l) == 0) {
+                                best = i;
+                                best_len = l;
+                        }
+                }
+                if (best == SIZE_MAX)
+                        return -EINVAL;
+                s += best_len;
+                while (*s == ' ')
+                        s++;
+                if (units[best].factor && v > (UINT64_MAX - total) / units[best].factor)
+                        return -ERANGE;
+                total += v * units[best].factor;
+                bare = false;
+        }
+        *ret = total;
+        return 0;
+}
+
+int parse_duration(const char *s, usec_t *ret) {
+        static const struct unit units[] = {
+                { "us", 1 },
+                { "ms", USEC_PER_MSEC },
+                { "s", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
+                { "m", USEC_PER_MINUTE },
+                { "min", USEC_PER_MINUTE },
+                { "h", USEC_PER_HOUR },
+                { "d", USEC_PER_DAY },
+        };
+        uint64_t v;
+        int r;
+
+        r = parse_with_units(s, units, ELEMENTSOF(units), &v);
+        if (r < 0)
+                return r;
+        /* A bare number is seconds. */
+        if (strspn(s, "0123456789 ") == strlen(s)) {
+                if (v > UINT64_MAX / USEC_PER_SEC)
+                        return -ERANGE;
+                v *= USEC_PER_SEC;
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const struct unit units[] = {
+                { "B", 1 },
+                { "k", 1000ULL },
+                { "kB", 1000ULL },
+                { "K", 1024ULL },
+                { "KiB", 1024ULL },
+                { "M", 1024ULL * 1024 },
+                { "MB", 1000ULL * 1000 },
+                { "MiB", 1024ULL * 1024 },
+                { "G", 1024ULL * 1024 * 1024 },
+                { "GB", 1000ULL * 1000 * 1000 },
+                { "GiB", 1024ULL * 1024 * 1024 },
+        };
+
+        return parse_with_units(s, units, ELEMENTSOF(units), ret);
+}
+
+uint64_t random_below(uint64_t n) {
+        if (n == 0)
+                return 0;
+        return ((uint64_t) random() << 31 ^ (uint64_t) random()) % n;
+}
+
+usec_t jitter(usec_t d, double fraction) {
+        usec_t span = (usec_t) ((double) d * fraction);
+
+        if (span == 0)
+                return d;
+        return d - span + random_below(2 * span + 1);
+}
+
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        for (;;) {
+                if (size + 1 >= alloc) {
+                        alloc = alloc ? alloc * 2 : 4096;
+                        buf = xrealloc(buf, alloc);
+                }
+                ssize_t n = read(fd, buf + size, alloc - size - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+                if (size > max)
+                        return -EFBIG;
+        }
+        buf[size] = '\0';
+        if (size > 0 && buf[size - 1] == '\n')
+                buf[--size] = '\0';
+        if (ret_size)
+                *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, int mode) {
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp.%ld", path, (long) getpid());
+        _cleanup_free_ char *dir = xstrdup(path);
+        _cleanup_close_ int fd = -1, dfd = -1;
+        const char *p = data;
+        char *slash;
+        int r;
+
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (close(TAKE_FD(fd)) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+                slash[1] = '\0';
+        else if (slash)
+                *slash = '\0';
+        else
+                strcpy(dir, ".");
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) fsync(dfd);
+        return 0;
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+bool glob_match(const char *pattern, const char *s) {
+        return fnmatch(pattern, s, 0) == 0;
+}

@@ -1,0 +1,113 @@
+/* Small helpers shared by every module: cleanup attributes, time, strings. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef uint64_t usec_t;
+
+#define USEC_INFINITY ((usec_t) UINT64_MAX)
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY (24ULL * USEC_PER_HOUR)
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+
+/* Hand a pointer out of a _cleanup_ scope. */
+#define TAKE_PTR(p)                          \
+        ({                                   \
+                __typeof__(p) _tp_ = (p);    \
+                (p) = NULL;                  \
+                _tp_;                        \
+        })
+
+#define TAKE_FD(fd)                          \
+        ({                                   \
+                int _tf_ = (fd);             \
+                (fd) = -1;                   \
+                _tf_;                        \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                (void) close(*fd);
+}
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
+
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+/* NULL-tolerant comparison: two NULLs are equal. */
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+static inline const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
+/* Allocation failures are not survivable in a small daemon; say so and stop (chrony's Malloc). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+
+/* Grows *array (of *n elements of size sz) by one zeroed element and returns it. */
+void *array_append(void *array_p, size_t *n, size_t sz);
+
+usec_t now_usec(int clock_id);
+
+/* Writes "2026-11-27T14:38:58.123Z" (RFC 3339, UTC, milliseconds) into buf. */
+char *format_rfc3339(char buf[static 32], usec_t realtime);
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; returns -EINVAL if malformed. */
+int parse_rfc3339(const char *s, usec_t *ret);
+/* Writes a short human duration: "850ms", "42s", "4m12s", "3h05m", "2d04h". */
+char *format_duration(char buf[static 32], usec_t d);
+
+/* "90s", "15m", "1h30m", "500ms", "2d", or a bare number of seconds. */
+int parse_duration(const char *s, usec_t *ret);
+/* "8MiB", "512KiB", "1GiB", "100kB", or a bare number of bytes. */
+int parse_size(const char *s, uint64_t *ret);
+
+/* Random number in [0, n) from a non-cryptographic generator seeded at start. */
+uint64_t random_below(uint64_t n);
+/* d ± up to fraction*d, never below zero. */
+usec_t jitter(usec_t d, double fraction);
+
+/* Reads a whole small file; strips one trailing newline. Refuses files over max bytes. */
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
+/* Writes data to path atomically: temp file in the same directory, fsync, rename, fsync dir. */
+int write_file_atomic(const char *path, const void *data, size_t size, int mode);
+
+/* fnmatch(3) glob match. */
+bool glob_match(const char *pattern, const char *s);
