@@ -1,4 +1,7 @@
+#include <stdarg.h>
 #include <syslog.h>
+
+#include <json-c/json.h>
 
 #include "event.h"
 
@@ -75,4 +78,194 @@ int priority_from_string(const char *s) {
 
 const char *priority_to_string(int p) {
         return p >= 0 && p < 8 ? priority_names[p] : "info";
+}
+
+struct event *event_new(enum event_type type, usec_t time, const char *account, int64_t project_id,
+                        const char *deployment) {
+        struct event *e = xcalloc(1, sizeof(*e));
+
+        if (sd_id128_randomize(&e->id) < 0)
+                abort();
+        e->type = type;
+        e->time = time;
+        e->priority = event_type_default_priority(type);
+        e->account = xstrdup(account);
+        e->project_id = project_id;
+        e->deployment = xstrdup(deployment);
+        return e;
+}
+
+struct event *event_free(struct event *e) {
+        if (!e)
+                return NULL;
+        free(e->account);
+        free(e->deployment);
+        free(e->message);
+        for (size_t i = 0; i < e->n_fields; i++) {
+                free(e->fields[i].key);
+                free(e->fields[i].value);
+        }
+        free(e->fields);
+        free(e);
+        return NULL;
+}
+
+struct event *event_dup(const struct event *e) {
+        struct event *n = xcalloc(1, sizeof(*n));
+
+        *n = *e;
+        n->account = xstrdup(e->account);
+        n->deployment = xstrdup(e->deployment);
+        n->message = xstrdup(e->message);
+        n->fields = xcalloc(e->n_fields, sizeof(struct event_field));
+        for (size_t i = 0; i < e->n_fields; i++) {
+                n->fields[i] = e->fields[i];
+                n->fields[i].key = xstrdup(e->fields[i].key);
+                n->fields[i].value = xstrdup(e->fields[i].value);
+        }
+        return n;
+}
+
+static void add_field(struct event *e, const char *key, char *value, bool numeric) {
+        struct event_field *f = array_append(&e->fields, &e->n_fields, sizeof(*f));
+
+        f->key = xstrdup(key);
+        f->value = value;
+        f->numeric = numeric;
+}
+
+void event_add(struct event *e, const char *key, const char *value) {
+        if (value)
+                add_field(e, key, xstrdup(value), false);
+}
+
+void event_addf(struct event *e, const char *key, const char *fmt, ...) {
+        va_list ap;
+        char *v;
+
+        va_start(ap, fmt);
+        if (vasprintf(&v, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        add_field(e, key, v, false);
+}
+
+void event_add_int(struct event *e, const char *key, int64_t value) {
+        add_field(e, key, xasprintf("%lld", (long long) value), true);
+}
+
+void event_set_message(struct event *e, const char *fmt, ...) {
+        va_list ap;
+
+        free(e->message);
+        va_start(ap, fmt);
+        if (vasprintf(&e->message, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+}
+
+const char *event_get(const struct event *e, const char *key) {
+        for (size_t i = 0; i < e->n_fields; i++)
+                if (streq(e->fields[i].key, key))
+                        return e->fields[i].value;
+        return NULL;
+}
+
+void event_list_push(struct event_list *l, struct event *e) {
+        l->items = xrealloc(l->items, (l->n + 1) * sizeof(struct event *));
+        l->items[l->n++] = e;
+}
+
+void event_list_clear(struct event_list *l) {
+        for (size_t i = 0; i < l->n; i++)
+                event_free(l->items[i]);
+        free(l->items);
+        *l = (struct event_list) {};
+}
+
+const struct event *event_list_find(const struct event_list *l, enum event_type t) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->items[i]->type == t)
+                        return l->items[i];
+        return NULL;
+}
+
+char *event_id_to_string(sd_id128_t id, char buf[static 37]) {
+        snprintf(buf, 37, SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
+        return buf;
+}
+
+char *event_to_json(const struct event *e) {
+        struct json_object *o = json_object_new_object(), *data = json_object_new_object();
+        char id[37], time[32];
+        char *s;
+
+        json_object_object_add(o, "id", json_object_new_string(event_id_to_string(e->id, id)));
+        json_object_object_add(o, "type", json_object_new_string(event_type_to_string(e->type)));
+        json_object_object_add(o, "time", json_object_new_string(format_rfc3339(time, e->time)));
+        json_object_object_add(o, "priority", json_object_new_string(priority_to_string(e->priority)));
+        if (e->account)
+                json_object_object_add(o, "account", json_object_new_string(e->account));
+        json_object_object_add(o, "project_id", e->project_id ? json_object_new_int64(e->project_id) : NULL);
+        json_object_object_add(o, "deployment", e->deployment ? json_object_new_string(e->deployment) : NULL);
+        if (e->message)
+                json_object_object_add(o, "message", json_object_new_string(e->message));
+        for (size_t i = 0; i < e->n_fields; i++) {
+                const struct event_field *f = &e->fields[i];
+                json_object_object_add(data, f->key,
+                                       f->numeric ? json_object_new_int64(strtoll(f->value, NULL, 10))
+                                                  : json_object_new_string(f->value));
+        }
+        json_object_object_add(o, "data", data);
+        s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return s;
+}
+
+static const char *get_string(struct json_object *o, const char *key) {
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+int event_from_json(const char *json, struct event **ret) {
+        struct json_object *o = json_tokener_parse(json), *v, *data;
+        const char *id, *type, *time, *prio;
+        struct event *e = NULL;
+        usec_t t;
+        int r = -EBADMSG, k;
+
+        if (!json_object_is_type(o, json_type_object))
+                goto finish;
+        id = get_string(o, "id");
+        type = get_string(o, "type");
+        time = get_string(o, "time");
+        prio = get_string(o, "priority");
+        k = event_type_from_string(type);
+        if (!id || k < 0 || !time || parse_rfc3339(time, &t) < 0)
+                goto finish;
+        e = event_new(k, t, get_string(o, "account"), 0, get_string(o, "deployment"));
+        if (sd_id128_from_string(id, &e->id) < 0)
+                goto finish;
+        if (prio && priority_from_string(prio) >= 0)
+                e->priority = priority_from_string(prio);
+        if (json_object_object_get_ex(o, "project_id", &v) && json_object_is_type(v, json_type_int))
+                e->project_id = json_object_get_int64(v);
+        e->message = xstrdup(get_string(o, "message"));
+        if (json_object_object_get_ex(o, "data", &data) && json_object_is_type(data, json_type_object)) {
+                json_object_object_foreach(data, key, val) {
+                        if (json_object_is_type(val, json_type_int))
+                                event_add_int(e, key, json_object_get_int64(val));
+                        else if (json_object_is_type(val, json_type_string))
+                                event_add(e, key, json_object_get_string(val));
+                }
+        }
+        *ret = TAKE_PTR(e);
+        r = 0;
+finish:
+        event_free(e);
+        json_object_put(o);
+        return r;
 }

@@ -31,6 +31,57 @@ enum event_type {
         _EVENT_TYPE_MAX,
 };
 
+/* One named value of an event. Keys are lower-case snake ("old_status"); the journal field is the
+ * upper-case key (OLD_STATUS=), the JSON member the key itself, a number when numeric. */
+struct event_field {
+        char *key;
+        char *value;
+        bool numeric;
+};
+
+struct event {
+        sd_id128_t id;            /* random, unique per occurrence: EVENT_ID=, webhook-id */
+        enum event_type type;
+        usec_t time;              /* CLOCK_REALTIME */
+        int priority;             /* syslog level */
+        char *account;            /* account name; NULL for monitor.* events */
+        int64_t project_id;       /* 0 when not about a project */
+        char *deployment;         /* NULL when not about one deployment */
+        char *message;            /* one human line */
+        struct event_field *fields;
+        size_t n_fields;
+};
+
+struct event *event_new(enum event_type type, usec_t time, const char *account, int64_t project_id,
+                        const char *deployment);
+struct event *event_free(struct event *e);
+struct event *event_dup(const struct event *e);
+void event_add(struct event *e, const char *key, const char *value);
+void event_addf(struct event *e, const char *key, const char *fmt, ...) _printf_(3, 4);
+void event_add_int(struct event *e, const char *key, int64_t value);
+void event_set_message(struct event *e, const char *fmt, ...) _printf_(2, 3);
+/* The value of a field, or NULL. */
+const char *event_get(const struct event *e, const char *key);
+
+/* The JSON envelope {id, type, time, priority, project_id, deployment, message, data{...}}. */
+char *event_to_json(const struct event *e);
+/* Parses event_to_json's output back (the spool stores events this way). */
+int event_from_json(const char *json, struct event **ret);
+
+/* A growable list of events, in order. */
+struct event_list {
+        struct event **items;
+        size_t n;
+};
+
+void event_list_push(struct event_list *l, struct event *e);
+void event_list_clear(struct event_list *l);
+/* The first event of a type in l, or NULL (tests). */
+const struct event *event_list_find(const struct event_list *l, enum event_type t);
+
+/* The UUID text form of an event id: "8-4-4-4-12" lower-case hex. */
+char *event_id_to_string(sd_id128_t id, char buf[static 37]);
+
 /* "deployment.status_changed" etc. */
 const char *event_type_to_string(enum event_type t);
 /* -EINVAL when unknown. */

@@ -1,1 +1,333 @@
+/* Gcore API: URL building, tolerant parsing of InferenceInstanceOutSerializerV3, and the
+ * meaning of an outcome. Everything here is pure: no I/O, so it is tested directly. */
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <math.h>
+
 #include "gcore.h"
+
+/* Deeper nesting than the schema's own (probes → probe → http_get → headers) means garbage. */
+#define JSON_MAX_DEPTH 16
+
+static const char *const outcome_names[_API_OUTCOME_MAX] = {
+        [API_OK] = "ok",
+        [API_AUTH_FAILED] = "auth_failed",
+        [API_NOT_FOUND] = "not_found",
+        [API_RETRYABLE] = "retryable",
+        [API_PERMANENT] = "permanent",
+};
+
+const char *api_outcome_to_string(enum api_outcome o) {
+        return o >= 0 && o < _API_OUTCOME_MAX ? outcome_names[o] : "unknown";
+}
+
+static char *escape(const char *s) {
+        char *e = curl_easy_escape(NULL, s, 0);
+        char *r;
+
+        if (!e)
+                abort(); /* only fails on OOM */
+        r = xstrdup(e);
+        curl_free(e);
+        return r;
+}
+
+char *gcore_url_deployment(const char *base, int64_t project_id, const char *name) {
+        _cleanup_free_ char *n = escape(name);
+
+        return xasprintf("%s/cloud/v3/inference/%lld/deployments/%s", base, (long long) project_id, n);
+}
+
+char *gcore_url_list(const char *base, int64_t project_id, unsigned limit, uint64_t offset) {
+        return xasprintf("%s/cloud/v3/inference/%lld/deployments?limit=%u&offset=%llu", base,
+                         (long long) project_id, limit, (unsigned long long) offset);
+}
+
+/* 0 and *ret set (NULL for a JSON null) when body is one complete JSON value, else -EBADMSG. */
+static int parse_json(const char *body, size_t size, struct json_object **ret) {
+        struct json_tokener *tok;
+        struct json_object *o;
+        int r = -EBADMSG;
+
+        if (size == 0 || size > INT32_MAX - 1)
+                return -EBADMSG;
+        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+        if (!tok)
+                abort();
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        /* The length includes the terminating NUL so that a bare trailing number completes. */
+        o = json_tokener_parse_ex(tok, body, (int) size + 1);
+        if (json_tokener_get_error(tok) == json_tokener_success && json_tokener_get_parse_end(tok) >= size) {
+                *ret = o;
+                o = NULL;
+                r = 0;
+        }
+        json_object_put(o);
+        json_tokener_free(tok);
+        return r;
+}
+
+/* A borrowed member of an object, or NULL when absent, null or obj is not an object. */
+static struct json_object *member(struct json_object *obj, const char *key) {
+        struct json_object *v;
+
+        if (!json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, key, &v))
+                return NULL;
+        return v; /* NULL for JSON null as well */
+}
+
+/* A string member, duplicated; NULL for anything but a non-empty string. */
+static char *member_string(struct json_object *obj, const char *key) {
+        struct json_object *v = member(obj, key);
+
+        if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+                return NULL;
+        return xstrdup(json_object_get_string(v));
+}
+
+/* An integer member. Integral doubles are accepted (schema drift); anything else gives def. */
+static int64_t member_int(struct json_object *obj, const char *key, int64_t def) {
+        struct json_object *v = member(obj, key);
+
+        if (json_object_is_type(v, json_type_int))
+                return json_object_get_int64(v);
+        if (json_object_is_type(v, json_type_double)) {
+                double d = json_object_get_double(v);
+                if (isfinite(d) && d == floor(d) && fabs(d) < 9e15)
+                        return (int64_t) d;
+        }
+        return def;
+}
+
+static char *parse_command(struct json_object *v) {
+        if (json_object_is_type(v, json_type_string))
+                return xstrdup(json_object_get_string(v));
+        if (!json_object_is_type(v, json_type_array))
+                return NULL;
+
+        size_t n = json_object_array_length(v), len = 0;
+        char *s = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string))
+                        continue;
+                const char *p = json_object_get_string(e);
+                size_t l = strlen(p);
+                s = xrealloc(s, len + l + 2);
+                if (len > 0)
+                        s[len++] = ' ';
+                memcpy(s + len, p, l + 1);
+                len += l;
+        }
+        return s;
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static char *parse_envs_keys(struct json_object *v) {
+        size_t n = 0, len = 0;
+        const char **keys;
+        char *s;
+
+        if (!json_object_is_type(v, json_type_object))
+                return xstrdup("");
+        keys = xcalloc(json_object_object_length(v) + 1, sizeof(char *));
+        json_object_object_foreach(v, k, val) {
+                (void) val;
+                keys[n++] = k;
+        }
+        qsort(keys, n, sizeof(char *), compare_strings);
+        s = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(keys[i]);
+                s = xrealloc(s, len + l + 2);
+                if (i > 0)
+                        s[len++] = ',';
+                memcpy(s + len, keys[i], l + 1);
+                len += l;
+        }
+        free(keys);
+        return s;
+}
+
+static void parse_containers(struct json_object *arr, struct deployment *d) {
+        size_t n;
+
+        if (!json_object_is_type(arr, json_type_array))
+                return;
+        n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *c = json_object_array_get_idx(arr, i);
+                struct json_object *ds, *scale;
+                int64_t region;
+
+                if (!json_object_is_type(c, json_type_object))
+                        continue;
+                /* Without a region a container cannot be told apart from its siblings. */
+                region = member_int(c, "region_id", INT64_MIN);
+                if (region == INT64_MIN || deployment_find_container(d, region))
+                        continue;
+
+                struct container *k = array_append(&d->containers, &d->n_containers, sizeof(*k));
+                ds = member(c, "deploy_status");
+                scale = member(c, "scale");
+                k->region_id = region;
+                k->ready = MAX(member_int(ds, "ready", 0), 0);
+                k->total = MAX(member_int(ds, "total", 0), 0);
+                k->error_message = member_string(c, "error_message");
+                k->address = member_string(c, "address");
+                k->scale_min = member_int(scale, "min", -1);
+                k->scale_max = member_int(scale, "max", -1);
+        }
+}
+
+static int parse_object(struct json_object *o, struct deployment *ret, const char **ret_why) {
+        struct deployment d = {};
+
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_why = "response is not a JSON object";
+                return -EBADMSG;
+        }
+        d.name = member_string(o, "name");
+        d.status = member_string(o, "status");
+        if (!d.name || !d.status) {
+                *ret_why = d.name ? "response has no \"status\" string" : "response has no \"name\" string";
+                deployment_done(&d);
+                return -EBADMSG;
+        }
+        d.status_enum = deploy_status_from_string(d.status);
+        d.project_id = member_int(o, "project_id", 0);
+        d.image = member_string(o, "image");
+        d.flavor_name = member_string(o, "flavor_name");
+        d.address = member_string(o, "address");
+        d.command = parse_command(member(o, "command"));
+        d.envs_keys = parse_envs_keys(member(o, "envs"));
+        d.description = member_string(o, "description");
+        d.created_at = member_string(o, "created_at");
+        parse_containers(member(o, "containers"), &d);
+        *ret = d;
+        return 0;
+}
+
+int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret, const char **ret_why) {
+        struct json_object *o;
+        int r;
+
+        if (parse_json(body, size, &o) < 0) {
+                *ret_why = "response is not valid JSON";
+                return -EBADMSG;
+        }
+        r = parse_object(o, ret, ret_why);
+        json_object_put(o);
+        return r;
+}
+
+void deployment_page_done(struct deployment_page *p) {
+        for (size_t i = 0; i < p->n_items; i++)
+                deployment_done(&p->items[i]);
+        free(p->items);
+        *p = (struct deployment_page) {};
+}
+
+int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
+        struct json_object *o, *results;
+        struct deployment_page p = {};
+        size_t n;
+        int r = 0;
+
+        if (parse_json(body, size, &o) < 0) {
+                *ret_why = "response is not valid JSON";
+                return -EBADMSG;
+        }
+        results = member(o, "results");
+        if (!json_object_is_type(results, json_type_array)) {
+                *ret_why = "list response has no \"results\" array";
+                r = -EBADMSG;
+                goto finish;
+        }
+        n = json_object_array_length(results);
+        p.count = member_int(o, "count", -1);
+        if (p.count < 0) {
+                *ret_why = "list response has no \"count\"";
+                r = -EBADMSG;
+                goto finish;
+        }
+        p.items = xcalloc(n, sizeof(struct deployment));
+        /* One unusable item spoils the page: skipping it would report a live deployment as gone. */
+        for (; p.n_items < n; p.n_items++) {
+                r = parse_object(json_object_array_get_idx(results, p.n_items), &p.items[p.n_items], ret_why);
+                if (r < 0)
+                        goto finish;
+        }
+        *ret = p;
+        p = (struct deployment_page) {};
+finish:
+        deployment_page_done(&p);
+        json_object_put(o);
+        return r;
+}
+
+enum api_outcome gcore_classify_status(long s) {
+        if (s >= 200 && s < 300)
+                return API_OK;
+        if (s == 401)
+                return API_AUTH_FAILED;
+        if (s == 404)
+                return API_NOT_FOUND;
+        if (s == 0 || s == 408 || s == 409 || s == 425 || s == 429 || (s >= 500 && s < 600))
+                return API_RETRYABLE;
+        return API_PERMANENT;
+}
+
+void gcore_parse_error_body(const char *body, size_t size, struct api_error *e) {
+        struct json_object *o;
+
+        if (parse_json(body, size, &o) < 0 || !o)
+                return;
+        free(e->exception_class);
+        free(e->message);
+        free(e->request_id);
+        e->exception_class = member_string(o, "exception_class");
+        e->message = member_string(o, "message");
+        e->request_id = member_string(o, "request_id");
+        /* Some Gcore services answer {"detail": "..."} (Django REST framework). */
+        if (!e->message)
+                e->message = member_string(o, "detail");
+        json_object_put(o);
+}
+
+int gcore_parse_retry_after(const char *value, usec_t now_realtime, usec_t *ret) {
+        const char *p = value;
+
+        if (!value)
+                return -EINVAL;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (*p >= '0' && *p <= '9') {
+                char *end;
+                errno = 0;
+                double secs = strtod(p, &end);
+                while (*end == ' ' || *end == '\t')
+                        end++;
+                if (errno != 0 || *end || !isfinite(secs) || secs < 0)
+                        return -EINVAL;
+                *ret = secs > 1e9 ? (usec_t) 1e9 * USEC_PER_SEC : (usec_t) (secs * USEC_PER_SEC);
+                return 0;
+        }
+        time_t t = curl_getdate(p, NULL);
+        if (t < 0)
+                return -EINVAL;
+        usec_t at = (usec_t) t * USEC_PER_SEC;
+        *ret = at > now_realtime ? at - now_realtime : 0;
+        return 0;
+}
+
+void api_error_done(struct api_error *e) {
+        free(e->exception_class);
+        free(e->message);
+        free(e->request_id);
+        free(e->summary);
+        *e = (struct api_error) {};
+}

@@ -33,7 +33,8 @@ struct deployment_page {
 char *gcore_url_deployment(const char *base, int64_t project_id, const char *name);
 char *gcore_url_list(const char *base, int64_t project_id, unsigned limit, uint64_t offset);
 
-/* Parses a get-one body. On failure returns -EBADMSG and a static description in *ret_why. */
+/* Parses a get-one body; body[size] must be a NUL (the HTTP layer guarantees it). On failure
+ * returns -EBADMSG and a static description in *ret_why. */
 int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret, const char **ret_why);
 int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why);
 void deployment_page_done(struct deployment_page *p);

@@ -5,7 +5,17 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/health.c daemon/health.h \
 	daemon/gcore.c daemon/gcore.h \
 	daemon/config.c daemon/config.h \
-	daemon/event.c daemon/event.h
+	daemon/event.c daemon/event.h \
+	daemon/http.c daemon/http.h \
+	daemon/diff.c daemon/diff.h \
+	daemon/poll.c daemon/poll.h \
+	daemon/log.c daemon/log.h \
+	daemon/journal.c daemon/journal.h \
+	daemon/monitor.c daemon/monitor.h \
+	daemon/state.c daemon/state.h \
+	daemon/manager.c daemon/manager.h \
+	daemon/once.c daemon/once.h \
+	daemon/status.c daemon/status.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
 	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)

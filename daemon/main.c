@@ -1,6 +1,210 @@
+#include <curl/curl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+#include "once.h"
+#include "status.h"
+
+#define EXIT_CONFIG 78 /* EX_CONFIG of sysexits.h */
+
+enum action {
+        ACTION_RUN,
+        ACTION_CHECK,
+        ACTION_ONCE,
+        ACTION_STATUS,
+};
+
+struct options {
+        enum action action;
+        const char *config;
+        bool json;
+        enum log_target target;
+        enum log_format format;
+        int level;
+};
+
+static void help(void) {
+        printf("Usage: inferwatchd [OPTIONS]\n"
+               "Watch Gcore Everywhere Inference deployments and report every change that matters.\n\n"
+               "  -c, --config=FILE        configuration file (default %s)\n"
+               "  -t, --check-config       validate the configuration and exit (0 valid, 78 invalid)\n"
+               "      --once               poll everything once, print a table, exit with a Nagios code\n"
+               "      --status             show what the running daemon last saw (no API calls)\n"
+               "      --json               with --once or --status: print JSON\n"
+               "      --log-target=TARGET  auto, journal or stderr (default auto: the journal under systemd)\n"
+               "      --log-format=FORMAT  text or json, for stderr (default text)\n"
+               "      --log-level=LEVEL    emerg ... debug (default info)\n"
+               "  -V, --version            print the version and exit\n"
+               "  -h, --help               print this help and exit\n\n"
+               "See inferwatchd(8) and inferwatch.conf(5).\n",
+               SYSCONFDIR "/inferwatch/inferwatch.conf");
+}
+
+/* Under systemd, stderr is connected to the journal and $JOURNAL_STREAM names it. */
+static bool stderr_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return st.st_dev == dev && st.st_ino == ino;
+}
+
+static int parse_args(int argc, char *argv[], struct options *o) {
+        enum {
+                ARG_ONCE = 0x100,
+                ARG_STATUS,
+                ARG_JSON,
+                ARG_LOG_TARGET,
+                ARG_LOG_FORMAT,
+                ARG_LOG_LEVEL,
+        };
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, 't' },
+                { "once", no_argument, NULL, ARG_ONCE },
+                { "status", no_argument, NULL, ARG_STATUS },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                { "log-format", required_argument, NULL, ARG_LOG_FORMAT },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *target = "auto";
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:tVh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        o->config = optarg;
+                        break;
+                case 't':
+                        o->action = ACTION_CHECK;
+                        break;
+                case ARG_ONCE:
+                        o->action = ACTION_ONCE;
+                        break;
+                case ARG_STATUS:
+                        o->action = ACTION_STATUS;
+                        break;
+                case ARG_JSON:
+                        o->json = true;
+                        break;
+                case ARG_LOG_TARGET:
+                        if (!streq(optarg, "auto") && !streq(optarg, "journal") && !streq(optarg, "stderr")) {
+                                fprintf(stderr, "inferwatchd: --log-target must be auto, journal or stderr\n");
+                                return -EINVAL;
+                        }
+                        target = optarg;
+                        break;
+                case ARG_LOG_FORMAT:
+                        if (streq(optarg, "json"))
+                                o->format = LOG_FORMAT_JSON;
+                        else if (streq(optarg, "text"))
+                                o->format = LOG_FORMAT_TEXT;
+                        else {
+                                fprintf(stderr, "inferwatchd: --log-format must be text or json\n");
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_LOG_LEVEL:
+                        o->level = priority_from_string(optarg);
+                        if (o->level < 0) {
+                                fprintf(stderr, "inferwatchd: unknown log level \"%s\"\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'V':
+                        printf("inferwatchd %s\n", PACKAGE_VERSION);
+                        exit(EXIT_SUCCESS);
+                case 'h':
+                        help();
+                        exit(EXIT_SUCCESS);
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "inferwatchd: unexpected argument \"%s\"\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (streq(target, "journal") || (streq(target, "auto") && stderr_is_journal()))
+                o->target = LOG_TARGET_JOURNAL;
+        return 0;
+}
+
+static int check_config(const char *path) {
+        struct config_diag diag = {};
+        struct config *c = NULL;
+        int r;
+
+        r = config_load(path, 0, &diag, &c);
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                fprintf(stderr, "%s\n", diag.warnings[i]);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "%s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0)
+                return EXIT_CONFIG;
+        printf("%s: OK (%zu account%s, %zu project%s, %zu webhook%s)\n", path, c->n_accounts,
+               c->n_accounts == 1 ? "" : "s", c->n_projects, c->n_projects == 1 ? "" : "s", c->n_webhooks,
+               c->n_webhooks == 1 ? "" : "s");
+        config_free(c);
+        return EXIT_SUCCESS;
+}
+
+static int run(const struct options *o) {
+        struct manager *m = NULL;
+        int r;
+
+        r = manager_new(&(struct manager_options) { .config_path = o->config }, &m);
+        if (r < 0)
+                return r == -EINVAL || r == -EBADMSG || r == -ENOENT ? EXIT_CONFIG : EXIT_FAILURE;
+        r = manager_run(m);
+        manager_free(m);
+        return r;
+}
 
 int main(int argc, char *argv[]) {
-        puts(PACKAGE_STRING);
-        return 0;
+        struct options o = {
+                .config = SYSCONFDIR "/inferwatch/inferwatch.conf",
+                .level = LOG_INFO,
+        };
+        int r;
+
+        if (parse_args(argc, argv, &o) < 0)
+                return 2;
+        log_setup(o.target, o.format, o.level);
+        /* Writes to a closed webhook or API connection must not kill the daemon. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        srandom((unsigned) now_usec(CLOCK_MONOTONIC) ^ (unsigned) getpid());
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fprintf(stderr, "inferwatchd: libcurl failed to initialise\n");
+                return EXIT_FAILURE;
+        }
+
+        switch (o.action) {
+        case ACTION_CHECK:
+                r = check_config(o.config);
+                break;
+        case ACTION_ONCE:
+                r = run_once(o.config, o.json);
+                break;
+        case ACTION_STATUS:
+                r = run_status(o.config, o.json);
+                break;
+        default:
+                r = run(&o);
+                break;
+        }
+        curl_global_cleanup();
+        return r;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef uint64_t usec_t;
@@ -111,3 +112,8 @@ int write_file_atomic(const char *path, const void *data, size_t size, int mode)
 
 /* fnmatch(3) glob match. */
 bool glob_match(const char *pattern, const char *s);
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}

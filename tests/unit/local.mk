@@ -1,3 +1,23 @@
 # cmocka unit tests, one program per module, TAP output through the automake driver.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DTEST_SRCDIR='"$(abs_top_srcdir)/tests"'
 UNIT_LIBS = $(INFERWATCH_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test-gcore
+tests_unit_test_gcore_SOURCES = tests/unit/test-gcore.c
+tests_unit_test_gcore_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gcore_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-gcore
+
+EXTRA_DIST += tests/fixtures
+
+check_PROGRAMS += tests/unit/test-health
+tests_unit_test_health_SOURCES = tests/unit/test-health.c
+tests_unit_test_health_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_health_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-health
+
+check_PROGRAMS += tests/unit/test-diff
+tests_unit_test_diff_SOURCES = tests/unit/test-diff.c
+tests_unit_test_diff_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_diff_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-diff

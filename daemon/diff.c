@@ -1,0 +1,546 @@
+#include <syslog.h>
+
+#include "diff.h"
+
+void alert_state_done(struct alert_state *a) {
+        free(a->severity);
+        free(a->summary);
+        free(a->regions);
+        *a = (struct alert_state) {};
+}
+
+void watch_state_done(struct watch_state *w) {
+        deployment_free(w->snap);
+        alert_state_done(&w->alert);
+        *w = (struct watch_state) {};
+}
+
+static uint32_t history_mask(unsigned n) {
+        return n >= 32 ? UINT32_MAX : (UINT32_C(1) << n) - 1;
+}
+
+/* Polls in a row, from the latest, whose problem bit equals bit. */
+static unsigned history_run(const struct watch_state *w, bool bit) {
+        uint32_t h = bit ? ~w->history : w->history;
+        unsigned run = h == 0 ? 32 : (unsigned) __builtin_ctz(h);
+
+        return MIN(run, (unsigned) w->n_history);
+}
+
+static unsigned history_flips(const struct watch_state *w) {
+        unsigned n = MIN((unsigned) w->n_history, (unsigned) FLAP_WINDOW);
+
+        if (n < 2)
+                return 0;
+        return (unsigned) __builtin_popcount((w->history ^ (w->history >> 1)) & history_mask(n - 1));
+}
+
+bool watch_state_wants_fast(const struct watch_state *w) {
+        if (w->gone || !w->snap)
+                return false;
+        return health_is_unsettled(w->snap) || health_is_problem(w->health) || w->alert.open ||
+               (w->history & history_mask(MIN((unsigned) w->n_history, (unsigned) FLAP_WINDOW))) != 0;
+}
+
+/* Every deployment event starts the same way. */
+static struct event *deployment_event(enum event_type type, const char *account, int64_t project_id,
+                                      const char *name, usec_t now, struct event_list *out) {
+        struct event *e = event_new(type, now, account, project_id, name);
+
+        event_list_push(out, e);
+        return e;
+}
+
+#define MSG(e, fmt, ...) \
+        event_set_message(e, "%s (project %lld): " fmt, (e)->deployment, (long long) (e)->project_id, ##__VA_ARGS__)
+
+static const struct container *first_error(const struct deployment *d) {
+        for (size_t i = 0; i < d->n_containers; i++)
+                if (d->containers[i].error_message)
+                        return &d->containers[i];
+        return NULL;
+}
+
+static char *error_regions(const struct deployment *d) {
+        char *s = xstrdup("");
+
+        for (size_t i = 0; i < d->n_containers; i++) {
+                if (!d->containers[i].error_message)
+                        continue;
+                char *n = xasprintf("%s%s%lld", s, *s ? "," : "", (long long) d->containers[i].region_id);
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+/* A reason worth reading: the first container error, the stuck state, or the model's words. */
+static char *describe_reason(const struct deployment *d, enum health h, const char *why, usec_t unsettled_for) {
+        const struct container *c = first_error(d);
+        char b[32];
+
+        if (health_is_problem(h) && c)
+                return xasprintf("region %lld: %s", (long long) c->region_id, c->error_message);
+        if (health_is_problem(h))
+                return xasprintf("%s for %s", d->status_enum == STATUS_ACTIVE ? "not all instances ready" : d->status,
+                                 format_duration(b, unsettled_for));
+        return xstrdup(why);
+}
+
+static void add_common(struct event *e, const struct deployment *d, enum health h) {
+        event_add(e, "status", d->status);
+        event_add(e, "health", health_to_string(h));
+}
+
+static void sum_ready(const struct deployment *d, int64_t *ready, int64_t *total) {
+        *ready = *total = 0;
+        for (size_t i = 0; i < d->n_containers; i++) {
+                *ready += d->containers[i].ready;
+                *total += d->containers[i].total;
+        }
+}
+
+static void emit_discovered(const struct deployment *d, enum health h, const char *reason, const char *account,
+                            usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_DISCOVERED, account, d->project_id, d->name, now, out);
+        int64_t ready, total;
+
+        sum_ready(d, &ready, &total);
+        add_common(e, d, h);
+        event_add(e, "reason", reason);
+        event_add_int(e, "ready", ready);
+        event_add_int(e, "total", total);
+        event_add_int(e, "regions", (int64_t) d->n_containers);
+        MSG(e, "discovered, %s, %s, %lld/%lld ready in %zu region%s", d->status, health_to_string(h),
+            (long long) ready, (long long) total, d->n_containers, d->n_containers == 1 ? "" : "s");
+}
+
+static void emit_container_error(const struct deployment *d, const struct container *c, const char *old,
+                                 enum health h, const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_CONTAINER_ERROR, account, d->project_id, d->name, now, out);
+
+        add_common(e, d, h);
+        event_add_int(e, "region_id", c->region_id);
+        event_add(e, "error_message", c->error_message);
+        event_add(e, "old_error_message", old);
+        event_add_int(e, "ready", c->ready);
+        event_add_int(e, "total", c->total);
+        MSG(e, "region %lld: %s", (long long) c->region_id, c->error_message);
+}
+
+static void diff_containers(const struct deployment *old, const struct deployment *d, enum health h,
+                            const char *account, usec_t now, struct event_list *out) {
+        for (size_t i = 0; i < old->n_containers; i++) {
+                const struct container *o = &old->containers[i];
+                if (deployment_find_container(d, o->region_id))
+                        continue;
+                struct event *e = deployment_event(EVENT_CONTAINER_REMOVED, account, d->project_id, d->name, now, out);
+                add_common(e, d, h);
+                event_add_int(e, "region_id", o->region_id);
+                event_add_int(e, "old_ready", o->ready);
+                event_add_int(e, "old_total", o->total);
+                MSG(e, "region %lld removed", (long long) o->region_id);
+        }
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                const struct container *o = deployment_find_container(old, c->region_id);
+                struct event *e;
+
+                if (!o) {
+                        e = deployment_event(EVENT_CONTAINER_ADDED, account, d->project_id, d->name, now, out);
+                        add_common(e, d, h);
+                        event_add_int(e, "region_id", c->region_id);
+                        event_add_int(e, "ready", c->ready);
+                        event_add_int(e, "total", c->total);
+                        MSG(e, "region %lld added, %lld/%lld ready", (long long) c->region_id, (long long) c->ready,
+                            (long long) c->total);
+                        if (c->error_message)
+                                emit_container_error(d, c, NULL, h, account, now, out);
+                        continue;
+                }
+                if (c->error_message && !streq_ptr(c->error_message, o->error_message))
+                        emit_container_error(d, c, o->error_message, h, account, now, out);
+                else if (!c->error_message && o->error_message) {
+                        e = deployment_event(EVENT_CONTAINER_ERROR_CLEARED, account, d->project_id, d->name, now, out);
+                        add_common(e, d, h);
+                        event_add_int(e, "region_id", c->region_id);
+                        event_add(e, "old_error_message", o->error_message);
+                        event_add_int(e, "ready", c->ready);
+                        event_add_int(e, "total", c->total);
+                        MSG(e, "region %lld: error cleared (was: %s)", (long long) c->region_id, o->error_message);
+                }
+                if (c->ready != o->ready || c->total != o->total) {
+                        e = deployment_event(EVENT_CONTAINER_READY_CHANGED, account, d->project_id, d->name, now, out);
+                        add_common(e, d, h);
+                        event_add_int(e, "region_id", c->region_id);
+                        event_add_int(e, "ready", c->ready);
+                        event_add_int(e, "total", c->total);
+                        event_add_int(e, "old_ready", o->ready);
+                        event_add_int(e, "old_total", o->total);
+                        MSG(e, "region %lld: %lld/%lld ready (was %lld/%lld)", (long long) c->region_id,
+                            (long long) c->ready, (long long) c->total, (long long) o->ready, (long long) o->total);
+                }
+        }
+}
+
+static bool scale_changed(const struct deployment *old, const struct deployment *d) {
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *o = deployment_find_container(old, d->containers[i].region_id);
+                if (o && (o->scale_min != d->containers[i].scale_min || o->scale_max != d->containers[i].scale_max))
+                        return true;
+        }
+        return false;
+}
+
+static void append_name(char **list, const char *name) {
+        char *n = xasprintf("%s%s%s", *list ? *list : "", *list ? "," : "", name);
+
+        free(*list);
+        *list = n;
+}
+
+static void diff_spec(const struct deployment *old, const struct deployment *d, enum health h,
+                      const char *account, usec_t now, struct event_list *out) {
+        static const struct {
+                const char *name;
+                size_t offset;
+        } fields[] = {
+                { "image", offsetof(struct deployment, image) },
+                { "flavor_name", offsetof(struct deployment, flavor_name) },
+                { "address", offsetof(struct deployment, address) },
+                { "command", offsetof(struct deployment, command) },
+                { "envs", offsetof(struct deployment, envs_keys) },
+        };
+        _cleanup_free_ char *changed = NULL;
+        struct event *e;
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                const char *a = *(char *const *) ((const char *) old + fields[i].offset);
+                const char *b = *(char *const *) ((const char *) d + fields[i].offset);
+                if (!streq_ptr(a, b))
+                        append_name(&changed, fields[i].name);
+        }
+        if (scale_changed(old, d))
+                append_name(&changed, "scale");
+        if (!changed)
+                return;
+
+        e = deployment_event(EVENT_DEPLOYMENT_SPEC_CHANGED, account, d->project_id, d->name, now, out);
+        add_common(e, d, h);
+        event_add(e, "changed", changed);
+        if (!streq_ptr(old->image, d->image)) {
+                event_add(e, "old_image", old->image);
+                event_add(e, "new_image", d->image);
+        }
+        if (!streq_ptr(old->flavor_name, d->flavor_name)) {
+                event_add(e, "old_flavor_name", old->flavor_name);
+                event_add(e, "new_flavor_name", d->flavor_name);
+        }
+        if (!streq_ptr(old->image, d->image))
+                MSG(e, "spec changed (%s), image %s → %s", changed, strempty(old->image), strempty(d->image));
+        else
+                MSG(e, "spec changed (%s)", changed);
+}
+
+static void open_alert(const struct diff_params *p, struct watch_state *w, const struct deployment *d,
+                       enum health h, const char *reason, bool flapping, const char *account, usec_t now,
+                       struct event_list *out) {
+        struct alert_state *a = &w->alert;
+        const struct container *c = first_error(d);
+        struct event *e;
+        char id[37];
+
+        alert_state_done(a);
+        a->open = true;
+        if (sd_id128_randomize(&a->id) < 0)
+                abort();
+        a->started = a->last_notified = now;
+        a->severity = xstrdup(h == HEALTH_FAILED ? "critical" : "warning");
+        a->summary = xstrdup(reason);
+        a->regions = error_regions(d);
+
+        e = deployment_event(EVENT_ALERT_FIRING, account, d->project_id, d->name, now, out);
+        add_common(e, d, h);
+        event_add(e, "alert_id", event_id_to_string(a->id, id));
+        event_add(e, "severity", a->severity);
+        event_add(e, "reason", reason);
+        event_add(e, "regions", a->regions);
+        if (c) {
+                event_add_int(e, "region_id", c->region_id);
+                event_add(e, "error_message", c->error_message);
+        }
+        if (flapping)
+                event_add(e, "flapping", "yes");
+        MSG(e, "ALERT %s%s: %s", health_to_string(h), flapping ? " (flapping)" : "", reason);
+}
+
+static void resolve_alert(struct watch_state *w, const char *account, int64_t project_id, const char *name,
+                          const char *status, enum health h, const char *why, usec_t now, struct event_list *out) {
+        struct alert_state *a = &w->alert;
+        struct event *e;
+        char id[37], b[32];
+        usec_t open_for = now > a->started ? now - a->started : 0;
+
+        e = deployment_event(EVENT_ALERT_RESOLVED, account, project_id, name, now, out);
+        event_add(e, "status", status);
+        event_add(e, "health", health_to_string(h));
+        event_add(e, "alert_id", event_id_to_string(a->id, id));
+        event_add(e, "severity", a->severity);
+        event_add(e, "reason", why);
+        event_add(e, "regions", a->regions);
+        event_add(e, "alert_reason", a->summary);
+        event_add_int(e, "seconds_open", (int64_t) (open_for / USEC_PER_SEC));
+        event_add_int(e, "alert_started_usec", (int64_t) a->started);
+        MSG(e, "alert resolved after %s: %s", format_duration(b, open_for), why);
+        alert_state_done(a);
+}
+
+static void remind_alert(struct watch_state *w, const struct deployment *d, enum health h, const char *reason,
+                         const char *account, usec_t now, struct event_list *out) {
+        struct alert_state *a = &w->alert;
+        struct event *e;
+        char id[37], b[32];
+        usec_t open_for = now > a->started ? now - a->started : 0;
+
+        a->last_notified = now;
+        e = deployment_event(EVENT_ALERT_REMINDER, account, d->project_id, d->name, now, out);
+        add_common(e, d, h);
+        event_add(e, "alert_id", event_id_to_string(a->id, id));
+        event_add(e, "severity", a->severity);
+        event_add(e, "reason", reason);
+        event_add(e, "regions", a->regions);
+        event_add_int(e, "seconds_open", (int64_t) (open_for / USEC_PER_SEC));
+        MSG(e, "alert still open after %s, %s: %s", format_duration(b, open_for), health_to_string(h), reason);
+}
+
+/* Damping: "for" problem polls in a row (or flapping) open an alert, "resolve_for" good polls
+ * in a row without flapping close it, and an open alert is re-announced every repeat_interval. */
+static void update_alert(const struct diff_params *p, struct watch_state *w, const struct deployment *d,
+                         enum health h, const char *reason, bool problem, const char *account, usec_t now,
+                         struct event_list *out) {
+        bool flapping;
+
+        w->history = w->history << 1 | (problem ? 1u : 0u);
+        if (w->n_history < 32)
+                w->n_history++;
+        flapping = history_flips(w) >= FLAP_FLIPS;
+
+        if (!w->alert.open) {
+                if (problem && (history_run(w, true) >= p->alert_for || flapping))
+                        open_alert(p, w, d, h, reason, flapping && history_run(w, true) < p->alert_for,
+                                   account, now, out);
+                return;
+        }
+        if (!problem && history_run(w, false) >= p->resolve_for && !flapping) {
+                resolve_alert(w, account, d->project_id, d->name, d->status, h, reason, now, out);
+                return;
+        }
+        if (p->repeat_interval > 0 && now >= w->alert.last_notified + p->repeat_interval)
+                remind_alert(w, d, h, reason, account, now, out);
+}
+
+static void observe_gone(struct watch_state *w, const char *account, int64_t project_id, const char *name,
+                         usec_t now, struct event_list *out) {
+        struct event *e;
+        char b[32];
+
+        if (w->gone)
+                return;
+        e = deployment_event(EVENT_DEPLOYMENT_GONE, account, project_id, name, now, out);
+        if (w->snap) {
+                event_add(e, "old_status", w->snap->status);
+                event_add(e, "old_health", health_to_string(w->health));
+                event_add_int(e, "seconds_in_previous", (int64_t) ((now - MIN(now, w->status_since)) / USEC_PER_SEC));
+                MSG(e, "gone (was %s for %s)", w->snap->status, format_duration(b, now - MIN(now, w->status_since)));
+        } else
+                MSG(e, "does not exist");
+        event_add(e, "health", "gone");
+        if (w->alert.open)
+                resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
+                              "deployment gone", now, out);
+        w->snap = deployment_free(w->snap);
+        w->health = HEALTH_GONE;
+        w->gone = true;
+        w->history = 0;
+        w->n_history = 0;
+        w->stuck_reported = false;
+        w->unsettled_since = 0;
+        w->status_since = now;
+}
+
+static void emit_status_changed(const struct deployment *old, const struct deployment *d, enum health h,
+                                usec_t in_old, const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_STATUS_CHANGED, account, d->project_id, d->name, now, out);
+        char b[32];
+
+        if (health_is_problem(h))
+                e->priority = health_priority(h);
+        event_add(e, "old_status", old->status);
+        event_add(e, "new_status", d->status);
+        event_add(e, "status", d->status);
+        event_add(e, "health", health_to_string(h));
+        event_add_int(e, "seconds_in_previous", (int64_t) (in_old / USEC_PER_SEC));
+        MSG(e, "%s → %s after %s", old->status, d->status, format_duration(b, in_old));
+}
+
+static void emit_health_changed(const struct deployment *d, enum health old, enum health h, const char *reason,
+                                const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_HEALTH_CHANGED, account, d->project_id, d->name, now, out);
+
+        e->priority = health_priority(h);
+        event_add(e, "status", d->status);
+        event_add(e, "old_health", health_to_string(old));
+        event_add(e, "health", health_to_string(h));
+        event_add(e, "reason", reason);
+        MSG(e, "health %s → %s (%s)", health_to_string(old), health_to_string(h), reason);
+}
+
+static void emit_stuck(const struct deployment *d, enum health h, usec_t unsettled_for, const char *account,
+                       usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_STUCK, account, d->project_id, d->name, now, out);
+        char b[32];
+
+        add_common(e, d, h);
+        event_add_int(e, "seconds_unsettled", (int64_t) (unsettled_for / USEC_PER_SEC));
+        if (d->status_enum == STATUS_ACTIVE)
+                MSG(e, "stuck: not all instances ready for %s", format_duration(b, unsettled_for));
+        else
+                MSG(e, "stuck in %s for %s", d->status, format_duration(b, unsettled_for));
+}
+
+void diff_observe(const struct diff_params *p, struct watch_state *w, const char *account, int64_t project_id,
+                  const char *name, const struct deployment *snap, usec_t now, struct event_list *out) {
+        _cleanup_free_ char *reason = NULL;
+        struct deployment *d;
+        usec_t unsettled_for;
+        enum health h;
+        const char *why;
+        bool first, stuck;
+
+        if (!snap) {
+                observe_gone(w, account, project_id, name, now, out);
+                return;
+        }
+
+        d = deployment_dup(snap);
+        /* Identity comes from what was asked for, not from what the body claims. */
+        free(d->name);
+        d->name = xstrdup(name);
+        d->project_id = project_id;
+        first = !w->snap;
+
+        if (!health_is_unsettled(d))
+                w->unsettled_since = 0;
+        else if (first || w->unsettled_since == 0)
+                w->unsettled_since = now;
+        unsettled_for = w->unsettled_since ? now - MIN(now, w->unsettled_since) : 0;
+        stuck = w->unsettled_since && unsettled_for >= p->stuck_after;
+        h = health_compute(d, unsettled_for, p->stuck_after, &why);
+        reason = describe_reason(d, h, why, unsettled_for);
+
+        if (first) {
+                emit_discovered(d, h, reason, account, now, out);
+                for (size_t i = 0; i < d->n_containers; i++)
+                        if (d->containers[i].error_message)
+                                emit_container_error(d, &d->containers[i], NULL, h, account, now, out);
+                w->gone = false;
+                w->history = 0;
+                w->n_history = 0;
+                w->stuck_reported = false;
+                w->status_since = now;
+        } else {
+                if (!streq(w->snap->status, d->status)) {
+                        emit_status_changed(w->snap, d, h, now - MIN(now, w->status_since), account, now, out);
+                        w->status_since = now;
+                }
+                diff_containers(w->snap, d, h, account, now, out);
+                diff_spec(w->snap, d, h, account, now, out);
+                if (h != w->health)
+                        emit_health_changed(d, w->health, h, reason, account, now, out);
+        }
+
+        if (!w->unsettled_since)
+                w->stuck_reported = false;
+        else if (stuck && !w->stuck_reported) {
+                emit_stuck(d, h, unsettled_for, account, now, out);
+                w->stuck_reported = true;
+        }
+
+        update_alert(p, w, d, h, reason, health_is_problem(h) || stuck, account, now, out);
+        deployment_free(w->snap);
+        w->snap = d;
+        w->health = h;
+}
+
+void diff_forget(struct watch_state *w, const char *account, int64_t project_id, const char *name, usec_t now,
+                 struct event_list *out) {
+        if (w->alert.open)
+                resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", w->health,
+                              "no longer watched", now, out);
+}
+
+void diff_api_failure(const struct diff_params *p, struct api_state *s, const char *account, const char *url,
+                      const struct api_error *err, usec_t now, struct event_list *out) {
+        struct event *e;
+
+        s->failures++;
+        if (s->unreachable || s->failures < p->unreachable_after)
+                return;
+        s->unreachable = true;
+        s->unreachable_since = now;
+        e = event_new(EVENT_API_UNREACHABLE, now, account, 0, NULL);
+        event_list_push(out, e);
+        event_add(e, "api_url", url);
+        event_add_int(e, "failures", s->failures);
+        event_add(e, "api_error", err->summary);
+        if (err->http_status)
+                event_add_int(e, "http_status", err->http_status);
+        event_add(e, "request_id", err->request_id);
+        event_set_message(e, "API %s (%s) unreachable: %u polls failed in a row, last: %s", account, url,
+                          s->failures, strempty(err->summary));
+}
+
+void diff_api_success(struct api_state *s, const char *account, const char *url, usec_t now,
+                      struct event_list *out) {
+        struct event *e;
+        char b[32];
+
+        if (s->unreachable) {
+                usec_t down = now - MIN(now, s->unreachable_since);
+                e = event_new(EVENT_API_RECOVERED, now, account, 0, NULL);
+                event_list_push(out, e);
+                event_add(e, "api_url", url);
+                event_add_int(e, "seconds_unreachable", (int64_t) (down / USEC_PER_SEC));
+                event_set_message(e, "API %s (%s) reachable again after %s", account, url, format_duration(b, down));
+        }
+        *s = (struct api_state) {};
+}
+
+void diff_auth_failure(bool *auth_failed, const char *account, int64_t project_id, const struct api_error *err,
+                       usec_t now, struct event_list *out) {
+        struct event *e;
+
+        if (*auth_failed)
+                return;
+        *auth_failed = true;
+        e = event_new(EVENT_API_AUTH_FAILED, now, account, project_id, NULL);
+        event_list_push(out, e);
+        event_add_int(e, "http_status", err->http_status);
+        event_add(e, "api_error", err->message ? err->message : err->summary);
+        event_add(e, "request_id", err->request_id);
+        event_set_message(e, "API %s, project %lld: authentication failed (%s); check the API key", account,
+                          (long long) project_id, err->message ? err->message : strempty(err->summary));
+}
+
+void diff_auth_success(bool *auth_failed, const char *account, int64_t project_id, usec_t now,
+                       struct event_list *out) {
+        struct event *e;
+
+        if (!*auth_failed)
+                return;
+        *auth_failed = false;
+        e = event_new(EVENT_API_RECOVERED, now, account, project_id, NULL);
+        event_list_push(out, e);
+        event_add(e, "reason", "authentication accepted again");
+        event_set_message(e, "API %s, project %lld: authentication accepted again", account, (long long) project_id);
+}

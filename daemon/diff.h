@@ -1,0 +1,74 @@
+/* The diff engine: previous state + new observation + clock → new state + events (SPEC §3).
+ * Pure: no I/O, no global state; the caller owns every struct. */
+#pragma once
+
+#include "event.h"
+#include "gcore.h"
+#include "health.h"
+
+struct diff_params {
+        usec_t stuck_after;
+        unsigned alert_for;       /* problem polls in a row before an alert opens */
+        unsigned resolve_for;     /* good polls in a row before it resolves */
+        usec_t repeat_interval;   /* 0: no reminders */
+        unsigned unreachable_after;
+};
+
+/* Flapping: this many good↔problem flips within the last FLAP_WINDOW polls keep an alert
+ * open (or open one) even though no run of problem polls reaches "for". */
+#define FLAP_WINDOW 8
+#define FLAP_FLIPS 3
+
+struct alert_state {
+        bool open;
+        sd_id128_t id;            /* the same across firing, reminders and resolved */
+        usec_t started;           /* CLOCK_REALTIME */
+        usec_t last_notified;     /* firing or last reminder */
+        char *severity;           /* "critical" (failed) or "warning" */
+        char *summary;            /* the reason when it opened */
+        char *regions;            /* regions with errors when it opened, "7" or "1,7"; "" none */
+};
+
+struct watch_state {
+        struct deployment *snap;  /* last observation; NULL before the first or once gone */
+        enum health health;
+        bool gone;
+        usec_t status_since;      /* CLOCK_REALTIME start of the current raw status */
+        usec_t unsettled_since;   /* CLOCK_REALTIME start of the unsettled run; 0 when settled */
+        bool stuck_reported;
+        uint32_t history;         /* bit 0 = latest poll, 1 = problem */
+        uint8_t n_history;
+        struct alert_state alert;
+};
+
+struct api_state {
+        unsigned failures;        /* failed polls in a row */
+        bool unreachable;
+        usec_t unreachable_since; /* CLOCK_REALTIME */
+};
+
+/* One poll of a deployment. snap NULL means the API says it does not exist (404, or absent
+ * from a complete list). Appends events to out and updates w. */
+void diff_observe(const struct diff_params *p, struct watch_state *w, const char *account,
+                  int64_t project_id, const char *name, const struct deployment *snap, usec_t now,
+                  struct event_list *out);
+
+/* The deployment left the configuration: an open alert is resolved, nothing else reported. */
+void diff_forget(struct watch_state *w, const char *account, int64_t project_id, const char *name,
+                 usec_t now, struct event_list *out);
+
+/* Whether w deserves fast_interval: unsettled, a problem, an alert open or a recent problem. */
+bool watch_state_wants_fast(const struct watch_state *w);
+void watch_state_done(struct watch_state *w);
+void alert_state_done(struct alert_state *a);
+
+/* API reachability of one account (url for messages). */
+void diff_api_failure(const struct diff_params *p, struct api_state *s, const char *account,
+                      const char *url, const struct api_error *err, usec_t now, struct event_list *out);
+void diff_api_success(struct api_state *s, const char *account, const char *url, usec_t now,
+                      struct event_list *out);
+/* Authentication per project: reported once until a poll succeeds again. */
+void diff_auth_failure(bool *auth_failed, const char *account, int64_t project_id,
+                       const struct api_error *err, usec_t now, struct event_list *out);
+void diff_auth_success(bool *auth_failed, const char *account, int64_t project_id, usec_t now,
+                       struct event_list *out);

@@ -1,0 +1,344 @@
+#include <sys/epoll.h>
+
+#include "http.h"
+
+struct http_request {
+        struct http_client *client;
+        struct http_request *prev, *next;
+        CURL *easy;
+        struct curl_slist *headers;
+        struct http_response resp;
+        size_t alloc;
+        uint64_t max_size;
+        usec_t started;
+        http_done_fn done;
+        void (*destroy)(void *userdata);
+        void *userdata;
+};
+
+struct http_client {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;
+        sd_event_source *defer;   /* takes finished transfers, one per loop iteration */
+        struct http_request *requests;
+        unsigned n_requests;
+};
+
+static void request_free(struct http_request *r) {
+        if (r->easy) {
+                (void) curl_multi_remove_handle(r->client->multi, r->easy);
+                curl_easy_cleanup(r->easy);
+        }
+        if (r->destroy)
+                r->destroy(r->userdata);
+        curl_slist_free_all(r->headers);
+        free(r->resp.body);
+        free(r->resp.retry_after);
+        if (r->prev)
+                r->prev->next = r->next;
+        else
+                r->client->requests = r->next;
+        if (r->next)
+                r->next->prev = r->prev;
+        r->client->n_requests--;
+        free(r);
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        struct http_client *c = userdata;
+        struct http_request *r;
+        CURLMsg *msg;
+        CURLcode result;
+        CURL *easy;
+        int left;
+
+        msg = curl_multi_info_read(c->multi, &left);
+        if (!msg)
+                return 0;
+        if (left > 0)
+                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+        if (msg->msg != CURLMSG_DONE)
+                return 0;
+        /* msg dies with the handle's removal: copy what is needed first. */
+        easy = msg->easy_handle;
+        result = msg->data.result;
+        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
+                return 0;
+
+        r->resp.result = result;
+        (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
+        r->resp.elapsed = now_usec(CLOCK_MONOTONIC) - r->started;
+        if (!r->resp.body)
+                r->resp.body = xstrdup("");
+        if (result != CURLE_OK && !r->resp.error[0])
+                snprintf(r->resp.error, sizeof(r->resp.error), "%s", curl_easy_strerror(result));
+        r->done(&r->resp, r->userdata);
+        request_free(r);
+        return 0;
+}
+
+static void schedule_check(struct http_client *c) {
+        (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct http_client *c = userdata;
+        int action = 0, running;
+
+        if (revents & (EPOLLIN | EPOLLPRI))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & (EPOLLERR | EPOLLHUP))
+                action |= CURL_CSELECT_ERR;
+        (void) curl_multi_socket_action(c->multi, fd, action, &running);
+        schedule_check(c);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct http_client *c = userdata;
+        int running;
+
+        (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        schedule_check(c);
+        return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep exactly one io source per socket curl cares about. */
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
+        struct http_client *c = userdata;
+        sd_event_source *io = socketp;
+        uint32_t events = 0;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (io) {
+                        sd_event_source_disable_unref(io);
+                        (void) curl_multi_assign(c->multi, fd, NULL);
+                }
+                return 0;
+        }
+        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+                events |= EPOLLIN;
+        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+                events |= EPOLLOUT;
+
+        if (io) {
+                if (sd_event_source_set_io_events(io, events) < 0)
+                        return -1;
+                return sd_event_source_set_enabled(io, SD_EVENT_ON) < 0 ? -1 : 0;
+        }
+        if (sd_event_add_io(c->event, &io, fd, events, on_io, c) < 0)
+                return -1;
+        (void) sd_event_source_set_description(io, "curl-io");
+        if (curl_multi_assign(c->multi, fd, io) != CURLM_OK) {
+                sd_event_source_disable_unref(io);
+                return -1;
+        }
+        return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: only arms the timer; calling curl from here is not allowed. */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userdata) {
+        struct http_client *c = userdata;
+
+        if (timeout_ms < 0)
+                return sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+        /* Round up so the timer never fires before curl's deadline. */
+        if (sd_event_source_set_time_relative(c->timer, (usec_t) timeout_ms * USEC_PER_MSEC + 999) < 0)
+                return -1;
+        return sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
+}
+
+int http_client_new(sd_event *event, struct http_client **ret) {
+        struct http_client *c = xcalloc(1, sizeof(*c));
+        int r;
+
+        c->event = sd_event_ref(event);
+        c->multi = curl_multi_init();
+        if (!c->multi) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = sd_event_add_time_relative(event, &c->timer, CLOCK_BOOTTIME, USEC_INFINITY, 0, on_timer, c);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(c->timer, "curl-timer");
+        r = sd_event_add_defer(event, &c->defer, on_defer, c);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(c->defer, "curl-done");
+
+        if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
+                r = -EIO;
+                goto fail;
+        }
+        *ret = c;
+        return 0;
+fail:
+        http_client_free(c);
+        return r;
+}
+
+struct http_client *http_client_free(struct http_client *c) {
+        if (!c)
+                return NULL;
+        while (c->requests)
+                request_free(c->requests);
+        /* curl_multi_cleanup may still call the socket callback with CURL_POLL_REMOVE. */
+        if (c->multi)
+                curl_multi_cleanup(c->multi);
+        sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->defer);
+        sd_event_unref(c->event);
+        free(c);
+        return NULL;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct http_request *r = userdata;
+        size_t n = size * nmemb;
+
+        /* Debian's curl 7.88 ignores CURLOPT_MAXFILESIZE for bodies without Content-Length. */
+        if (r->max_size > 0 && r->resp.size + n > r->max_size) {
+                r->resp.too_large = true;
+                return CURL_WRITEFUNC_ERROR;
+        }
+        if (r->resp.size + n + 1 > r->alloc) {
+                r->alloc = MAX(r->alloc * 2, r->resp.size + n + 1);
+                r->alloc = MAX(r->alloc, (size_t) 4096);
+                r->resp.body = xrealloc(r->resp.body, r->alloc);
+        }
+        memcpy(r->resp.body + r->resp.size, data, n);
+        r->resp.size += n;
+        r->resp.body[r->resp.size] = '\0';
+        return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct http_request *r = userdata;
+        size_t n = size * nmemb;
+        static const char name[] = "retry-after:";
+
+        if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+                const char *v = data + sizeof(name) - 1;
+                size_t l = n - (sizeof(name) - 1);
+                while (l > 0 && (*v == ' ' || *v == '\t'))
+                        v++, l--;
+                while (l > 0 && (v[l - 1] == '\r' || v[l - 1] == '\n' || v[l - 1] == ' '))
+                        l--;
+                free(r->resp.retry_after);
+                r->resp.retry_after = xstrndup(v, MIN(l, (size_t) 128));
+        }
+        return n;
+}
+
+static int setup_easy(struct http_request *r, const struct http_request_options *o) {
+        CURL *e = r->easy;
+        bool ok = true;
+
+        for (const char *const *h = o->headers; h && *h; h++) {
+                struct curl_slist *l = curl_slist_append(r->headers, *h);
+                if (!l)
+                        return -ENOMEM;
+                r->headers = l;
+        }
+#define SET(opt, val) ok = ok && curl_easy_setopt(e, opt, val) == CURLE_OK
+        SET(CURLOPT_URL, o->url);
+        SET(CURLOPT_PRIVATE, r);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_FOLLOWLOCATION, 0L);
+        SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+        SET(CURLOPT_HTTPHEADER, r->headers);
+        SET(CURLOPT_WRITEFUNCTION, on_write);
+        SET(CURLOPT_WRITEDATA, r);
+        SET(CURLOPT_HEADERFUNCTION, on_header);
+        SET(CURLOPT_HEADERDATA, r);
+        SET(CURLOPT_ERRORBUFFER, r->resp.error);
+        SET(CURLOPT_ACCEPT_ENCODING, "");
+        SET(CURLOPT_TCP_KEEPALIVE, 1L);
+        SET(CURLOPT_PIPEWAIT, 1L);
+        SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        SET(CURLOPT_SSL_VERIFYHOST, 2L);
+        if (o->ca_file)
+                SET(CURLOPT_CAINFO, o->ca_file);
+        if (o->connect_timeout)
+                SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (o->connect_timeout / USEC_PER_MSEC));
+        if (o->timeout)
+                SET(CURLOPT_TIMEOUT_MS, (long) (o->timeout / USEC_PER_MSEC));
+        if (o->max_size)
+                SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_size);
+        if (o->body) {
+                SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) o->body_size);
+                SET(CURLOPT_COPYPOSTFIELDS, o->body);
+        }
+        if (o->method)
+                SET(CURLOPT_CUSTOMREQUEST, o->method);
+#undef SET
+        return ok ? 0 : -EINVAL;
+}
+
+int http_request_start(struct http_client *c, const struct http_request_options *o, http_done_fn done,
+                       void *userdata, struct http_request **ret) {
+        struct http_request *r = xcalloc(1, sizeof(*r));
+        int k;
+
+        r->client = c;
+        r->done = done;
+        r->userdata = userdata;
+        r->destroy = o->destroy;
+        r->max_size = o->max_size;
+        r->started = now_usec(CLOCK_MONOTONIC);
+        r->next = c->requests;
+        if (c->requests)
+                c->requests->prev = r;
+        c->requests = r;
+        c->n_requests++;
+
+        r->easy = curl_easy_init();
+        if (!r->easy) {
+                request_free(r);
+                return -ENOMEM;
+        }
+        k = setup_easy(r, o);
+        if (k < 0) {
+                request_free(r);
+                return k;
+        }
+        if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
+                curl_easy_cleanup(TAKE_PTR(r->easy));
+                request_free(r);
+                return -EIO;
+        }
+        if (ret)
+                *ret = r;
+        return 0;
+}
+
+void http_request_cancel(struct http_request *r) {
+        if (r)
+                request_free(r);
+}
+
+unsigned http_client_in_flight(const struct http_client *c) {
+        return c->n_requests;
+}
+
+char *http_response_describe(const struct http_response *resp) {
+        if (resp->too_large)
+                return xasprintf("response body larger than the configured limit");
+        if (resp->result == CURLE_OPERATION_TIMEDOUT) {
+                char b[32];
+                return xasprintf("timeout after %s", format_duration(b, resp->elapsed));
+        }
+        if (resp->result != CURLE_OK)
+                return xasprintf("%s", resp->error);
+        return xasprintf("HTTP %ld", resp->status);
+}

@@ -1,0 +1,84 @@
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <systemd/sd-journal.h>
+
+#include "journal.h"
+#include "log.h"
+
+/* Set once by main() before anything logs. */
+static enum log_target log_target = LOG_TARGET_STDERR;
+static enum log_format log_format = LOG_FORMAT_TEXT;
+static int log_max_level = LOG_INFO;
+
+void log_setup(enum log_target target, enum log_format format, int max_level) {
+        log_target = target;
+        log_format = format;
+        log_max_level = max_level;
+}
+
+enum log_target log_get_target(void) {
+        return log_target;
+}
+
+int log_get_max_level(void) {
+        return log_max_level;
+}
+
+static void log_string(int level, const char *msg) {
+        char t[32];
+
+        if (log_target == LOG_TARGET_JOURNAL) {
+                (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level,
+                                       "SYSLOG_IDENTIFIER=" SYSLOG_IDENTIFIER, NULL);
+                return;
+        }
+        if (log_format == LOG_FORMAT_JSON) {
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "time", json_object_new_string(format_rfc3339(t, now_usec(CLOCK_REALTIME))));
+                json_object_object_add(o, "priority", json_object_new_string(priority_to_string(level)));
+                json_object_object_add(o, "message", json_object_new_string(msg));
+                fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else
+                fprintf(stderr, "%s %-7s %s\n", format_rfc3339(t, now_usec(CLOCK_REALTIME)),
+                        priority_to_string(level), msg);
+        fflush(stderr);
+}
+
+void log_full(int level, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        if (level > log_max_level)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        log_string(level, msg);
+}
+
+int log_full_errno(int level, int r, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        if (level > log_max_level)
+                return r;
+        errno = r < 0 ? -r : r;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        log_string(level, msg);
+        return r;
+}
+
+void log_event(const struct event *e) {
+        if (log_target == LOG_TARGET_JOURNAL)
+                (void) journal_send_event(e);
+        else if (log_format == LOG_FORMAT_JSON)
+                event_print_json(stderr, e);
+        else
+                event_print_text(stderr, e);
+}

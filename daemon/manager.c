@@ -1,0 +1,342 @@
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "manager.h"
+#include "monitor.h"
+#include "state.h"
+
+/* Even without changes the state is rewritten this often, so --status can show fresh polls. */
+#define STATE_REFRESH_MIN (10 * USEC_PER_SEC)
+
+struct manager {
+        char *config_path;
+        struct config *config;
+        sd_event *event;
+        struct http_client *http;
+        struct monitor *monitor;
+        sd_event_source *sigterm, *sigint, *sighup;
+        sd_event_source *post;
+        sd_event_source *refresh;
+        struct event_list pending;   /* events not yet given to the sinks */
+        bool state_dirty;
+        char *last_status;
+};
+
+static void log_diagnostics(const struct config_diag *d) {
+        for (size_t i = 0; i < d->n_warnings; i++)
+                log_warning("%s", d->warnings[i]);
+        for (size_t i = 0; i < d->n_errors; i++)
+                log_error("%s", d->errors[i]);
+}
+
+static int load_config(const char *path, struct config **ret) {
+        struct config_diag diag = {};
+        int r;
+
+        r = config_load(path, CONFIG_LOAD_SECRETS, &diag, ret);
+        log_diagnostics(&diag);
+        config_diag_done(&diag);
+        return r;
+}
+
+static void push_event(struct manager *m, struct event *e) {
+        event_list_push(&m->pending, e);
+}
+
+static struct event *monitor_event(struct manager *m, enum event_type t) {
+        struct event *e = event_new(t, now_usec(CLOCK_REALTIME), NULL, 0, NULL);
+        size_t n_deployments = 0;
+
+        for (size_t i = 0; i < m->config->n_projects; i++)
+                n_deployments += m->config->projects[i].n_deployments;
+        event_add(e, "version", PACKAGE_VERSION);
+        event_add(e, "config", m->config_path);
+        event_add_int(e, "projects", (int64_t) m->config->n_projects);
+        event_add_int(e, "named_deployments", (int64_t) n_deployments);
+        event_add_int(e, "webhooks", (int64_t) m->config->n_webhooks);
+        push_event(m, e);
+        return e;
+}
+
+static void status_line(struct manager *m, char **ret) {
+        static const enum health order[] = {
+                HEALTH_HEALTHY, HEALTH_PROGRESSING, HEALTH_DEGRADED, HEALTH_FAILED, HEALTH_IDLE,
+                HEALTH_DISABLED, HEALTH_DELETING, HEALTH_GONE, HEALTH_UNKNOWN,
+        };
+        struct monitor_counts c;
+        char *s;
+
+        monitor_count(m->monitor, &c);
+        s = xasprintf("%zu deployment%s:", c.deployments, c.deployments == 1 ? "" : "s");
+        bool first = true;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                if (c.by_health[order[i]] == 0)
+                        continue;
+                char *n = xasprintf("%s%s %zu %s", s, first ? "" : ",", c.by_health[order[i]],
+                                    health_to_string(order[i]));
+                free(s);
+                s = n;
+                first = false;
+        }
+        char *n = xasprintf("%s; %zu alert%s open", s, c.alerts_open, c.alerts_open == 1 ? "" : "s");
+        free(s);
+        s = n;
+        if (c.accounts_unreachable > 0) {
+                n = xasprintf("%s; %zu API account%s unreachable", s, c.accounts_unreachable,
+                              c.accounts_unreachable == 1 ? "" : "s");
+                free(s);
+                s = n;
+        }
+        if (c.projects_auth_failed > 0) {
+                n = xasprintf("%s; %zu project%s failing authentication", s, c.projects_auth_failed,
+                              c.projects_auth_failed == 1 ? "" : "s");
+                free(s);
+                s = n;
+        }
+        *ret = s;
+}
+
+static void update_status(struct manager *m) {
+        _cleanup_free_ char *s = NULL;
+
+        status_line(m, &s);
+        if (streq_ptr(s, m->last_status))
+                return;
+        (void) sd_notifyf(false, "STATUS=%s", s);
+        free(m->last_status);
+        m->last_status = TAKE_PTR(s);
+}
+
+static void save_state(struct manager *m) {
+        struct saved_state s;
+        int r;
+
+        monitor_export(m->monitor, &s);
+        r = state_save(m->config->state_directory, &s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
+        saved_state_done(&s);
+}
+
+/* After every loop iteration that did something: persist first, then tell the sinks, so that a
+ * crash in between can lose an announcement but never repeat one after restart. */
+static int flush(struct manager *m) {
+        struct event_list l = {};
+
+        monitor_take_events(m->monitor, &l);
+        for (size_t i = 0; i < l.n; i++)
+                push_event(m, l.items[i]);
+        free(l.items);
+        if (monitor_take_dirty(m->monitor) || m->state_dirty) {
+                save_state(m);
+                m->state_dirty = false;
+        }
+        if (m->pending.n == 0)
+                return 0;
+        for (size_t i = 0; i < m->pending.n; i++)
+                log_event(m->pending.items[i]);
+        event_list_clear(&m->pending);
+        update_status(m);
+        return 0;
+}
+
+static int on_post(sd_event_source *s, void *userdata) {
+        return flush(userdata);
+}
+
+static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->state_dirty = true;
+        (void) sd_event_source_set_time_relative(s, MAX(m->config->interval, STATE_REFRESH_MIN));
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* Deployments that are no longer watched: their open alerts are resolved. */
+static void forget_leftovers(struct manager *m, struct saved_state *s) {
+        struct event_list l = {};
+        usec_t now = now_usec(CLOCK_REALTIME);
+
+        for (size_t i = 0; i < s->n_watches; i++) {
+                struct watch_record *r = &s->watches[i];
+                diff_forget(&r->state, r->account ? r->account : "", r->project_id, r->name, now, &l);
+        }
+        for (size_t i = 0; i < l.n; i++)
+                push_event(m, l.items[i]);
+        free(l.items);
+        if (l.n > 0)
+                m->state_dirty = true;
+}
+
+static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
+        struct monitor *mon;
+        int r;
+
+        r = monitor_new(m->event, m->http, c, false, &mon);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up polling: %m");
+        monitor_import(mon, s);
+        m->monitor = mon;
+        forget_leftovers(m, s);
+        return monitor_start(mon);
+}
+
+static int ensure_state_directory(const char *dir) {
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (access(dir, W_OK) < 0)
+                return -errno;
+        return 0;
+}
+
+static void reload(struct manager *m) {
+        struct config *c = NULL;
+        struct monitor *old = m->monitor;
+        struct config *old_config = m->config;
+        struct saved_state s;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading configuration",
+                          (unsigned long long) now_usec(CLOCK_MONOTONIC));
+        r = load_config(m->config_path, &c);
+        if (r >= 0 && (r = ensure_state_directory(c->state_directory)) < 0)
+                log_error_errno(r, "State directory %s is not usable: %m", c->state_directory);
+        if (r < 0) {
+                log_error("Reloading %s failed, keeping the configuration in force", m->config_path);
+                config_free(c);
+                goto done;
+        }
+
+        flush(m);
+        monitor_export(old, &s);
+        m->monitor = NULL;
+        m->config = c;
+        r = start_monitor(m, c, &s);
+        saved_state_done(&s);
+        if (r < 0) {
+                /* Could not build the new poller: go back to the old one untouched. */
+                m->monitor = monitor_free(m->monitor);
+                m->monitor = old;
+                m->config = old_config;
+                config_free(c);
+                log_error("Reloading %s failed, keeping the configuration in force", m->config_path);
+                goto done;
+        }
+        monitor_free(old);
+        config_free(old_config);
+        m->state_dirty = true;
+        struct event *e = monitor_event(m, EVENT_MONITOR_RELOADED);
+        event_set_message(e, "configuration reloaded from %s: %zu project%s, %zu webhook%s", m->config_path,
+                          c->n_projects, c->n_projects == 1 ? "" : "s", c->n_webhooks, c->n_webhooks == 1 ? "" : "s");
+done:
+        free(m->last_status);
+        m->last_status = NULL;
+        flush(m);
+        (void) sd_notify(false, "READY=1");
+        update_status(m);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                reload(m);
+                return 0;
+        }
+        log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int manager_new(const struct manager_options *o, struct manager **ret) {
+        struct manager *m = xcalloc(1, sizeof(*m));
+        struct saved_state s = {};
+        _cleanup_free_ char *moved = NULL;
+        int r;
+
+        m->config_path = xstrdup(o->config_path);
+        r = load_config(m->config_path, &m->config);
+        if (r < 0) {
+                log_error("%s is not valid, not starting", m->config_path);
+                goto fail;
+        }
+        r = ensure_state_directory(m->config->state_directory);
+        if (r < 0) {
+                log_error_errno(r, "State directory %s is not usable: %m", m->config->state_directory);
+                goto fail;
+        }
+        r = state_load(m->config->state_directory, &s, &moved);
+        if (r < 0)
+                log_warning_errno(r, "Saved state in %s was unreadable (%m); moved aside to %s, starting afresh",
+                                  m->config->state_directory, moved ? moved : "(could not move it)");
+
+        if ((r = sd_event_default(&m->event)) < 0 ||
+            (r = sd_event_set_watchdog(m->event, true)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sigint, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sighup, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
+            (r = sd_event_add_post(m->event, &m->post, on_post, m)) < 0 ||
+            (r = sd_event_add_time_relative(m->event, &m->refresh, CLOCK_MONOTONIC,
+                                            MAX(m->config->interval, STATE_REFRESH_MIN), USEC_PER_SEC, on_refresh,
+                                            m)) < 0 ||
+            (r = http_client_new(m->event, &m->http)) < 0) {
+                log_error_errno(r, "Failed to set up the event loop: %m");
+                goto fail;
+        }
+        (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
+        r = start_monitor(m, m->config, &s);
+        if (r < 0)
+                goto fail;
+        saved_state_done(&s);
+        *ret = m;
+        return 0;
+fail:
+        saved_state_done(&s);
+        manager_free(m);
+        return r;
+}
+
+struct manager *manager_free(struct manager *m) {
+        if (!m)
+                return NULL;
+        monitor_free(m->monitor);
+        http_client_free(m->http);
+        event_list_clear(&m->pending);
+        sd_event_source_disable_unref(m->sigterm);
+        sd_event_source_disable_unref(m->sigint);
+        sd_event_source_disable_unref(m->sighup);
+        sd_event_source_disable_unref(m->post);
+        sd_event_source_disable_unref(m->refresh);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m->config_path);
+        free(m->last_status);
+        free(m);
+        return NULL;
+}
+
+int manager_run(struct manager *m) {
+        struct event *e;
+        int r;
+
+        e = monitor_event(m, EVENT_MONITOR_STARTED);
+        event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
+                          m->config->n_projects, m->config->n_projects == 1 ? "" : "s", m->config->n_webhooks,
+                          m->config->n_webhooks == 1 ? "" : "s", format_duration((char[32]) {}, m->config->interval));
+        flush(m);
+        (void) sd_notify(false, "READY=1");
+        update_status(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        e = monitor_event(m, EVENT_MONITOR_STOPPING);
+        event_set_message(e, "inferwatchd stopping");
+        m->state_dirty = true;
+        flush(m);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,820 @@
+#include <search.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "poll.h"
+
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
+
+/* Backoff of an account whose API fails: 0.5 s doubling, capped at the poll interval, less up
+ * to 25 % jitter (the official SDKs' curve); Retry-After may lengthen it up to an hour. */
+#define BACKOFF_BASE (USEC_PER_SEC / 2)
+#define RETRY_AFTER_MAX USEC_PER_HOUR
+/* A lying server could page forever; a list cycle never reads more pages than this. */
+#define LIST_MAX_PAGES 10000
+
+enum job_kind {
+        JOB_GET,
+        JOB_LIST,
+};
+
+struct job {
+        enum job_kind kind;
+        struct mproject *project;
+        sd_event_source *timer;
+        struct http_request *req;
+        usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
+        struct job *next;         /* in the run queue or the account's parked list */
+        bool queued;
+        bool parked;
+};
+
+struct watch {
+        struct job job;
+        char *name;
+        struct watch_state state;
+        usec_t observed_at;       /* start of the request whose observation was applied last */
+        uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
+        usec_t last_poll;         /* CLOCK_REALTIME */
+        char *last_error;
+        bool polled;
+        struct watch *prev, *next;
+};
+
+struct maccount {
+        struct monitor *m;
+        const struct account *cfg;
+        struct api_state api;
+        unsigned rounds;          /* backoff rounds since the last success */
+        usec_t backoff_started;   /* CLOCK_MONOTONIC; 0 when not backing off */
+        sd_event_source *backoff_timer;
+        struct job *parked, *parked_tail;
+        struct job *probe;
+};
+
+struct mproject {
+        struct job job;           /* JOB_LIST for "*" projects */
+        struct monitor *m;
+        const struct project *cfg;
+        struct maccount *account;
+        void *by_name;            /* tsearch(3) root of struct watch, by name */
+        struct watch *watches, *watches_tail;
+        bool auth_failed;
+        uint64_t cycle;
+        uint64_t offset;
+        unsigned pages;
+        char *last_error;         /* list failures */
+        bool list_failed;
+};
+
+struct monitor {
+        sd_event *event;
+        struct http_client *http;
+        const struct config *cfg;
+        struct diff_params params;
+        struct maccount *accounts;
+        size_t n_accounts;
+        struct mproject *projects;
+        size_t n_projects;
+        struct job *queue, *queue_tail;
+        unsigned in_flight;
+        bool once;
+        unsigned once_pending;
+        struct event_list events;
+        bool dirty;
+};
+
+static int compare_watch(const void *a, const void *b) {
+        return strcmp(((const struct watch *) a)->name, ((const struct watch *) b)->name);
+}
+
+static struct watch *watch_find(struct mproject *p, const char *name) {
+        struct watch key = { .name = (char *) name };
+        void *n = tfind(&key, &p->by_name, compare_watch);
+
+        return n ? *(struct watch **) n : NULL;
+}
+
+static struct watch *watch_add(struct mproject *p, const char *name) {
+        struct watch *w = xcalloc(1, sizeof(*w));
+
+        w->job.kind = JOB_GET;
+        w->job.project = p;
+        w->name = xstrdup(name);
+        if (!tsearch(w, &p->by_name, compare_watch))
+                abort();
+        w->prev = p->watches_tail;
+        if (p->watches_tail)
+                p->watches_tail->next = w;
+        else
+                p->watches = w;
+        p->watches_tail = w;
+        return w;
+}
+
+static void job_unqueue(struct monitor *m, struct job *j);
+static void job_unpark(struct job *j);
+
+static void job_stop(struct job *j) {
+        j->timer = sd_event_source_disable_unref(j->timer);
+        http_request_cancel(TAKE_PTR(j->req));
+        if (j->queued)
+                job_unqueue(j->project->m, j);
+        if (j->parked)
+                job_unpark(j);
+}
+
+static void watch_remove(struct watch *w) {
+        struct mproject *p = w->job.project;
+
+        job_stop(&w->job);
+        if (p->account->probe == &w->job)
+                p->account->probe = NULL;
+        (void) tdelete(w, &p->by_name, compare_watch);
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                p->watches = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        else
+                p->watches_tail = w->prev;
+        watch_state_done(&w->state);
+        free(w->name);
+        free(w->last_error);
+        free(w);
+}
+
+static struct maccount *job_account(struct job *j) {
+        return j->project->account;
+}
+
+static const char *job_describe(struct job *j, char buf[static 256]) {
+        if (j->kind == JOB_LIST)
+                snprintf(buf, 256, "list of project %lld", (long long) j->project->cfg->id);
+        else
+                snprintf(buf, 256, "%s (project %lld)", container_of(j, struct watch, job)->name,
+                         (long long) j->project->cfg->id);
+        return buf;
+}
+
+static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Runs the job after delay; sd-event may coalesce wake-ups within a small accuracy window. */
+static void job_arm(struct job *j, usec_t delay) {
+        struct monitor *m = j->project->m;
+        usec_t accuracy = MIN(MAX(delay / 50, USEC_PER_MSEC), 500 * USEC_PER_MSEC);
+        int r;
+
+        if (j->timer) {
+                r = sd_event_source_set_time_relative(j->timer, delay);
+                if (r >= 0)
+                        r = sd_event_source_set_time_accuracy(j->timer, accuracy);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+        } else {
+                r = sd_event_add_time_relative(m->event, &j->timer, CLOCK_MONOTONIC, delay, accuracy,
+                                               on_job_timer, j);
+                if (r >= 0)
+                        (void) sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_error_errno(r, "Failed to arm a poll timer: %m");
+}
+
+static bool job_pending(const struct job *j) {
+        int enabled = SD_EVENT_OFF;
+
+        if (j->timer)
+                (void) sd_event_source_get_enabled(j->timer, &enabled);
+        return j->req || j->queued || j->parked || enabled != SD_EVENT_OFF;
+}
+
+static void job_park(struct job *j) {
+        struct maccount *a = job_account(j);
+
+        j->parked = true;
+        j->next = NULL;
+        if (a->parked_tail)
+                a->parked_tail->next = j;
+        else
+                a->parked = j;
+        a->parked_tail = j;
+}
+
+static void job_unpark(struct job *j) {
+        struct maccount *a = job_account(j);
+        struct job **pp = &a->parked, *prev = NULL;
+
+        for (; *pp; prev = *pp, pp = &(*pp)->next)
+                if (*pp == j) {
+                        *pp = j->next;
+                        if (a->parked_tail == j)
+                                a->parked_tail = prev;
+                        break;
+                }
+        j->parked = false;
+        j->next = NULL;
+}
+
+static void job_unqueue(struct monitor *m, struct job *j) {
+        struct job **pp = &m->queue, *prev = NULL;
+
+        for (; *pp; prev = *pp, pp = &(*pp)->next)
+                if (*pp == j) {
+                        *pp = j->next;
+                        if (m->queue_tail == j)
+                                m->queue_tail = prev;
+                        break;
+                }
+        j->queued = false;
+        j->next = NULL;
+}
+
+static bool account_backing_off(const struct maccount *a) {
+        return a->backoff_started != 0;
+}
+
+static void job_start(struct job *j);
+
+static void run_queue(struct monitor *m) {
+        while (m->queue && m->in_flight < m->cfg->max_in_flight) {
+                struct job *j = m->queue;
+                job_unqueue(m, j);
+                if (account_backing_off(job_account(j)) && !m->once)
+                        job_park(j);
+                else
+                        job_start(j);
+        }
+}
+
+static void job_due(struct job *j) {
+        struct monitor *m = j->project->m;
+
+        if (j->req || j->queued || j->parked)
+                return;
+        if (account_backing_off(job_account(j)) && !m->once) {
+                job_park(j);
+                return;
+        }
+        if (m->in_flight >= m->cfg->max_in_flight) {
+                j->queued = true;
+                j->next = NULL;
+                if (m->queue_tail)
+                        m->queue_tail->next = j;
+                else
+                        m->queue = j;
+                m->queue_tail = j;
+                return;
+        }
+        job_start(j);
+}
+
+static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        job_due(userdata);
+        return 0;
+}
+
+static void emit(struct monitor *m, struct event_list *l) {
+        for (size_t i = 0; i < l->n; i++)
+                event_list_push(&m->events, l->items[i]);
+        if (l->n > 0)
+                m->dirty = true;
+        free(l->items);
+        *l = (struct event_list) {};
+}
+
+static void unpark_all(struct maccount *a) {
+        struct monitor *m = a->m;
+        usec_t spread = MIN(m->cfg->fast_interval, USEC_PER_SEC);
+
+        while (a->parked) {
+                struct job *j = a->parked;
+                job_unpark(j);
+                job_arm(j, random_below(spread));
+        }
+}
+
+static int on_backoff_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct maccount *a = userdata;
+        struct job *j = a->parked;
+
+        /* One request probes the API; the others wait for its verdict. */
+        if (!j)
+                return 0;
+        job_unpark(j);
+        a->probe = j;
+        job_start(j);
+        return 0;
+}
+
+static void account_success(struct maccount *a) {
+        struct monitor *m = a->m;
+        struct event_list l = {};
+        bool was_failing = a->rounds > 0 || a->api.unreachable;
+
+        if (!was_failing)
+                return;
+        diff_api_success(&a->api, a->cfg->name, a->cfg->url, now_usec(CLOCK_REALTIME), &l);
+        emit(m, &l);
+        if (a->rounds > 0)
+                log_info("API %s answers again", a->cfg->name);
+        a->rounds = 0;
+        a->backoff_started = 0;
+        a->probe = NULL;
+        (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_OFF);
+        m->dirty = true;
+        unpark_all(a);
+}
+
+static usec_t backoff_delay(const struct monitor *m, unsigned rounds, usec_t retry_after) {
+        usec_t cap = MAX(m->cfg->interval, BACKOFF_BASE), d = BACKOFF_BASE;
+
+        for (unsigned i = 1; i < rounds && d < cap; i++)
+                d *= 2;
+        d = MIN(d, cap);
+        d -= random_below(d / 4 + 1);
+        return MAX(d, MIN(retry_after, RETRY_AFTER_MAX));
+}
+
+/* A retryable failure: the job waits for the account's backoff to end. Failures of requests
+ * that started before the current round count once, as the outage they all saw. */
+static void account_failure(struct maccount *a, struct job *j, const struct api_error *err) {
+        struct monitor *m = a->m;
+        struct event_list l = {};
+        usec_t now = now_usec(CLOCK_MONOTONIC), delay;
+        char b[32], what[256];
+
+        if (account_backing_off(a) && a->probe != j && j->started < a->backoff_started) {
+                job_park(j);
+                return;
+        }
+        a->rounds++;
+        a->probe = NULL;
+        diff_api_failure(&m->params, &a->api, a->cfg->name, a->cfg->url, err, now_usec(CLOCK_REALTIME), &l);
+        emit(m, &l);
+        delay = backoff_delay(m, a->rounds, err->retry_after);
+        log_full(a->rounds == 1 ? LOG_NOTICE : LOG_DEBUG, "Poll of %s failed: %s; API %s paused for %s",
+                 job_describe(j, what), strempty(err->summary), a->cfg->name, format_duration(b, delay));
+        a->backoff_started = now;
+        (void) sd_event_source_set_time_relative(a->backoff_timer, delay);
+        (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
+        m->dirty = true;
+        job_park(j);
+}
+
+static usec_t stable_delay(const struct monitor *m) {
+        return jitter(m->cfg->interval, 0.1);
+}
+
+static usec_t fast_delay(const struct monitor *m) {
+        return jitter(m->cfg->fast_interval, 0.05);
+}
+
+static void watch_reschedule(struct watch *w) {
+        struct monitor *m = w->job.project->m;
+
+        if (m->once)
+                return;
+        if (watch_state_wants_fast(&w->state))
+                job_arm(&w->job, fast_delay(m));
+        else if (!w->job.project->cfg->all || w->state.gone)
+                job_arm(&w->job, stable_delay(m));
+        /* else: a "*" project's list covers it every interval */
+}
+
+static void observe(struct watch *w, const struct deployment *d, struct event_list *l) {
+        struct mproject *p = w->job.project;
+        struct monitor *m = p->m;
+
+        diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, now_usec(CLOCK_REALTIME), l);
+}
+
+static void set_error(char **slot, const char *summary) {
+        free(*slot);
+        *slot = xstrdup(summary);
+}
+
+static void project_auth(struct mproject *p, bool ok, const struct api_error *err) {
+        struct event_list l = {};
+        usec_t now = now_usec(CLOCK_REALTIME);
+
+        if (ok)
+                diff_auth_success(&p->auth_failed, p->account->cfg->name, p->cfg->id, now, &l);
+        else
+                diff_auth_failure(&p->auth_failed, p->account->cfg->name, p->cfg->id, err, now, &l);
+        if (l.n > 0)
+                p->m->dirty = true;
+        emit(p->m, &l);
+}
+
+static void job_finished(struct job *j) {
+        struct monitor *m = j->project->m;
+
+        j->req = NULL;
+        m->in_flight--;
+        if (m->once)
+                m->once_pending--;
+        run_queue(m);
+}
+
+static void on_get_done(struct poll_result *res, void *userdata) {
+        struct watch *w = container_of(userdata, struct watch, job);
+        struct mproject *p = w->job.project;
+        struct monitor *m = p->m;
+        struct event_list l = {};
+        char what[256];
+
+        job_finished(&w->job);
+        w->polled = true;
+        w->last_poll = now_usec(CLOCK_REALTIME);
+
+        switch (res->outcome) {
+        case API_OK:
+        case API_NOT_FOUND:
+                account_success(p->account);
+                project_auth(p, true, NULL);
+                w->last_error = mfree(w->last_error);
+                if (w->job.started >= w->observed_at) {
+                        w->observed_at = w->job.started;
+                        observe(w, res->outcome == API_OK ? &res->deployment : NULL, &l);
+                }
+                emit(m, &l);
+                if (w->state.gone && p->cfg->all) {
+                        watch_remove(w);
+                        return;
+                }
+                watch_reschedule(w);
+                return;
+        case API_AUTH_FAILED:
+                set_error(&w->last_error, res->error.summary);
+                project_auth(p, false, &res->error);
+                if (!m->once)
+                        job_arm(&w->job, stable_delay(m));
+                return;
+        case API_RETRYABLE:
+                set_error(&w->last_error, res->error.summary);
+                if (m->once)
+                        return;
+                account_failure(p->account, &w->job, &res->error);
+                return;
+        default:
+                set_error(&w->last_error, res->error.summary);
+                log_warning("Poll of %s failed: %s", job_describe(&w->job, what), strempty(res->error.summary));
+                if (!m->once)
+                        job_arm(&w->job, stable_delay(m));
+                return;
+        }
+}
+
+static void list_cycle_complete(struct mproject *p) {
+        struct monitor *m = p->m;
+
+        p->list_failed = false;
+        p->last_error = mfree(p->last_error);
+        if (m->once)
+                return;
+        for (struct watch *w = p->watches; w; w = w->next) {
+                if (job_pending(&w->job))
+                        continue;
+                /* Absent from a complete list: a get-one confirms before anything is reported,
+                 * since offset paging can skip an item when others come and go meanwhile. */
+                if (w->seen_cycle != p->cycle)
+                        job_arm(&w->job, 0);
+                else if (watch_state_wants_fast(&w->state))
+                        job_arm(&w->job, fast_delay(m));
+        }
+        p->cycle++;
+        p->offset = 0;
+        p->pages = 0;
+        job_arm(&p->job, stable_delay(m));
+}
+
+static void list_page(struct mproject *p, struct deployment_page *page) {
+        struct event_list l = {};
+
+        for (size_t i = 0; i < page->n_items; i++) {
+                const struct deployment *d = &page->items[i];
+                struct watch *w = watch_find(p, d->name);
+                if (!w)
+                        w = watch_add(p, d->name);
+                w->seen_cycle = p->cycle;
+                w->polled = true;
+                w->last_poll = now_usec(CLOCK_REALTIME);
+                if (p->job.started < w->observed_at)
+                        continue; /* a get-one newer than this page was applied already */
+                w->observed_at = p->job.started;
+                observe(w, d, &l);
+        }
+        emit(p->m, &l);
+}
+
+static void on_list_done(struct poll_result *res, void *userdata) {
+        struct mproject *p = container_of(userdata, struct mproject, job);
+        struct monitor *m = p->m;
+        char what[256];
+
+        switch (res->outcome) {
+        case API_OK:
+                account_success(p->account);
+                project_auth(p, true, NULL);
+                list_page(p, &res->page);
+                p->offset += res->page.n_items;
+                p->pages++;
+                if (res->page.n_items > 0 && p->offset < (uint64_t) res->page.count && p->pages < LIST_MAX_PAGES) {
+                        /* The next page keeps this request's place among those in flight. */
+                        p->job.req = NULL;
+                        p->job.started = now_usec(CLOCK_MONOTONIC);
+                        if (poll_list(m->http, p->account->cfg, p->cfg->id, p->offset, on_list_done, &p->job,
+                                      &p->job.req) >= 0)
+                                return;
+                        p->job.req = NULL;
+                }
+                job_finished(&p->job);
+                list_cycle_complete(p);
+                return;
+        case API_AUTH_FAILED:
+                job_finished(&p->job);
+                p->list_failed = true;
+                set_error(&p->last_error, res->error.summary);
+                project_auth(p, false, &res->error);
+                break;
+        case API_RETRYABLE:
+                job_finished(&p->job);
+                p->list_failed = true;
+                set_error(&p->last_error, res->error.summary);
+                p->offset = 0;
+                p->pages = 0;
+                if (!m->once)
+                        account_failure(p->account, &p->job, &res->error);
+                return;
+        default:
+                job_finished(&p->job);
+                p->list_failed = true;
+                set_error(&p->last_error, res->error.summary);
+                log_warning("Poll of %s failed: %s", job_describe(&p->job, what), strempty(res->error.summary));
+                break;
+        }
+        p->offset = 0;
+        p->pages = 0;
+        if (!m->once)
+                job_arm(&p->job, stable_delay(m));
+}
+
+static void job_start(struct job *j) {
+        struct mproject *p = j->project;
+        struct monitor *m = p->m;
+        int r;
+
+        m->in_flight++;
+        if (m->once)
+                m->once_pending++;
+        j->started = now_usec(CLOCK_MONOTONIC);
+        if (j->kind == JOB_LIST)
+                r = poll_list(m->http, p->account->cfg, p->cfg->id, p->offset, on_list_done, j, &j->req);
+        else
+                r = poll_get(m->http, p->account->cfg, p->cfg->id, container_of(j, struct watch, job)->name,
+                             on_get_done, j, &j->req);
+        if (r < 0) {
+                j->req = NULL;
+                job_finished(j);
+                log_error_errno(r, "Failed to start a request: %m");
+                if (!m->once)
+                        job_arm(j, stable_delay(m));
+        }
+}
+
+int monitor_new(sd_event *event, struct http_client *http, const struct config *c, bool once,
+                struct monitor **ret) {
+        struct monitor *m = xcalloc(1, sizeof(*m));
+        int r;
+
+        m->event = sd_event_ref(event);
+        m->http = http;
+        m->cfg = c;
+        m->once = once;
+        m->params = (struct diff_params) {
+                .stuck_after = c->stuck_after,
+                .alert_for = c->alert_for,
+                .resolve_for = c->resolve_for,
+                .repeat_interval = c->repeat_interval,
+                .unreachable_after = c->unreachable_after,
+        };
+
+        m->n_accounts = c->n_accounts;
+        m->accounts = xcalloc(c->n_accounts, sizeof(struct maccount));
+        for (size_t i = 0; i < c->n_accounts; i++) {
+                struct maccount *a = &m->accounts[i];
+                a->m = m;
+                a->cfg = &c->accounts[i];
+                r = sd_event_add_time_relative(event, &a->backoff_timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                                               USEC_PER_MSEC, on_backoff_timer, a);
+                if (r < 0) {
+                        monitor_free(m);
+                        return r;
+                }
+                (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_OFF);
+        }
+
+        m->n_projects = c->n_projects;
+        m->projects = xcalloc(c->n_projects, sizeof(struct mproject));
+        for (size_t i = 0; i < c->n_projects; i++) {
+                struct mproject *p = &m->projects[i];
+                p->m = m;
+                p->cfg = &c->projects[i];
+                p->job.kind = JOB_LIST;
+                p->job.project = p;
+                p->account = &m->accounts[c->projects[i].account - c->accounts];
+                for (size_t k = 0; k < p->cfg->n_deployments; k++)
+                        if (!watch_find(p, p->cfg->deployments[k]))
+                                (void) watch_add(p, p->cfg->deployments[k]);
+        }
+        *ret = m;
+        return 0;
+}
+
+struct monitor *monitor_free(struct monitor *m) {
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_projects; i++) {
+                struct mproject *p = &m->projects[i];
+                while (p->watches)
+                        watch_remove(p->watches);
+                job_stop(&p->job);
+                free(p->last_error);
+        }
+        for (size_t i = 0; i < m->n_accounts; i++)
+                sd_event_source_disable_unref(m->accounts[i].backoff_timer);
+        free(m->projects);
+        free(m->accounts);
+        event_list_clear(&m->events);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+static struct mproject *find_project(struct monitor *m, const char *url, int64_t id) {
+        for (size_t i = 0; i < m->n_projects; i++)
+                if (m->projects[i].cfg->id == id && streq(m->projects[i].account->cfg->url, url))
+                        return &m->projects[i];
+        return NULL;
+}
+
+void monitor_import(struct monitor *m, struct saved_state *s) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < s->n_watches; i++) {
+                struct watch_record *r = &s->watches[i];
+                struct mproject *p = find_project(m, r->url, r->project_id);
+                struct watch *w = p ? watch_find(p, r->name) : NULL;
+
+                if (!w && p && p->cfg->all && !r->state.gone)
+                        w = watch_add(p, r->name);
+                if (!w) {
+                        s->watches[kept++] = *r;
+                        continue;
+                }
+                watch_state_done(&w->state);
+                w->state = r->state;
+                w->last_poll = r->last_poll;
+                w->last_error = r->last_error;
+                free(r->url);
+                free(r->name);
+                free(r->account);
+        }
+        s->n_watches = kept;
+
+        for (size_t i = 0; i < s->n_accounts; i++)
+                for (size_t k = 0; k < m->n_accounts; k++)
+                        if (streq(m->accounts[k].cfg->url, s->accounts[i].url))
+                                m->accounts[k].api = s->accounts[i].api;
+        for (size_t i = 0; i < s->n_projects; i++) {
+                struct mproject *p = find_project(m, s->projects[i].url, s->projects[i].project_id);
+                if (p)
+                        p->auth_failed = s->projects[i].auth_failed;
+        }
+}
+
+static struct deployment *dup_or_null(const struct deployment *d) {
+        return d ? deployment_dup(d) : NULL;
+}
+
+static void copy_state(struct watch_state *dst, const struct watch_state *src) {
+        *dst = *src;
+        dst->snap = dup_or_null(src->snap);
+        dst->alert.severity = xstrdup(src->alert.severity);
+        dst->alert.summary = xstrdup(src->alert.summary);
+        dst->alert.regions = xstrdup(src->alert.regions);
+}
+
+void monitor_export(const struct monitor *m, struct saved_state *ret) {
+        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid() };
+
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                struct project_record *pr = array_append(&s.projects, &s.n_projects, sizeof(*pr));
+                pr->url = xstrdup(p->account->cfg->url);
+                pr->project_id = p->cfg->id;
+                pr->auth_failed = p->auth_failed;
+                for (const struct watch *w = p->watches; w; w = w->next) {
+                        struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
+                        r->url = xstrdup(p->account->cfg->url);
+                        r->project_id = p->cfg->id;
+                        r->name = xstrdup(w->name);
+                        r->account = xstrdup(p->account->cfg->name);
+                        copy_state(&r->state, &w->state);
+                        r->last_poll = w->last_poll;
+                        r->last_error = xstrdup(w->last_error);
+                }
+        }
+        for (size_t i = 0; i < m->n_accounts; i++) {
+                struct account_record *a = array_append(&s.accounts, &s.n_accounts, sizeof(*a));
+                a->url = xstrdup(m->accounts[i].cfg->url);
+                a->name = xstrdup(m->accounts[i].cfg->name);
+                a->api = m->accounts[i].api;
+        }
+        *ret = s;
+}
+
+int monitor_start(struct monitor *m) {
+        usec_t spread = m->once ? 0 : MIN(m->cfg->interval, USEC_PER_SEC);
+
+        for (size_t i = 0; i < m->n_projects; i++) {
+                struct mproject *p = &m->projects[i];
+                if (p->cfg->all)
+                        job_arm(&p->job, random_below(spread));
+                for (struct watch *w = p->watches; w; w = w->next)
+                        if (!p->cfg->all || (!m->once && watch_state_wants_fast(&w->state)))
+                                job_arm(&w->job, random_below(spread));
+        }
+        return 0;
+}
+
+void monitor_take_events(struct monitor *m, struct event_list *out) {
+        emit(m, &(struct event_list) {});
+        for (size_t i = 0; i < m->events.n; i++)
+                event_list_push(out, m->events.items[i]);
+        free(m->events.items);
+        m->events = (struct event_list) {};
+}
+
+bool monitor_take_dirty(struct monitor *m) {
+        bool d = m->dirty;
+
+        m->dirty = false;
+        return d;
+}
+
+bool monitor_once_done(const struct monitor *m) {
+        if (m->once_pending > 0 || m->queue)
+                return false;
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                if (job_pending(&p->job))
+                        return false;
+                for (const struct watch *w = p->watches; w; w = w->next)
+                        if (job_pending(&w->job))
+                                return false;
+        }
+        return true;
+}
+
+void monitor_count(const struct monitor *m, struct monitor_counts *ret) {
+        struct monitor_counts c = {};
+
+        for (size_t i = 0; i < m->n_accounts; i++)
+                if (m->accounts[i].api.unreachable)
+                        c.accounts_unreachable++;
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                if (p->auth_failed)
+                        c.projects_auth_failed++;
+                if (p->list_failed)
+                        c.polls_failed++;
+                for (const struct watch *w = p->watches; w; w = w->next) {
+                        c.deployments++;
+                        c.by_health[w->state.health]++;
+                        if (w->state.alert.open)
+                                c.alerts_open++;
+                        if (w->last_error)
+                                c.polls_failed++;
+                }
+        }
+        *ret = c;
+}
+
+void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                for (const struct watch *w = p->watches; w; w = w->next)
+                        fn(p->account->cfg->name, p->cfg->id, w->name, &w->state, w->last_error, userdata);
+        }
+}
+
+void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                if (p->list_failed)
+                        fn(p->account->cfg->name, p->cfg->id, p->last_error, userdata);
+        }
+}

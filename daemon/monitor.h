@@ -1,0 +1,51 @@
+/* The poller: one watch per deployment, one list job per "*" project, adaptive scheduling,
+ * bounded requests in flight, per-account backoff, and observations fed to the diff engine. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "http.h"
+#include "state.h"
+
+struct monitor;
+
+struct monitor_counts {
+        size_t deployments;
+        size_t by_health[_HEALTH_MAX];
+        size_t alerts_open;
+        size_t accounts_unreachable;
+        size_t projects_auth_failed;
+        size_t polls_failed;      /* --once: watches or lists whose poll failed */
+};
+
+/* once: poll every deployment exactly once, no retries, then monitor_once_done() is true. */
+int monitor_new(sd_event *event, struct http_client *http, const struct config *c, bool once,
+                struct monitor **ret);
+/* Cancels everything in flight. NULL-safe. */
+struct monitor *monitor_free(struct monitor *m);
+
+/* Moves matching records' states into the watches (identity: url, project, name) and removes
+ * them from s; what is left in s is no longer watched. */
+void monitor_import(struct monitor *m, struct saved_state *s);
+/* Deep copy of the current state, for saving or handing to a reloaded monitor. */
+void monitor_export(const struct monitor *m, struct saved_state *ret);
+
+/* Schedules the first polls, spread over at most a second. */
+int monitor_start(struct monitor *m);
+
+/* Events produced since the last call, in order; the caller takes them. */
+void monitor_take_events(struct monitor *m, struct event_list *out);
+/* Whether the persisted state changed since the last call. */
+bool monitor_take_dirty(struct monitor *m);
+
+bool monitor_once_done(const struct monitor *m);
+void monitor_count(const struct monitor *m, struct monitor_counts *ret);
+
+/* For --once output: every watch, in configuration order. */
+typedef void (*monitor_watch_fn)(const char *account, int64_t project_id, const char *name,
+                                 const struct watch_state *w, const char *error, void *userdata);
+void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdata);
+/* For --once output: "*" projects whose list could not be read. */
+typedef void (*monitor_project_fn)(const char *account, int64_t project_id, const char *error, void *userdata);
+void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata);

@@ -1,0 +1,224 @@
+#include <json-c/json.h>
+#include <stdio.h>
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "once.h"
+
+struct once {
+        sd_event *event;
+        struct monitor *monitor;
+        struct json_object *rows;     /* --json */
+        FILE *table;                  /* the text table, printed after the summary line */
+        size_t n_by_health[_HEALTH_MAX];
+        size_t n_unpolled;
+        bool json;
+};
+
+static int on_post(sd_event_source *s, void *userdata) {
+        struct once *o = userdata;
+
+        if (monitor_once_done(o->monitor))
+                return sd_event_exit(o->event, 0);
+        return 0;
+}
+
+static char *regions_text(const struct deployment *d) {
+        char *s = xstrdup("");
+
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                char *n = xasprintf("%s%s%lld:%lld/%lld", s, i ? " " : "", (long long) c->region_id,
+                                    (long long) c->ready, (long long) c->total);
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+static char *errors_text(const struct deployment *d) {
+        char *s = NULL;
+
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                if (!c->error_message)
+                        continue;
+                char *n = xasprintf("%s%sregion %lld: %s", strempty(s), s ? "; " : "", (long long) c->region_id,
+                                    c->error_message);
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+static struct json_object *row_json(const char *account, int64_t project_id, const char *name,
+                                    const struct watch_state *w, const char *error) {
+        struct json_object *o = json_object_new_object(), *cs = json_object_new_array();
+        const struct deployment *d = w->snap;
+
+        json_object_object_add(o, "account", json_object_new_string(account));
+        json_object_object_add(o, "project_id", json_object_new_int64(project_id));
+        json_object_object_add(o, "deployment", json_object_new_string(name));
+        json_object_object_add(o, "status", d ? json_object_new_string(d->status) : NULL);
+        json_object_object_add(o, "health", json_object_new_string(health_to_string(w->health)));
+        for (size_t i = 0; d && i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                struct json_object *k = json_object_new_object();
+                json_object_object_add(k, "region_id", json_object_new_int64(c->region_id));
+                json_object_object_add(k, "ready", json_object_new_int64(c->ready));
+                json_object_object_add(k, "total", json_object_new_int64(c->total));
+                json_object_object_add(k, "error_message",
+                                       c->error_message ? json_object_new_string(c->error_message) : NULL);
+                json_object_array_add(cs, k);
+        }
+        json_object_object_add(o, "containers", cs);
+        json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+        return o;
+}
+
+static void add_row(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
+                    const char *error, void *userdata) {
+        struct once *o = userdata;
+        enum health h = w->snap || w->gone ? w->health : HEALTH_UNKNOWN;
+
+        o->n_by_health[h]++;
+        if (h == HEALTH_UNKNOWN)
+                o->n_unpolled++;
+        if (o->json) {
+                json_object_array_add(o->rows, row_json(account, project_id, name, w, error));
+                return;
+        }
+        _cleanup_free_ char *regions = w->snap ? regions_text(w->snap) : xstrdup("-");
+        _cleanup_free_ char *errors = w->snap ? errors_text(w->snap) : NULL;
+        fprintf(o->table, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, name,
+               w->snap ? w->snap->status : "-", health_to_string(h), regions,
+               errors ? errors : error ? error : "");
+}
+
+static void add_failed_list(const char *account, int64_t project_id, const char *error, void *userdata) {
+        struct once *o = userdata;
+
+        o->n_unpolled++;
+        if (o->json) {
+                struct json_object *k = json_object_new_object();
+                json_object_object_add(k, "account", json_object_new_string(account));
+                json_object_object_add(k, "project_id", json_object_new_int64(project_id));
+                json_object_object_add(k, "deployment", json_object_new_string("*"));
+                json_object_object_add(k, "status", NULL);
+                json_object_object_add(k, "health", json_object_new_string("unknown"));
+                json_object_object_add(k, "containers", json_object_new_array());
+                json_object_object_add(k, "error", json_object_new_string(strempty(error)));
+                json_object_array_add(o->rows, k);
+                return;
+        }
+        fprintf(o->table, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, "*", "-", "unknown", "-",
+               strempty(error));
+}
+
+/* Worst first: a failure beats not knowing, which beats a warning. */
+static enum nagios_code verdict(const struct once *o) {
+        if (o->n_by_health[HEALTH_FAILED] || o->n_by_health[HEALTH_GONE])
+                return NAGIOS_CRITICAL;
+        if (o->n_unpolled)
+                return NAGIOS_UNKNOWN;
+        if (o->n_by_health[HEALTH_DEGRADED])
+                return NAGIOS_WARNING;
+        return NAGIOS_OK;
+}
+
+static const char *verdict_name(enum nagios_code c) {
+        static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+        return names[c];
+}
+
+static char *summary(const struct once *o) {
+        static const enum health order[] = { HEALTH_FAILED, HEALTH_GONE, HEALTH_DEGRADED, HEALTH_UNKNOWN,
+                                             HEALTH_PROGRESSING, HEALTH_HEALTHY, HEALTH_IDLE, HEALTH_DISABLED,
+                                             HEALTH_DELETING };
+        char *s = xstrdup("");
+
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                size_t n = o->n_by_health[order[i]];
+                if (order[i] == HEALTH_UNKNOWN)
+                        n = o->n_unpolled;
+                if (!n)
+                        continue;
+                char *k = xasprintf("%s%s%zu %s", s, *s ? ", " : "", n, health_to_string(order[i]));
+                free(s);
+                s = k;
+        }
+        if (!*s) {
+                free(s);
+                s = xstrdup("no deployments");
+        }
+        return s;
+}
+
+int run_once(const char *config_path, bool json) {
+        struct config_diag diag = {};
+        struct config *c = NULL;
+        struct http_client *http = NULL;
+        sd_event_source *post = NULL;
+        struct once o = { .json = json };
+        enum nagios_code code = NAGIOS_UNKNOWN;
+        _cleanup_free_ char *sum = NULL, *table = NULL;
+        size_t table_size = 0;
+        int r;
+
+        r = config_load(config_path, CONFIG_LOAD_SECRETS, &diag, &c);
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                fprintf(stderr, "%s\n", diag.warnings[i]);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "%s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0) {
+                printf("INFERWATCH UNKNOWN - invalid configuration %s\n", config_path);
+                return NAGIOS_UNKNOWN;
+        }
+
+        if ((r = sd_event_new(&o.event)) < 0 || (r = http_client_new(o.event, &http)) < 0 ||
+            (r = monitor_new(o.event, http, c, true, &o.monitor)) < 0 ||
+            (r = sd_event_add_post(o.event, &post, on_post, &o)) < 0 || (r = monitor_start(o.monitor)) < 0) {
+                log_error_errno(r, "Failed to set up polling: %m");
+                goto finish;
+        }
+        r = sd_event_loop(o.event);
+        if (r < 0) {
+                log_error_errno(r, "Event loop failed: %m");
+                goto finish;
+        }
+
+        o.rows = json_object_new_array();
+        /* Nagios reads the first line: the table is built aside and printed after the summary. */
+        o.table = open_memstream(&table, &table_size);
+        if (!o.table)
+                abort();
+        fprintf(o.table, "%-10s %-30s %-18s %-12s %-24s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH",
+                "REGIONS (ready/total)", "ERROR");
+        monitor_foreach(o.monitor, add_row, &o);
+        monitor_foreach_failed_list(o.monitor, add_failed_list, &o);
+        fclose(o.table);
+        code = verdict(&o);
+        sum = summary(&o);
+        if (json) {
+                struct json_object *top = json_object_new_object();
+                json_object_object_add(top, "status", json_object_new_string(verdict_name(code)));
+                json_object_object_add(top, "exit_code", json_object_new_int(code));
+                json_object_object_add(top, "summary", json_object_new_string(sum));
+                json_object_object_add(top, "deployments", json_object_get(o.rows));
+                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+                                                                           JSON_C_TO_STRING_SPACED |
+                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(top);
+        } else
+                printf("INFERWATCH %s - %s\n%s", verdict_name(code), sum, table);
+finish:
+        json_object_put(o.rows);
+        sd_event_source_disable_unref(post);
+        monitor_free(o.monitor);
+        http_client_free(http);
+        sd_event_unref(o.event);
+        config_free(c);
+        return code;
+}

@@ -1,0 +1,101 @@
+#include "poll.h"
+
+struct poll_call {
+        poll_done_fn done;
+        void *userdata;
+        bool list;
+};
+
+void poll_result_done(struct poll_result *r) {
+        api_error_done(&r->error);
+        deployment_done(&r->deployment);
+        deployment_page_done(&r->page);
+}
+
+static void fail(struct poll_result *r, enum api_outcome o, long status, char *summary) {
+        r->outcome = o;
+        r->error.outcome = o;
+        r->error.http_status = status;
+        r->error.summary = summary;
+}
+
+void poll_result_from_response(const struct http_response *resp, bool list, usec_t now_realtime,
+                               struct poll_result *ret) {
+        struct poll_result r = { .elapsed = resp->elapsed };
+        const char *why = NULL;
+        enum api_outcome o;
+        int k;
+
+        if (resp->result != CURLE_OK) {
+                fail(&r, API_RETRYABLE, resp->status, http_response_describe(resp));
+                goto done;
+        }
+        o = gcore_classify_status(resp->status);
+        if (o == API_OK) {
+                k = list ? gcore_parse_page(resp->body, resp->size, &r.page, &why)
+                         : gcore_parse_deployment(resp->body, resp->size, &r.deployment, &why);
+                if (k < 0)
+                        fail(&r, API_RETRYABLE, resp->status, xasprintf("HTTP %ld with an unusable body: %s",
+                                                                        resp->status, why));
+                else
+                        r.outcome = API_OK;
+                goto done;
+        }
+
+        gcore_parse_error_body(resp->body, resp->size, &r.error);
+        if (resp->retry_after)
+                (void) gcore_parse_retry_after(resp->retry_after, now_realtime, &r.error.retry_after);
+        fail(&r, o, resp->status,
+             r.error.message ? xasprintf("HTTP %ld: %s", resp->status, r.error.message)
+                             : xasprintf("HTTP %ld", resp->status));
+done:
+        *ret = r;
+}
+
+static void on_done(const struct http_response *resp, void *userdata) {
+        struct poll_call *call = userdata;
+        struct poll_result r;
+
+        poll_result_from_response(resp, call->list, now_usec(CLOCK_REALTIME), &r);
+        call->done(&r, call->userdata);
+        poll_result_done(&r);
+}
+
+static int start(struct http_client *c, const struct account *a, const char *url, bool list, poll_done_fn done,
+                 void *userdata, struct http_request **ret) {
+        _cleanup_free_ char *auth = xasprintf("Authorization: APIKey %s", strempty(a->key));
+        const char *headers[] = { auth, "Accept: application/json", NULL };
+        struct poll_call *call = xcalloc(1, sizeof(*call));
+        struct http_request_options o = {
+                .url = url,
+                .headers = headers,
+                .ca_file = a->ca_file,
+                .connect_timeout = a->connect_timeout,
+                .timeout = a->timeout,
+                .max_size = a->max_response_size,
+                .destroy = free,
+        };
+        int r;
+
+        call->done = done;
+        call->userdata = userdata;
+        call->list = list;
+        r = http_request_start(c, &o, on_done, call, ret);
+        /* The header held the key: do not leave it in freed memory. */
+        explicit_bzero(auth, strlen(auth));
+        return r;
+}
+
+int poll_get(struct http_client *c, const struct account *a, int64_t project_id, const char *name,
+             poll_done_fn done, void *userdata, struct http_request **ret) {
+        _cleanup_free_ char *url = gcore_url_deployment(a->url, project_id, name);
+
+        return start(c, a, url, false, done, userdata, ret);
+}
+
+int poll_list(struct http_client *c, const struct account *a, int64_t project_id, uint64_t offset,
+              poll_done_fn done, void *userdata, struct http_request **ret) {
+        _cleanup_free_ char *url = gcore_url_list(a->url, project_id, a->page_size, offset);
+
+        return start(c, a, url, true, done, userdata, ret);
+}

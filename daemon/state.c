@@ -1,0 +1,394 @@
+#include <json-c/json.h>
+#include <sys/stat.h>
+
+#include "state.h"
+
+#define STATE_VERSION 1
+#define STATE_FILE "state.json"
+/* Far above what 10,000 deployments need (about 4 MiB). */
+#define STATE_MAX_SIZE (256U * 1024 * 1024)
+
+void watch_record_done(struct watch_record *r) {
+        free(r->url);
+        free(r->name);
+        free(r->account);
+        free(r->last_error);
+        watch_state_done(&r->state);
+        *r = (struct watch_record) {};
+}
+
+void saved_state_done(struct saved_state *s) {
+        for (size_t i = 0; i < s->n_watches; i++)
+                watch_record_done(&s->watches[i]);
+        free(s->watches);
+        for (size_t i = 0; i < s->n_accounts; i++) {
+                free(s->accounts[i].url);
+                free(s->accounts[i].name);
+        }
+        free(s->accounts);
+        for (size_t i = 0; i < s->n_projects; i++)
+                free(s->projects[i].url);
+        free(s->projects);
+        for (size_t i = 0; i < s->n_webhooks; i++) {
+                free(s->webhooks[i].name);
+                free(s->webhooks[i].last_result);
+        }
+        free(s->webhooks);
+        *s = (struct saved_state) {};
+}
+
+char *state_path(const char *dir) {
+        return xasprintf("%s/" STATE_FILE, dir);
+}
+
+/* ---- writing ---- */
+
+static void add_str(struct json_object *o, const char *k, const char *v) {
+        if (v)
+                json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_int(struct json_object *o, const char *k, int64_t v) {
+        json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void add_bool(struct json_object *o, const char *k, bool v) {
+        json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static struct json_object *deployment_to_json(const struct deployment *d) {
+        struct json_object *o = json_object_new_object(), *cs = json_object_new_array();
+
+        add_str(o, "name", d->name);
+        add_int(o, "project_id", d->project_id);
+        add_str(o, "status", d->status);
+        add_str(o, "image", d->image);
+        add_str(o, "flavor_name", d->flavor_name);
+        add_str(o, "address", d->address);
+        add_str(o, "command", d->command);
+        add_str(o, "envs_keys", d->envs_keys);
+        add_str(o, "description", d->description);
+        add_str(o, "created_at", d->created_at);
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                struct json_object *k = json_object_new_object();
+                add_int(k, "region_id", c->region_id);
+                add_int(k, "ready", c->ready);
+                add_int(k, "total", c->total);
+                add_str(k, "error_message", c->error_message);
+                add_str(k, "address", c->address);
+                add_int(k, "scale_min", c->scale_min);
+                add_int(k, "scale_max", c->scale_max);
+                json_object_array_add(cs, k);
+        }
+        json_object_object_add(o, "containers", cs);
+        return o;
+}
+
+static struct json_object *watch_to_json(const struct watch_record *r) {
+        const struct watch_state *w = &r->state;
+        struct json_object *o = json_object_new_object();
+        char id[37];
+
+        add_str(o, "url", r->url);
+        add_int(o, "project_id", r->project_id);
+        add_str(o, "name", r->name);
+        add_str(o, "account", r->account);
+        add_str(o, "health", health_to_string(w->health));
+        add_bool(o, "gone", w->gone);
+        add_int(o, "status_since", (int64_t) w->status_since);
+        add_int(o, "unsettled_since", (int64_t) w->unsettled_since);
+        add_bool(o, "stuck_reported", w->stuck_reported);
+        add_int(o, "history", w->history);
+        add_int(o, "n_history", w->n_history);
+        add_int(o, "last_poll", (int64_t) r->last_poll);
+        add_str(o, "last_error", r->last_error);
+        if (w->snap)
+                json_object_object_add(o, "snapshot", deployment_to_json(w->snap));
+        if (w->alert.open) {
+                struct json_object *a = json_object_new_object();
+                add_str(a, "id", event_id_to_string(w->alert.id, id));
+                add_int(a, "started", (int64_t) w->alert.started);
+                add_int(a, "last_notified", (int64_t) w->alert.last_notified);
+                add_str(a, "severity", w->alert.severity);
+                add_str(a, "summary", w->alert.summary);
+                add_str(a, "regions", w->alert.regions);
+                json_object_object_add(o, "alert", a);
+        }
+        return o;
+}
+
+char *state_to_json(const struct saved_state *s) {
+        struct json_object *o = json_object_new_object(), *a;
+        char *text;
+
+        add_int(o, "version", STATE_VERSION);
+        add_int(o, "written", (int64_t) s->written);
+        add_int(o, "pid", s->pid);
+
+        a = json_object_new_array_ext((int) s->n_watches);
+        for (size_t i = 0; i < s->n_watches; i++)
+                json_object_array_add(a, watch_to_json(&s->watches[i]));
+        json_object_object_add(o, "deployments", a);
+
+        a = json_object_new_array();
+        for (size_t i = 0; i < s->n_accounts; i++) {
+                struct json_object *k = json_object_new_object();
+                add_str(k, "url", s->accounts[i].url);
+                add_str(k, "name", s->accounts[i].name);
+                add_int(k, "failures", s->accounts[i].api.failures);
+                add_bool(k, "unreachable", s->accounts[i].api.unreachable);
+                add_int(k, "unreachable_since", (int64_t) s->accounts[i].api.unreachable_since);
+                json_object_array_add(a, k);
+        }
+        json_object_object_add(o, "accounts", a);
+
+        a = json_object_new_array();
+        for (size_t i = 0; i < s->n_projects; i++) {
+                struct json_object *k = json_object_new_object();
+                add_str(k, "url", s->projects[i].url);
+                add_int(k, "project_id", s->projects[i].project_id);
+                add_bool(k, "auth_failed", s->projects[i].auth_failed);
+                json_object_array_add(a, k);
+        }
+        json_object_object_add(o, "projects", a);
+
+        a = json_object_new_array();
+        for (size_t i = 0; i < s->n_webhooks; i++) {
+                const struct webhook_record *w = &s->webhooks[i];
+                struct json_object *k = json_object_new_object();
+                add_str(k, "name", w->name);
+                add_int(k, "delivered", (int64_t) w->delivered);
+                add_int(k, "dropped", (int64_t) w->dropped);
+                add_int(k, "retrying", (int64_t) w->retrying);
+                add_int(k, "backlog", (int64_t) w->backlog);
+                add_bool(k, "disabled", w->disabled);
+                add_int(k, "last_attempt", (int64_t) w->last_attempt);
+                add_str(k, "last_result", w->last_result);
+                json_object_array_add(a, k);
+        }
+        json_object_object_add(o, "webhooks", a);
+
+        text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return text;
+}
+
+/* ---- reading: types are checked, a missing member takes its zero value ---- */
+
+static struct json_object *get(struct json_object *o, const char *k) {
+        struct json_object *v;
+
+        return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static char *get_str(struct json_object *o, const char *k) {
+        struct json_object *v = get(o, k);
+
+        return json_object_is_type(v, json_type_string) ? xstrdup(json_object_get_string(v)) : NULL;
+}
+
+static int64_t get_int(struct json_object *o, const char *k) {
+        struct json_object *v = get(o, k);
+
+        return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+}
+
+static bool get_bool(struct json_object *o, const char *k) {
+        struct json_object *v = get(o, k);
+
+        return json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+static usec_t get_usec(struct json_object *o, const char *k) {
+        int64_t v = get_int(o, k);
+
+        return v > 0 ? (usec_t) v : 0;
+}
+
+static int deployment_from_json(struct json_object *o, struct deployment **ret) {
+        struct deployment *d;
+        struct json_object *cs = get(o, "containers");
+
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        d = xcalloc(1, sizeof(*d));
+        d->name = get_str(o, "name");
+        d->status = get_str(o, "status");
+        if (!d->name || !d->status) {
+                deployment_free(d);
+                return -EBADMSG;
+        }
+        d->status_enum = deploy_status_from_string(d->status);
+        d->project_id = get_int(o, "project_id");
+        d->image = get_str(o, "image");
+        d->flavor_name = get_str(o, "flavor_name");
+        d->address = get_str(o, "address");
+        d->command = get_str(o, "command");
+        d->envs_keys = get_str(o, "envs_keys");
+        d->description = get_str(o, "description");
+        d->created_at = get_str(o, "created_at");
+        if (json_object_is_type(cs, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(cs); i++) {
+                        struct json_object *k = json_object_array_get_idx(cs, i);
+                        struct container *c = array_append(&d->containers, &d->n_containers, sizeof(*c));
+                        c->region_id = get_int(k, "region_id");
+                        c->ready = get_int(k, "ready");
+                        c->total = get_int(k, "total");
+                        c->error_message = get_str(k, "error_message");
+                        c->address = get_str(k, "address");
+                        c->scale_min = get_int(k, "scale_min");
+                        c->scale_max = get_int(k, "scale_max");
+                }
+        *ret = d;
+        return 0;
+}
+
+static int watch_from_json(struct json_object *o, struct watch_record *r) {
+        struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert");
+        struct watch_state *w = &r->state;
+        _cleanup_free_ char *health = NULL, *id = NULL;
+
+        if (!json_object_is_type(o, json_type_object))
+                return -EBADMSG;
+        r->url = get_str(o, "url");
+        r->name = get_str(o, "name");
+        r->project_id = get_int(o, "project_id");
+        if (!r->url || !r->name || r->project_id <= 0)
+                return -EBADMSG;
+        r->account = get_str(o, "account");
+        r->last_poll = get_usec(o, "last_poll");
+        r->last_error = get_str(o, "last_error");
+        health = get_str(o, "health");
+        w->health = health_from_string(health);
+        w->gone = get_bool(o, "gone");
+        w->status_since = get_usec(o, "status_since");
+        w->unsettled_since = get_usec(o, "unsettled_since");
+        w->stuck_reported = get_bool(o, "stuck_reported");
+        w->history = (uint32_t) get_int(o, "history");
+        w->n_history = (uint8_t) MIN(get_int(o, "n_history") < 0 ? 0 : get_int(o, "n_history"), 32);
+        if (snap && deployment_from_json(snap, &w->snap) < 0)
+                return -EBADMSG;
+        if (json_object_is_type(a, json_type_object)) {
+                id = get_str(a, "id");
+                if (!id || sd_id128_from_string(id, &w->alert.id) < 0)
+                        return -EBADMSG;
+                w->alert.open = true;
+                w->alert.started = get_usec(a, "started");
+                w->alert.last_notified = get_usec(a, "last_notified");
+                w->alert.severity = get_str(a, "severity");
+                w->alert.summary = get_str(a, "summary");
+                w->alert.regions = get_str(a, "regions");
+        }
+        return 0;
+}
+
+int state_from_json(const char *text, struct saved_state *ret, const char **ret_why) {
+        struct json_object *o = json_tokener_parse(text), *a;
+        struct saved_state s = {};
+        int r = -EBADMSG;
+
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_why = "not a JSON object";
+                goto finish;
+        }
+        if (get_int(o, "version") != STATE_VERSION) {
+                *ret_why = "unknown version";
+                goto finish;
+        }
+        s.written = get_usec(o, "written");
+        s.pid = (pid_t) get_int(o, "pid");
+
+        a = get(o, "deployments");
+        if (!json_object_is_type(a, json_type_array)) {
+                *ret_why = "no \"deployments\" array";
+                goto finish;
+        }
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                struct watch_record *w = array_append(&s.watches, &s.n_watches, sizeof(*w));
+                if (watch_from_json(json_object_array_get_idx(a, i), w) < 0) {
+                        *ret_why = "a deployment entry is malformed";
+                        goto finish;
+                }
+        }
+        a = get(o, "accounts");
+        for (size_t i = 0; json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+                struct json_object *k = json_object_array_get_idx(a, i);
+                struct account_record *ar = array_append(&s.accounts, &s.n_accounts, sizeof(*ar));
+                ar->url = get_str(k, "url");
+                ar->name = get_str(k, "name");
+                ar->api.failures = (unsigned) MAX(get_int(k, "failures"), 0);
+                ar->api.unreachable = get_bool(k, "unreachable");
+                ar->api.unreachable_since = get_usec(k, "unreachable_since");
+                if (!ar->url) {
+                        *ret_why = "an account entry is malformed";
+                        goto finish;
+                }
+        }
+        a = get(o, "projects");
+        for (size_t i = 0; json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+                struct json_object *k = json_object_array_get_idx(a, i);
+                struct project_record *pr = array_append(&s.projects, &s.n_projects, sizeof(*pr));
+                pr->url = get_str(k, "url");
+                pr->project_id = get_int(k, "project_id");
+                pr->auth_failed = get_bool(k, "auth_failed");
+                if (!pr->url) {
+                        *ret_why = "a project entry is malformed";
+                        goto finish;
+                }
+        }
+        a = get(o, "webhooks");
+        for (size_t i = 0; json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+                struct json_object *k = json_object_array_get_idx(a, i);
+                struct webhook_record *w = array_append(&s.webhooks, &s.n_webhooks, sizeof(*w));
+                w->name = get_str(k, "name");
+                w->delivered = (uint64_t) MAX(get_int(k, "delivered"), 0);
+                w->dropped = (uint64_t) MAX(get_int(k, "dropped"), 0);
+                w->retrying = (uint64_t) MAX(get_int(k, "retrying"), 0);
+                w->backlog = (uint64_t) MAX(get_int(k, "backlog"), 0);
+                w->disabled = get_bool(k, "disabled");
+                w->last_attempt = get_usec(k, "last_attempt");
+                w->last_result = get_str(k, "last_result");
+        }
+        *ret = s;
+        s = (struct saved_state) {};
+        r = 0;
+finish:
+        saved_state_done(&s);
+        json_object_put(o);
+        return r;
+}
+
+int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to) {
+        _cleanup_free_ char *path = state_path(dir), *text = NULL;
+        const char *why = NULL;
+        char stamp[32];
+        int r;
+
+        *ret = (struct saved_state) {};
+        r = read_full_file(path, STATE_MAX_SIZE, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0) {
+                r = state_from_json(text, ret, &why);
+                if (r >= 0)
+                        return 0;
+        }
+        /* Never fatal: keep the evidence next to it and start afresh. */
+        char *moved = xasprintf("%s.corrupt-%s", path, format_rfc3339(stamp, now_usec(CLOCK_REALTIME)));
+        if (rename(path, moved) < 0) {
+                free(moved);
+                moved = NULL;
+        }
+        if (ret_moved_to)
+                *ret_moved_to = moved;
+        else
+                free(moved);
+        return r;
+}
+
+int state_save(const char *dir, const struct saved_state *s) {
+        _cleanup_free_ char *path = state_path(dir), *text = state_to_json(s);
+
+        return write_file_atomic(path, text, strlen(text), 0600);
+}

@@ -1,0 +1,67 @@
+/* What survives a restart (SPEC §5): every watched deployment's last state and open alert,
+ * each account's reachability, each project's authentication verdict. Written atomically to
+ * state.json in the state directory. */
+#pragma once
+
+#include "diff.h"
+
+struct watch_record {
+        char *url;                /* identity: api url, project, name */
+        int64_t project_id;
+        char *name;
+        char *account;            /* the account's name then, for display */
+        struct watch_state state;
+        usec_t last_poll;         /* CLOCK_REALTIME of the last finished poll, 0: none */
+        char *last_error;         /* the last failed poll, for --status */
+};
+
+struct account_record {
+        char *url;
+        char *name;
+        struct api_state api;
+};
+
+struct project_record {
+        char *url;
+        int64_t project_id;
+        bool auth_failed;
+};
+
+/* Delivery figures of one webhook, shown by --status (kept by the webhook module). */
+struct webhook_record {
+        char *name;
+        uint64_t delivered;
+        uint64_t dropped;
+        uint64_t retrying;        /* attempts that failed and will be retried */
+        uint64_t backlog;         /* events waiting in the spool */
+        bool disabled;
+        usec_t last_attempt;      /* CLOCK_REALTIME */
+        char *last_result;        /* "HTTP 200", "HTTP 503, retrying in 4s", ... */
+};
+
+struct saved_state {
+        usec_t written;           /* CLOCK_REALTIME when written */
+        pid_t pid;                /* the daemon that wrote it */
+        struct watch_record *watches;
+        size_t n_watches;
+        struct account_record *accounts;
+        size_t n_accounts;
+        struct project_record *projects;
+        size_t n_projects;
+        struct webhook_record *webhooks;
+        size_t n_webhooks;
+};
+
+void saved_state_done(struct saved_state *s);
+void watch_record_done(struct watch_record *r);
+
+char *state_to_json(const struct saved_state *s);
+/* -EBADMSG with a description in *ret_why when the text is not a state this version reads. */
+int state_from_json(const char *text, struct saved_state *ret, const char **ret_why);
+
+/* Reads dir/state.json. A missing file is an empty state (returns 0). A corrupt or unreadable
+ * one is renamed to state.json.corrupt-<time> and reported through *ret_moved_to (returns
+ * -EBADMSG or the read error, with *ret empty). */
+int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to);
+int state_save(const char *dir, const struct saved_state *s);
+char *state_path(const char *dir);

@@ -1,0 +1,173 @@
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "state.h"
+#include "status.h"
+
+static const char *ago(char buf[static 48], usec_t then, usec_t now) {
+        char d[32];
+
+        if (!then)
+                return "never";
+        snprintf(buf, 48, "%s ago", format_duration(d, now > then ? now - then : 0));
+        return buf;
+}
+
+static bool pid_running(pid_t pid) {
+        return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static struct json_object *json_str(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static void print_json(const struct saved_state *s) {
+        struct json_object *top = json_object_new_object(), *a = json_object_new_array();
+        char t[32], id[37];
+
+        json_object_object_add(top, "written", json_str(format_rfc3339(t, s->written)));
+        json_object_object_add(top, "pid", json_object_new_int(s->pid));
+        json_object_object_add(top, "running", json_object_new_boolean(pid_running(s->pid)));
+        for (size_t i = 0; i < s->n_watches; i++) {
+                const struct watch_record *r = &s->watches[i];
+                const struct watch_state *w = &r->state;
+                struct json_object *o = json_object_new_object(), *cs = json_object_new_array();
+                json_object_object_add(o, "account", json_str(r->account));
+                json_object_object_add(o, "project_id", json_object_new_int64(r->project_id));
+                json_object_object_add(o, "deployment", json_str(r->name));
+                json_object_object_add(o, "status", json_str(w->snap ? w->snap->status : NULL));
+                json_object_object_add(o, "health", json_str(health_to_string(w->health)));
+                json_object_object_add(o, "status_since", w->status_since ? json_str(format_rfc3339(t, w->status_since)) : NULL);
+                json_object_object_add(o, "last_poll", r->last_poll ? json_str(format_rfc3339(t, r->last_poll)) : NULL);
+                json_object_object_add(o, "last_error", json_str(r->last_error));
+                for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
+                        const struct container *c = &w->snap->containers[k];
+                        struct json_object *co = json_object_new_object();
+                        json_object_object_add(co, "region_id", json_object_new_int64(c->region_id));
+                        json_object_object_add(co, "ready", json_object_new_int64(c->ready));
+                        json_object_object_add(co, "total", json_object_new_int64(c->total));
+                        json_object_object_add(co, "error_message", json_str(c->error_message));
+                        json_object_array_add(cs, co);
+                }
+                json_object_object_add(o, "containers", cs);
+                if (w->alert.open) {
+                        struct json_object *al = json_object_new_object();
+                        json_object_object_add(al, "id", json_str(event_id_to_string(w->alert.id, id)));
+                        json_object_object_add(al, "severity", json_str(w->alert.severity));
+                        json_object_object_add(al, "since", json_str(format_rfc3339(t, w->alert.started)));
+                        json_object_object_add(al, "reason", json_str(w->alert.summary));
+                        json_object_object_add(o, "alert", al);
+                } else
+                        json_object_object_add(o, "alert", NULL);
+                json_object_array_add(a, o);
+        }
+        json_object_object_add(top, "deployments", a);
+
+        a = json_object_new_array();
+        for (size_t i = 0; i < s->n_accounts; i++) {
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_str(s->accounts[i].name));
+                json_object_object_add(o, "url", json_str(s->accounts[i].url));
+                json_object_object_add(o, "unreachable", json_object_new_boolean(s->accounts[i].api.unreachable));
+                json_object_object_add(o, "failures", json_object_new_int64(s->accounts[i].api.failures));
+                json_object_array_add(a, o);
+        }
+        json_object_object_add(top, "accounts", a);
+
+        a = json_object_new_array();
+        for (size_t i = 0; i < s->n_webhooks; i++) {
+                const struct webhook_record *w = &s->webhooks[i];
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_str(w->name));
+                json_object_object_add(o, "delivered", json_object_new_int64((int64_t) w->delivered));
+                json_object_object_add(o, "retrying", json_object_new_int64((int64_t) w->retrying));
+                json_object_object_add(o, "dropped", json_object_new_int64((int64_t) w->dropped));
+                json_object_object_add(o, "backlog", json_object_new_int64((int64_t) w->backlog));
+                json_object_object_add(o, "disabled", json_object_new_boolean(w->disabled));
+                json_object_object_add(o, "last_attempt", w->last_attempt ? json_str(format_rfc3339(t, w->last_attempt)) : NULL);
+                json_object_object_add(o, "last_result", json_str(w->last_result));
+                json_object_array_add(a, o);
+        }
+        json_object_object_add(top, "webhooks", a);
+        printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(top);
+}
+
+static void print_text(const struct saved_state *s) {
+        usec_t now = now_usec(CLOCK_REALTIME);
+        char t[32], b1[48], b2[48];
+
+        printf("State written %s (%s) by pid %d (%s)\n\n", format_rfc3339(t, s->written), ago(b1, s->written, now),
+               (int) s->pid, pid_running(s->pid) ? "running" : "not running");
+        printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
+               "ALERT", "LAST POLL");
+        for (size_t i = 0; i < s->n_watches; i++) {
+                const struct watch_record *r = &s->watches[i];
+                const struct watch_state *w = &r->state;
+                char since[32] = "-";
+                if (w->status_since)
+                        format_duration(since, now > w->status_since ? now - w->status_since : 0);
+                printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s%s%s\n", (long long) r->project_id, r->name,
+                       w->snap ? w->snap->status : "-", health_to_string(w->health), since,
+                       w->alert.open ? w->alert.severity : "-", ago(b2, r->last_poll, now),
+                       r->last_error ? ", failed: " : "", strempty(r->last_error));
+                for (size_t k = 0; w->snap && k < w->snap->n_containers; k++)
+                        if (w->snap->containers[k].error_message)
+                                printf("%-10s   region %lld: %s\n", "", (long long) w->snap->containers[k].region_id,
+                                       w->snap->containers[k].error_message);
+        }
+        printf("\nAPI accounts:\n");
+        for (size_t i = 0; i < s->n_accounts; i++)
+                printf("  %-16s %-40s %s\n", strempty(s->accounts[i].name), s->accounts[i].url,
+                       s->accounts[i].api.unreachable ? "UNREACHABLE" : s->accounts[i].api.failures ? "failing" : "reachable");
+        if (s->n_webhooks > 0)
+                printf("\nWebhooks:\n");
+        for (size_t i = 0; i < s->n_webhooks; i++) {
+                const struct webhook_record *w = &s->webhooks[i];
+                printf("  %-16s delivered %llu, retrying %llu, dropped %llu, backlog %llu%s; last: %s (%s)\n",
+                       strempty(w->name), (unsigned long long) w->delivered, (unsigned long long) w->retrying,
+                       (unsigned long long) w->dropped, (unsigned long long) w->backlog,
+                       w->disabled ? ", DISABLED" : "", w->last_result ? w->last_result : "none",
+                       ago(b1, w->last_attempt, now));
+        }
+}
+
+int run_status(const char *config_path, bool json) {
+        struct config_diag diag = {};
+        struct config *c = NULL;
+        struct saved_state s = {};
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        const char *why = NULL;
+        int r;
+
+        r = config_load(config_path, 0, &diag, &c);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "%s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0)
+                return 1;
+        path = state_path(c->state_directory);
+        r = read_full_file(path, 256U * 1024 * 1024, &text, NULL);
+        if (r < 0) {
+                fprintf(stderr, "No state to show: cannot read %s: %s%s\n", path, strerror(-r),
+                        r == -ENOENT ? " (has inferwatchd run yet?)" : "");
+                config_free(c);
+                return 1;
+        }
+        r = state_from_json(text, &s, &why);
+        if (r < 0) {
+                fprintf(stderr, "%s is not a state file this version reads: %s\n", path, why);
+                config_free(c);
+                return 1;
+        }
+        if (json)
+                print_json(&s);
+        else
+                print_text(&s);
+        saved_state_done(&s);
+        config_free(c);
+        return 0;
+}
