@@ -161,7 +161,7 @@ int http_client_new(sd_event *event, struct http_client **ret) {
                 r = -ENOMEM;
                 goto fail;
         }
-        r = sd_event_add_time_relative(event, &c->timer, CLOCK_BOOTTIME, USEC_INFINITY, 0, on_timer, c);
+        r = sd_event_add_time(event, &c->timer, CLOCK_BOOTTIME, USEC_INFINITY, 0, on_timer, c);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
@@ -332,7 +332,7 @@ unsigned http_client_in_flight(const struct http_client *c) {
 }
 
 char *http_response_describe(const struct http_response *resp) {
-        if (resp->too_large)
+        if (resp->too_large || resp->result == CURLE_FILESIZE_EXCEEDED)
                 return xasprintf("response body larger than the configured limit");
         if (resp->result == CURLE_OPERATION_TIMEDOUT) {
                 char b[32];

@@ -607,7 +607,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 struct maccount *a = &m->accounts[i];
                 a->m = m;
                 a->cfg = &c->accounts[i];
-                r = sd_event_add_time_relative(event, &a->backoff_timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                r = sd_event_add_time(event, &a->backoff_timer, CLOCK_MONOTONIC, USEC_INFINITY,
                                                USEC_PER_MSEC, on_backoff_timer, a);
                 if (r < 0) {
                         monitor_free(m);
