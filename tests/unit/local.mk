@@ -21,3 +21,21 @@ tests_unit_test_diff_SOURCES = tests/unit/test-diff.c
 tests_unit_test_diff_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_diff_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-diff
+
+check_PROGRAMS += tests/unit/test-util
+tests_unit_test_util_SOURCES = tests/unit/test-util.c
+tests_unit_test_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_util_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-util
+
+check_PROGRAMS += tests/unit/test-event
+tests_unit_test_event_SOURCES = tests/unit/test-event.c
+tests_unit_test_event_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_event_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-event
+
+check_PROGRAMS += tests/unit/test-state
+tests_unit_test_state_SOURCES = tests/unit/test-state.c
+tests_unit_test_state_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_state_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-state

@@ -1,0 +1,125 @@
+/* Durations, sizes, time formats and the atomic file writer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+static void test_durations(void **state) {
+        static const struct {
+                const char *s;
+                usec_t v;
+        } ok[] = {
+                { "60", 60 * USEC_PER_SEC },     { "90s", 90 * USEC_PER_SEC },
+                { "15m", 15 * USEC_PER_MINUTE }, { "1h30m", 90 * USEC_PER_MINUTE },
+                { "500ms", 500 * USEC_PER_MSEC }, { "2d", 2 * USEC_PER_DAY },
+                { "1 h 5 min", 65 * USEC_PER_MINUTE }, { "0", 0 },
+                { "10sec", 10 * USEC_PER_SEC },  { "250us", 250 },
+        };
+        static const char *const bad[] = { "", "s", "5x", "1h30", "-5s", "1.5s", "abc", "99999999999999999999s" };
+        usec_t v;
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                assert_int_equal(parse_duration(ok[i].s, &v), 0);
+                assert_int_equal(v, ok[i].v);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_true(parse_duration(bad[i], &v) < 0);
+}
+
+static void test_sizes(void **state) {
+        uint64_t v;
+
+        assert_int_equal(parse_size("8MiB", &v), 0);
+        assert_int_equal(v, 8ULL << 20);
+        assert_int_equal(parse_size("512KiB", &v), 0);
+        assert_int_equal(v, 512ULL << 10);
+        assert_int_equal(parse_size("100kB", &v), 0);
+        assert_int_equal(v, 100000);
+        assert_int_equal(parse_size("1GiB", &v), 0);
+        assert_int_equal(v, 1ULL << 30);
+        assert_int_equal(parse_size("4096", &v), 0);
+        assert_int_equal(v, 4096);
+        assert_true(parse_size("8 pints", &v) < 0);
+        assert_true(parse_size("", &v) < 0);
+}
+
+static void test_rfc3339(void **state) {
+        char b[32];
+        usec_t v;
+
+        assert_string_equal(format_rfc3339(b, 1795790338123456ULL), "2026-11-27T14:38:58.123Z");
+        assert_int_equal(parse_rfc3339("2026-11-27T14:38:58.123Z", &v), 0);
+        assert_int_equal(v, 1795790338123000ULL);
+        assert_int_equal(parse_rfc3339("2026-11-27T15:38:58+01:00", &v), 0);
+        assert_int_equal(v, 1795790338000000ULL);
+        assert_int_equal(parse_rfc3339("2025-08-22T11:21:00Z", &v), 0);
+        assert_true(parse_rfc3339("2025-08-22", &v) < 0);
+        assert_true(parse_rfc3339("2025-13-22T11:21:00Z", &v) < 0);
+        assert_true(parse_rfc3339("2025-08-22T11:21:00", &v) < 0);
+        assert_true(parse_rfc3339("2025-08-22T11:21:00Zjunk", &v) < 0);
+}
+
+static void test_format_duration(void **state) {
+        char b[32];
+
+        assert_string_equal(format_duration(b, 850 * USEC_PER_MSEC), "850ms");
+        assert_string_equal(format_duration(b, 42 * USEC_PER_SEC), "42s");
+        assert_string_equal(format_duration(b, 252 * USEC_PER_SEC), "4m12s");
+        assert_string_equal(format_duration(b, 3 * USEC_PER_HOUR + 5 * USEC_PER_MINUTE), "3h05m");
+        assert_string_equal(format_duration(b, 2 * USEC_PER_DAY + 4 * USEC_PER_HOUR), "2d04h");
+}
+
+static void test_jitter(void **state) {
+        for (int i = 0; i < 1000; i++) {
+                usec_t j = jitter(10 * USEC_PER_SEC, 0.1);
+                assert_true(j >= 9 * USEC_PER_SEC && j <= 11 * USEC_PER_SEC);
+                assert_true(random_below(7) < 7);
+        }
+        assert_int_equal(jitter(0, 0.5), 0);
+}
+
+static void test_atomic_write(void **state) {
+        char dir[] = "/tmp/iw-util-XXXXXX";
+        _cleanup_free_ char *path = NULL, *back = NULL;
+        struct stat st;
+        size_t size;
+
+        assert_non_null(mkdtemp(dir));
+        path = xasprintf("%s/f", dir);
+        assert_int_equal(write_file_atomic(path, "one\n", 4, 0600), 0);
+        assert_int_equal(write_file_atomic(path, "two", 3, 0600), 0);
+        assert_int_equal(read_full_file(path, 100, &back, &size), 0);
+        assert_string_equal(back, "two");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        free(back);
+        back = NULL;
+        assert_int_equal(read_full_file(path, 2, &back, &size), -EFBIG);
+        assert_int_equal(read_full_file(dir, 100, &back, &size), -EISDIR);
+        unlink(path);
+        rmdir(dir);
+}
+
+static void test_glob(void **state) {
+        assert_true(glob_match("prod-*", "prod-llama"));
+        assert_false(glob_match("prod-*", "staging-llama"));
+        assert_true(glob_match("alert.*", "alert.firing"));
+        assert_true(glob_match("*", "x"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_durations),
+                cmocka_unit_test(test_sizes),
+                cmocka_unit_test(test_rfc3339),
+                cmocka_unit_test(test_format_duration),
+                cmocka_unit_test(test_jitter),
+                cmocka_unit_test(test_atomic_write),
+                cmocka_unit_test(test_glob),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
