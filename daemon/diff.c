@@ -310,6 +310,7 @@ static void remind_alert(struct watch_state *w, const struct deployment *d, enum
         event_add(e, "reason", reason);
         event_add(e, "regions", a->regions);
         event_add_int(e, "seconds_open", (int64_t) (open_for / USEC_PER_SEC));
+        event_add_int(e, "alert_started_usec", (int64_t) a->started);
         MSG(e, "alert still open after %s, %s: %s", format_duration(b, open_for), health_to_string(h), reason);
 }
 

@@ -15,7 +15,11 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/state.c daemon/state.h \
 	daemon/manager.c daemon/manager.h \
 	daemon/once.c daemon/once.h \
-	daemon/status.c daemon/status.h
+	daemon/status.c daemon/status.h \
+	daemon/sign.c daemon/sign.h \
+	daemon/render.c daemon/render.h \
+	daemon/spool.c daemon/spool.h \
+	daemon/webhook.c daemon/webhook.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
 	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)

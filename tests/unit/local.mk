@@ -39,3 +39,9 @@ tests_unit_test_state_SOURCES = tests/unit/test-state.c
 tests_unit_test_state_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_state_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-state
+
+check_PROGRAMS += tests/unit/test-sign
+tests_unit_test_sign_SOURCES = tests/unit/test-sign.c
+tests_unit_test_sign_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sign_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-sign

@@ -1,0 +1,182 @@
+#include <json-c/json.h>
+
+#include "render.h"
+
+#define AM_ALERTNAME "InferenceDeploymentUnhealthy"
+#define AM_PATH "/api/v2/alerts"
+
+static char *to_text(struct json_object *o) {
+        char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+        json_object_put(o);
+        return s;
+}
+
+static bool is_alert(const struct event *e) {
+        return e->type == EVENT_ALERT_FIRING || e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_ALERT_REMINDER;
+}
+
+bool render_wants(enum webhook_format f, const struct event *e) {
+        return f != WEBHOOK_FORMAT_ALERTMANAGER || is_alert(e);
+}
+
+/* ---- Slack ---- */
+
+static const char *slack_icon(const struct event *e) {
+        if (e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_API_RECOVERED)
+                return ":large_green_circle:";
+        if (e->priority <= 3)
+                return ":red_circle:";
+        if (e->priority == 4)
+                return ":large_orange_circle:";
+        return ":information_source:";
+}
+
+static void slack_field(struct json_object *fields, const char *label, const char *value) {
+        struct json_object *f;
+
+        if (!value || !*value)
+                return;
+        f = json_object_new_object();
+        json_object_object_add(f, "type", json_object_new_string("mrkdwn"));
+        char *t = xasprintf("*%s*\n%s", label, value);
+        json_object_object_add(f, "text", json_object_new_string(t));
+        free(t);
+        json_object_array_add(fields, f);
+}
+
+static struct json_object *slack_text_block(const char *type, const char *text_type, const char *text) {
+        struct json_object *b = json_object_new_object(), *t = json_object_new_object();
+
+        json_object_object_add(b, "type", json_object_new_string(type));
+        json_object_object_add(t, "type", json_object_new_string(text_type));
+        json_object_object_add(t, "text", json_object_new_string(text));
+        json_object_object_add(b, "text", t);
+        return b;
+}
+
+static char *render_slack(const struct event *e) {
+        struct json_object *o = json_object_new_object(), *blocks = json_object_new_array();
+        struct json_object *section = json_object_new_object(), *fields = json_object_new_array();
+        struct json_object *context = json_object_new_object(), *elements = json_object_new_array();
+        _cleanup_free_ char *text = NULL, *project = NULL, *region = NULL, *ctx = NULL;
+        char t[32], id[37];
+
+        /* "text" is what notifications and old clients show; blocks are the rich message. */
+        text = xasprintf("%s %s", slack_icon(e), strempty(e->message));
+        json_object_object_add(o, "text", json_object_new_string(text));
+        json_object_array_add(blocks, slack_text_block("section", "mrkdwn", text));
+
+        if (e->project_id)
+                project = xasprintf("%lld", (long long) e->project_id);
+        slack_field(fields, "Deployment", e->deployment);
+        slack_field(fields, "Project", project);
+        slack_field(fields, "Status", event_get(e, "status"));
+        slack_field(fields, "Health", event_get(e, "health"));
+        if (event_get(e, "region_id")) {
+                const char *ready = event_get(e, "ready"), *total = event_get(e, "total");
+                region = ready && total ? xasprintf("%s (%s/%s ready)", event_get(e, "region_id"), ready, total)
+                                        : xstrdup(event_get(e, "region_id"));
+        }
+        slack_field(fields, "Region", region);
+        slack_field(fields, "Error", event_get(e, "error_message"));
+        slack_field(fields, "Reason", event_get(e, "reason"));
+        if (json_object_array_length(fields) > 0) {
+                json_object_object_add(section, "type", json_object_new_string("section"));
+                json_object_object_add(section, "fields", fields);
+                json_object_array_add(blocks, section);
+        } else {
+                json_object_put(fields);
+                json_object_put(section);
+        }
+
+        ctx = xasprintf("`%s` · %s · %s · inferwatch", event_type_to_string(e->type), format_rfc3339(t, e->time),
+                        event_id_to_string(e->id, id));
+        struct json_object *el = json_object_new_object();
+        json_object_object_add(el, "type", json_object_new_string("mrkdwn"));
+        json_object_object_add(el, "text", json_object_new_string(ctx));
+        json_object_array_add(elements, el);
+        json_object_object_add(context, "type", json_object_new_string("context"));
+        json_object_object_add(context, "elements", elements);
+        json_object_array_add(blocks, context);
+        json_object_object_add(o, "blocks", blocks);
+        return to_text(o);
+}
+
+/* ---- Alertmanager ---- */
+
+static struct json_object *am_alert_object(int64_t project_id, const char *deployment, const char *severity,
+                                           const char *regions, const char *summary, const char *description,
+                                           usec_t starts, usec_t ends) {
+        struct json_object *a = json_object_new_object(), *labels = json_object_new_object();
+        struct json_object *ann = json_object_new_object();
+        _cleanup_free_ char *project = xasprintf("%lld", (long long) project_id);
+        char t[32];
+
+        /* Labels identify the alert: the same for every inferwatch instance watching the same
+         * deployment, so an Alertmanager cluster de-duplicates them. */
+        json_object_object_add(labels, "alertname", json_object_new_string(AM_ALERTNAME));
+        json_object_object_add(labels, "project_id", json_object_new_string(project));
+        json_object_object_add(labels, "deployment", json_object_new_string(strempty(deployment)));
+        if (regions && *regions)
+                json_object_object_add(labels, "region_id", json_object_new_string(regions));
+        json_object_object_add(labels, "severity", json_object_new_string(severity ? severity : "warning"));
+        json_object_object_add(a, "labels", labels);
+        json_object_object_add(ann, "summary", json_object_new_string(strempty(summary)));
+        json_object_object_add(ann, "description", json_object_new_string(strempty(description)));
+        json_object_object_add(a, "annotations", ann);
+        json_object_object_add(a, "startsAt", json_object_new_string(format_rfc3339(t, starts)));
+        if (ends)
+                json_object_object_add(a, "endsAt", json_object_new_string(format_rfc3339(t, ends)));
+        json_object_object_add(a, "generatorURL", json_object_new_string("https://portal.gcore.com/cloud/inference"));
+        return a;
+}
+
+static char *render_alertmanager_event(const struct event *e) {
+        struct json_object *arr = json_object_new_array();
+        const char *started = event_get(e, "alert_started_usec");
+        usec_t starts = started ? (usec_t) strtoull(started, NULL, 10) : e->time;
+        _cleanup_free_ char *summary = NULL;
+
+        summary = xasprintf("%s (project %lld) is %s", strempty(e->deployment), (long long) e->project_id,
+                            strempty(event_get(e, "health")));
+        json_object_array_add(arr, am_alert_object(e->project_id, e->deployment, event_get(e, "severity"),
+                                                   event_get(e, "regions"),
+                                                   e->type == EVENT_ALERT_RESOLVED ? e->message : summary,
+                                                   event_get(e, e->type == EVENT_ALERT_RESOLVED ? "alert_reason" : "reason"),
+                                                   starts, e->type == EVENT_ALERT_RESOLVED ? e->time : 0));
+        return to_text(arr);
+}
+
+char *render_alertmanager_open(const struct am_alert *alerts, size_t n) {
+        struct json_object *arr = json_object_new_array();
+
+        for (size_t i = 0; i < n; i++) {
+                const struct am_alert *a = &alerts[i];
+                _cleanup_free_ char *summary = xasprintf("%s (project %lld) is %s", a->deployment,
+                                                         (long long) a->project_id, health_to_string(a->health));
+                json_object_array_add(arr, am_alert_object(a->project_id, a->deployment, a->alert->severity,
+                                                           a->alert->regions, summary, a->alert->summary,
+                                                           a->alert->started, 0));
+        }
+        return to_text(arr);
+}
+
+char *render_alertmanager_url(const char *base) {
+        size_t n = strlen(base), p = strlen(AM_PATH);
+
+        if (n >= p && streq(base + n - p, AM_PATH))
+                return xstrdup(base);
+        return xasprintf("%s%s", base, base[n ? n - 1 : 0] == '/' ? AM_PATH + 1 : AM_PATH);
+}
+
+char *render_event(enum webhook_format f, const struct event *e) {
+        switch (f) {
+        case WEBHOOK_FORMAT_SLACK:
+                return render_slack(e);
+        case WEBHOOK_FORMAT_ALERTMANAGER:
+                return render_alertmanager_event(e);
+        default:
+                return event_to_json(e);
+        }
+}

@@ -1,0 +1,39 @@
+/* Webhook delivery: every accepted event is spooled on disk first, then delivered in order,
+ * one request at a time per webhook, over the daemon's HTTP client; retried with capped
+ * exponential backoff and jitter, honouring Retry-After; signed per Standard Webhooks. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "http.h"
+#include "render.h"
+#include "state.h"
+
+struct webhooks;
+
+/* Open alerts for the Alertmanager re-post: fills *ret (an array the caller frees, with
+ * pointers into live state valid until the loop runs again). */
+typedef void (*webhooks_alerts_fn)(void *userdata, struct am_alert **ret, size_t *n);
+
+/* Opens every webhook's spool under <state_directory>/spool/; counters are taken from saved. */
+int webhooks_new(sd_event *event, struct http_client *http, const struct config *c, const struct saved_state *saved,
+                 webhooks_alerts_fn alerts, void *alerts_userdata, struct webhooks **ret);
+/* Cancels what is in flight (it is delivered again later: at-least-once). NULL-safe. */
+struct webhooks *webhooks_free(struct webhooks *w);
+
+/* Whether this webhook wants this event: its filters and its format. Pure, for tests. */
+bool webhook_accepts(const struct webhook *cfg, const struct event *e);
+
+/* Spools e for every webhook that accepts it. */
+void webhooks_offer(struct webhooks *w, const struct event *e);
+/* Makes the spooled events durable, applies the spool bounds, starts deliveries. */
+void webhooks_commit(struct webhooks *w);
+/* Events the webhooks themselves produced (webhook.dropped, webhook.disabled), for the log. */
+void webhooks_take_events(struct webhooks *w, struct event_list *out);
+
+void webhooks_export(const struct webhooks *w, struct saved_state *s);
+/* Webhooks with undelivered events. */
+size_t webhooks_backlogged(const struct webhooks *w);
+/* Whether the last commit or delivery changed what --status shows. */
+bool webhooks_take_dirty(struct webhooks *w);
