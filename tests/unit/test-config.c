@@ -857,6 +857,42 @@ static void test_secrets_never_echoed(void **state) {
         config_diag_done(&d);
 }
 
+/* The shipped example: every key, no errors, no warnings, secrets loaded as the service would. */
+static void test_example_config(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *text = NULL, *secret = tmp_file(t, "webhook-secret", "whsec_example\n", 0600);
+        _cleanup_free_ char *key = tmp_file(t, "gcore-api-key", "example-key\n", 0600);
+        _cleanup_free_ char *copy = NULL, *path = NULL;
+        const char *needle = "/etc/inferwatch/webhook-secret";
+        struct config *c;
+        char *p;
+
+        assert_int_equal(read_full_file(TEST_SRCDIR "/../conf/inferwatch.conf", 1 << 20, &text, NULL), 0);
+        /* Point secret_file at a file that exists here; everything else is loaded as shipped. */
+        p = strstr(text, needle);
+        assert_non_null(p);
+        copy = xasprintf("%.*s%s%s\n", (int) (p - text), text, secret, p + strlen(needle));
+        path = tmp_file(t, "inferwatch.conf", copy, 0644);
+
+        /* As inferwatchd -t outside the service sees it... */
+        config_free(load_file_expect(path, 0, NONE, NONE));
+
+        /* ...and as the service loads it. */
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
+        c = load_file_expect(path, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_int_equal(c->n_accounts, 1);
+        assert_string_equal(c->accounts[0].key, "example-key");
+        assert_int_equal(c->n_projects, 2);
+        assert_false(c->projects[0].all);
+        assert_true(c->projects[1].all);
+        assert_int_equal(c->n_webhooks, 3);
+        assert_int_equal(c->webhooks[0].format, WEBHOOK_FORMAT_SLACK);
+        assert_int_equal(c->webhooks[1].format, WEBHOOK_FORMAT_ALERTMANAGER);
+        assert_int_equal(c->webhooks[2].format, WEBHOOK_FORMAT_JSON);
+        assert_string_equal(c->webhooks[2].secret, "whsec_example");
+        config_free(c);
+}
+
 static void test_misc_api(void **state) {
         struct config_diag d = {};
         struct config *c = NULL;
@@ -898,6 +934,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_secret_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_secrets_never_echoed, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
                 cmocka_unit_test(test_misc_api),
         };
         size_t n = ELEMENTSOF(bad_cases) + ELEMENTSOF(fixed);
