@@ -788,8 +788,6 @@ static void test_key_file(void **state) {
 
 static void test_credentials(void **state) {
         const struct tmp *t = *state;
-        _cleanup_free_ char *key = tmp_file(t, "gcore-api-key", "from-credential\n", 0600);
-        _cleanup_free_ char *secret = tmp_file(t, "hook-secret", "whsec_abc", 0600);
         _cleanup_free_ char *e_missing = xasprintf("t.conf:3: webhooks[0].secret_credential: cannot read \"%s/nope\": "
                                                    "No such file or directory", t->dir);
         static const char text[] = "accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS
@@ -797,6 +795,9 @@ static void test_credentials(void **state) {
         static const char text_missing[] = "accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS
                                            "webhooks = ( { url = \"https://h\"; secret_credential = \"nope\"; } );\n";
         struct config *c;
+
+        free(tmp_file(t, "gcore-api-key", "from-credential\n", 0600));
+        free(tmp_file(t, "hook-secret", "whsec_abc", 0600));
 
         /* Outside systemd: -t has nothing to check against; loading for real is an error. */
         assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
@@ -867,12 +868,12 @@ static void test_secrets_never_echoed(void **state) {
 static void test_example_config(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *text = NULL, *secret = tmp_file(t, "webhook-secret", "whsec_example\n", 0600);
-        _cleanup_free_ char *key = tmp_file(t, "gcore-api-key", "example-key\n", 0600);
         _cleanup_free_ char *copy = NULL, *path = NULL;
         const char *needle = "/etc/inferwatch/webhook-secret";
         struct config *c;
         char *p;
 
+        free(tmp_file(t, "gcore-api-key", "example-key\n", 0600));
         assert_int_equal(read_full_file(TEST_SRCDIR "/../conf/inferwatch.conf", 1 << 20, &text, NULL), 0);
         /* Point secret_file at a file that exists here; everything else is loaded as shipped. */
         p = strstr(text, needle);
