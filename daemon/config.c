@@ -105,19 +105,19 @@
 /* Sources and diagnostics */
 
 struct source {
-        char *raw;                /* the @include argument as libconfig names it; NULL: main file */
-        char *name;               /* for messages and reading */
-        char *text;               /* read lazily to re-read integer literals; erased when done */
+        char *raw;  /* the @include argument as libconfig names it; NULL: main file */
+        char *name; /* for messages and reading */
+        char *text; /* read lazily to re-read integer literals; erased when done */
         bool read_tried;
-        size_t *lines;            /* offset of each line in text, built on first use */
+        size_t *lines; /* offset of each line in text, built on first use */
         size_t n_lines;
-        bool inline_key;          /* holds an account's inline "key" */
-        bool inline_secret;       /* holds a webhook's inline "secret" */
+        bool inline_key;    /* holds an account's inline "key" */
+        bool inline_secret; /* holds a webhook's inline "secret" */
 };
 
 struct diag_entry {
         size_t source;
-        unsigned line;            /* 0: about the whole file */
+        unsigned line; /* 0: about the whole file */
         size_t seq;
         bool error;
         char *text;
@@ -125,10 +125,10 @@ struct diag_entry {
 
 struct loader {
         unsigned flags;
-        bool is_file;                 /* config_load: sources are real files whose mode matters */
-        char *include_dir;            /* directory of the main file; NULL: the current one */
-        const char *credentials_dir;  /* $CREDENTIALS_DIRECTORY */
-        struct source *sources;       /* [0] is the main file */
+        bool is_file;                /* config_load: sources are real files whose mode matters */
+        char *include_dir;           /* directory of the main file; NULL: the current one */
+        const char *credentials_dir; /* $CREDENTIALS_DIRECTORY */
+        struct source *sources;      /* [0] is the main file */
         size_t n_sources;
         struct diag_entry *diags;
         size_t n_diags;
@@ -157,8 +157,7 @@ static size_t loader_source(struct loader *l, const char *raw) {
         if (raw[0] == '/' || !l->include_dir)
                 s->name = xstrdup(raw);
         else
-                s->name = xasprintf("%s%s%s", l->include_dir,
-                                    streq(l->include_dir, "/") ? "" : "/", raw);
+                s->name = xasprintf("%s%s%s", l->include_dir, streq(l->include_dir, "/") ? "" : "/", raw);
         return l->n_sources - 1;
 }
 
@@ -194,8 +193,8 @@ static void loader_done(struct loader *l) {
         free(l->include_dir);
 }
 
-_printf_(5, 0) static void report_va(struct loader *l, size_t src, unsigned line, bool error, const char *fmt,
-                                     va_list ap) {
+_printf_(5, 0) static void report_va(struct loader *l, size_t src, unsigned line, bool error,
+                                     const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
         struct diag_entry *e = array_append(&l->diags, &l->n_diags, sizeof(*e));
         const char *name = l->sources[src].name;
@@ -205,13 +204,15 @@ _printf_(5, 0) static void report_va(struct loader *l, size_t src, unsigned line
         e->line = line;
         e->seq = l->n_diags;
         e->error = error;
-        e->text = line > 0 ? xasprintf("%s:%u: %s%s", name, line, kind, msg) : xasprintf("%s: %s%s", name, kind, msg);
+        e->text = line > 0 ? xasprintf("%s:%u: %s%s", name, line, kind, msg)
+                           : xasprintf("%s: %s%s", name, kind, msg);
         if (error)
                 l->n_errors++;
 }
 
 /* About setting s, at its file and line; s == NULL or the root: about the main file as a whole. */
-_printf_(4, 5) static void report(struct loader *l, const config_setting_t *s, bool error, const char *fmt, ...) {
+_printf_(4, 5) static void report(struct loader *l, const config_setting_t *s, bool error, const char *fmt,
+                                  ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -223,7 +224,8 @@ _printf_(4, 5) static void report(struct loader *l, const config_setting_t *s, b
         va_end(ap);
 }
 
-_printf_(5, 6) static void report_at(struct loader *l, size_t src, unsigned line, bool error, const char *fmt, ...) {
+_printf_(5, 6) static void report_at(struct loader *l, size_t src, unsigned line, bool error,
+                                     const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -246,12 +248,13 @@ static int diag_entry_compare(const void *a, const void *b) {
 
 static void loader_flush_diag(struct loader *l, struct config_diag *diag) {
         if (l->n_diags == 0)
-                return;         /* qsort(NULL, 0, ...) is undefined */
+                return; /* qsort(NULL, 0, ...) is undefined */
         qsort(l->diags, l->n_diags, sizeof(*l->diags), diag_entry_compare);
         for (size_t i = 0; i < l->n_diags; i++) {
                 struct diag_entry *e = &l->diags[i];
                 if (e->error)
-                        *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) = TAKE_PTR(e->text);
+                        *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
+                                TAKE_PTR(e->text);
                 else
                         *(char **) array_append(&diag->warnings, &diag->n_warnings, sizeof(char *)) =
                                 TAKE_PTR(e->text);
@@ -333,8 +336,8 @@ static int type_error(struct loader *l, const config_setting_t *s, const char *p
 
 static int range_error(struct loader *l, const config_setting_t *s, const char *path, bool zero_ok,
                        const char *min, const char *max, const char *got) {
-        report_error(l, s, "%s: must be %sbetween %s and %s, got %s", path, zero_ok ? "0 (never) or " : "", min,
-                     max, got);
+        report_error(l, s, "%s: must be %sbetween %s and %s, got %s", path, zero_ok ? "0 (never) or " : "",
+                     min, max, got);
         return -EINVAL;
 }
 
@@ -364,15 +367,15 @@ static char *did_you_mean(const char *const *candidates, size_t n, const char *s
 
 struct int_value {
         int64_t value;
-        bool huge;                /* beyond 64 bits: only text means anything */
-        char text[32];            /* as the file says it, for messages */
+        bool huge;     /* beyond 64 bits: only text means anything */
+        char text[32]; /* as the file says it, for messages */
 };
 
 struct literal {
         int64_t value;
         bool huge;
-        bool int64;               /* has the L suffix, so libconfig made it an INT64 */
-        long long stored;         /* what libconfig 1.5 stored for it */
+        bool int64;       /* has the L suffix, so libconfig made it an INT64 */
+        long long stored; /* what libconfig 1.5 stored for it */
 };
 
 static bool is_name_char(char c) {
@@ -391,7 +394,8 @@ static bool parse_literal(const char *p, struct literal *ret) {
                 lit.huge = errno == ERANGE || u > INT64_MAX;
                 lit.value = lit.huge ? 0 : (int64_t) u;
                 lit.stored = (long long) u;
-        } else if (isdigit((unsigned char) p[0]) || ((p[0] == '-' || p[0] == '+') && isdigit((unsigned char) p[1]))) {
+        } else if (isdigit((unsigned char) p[0]) ||
+                   ((p[0] == '-' || p[0] == '+') && isdigit((unsigned char) p[1]))) {
                 long long v = strtoll(p, &end, 10);
                 lit.huge = errno == ERANGE;
                 lit.value = v;
@@ -431,7 +435,7 @@ static const char *after_name(const char *p, const char *name) {
 /* Line "line" (from 1) of the file setting s comes from, or NULL. Included files are read here;
  * an index of lines keeps this cheap for configs with thousands of integers. */
 static const char *source_line(struct loader *l, const config_setting_t *s) {
-        size_t idx = loader_source(l, config_setting_source_file(s));   /* may move l->sources */
+        size_t idx = loader_source(l, config_setting_source_file(s)); /* may move l->sources */
         struct source *src = &l->sources[idx];
         unsigned line = config_setting_source_line(s);
 
@@ -462,7 +466,8 @@ static bool literal_matches(const struct literal *lit, const config_setting_t *s
 /* libconfig 1.5 silently truncates "5000000000" (no L suffix) to 705032704 and calls it an INT.
  * Find the literal on the setting's source line that libconfig read as "stored" but that says
  * something else, and return what it says. */
-static bool reread_literal(struct loader *l, const config_setting_t *s, long long stored, struct literal *ret) {
+static bool reread_literal(struct loader *l, const config_setting_t *s, long long stored,
+                           struct literal *ret) {
         const char *start = source_line(l, s);
         const char *name = config_setting_name(s);
         struct literal lit;
@@ -554,10 +559,10 @@ static int value_string(struct loader *l, const config_setting_t *s, const char 
 
 /* Durations and sizes: an integer in base units (seconds, bytes), or a string with units. */
 struct unit_kind {
-        const char *what;         /* for type errors */
-        const char *noun;         /* "duration", "size" */
-        const char *hint;         /* after a string parse() refuses */
-        const char *int_suffix;   /* appended to integers in messages: "s", "B" */
+        const char *what;       /* for type errors */
+        const char *noun;       /* "duration", "size" */
+        const char *hint;       /* after a string parse() refuses */
+        const char *int_suffix; /* appended to integers in messages: "s", "B" */
         uint64_t int_factor;
         int (*parse)(const char *s, uint64_t *ret);
         char *(*format)(char buf[static 64], uint64_t v);
@@ -584,7 +589,8 @@ static const struct unit_kind size_kind = {
 };
 
 /* Sets *ret and *ret_got (what the file says, for messages); false if out of any range. */
-static bool units_from_int(const struct int_value *iv, const struct unit_kind *k, uint64_t *ret, char **ret_got) {
+static bool units_from_int(const struct int_value *iv, const struct unit_kind *k, uint64_t *ret,
+                           char **ret_got) {
         bool ok = !iv->huge && iv->value >= 0 && (uint64_t) iv->value <= UINT64_MAX / k->int_factor;
 
         *ret_got = xasprintf("%s%s", iv->text, iv->huge ? "" : k->int_suffix);
@@ -592,8 +598,8 @@ static bool units_from_int(const struct int_value *iv, const struct unit_kind *k
         return ok;
 }
 
-static int value_units(struct loader *l, const config_setting_t *s, const char *path, const struct unit_kind *k,
-                       uint64_t min, uint64_t max, bool zero_ok, uint64_t *ret) {
+static int value_units(struct loader *l, const config_setting_t *s, const char *path,
+                       const struct unit_kind *k, uint64_t min, uint64_t max, bool zero_ok, uint64_t *ret) {
         _cleanup_free_ char *got = NULL;
         struct int_value iv;
         char lo[64], hi[64];
@@ -607,7 +613,7 @@ static int value_units(struct loader *l, const config_setting_t *s, const char *
                         report_error(l, s, "%s: invalid %s \"%s\"; %s", path, k->noun, got, k->hint);
                         return -EINVAL;
                 }
-                in_range = r >= 0;       /* -ERANGE: beyond 64 bits */
+                in_range = r >= 0; /* -ERANGE: beyond 64 bits */
         } else if (read_int(l, s, &iv) >= 0)
                 in_range = units_from_int(&iv, k, &v, &got);
         else
@@ -624,7 +630,7 @@ static int value_units(struct loader *l, const config_setting_t *s, const char *
 struct scope {
         struct loader *l;
         const config_setting_t *group;
-        const char *path;         /* "accounts[0]"; NULL at the top level */
+        const char *path; /* "accounts[0]"; NULL at the top level */
 };
 
 static const config_setting_t *member(const struct scope *sc, const char *key) {
@@ -709,7 +715,8 @@ static int get_path(const struct scope *sc, const char *key, bool echo, char **r
 static bool name_valid(const char *s, size_t max) {
         size_t n = strlen(s);
 
-        return n >= 1 && n <= max && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+        return n >= 1 && n <= max &&
+                strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
 static int get_name(const struct scope *sc, const char *key, char **ret) {
@@ -723,7 +730,8 @@ static int get_name(const struct scope *sc, const char *key, char **ret) {
                 return -EINVAL;
         if (!name_valid(v, NAME_LEN_MAX)) {
                 q = cescape(v);
-                report_error(sc->l, s, "%s: invalid name \"%s\"; use 1 to %u characters from A-Z a-z 0-9 _ . -", path,
+                report_error(sc->l, s,
+                             "%s: invalid name \"%s\"; use 1 to %u characters from A-Z a-z 0-9 _ . -", path,
                              q, NAME_LEN_MAX);
                 return -EINVAL;
         }
@@ -781,7 +789,7 @@ static void check_order(const struct scope *sc, const char *lo_key, usec_t lo, c
 
 struct url_info {
         bool https;
-        bool local;               /* 127.0.0.1, localhost or ::1 */
+        bool local; /* 127.0.0.1, localhost or ::1 */
         char host[256];
 };
 
@@ -803,7 +811,8 @@ static const char *url_problem(const char *url, bool api, struct url_info *ret) 
         n = strcspn(p, "/?#");
         host = memrchr(p, '@', n);
         if (host && api)
-                return "must not contain user info (\"user@\"); put the API key in key_file or key_credential";
+                return "must not contain user info (\"user@\"); "
+                       "put the API key in key_file or key_credential";
         host = host ? host + 1 : p;
         if (*host == '[') {
                 host_end = memchr(host, ']', (size_t) (p + n - host));
@@ -860,7 +869,8 @@ static int get_url(const struct scope *sc, const char *key, bool api, char **ret
                         url[n - 1] = '\0';
                 if (!info.https && !info.local) {
                         q = cescape(info.host);
-                        report_warning(sc->l, s, "%s: the API key would travel in clear text to \"%s\"; use https://",
+                        report_warning(sc->l, s,
+                                       "%s: the API key would travel in clear text to \"%s\"; use https://",
                                        path, q);
                 }
         }
@@ -874,7 +884,7 @@ static int get_url(const struct scope *sc, const char *key, bool api, char **ret
 struct secret_keys {
         const char *file, *credential, *value;
         bool required;
-        const char *missing;      /* message when required and none is set */
+        const char *missing; /* message when required and none is set */
         bool is_account;
 };
 
@@ -884,7 +894,11 @@ struct secret_fields {
 };
 
 static const struct secret_keys account_secret_keys = {
-        "key_file", "key_credential", "key", true, "no API key; set one of \"key_file\", \"key_credential\" or \"key\"",
+        "key_file",
+        "key_credential",
+        "key",
+        true,
+        "no API key; set one of \"key_file\", \"key_credential\" or \"key\"",
         true,
 };
 
@@ -956,7 +970,8 @@ static bool credential_name_valid(const char *s) {
         return name_valid(s, CREDENTIAL_NAME_LEN_MAX) && !streq(s, ".") && !streq(s, "..");
 }
 
-static void parse_inline_secret(const struct scope *sc, const struct secret_keys *k, struct secret_fields f) {
+static void parse_inline_secret(const struct scope *sc, const struct secret_keys *k,
+                                struct secret_fields f) {
         _cleanup_free_ char *path = NULL;
         const config_setting_t *s = lookup(sc, k->value, &path);
         const char *v = NULL;
@@ -965,7 +980,8 @@ static void parse_inline_secret(const struct scope *sc, const struct secret_keys
         if (value_string(sc->l, s, path, &v) < 0)
                 return;
         if (!*v || has_control_chars(v)) {
-                report_error(sc->l, s, "%s: %s", path, *v ? "must not contain control characters" : "must not be empty");
+                report_error(sc->l, s, "%s: %s", path,
+                             *v ? "must not contain control characters" : "must not be empty");
                 return;
         }
         *f.value = xstrdup(v);
@@ -998,7 +1014,8 @@ static const char *pick_secret_source(const struct scope *sc, const struct secre
                         continue;
                 path = member_path(sc, keys[i]);
                 at = where(sc->l, first, s);
-                report_error(sc->l, s, "%s: conflicts with \"%s\" on %s; set only one of \"%s\", \"%s\" or \"%s\"",
+                report_error(sc->l, s,
+                             "%s: conflicts with \"%s\" on %s; set only one of \"%s\", \"%s\" or \"%s\"",
                              path, first_key, at, keys[0], keys[1], keys[2]);
         }
         return first_key;
@@ -1104,7 +1121,8 @@ static int value_strings(struct loader *l, const config_setting_t *s, const char
         return 1;
 }
 
-static int value_empty_error(struct loader *l, const config_setting_t *s, const char *path, const char *every) {
+static int value_empty_error(struct loader *l, const config_setting_t *s, const char *path,
+                             const char *every) {
         report_error(l, s, "%s: must not be empty; leave it out to match every %s", path, every);
         return -EINVAL;
 }
@@ -1118,8 +1136,8 @@ static int get_strings(const struct scope *sc, const char *key, string_check_t c
 }
 
 /* An optional filter list: absent means everything, so an empty one is refused as a likely slip. */
-static int get_filter_strings(const struct scope *sc, const char *key, const char *every, string_check_t check,
-                              char ***ret, size_t *ret_n) {
+static int get_filter_strings(const struct scope *sc, const char *key, const char *every,
+                              string_check_t check, char ***ret, size_t *ret_n) {
         _cleanup_free_ char *path = NULL;
         const config_setting_t *s = lookup(sc, key, &path);
 
@@ -1134,8 +1152,17 @@ static int get_filter_strings(const struct scope *sc, const char *key, const cha
 /* Accounts */
 
 static const char *const account_keys[] = {
-        "name", "url", "key_file", "key_credential", "key", "ca_file", "connect_timeout", "timeout",
-        "max_response_size", "page_size", NULL,
+        "name",
+        "url",
+        "key_file",
+        "key_credential",
+        "key",
+        "ca_file",
+        "connect_timeout",
+        "timeout",
+        "max_response_size",
+        "page_size",
+        NULL,
 };
 
 static void check_account_name_unique(struct loader *l, const config_setting_t *g, const char *path,
@@ -1144,8 +1171,8 @@ static void check_account_name_unique(struct loader *l, const config_setting_t *
 
         for (size_t i = 0; a->name && &c->accounts[i] != a; i++)
                 if (streq_ptr(c->accounts[i].name, a->name)) {
-                        report_error(l, s ? s : g, "%s%s: duplicate account name \"%s\" (first at line %u)", path,
-                                     s ? ".name" : "", a->name, c->accounts[i].line);
+                        report_error(l, s ? s : g, "%s%s: duplicate account name \"%s\" (first at line %u)",
+                                     path, s ? ".name" : "", a->name, c->accounts[i].line);
                         return;
                 }
 }
@@ -1166,7 +1193,8 @@ static void parse_account(struct loader *l, const config_setting_t *g, const cha
                 if (only)
                         a->name = xstrdup("default");
                 else
-                        report_error(l, g, "%s: \"name\" is required when several accounts are defined", path);
+                        report_error(l, g, "%s: \"name\" is required when several accounts are defined",
+                                     path);
         }
         check_account_name_unique(l, g, path, c, a);
         if (get_url(&sc, "url", true, &a->url) == 0)
@@ -1174,7 +1202,8 @@ static void parse_account(struct loader *l, const config_setting_t *g, const cha
         parse_secret(&sc, &account_secret_keys,
                      (struct secret_fields) { &a->key_file, &a->key_credential, &a->key, &a->key_inline });
         (void) get_path(&sc, "ca_file", true, &a->ca_file);
-        r1 = get_duration(&sc, "connect_timeout", 100 * USEC_PER_MSEC, 5 * USEC_PER_MINUTE, &a->connect_timeout);
+        r1 = get_duration(&sc, "connect_timeout", 100 * USEC_PER_MSEC, 5 * USEC_PER_MINUTE,
+                          &a->connect_timeout);
         r2 = get_duration(&sc, "timeout", 100 * USEC_PER_MSEC, 10 * USEC_PER_MINUTE, &a->timeout);
         if (r1 >= 0 && r2 >= 0)
                 check_order(&sc, "connect_timeout", a->connect_timeout, "timeout", a->timeout, "timeout");
@@ -1209,14 +1238,17 @@ static bool deployment_name_valid(const char *s) {
         return n >= 1 && n <= DEPLOYMENT_NAME_LEN_MAX && !strchr(s, '/') && !has_control_chars(s);
 }
 
-static bool check_deployment_name(struct loader *l, const config_setting_t *s, const char *path, const char *v) {
+static bool check_deployment_name(struct loader *l, const config_setting_t *s, const char *path,
+                                  const char *v) {
         _cleanup_free_ char *q = NULL;
 
         if (deployment_name_valid(v))
                 return true;
         q = cescape(v);
-        report_error(l, s, "%s: invalid deployment name \"%s\"; use 1 to %u characters without \"/\" or control "
-                     "characters", path, q, DEPLOYMENT_NAME_LEN_MAX);
+        report_error(l, s,
+                     "%s: invalid deployment name \"%s\"; use 1 to %u characters without \"/\" or control "
+                     "characters",
+                     path, q, DEPLOYMENT_NAME_LEN_MAX);
         return false;
 }
 
@@ -1240,7 +1272,8 @@ static void check_deployments_unique(struct loader *l, const config_setting_t *l
 
         for (unsigned i = 0; i < n; i++) {
                 const config_setting_t *e = config_setting_get_elem(list, i);
-                if (config_setting_type(e) == CONFIG_TYPE_STRING && deployment_name_valid(config_setting_get_string(e)))
+                if (config_setting_type(e) == CONFIG_TYPE_STRING &&
+                    deployment_name_valid(config_setting_get_string(e)))
                         v[m++] = (struct named_elem) { config_setting_get_string(e), i };
         }
         qsort(v, m, sizeof(*v), named_elem_compare);
@@ -1252,7 +1285,8 @@ static void check_deployments_unique(struct loader *l, const config_setting_t *l
                 const config_setting_t *dup = config_setting_get_elem(list, v[i].idx);
                 _cleanup_free_ char *q = cescape(v[i].name);
                 _cleanup_free_ char *at = where(l, config_setting_get_elem(list, v[first].idx), dup);
-                report_error(l, dup, "%s[%u]: duplicate deployment \"%s\" (first at %s)", path, v[i].idx, q, at);
+                report_error(l, dup, "%s[%u]: duplicate deployment \"%s\" (first at %s)", path, v[i].idx, q,
+                             at);
         }
 }
 
@@ -1262,15 +1296,16 @@ static void parse_deployments(const struct scope *sc, struct project *p) {
         const char *what = "\"*\" or an array of deployment names";
 
         if (!s) {
-                report_error(sc->l, sc->group, "%s: \"deployments\" is required (\"*\" or an array of names)", sc->path);
+                report_error(sc->l, sc->group,
+                             "%s: \"deployments\" is required (\"*\" or an array of names)", sc->path);
                 return;
         }
         if (config_setting_type(s) == CONFIG_TYPE_STRING) {
                 p->all = streq(config_setting_get_string(s), "*");
                 if (!p->all) {
                         q = cescape(config_setting_get_string(s));
-                        report_error(sc->l, s, "%s: expected %s, got \"%s\" (write [ \"%s\" ] for one)", path, what, q,
-                                     q);
+                        report_error(sc->l, s, "%s: expected %s, got \"%s\" (write [ \"%s\" ] for one)",
+                                     path, what, q, q);
                 }
                 return;
         }
@@ -1292,12 +1327,13 @@ static void resolve_project_account(const struct scope *sc, const struct config 
         const char *name = NULL;
 
         if (c->n_accounts == 0)
-                return;                /* "accounts" is missing or wrong, and reported */
+                return; /* "accounts" is missing or wrong, and reported */
         if (!s) {
                 if (c->n_accounts == 1)
                         p->account = &c->accounts[0];
                 else
-                        report_error(sc->l, sc->group, "%s: \"account\" is required when several accounts are defined",
+                        report_error(sc->l, sc->group,
+                                     "%s: \"account\" is required when several accounts are defined",
                                      sc->path);
                 return;
         }
@@ -1314,7 +1350,9 @@ static void check_project_unique(struct loader *l, const config_setting_t *g, co
                                  const struct config *c, const struct project *p) {
         for (size_t i = 0; p->account && p->id > 0 && &c->projects[i] != p; i++)
                 if (c->projects[i].account == p->account && c->projects[i].id == p->id) {
-                        report_error(l, g, "%s: duplicate project %" PRIi64 " of account \"%s\" (first at line %u)",
+                        report_error(l, g,
+                                     "%s: duplicate project %" PRIi64
+                                     " of account \"%s\" (first at line %u)",
                                      path, p->id, p->account->name, c->projects[i].line);
                         return;
                 }
@@ -1351,8 +1389,14 @@ static void parse_projects(struct loader *l, const config_setting_t *root, struc
 /* Webhooks */
 
 static const char *const webhook_keys[] = {
-        "name", "url", "format", "headers", "events", "min_priority", "deployments", "projects", "secret_file",
-        "secret_credential", "secret", "ca_file", "timeout", "retry_max_interval", NULL,
+        "name",        "url",
+        "format",      "headers",
+        "events",      "min_priority",
+        "deployments", "projects",
+        "secret_file", "secret_credential",
+        "secret",      "ca_file",
+        "timeout",     "retry_max_interval",
+        NULL,
 };
 
 static const char *const webhook_format_table[_WEBHOOK_FORMAT_MAX] = {
@@ -1373,7 +1417,8 @@ static bool header_reserved(const char *name, size_t n) {
 
 /* Values are never echoed: extra headers usually carry tokens. */
 static bool check_header(struct loader *l, const config_setting_t *s, const char *path, const char *v) {
-        size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~");
+        size_t n =
+                strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~");
         _cleanup_free_ char *name = xstrndup(v, n);
         const char *value;
 
@@ -1386,13 +1431,16 @@ static bool check_header(struct loader *l, const config_setting_t *s, const char
                 return false;
         }
         if (n == 0 || v[n] != ':') {
-                report_error(l, s, "%s: invalid header name; it must be an HTTP token (A-Z a-z 0-9 "
-                             "!#$%%&'*+-.^_`|~) followed by \":\"", path);
+                report_error(l, s,
+                             "%s: invalid header name; it must be an HTTP token (A-Z a-z 0-9 "
+                             "!#$%%&'*+-.^_`|~) followed by \":\"",
+                             path);
                 return false;
         }
         value = v + n + 1 + strspn(v + n + 1, " \t");
         if (header_reserved(v, n))
-                report_error(l, s, "%s: header \"%s\" is set by inferwatchd and cannot be overridden", path, name);
+                report_error(l, s, "%s: header \"%s\" is set by inferwatchd and cannot be overridden", path,
+                             name);
         else if (!*value)
                 report_error(l, s, "%s: header \"%s\" has an empty value", path, name);
         else if (has_control_chars(value))
@@ -1423,7 +1471,8 @@ static bool check_glob(struct loader *l, const config_setting_t *s, const char *
         if (*v && !has_control_chars(v))
                 return true;
         q = cescape(v);
-        report_error(l, s, "%s: invalid pattern \"%s\"; it must be non-empty without control characters", path, q);
+        report_error(l, s, "%s: invalid pattern \"%s\"; it must be non-empty without control characters",
+                     path, q);
         return false;
 }
 
@@ -1454,7 +1503,8 @@ static void parse_min_priority(const struct scope *sc, struct webhook *w) {
                 return;
         if (config_setting_type(s) != CONFIG_TYPE_STRING) {
                 if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-                        type_error(sc->l, s, path, "a priority name (emerg, alert, crit, err, warning, notice, info, "
+                        type_error(sc->l, s, path,
+                                   "a priority name (emerg, alert, crit, err, warning, notice, info, "
                                    "debug) or 0..7");
                 else if (value_int(sc->l, s, path, 0, 7, &v) > 0)
                         w->min_priority = (int) v;
@@ -1466,8 +1516,10 @@ static void parse_min_priority(const struct scope *sc, struct webhook *w) {
                 return;
         }
         q = cescape(config_setting_get_string(s));
-        report_error(sc->l, s, "%s: unknown priority \"%s\"; use emerg, alert, crit, err, warning, notice, info, "
-                     "debug or 0..7", path, q);
+        report_error(sc->l, s,
+                     "%s: unknown priority \"%s\"; use emerg, alert, crit, err, warning, notice, info, "
+                     "debug or 0..7",
+                     path, q);
 }
 
 static void parse_webhook_projects(const struct scope *sc, struct webhook *w) {
@@ -1487,7 +1539,8 @@ static void parse_webhook_projects(const struct scope *sc, struct webhook *w) {
         for (int i = 0; i < config_setting_length(s); i++) {
                 _cleanup_free_ char *epath = xasprintf("%s[%d]", path, i);
                 int64_t id;
-                if (value_int(sc->l, config_setting_get_elem(s, (unsigned) i), epath, 1, PROJECT_ID_MAX, &id) > 0)
+                if (value_int(sc->l, config_setting_get_elem(s, (unsigned) i), epath, 1, PROJECT_ID_MAX,
+                              &id) > 0)
                         *(int64_t *) array_append(&w->projects, &w->n_projects, sizeof(int64_t)) = id;
         }
 }
@@ -1498,8 +1551,8 @@ static void check_webhook_name_unique(struct loader *l, const config_setting_t *
 
         for (size_t i = 0; w->name && &c->webhooks[i] != w; i++)
                 if (streq_ptr(c->webhooks[i].name, w->name)) {
-                        report_error(l, s ? s : g, "%s%s: duplicate webhook name \"%s\" (first at line %u)", path,
-                                     s ? ".name" : "", w->name, c->webhooks[i].line);
+                        report_error(l, s ? s : g, "%s%s: duplicate webhook name \"%s\" (first at line %u)",
+                                     path, s ? ".name" : "", w->name, c->webhooks[i].line);
                         return;
                 }
 }
@@ -1524,10 +1577,12 @@ static void parse_webhook(struct loader *l, const config_setting_t *g, const cha
         (void) get_strings(&sc, "headers", check_header, &w->headers, &w->n_headers);
         (void) get_filter_strings(&sc, "events", "event type", check_event_glob, &w->events, &w->n_events);
         parse_min_priority(&sc, w);
-        (void) get_filter_strings(&sc, "deployments", "deployment", check_glob, &w->deployments, &w->n_deployments);
+        (void) get_filter_strings(&sc, "deployments", "deployment", check_glob, &w->deployments,
+                                  &w->n_deployments);
         parse_webhook_projects(&sc, w);
         parse_secret(&sc, &webhook_secret_keys,
-                     (struct secret_fields) { &w->secret_file, &w->secret_credential, &w->secret, &w->secret_inline });
+                     (struct secret_fields) { &w->secret_file, &w->secret_credential, &w->secret,
+                                              &w->secret_inline });
         (void) get_path(&sc, "ca_file", true, &w->ca_file);
         (void) get_duration(&sc, "timeout", 100 * USEC_PER_MSEC, 5 * USEC_PER_MINUTE, &w->timeout);
         (void) get_duration(&sc, "retry_max_interval", USEC_PER_SEC, USEC_PER_DAY, &w->retry_max_interval);
@@ -1552,8 +1607,20 @@ static void parse_webhooks(struct loader *l, const config_setting_t *root, struc
 /* The top level */
 
 static const char *const top_keys[] = {
-        "interval", "fast_interval", "stuck_after", "for", "resolve_for", "repeat_interval", "unreachable_after",
-        "max_in_flight", "state_directory", "spool_max_size", "spool_max_age", "accounts", "projects", "webhooks",
+        "interval",
+        "fast_interval",
+        "stuck_after",
+        "for",
+        "resolve_for",
+        "repeat_interval",
+        "unreachable_after",
+        "max_in_flight",
+        "state_directory",
+        "spool_max_size",
+        "spool_max_age",
+        "accounts",
+        "projects",
+        "webhooks",
         NULL,
 };
 
@@ -1595,7 +1662,8 @@ static void parse_globals(struct loader *l, const config_setting_t *root, struct
         r1 = get_duration(&sc, "interval", USEC_PER_SEC, USEC_PER_DAY, &c->interval);
         r2 = get_duration(&sc, "fast_interval", 100 * USEC_PER_MSEC, USEC_PER_HOUR, &c->fast_interval);
         if (r1 >= 0 && r2 >= 0)
-                check_order(&sc, "fast_interval", c->fast_interval, "interval", c->interval, "fast_interval");
+                check_order(&sc, "fast_interval", c->fast_interval, "interval", c->interval,
+                            "fast_interval");
         (void) get_duration(&sc, "stuck_after", USEC_PER_SEC, 7 * USEC_PER_DAY, &c->stuck_after);
         (void) get_unsigned(&sc, "for", 1, 100, &c->alert_for);
         (void) get_unsigned(&sc, "resolve_for", 1, 100, &c->resolve_for);
@@ -1618,8 +1686,8 @@ static void check_modes(struct loader *l) {
                 if (!(s->inline_key || s->inline_secret) || stat(s->name, &st) < 0 || !(st.st_mode & 0044))
                         continue;
                 report_at(l, i, 0, false,
-                          "contains an inline secret but is readable by group/others (mode %04o); chmod 600 it "
-                          "or use %s%s%s",
+                          "contains an inline secret but is readable by group/others (mode %04o); "
+                          "chmod 600 it or use %s%s%s",
                           (unsigned) (st.st_mode & 07777), s->inline_key ? "key_file/key_credential" : "",
                           s->inline_key && s->inline_secret ? " and " : "",
                           s->inline_secret ? "secret_file/secret_credential" : "");
@@ -1636,7 +1704,8 @@ static void parse_root(struct loader *l, const config_setting_t *root, struct co
 static void report_syntax_error(struct loader *l, const config_t *cf) {
         size_t src = loader_source(l, config_error_file(cf));
 
-        report_at(l, src, (unsigned) MAX(config_error_line(cf), 0), true, "%s", strempty(config_error_text(cf)));
+        report_at(l, src, (unsigned) MAX(config_error_line(cf), 0), true, "%s",
+                  strempty(config_error_text(cf)));
 }
 
 /* Parses the main source of l; every problem lands in l's diagnostics. */
