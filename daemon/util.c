@@ -50,9 +50,16 @@ char *xasprintf(const char *fmt, ...) {
         char *p;
 
         va_start(ap, fmt);
+        p = xvasprintf(fmt, ap);
+        va_end(ap);
+        return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap) {
+        char *p;
+
         if (vasprintf(&p, fmt, ap) < 0)
                 oom();
-        va_end(ap);
         return p;
 }
 
@@ -372,4 +379,61 @@ fail:
 
 bool glob_match(const char *pattern, const char *s) {
         return fnmatch(pattern, s, 0) == 0;
+}
+
+size_t string_distance(const char *a, const char *b) {
+        size_t n = strlen(a), m = strlen(b);
+        /* Three rows suffice: the transposition looks two rows back. */
+        _cleanup_free_ size_t *rows = xcalloc(3 * (m + 1), sizeof(size_t));
+        size_t *prev2 = rows, *prev = rows + m + 1, *cur = rows + 2 * (m + 1);
+
+        for (size_t j = 0; j <= m; j++)
+                prev[j] = j;
+        for (size_t i = 1; i <= n; i++) {
+                cur[0] = i;
+                for (size_t j = 1; j <= m; j++) {
+                        size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                        size_t d = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + cost);
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                                d = MIN(d, prev2[j - 2] + 1);
+                        cur[j] = d;
+                }
+                size_t *t = prev2;
+                prev2 = prev;
+                prev = cur;
+                cur = t;
+        }
+        return prev[m];
+}
+
+char *cescape(const char *s) {
+        size_t n = strlen(s);
+        char *buf = xmalloc(4 * n + 1), *p = buf;
+
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '\\' || c == '"') {
+                        *p++ = '\\';
+                        *p++ = (char) c;
+                } else if (c == '\n') {
+                        *p++ = '\\';
+                        *p++ = 'n';
+                } else if (c == '\t') {
+                        *p++ = '\\';
+                        *p++ = 't';
+                } else if (c < 0x20 || c >= 0x7f)
+                        p += sprintf(p, "\\x%02x", c);
+                else
+                        *p++ = (char) c;
+        }
+        *p = '\0';
+        return buf;
+}
+
+char *erase_and_free(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+        return NULL;
 }

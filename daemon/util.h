@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,15 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
+/* Edit distance with adjacent transpositions (optimal string alignment), for "did you mean …?". */
+size_t string_distance(const char *a, const char *b);
+/* A copy of s that prints on one line: backslash, double quote and bytes outside printable ASCII
+ * are escaped (\n, \t, \xHH), so text from outside can be quoted in a message. */
+char *cescape(const char *s);
+/* Overwrites a secret before freeing it, so it does not linger in freed memory. Returns NULL. */
+char *erase_and_free(char *s);
 
 /* Grows *array (of *n elements of size sz) by one zeroed element and returns it. */
 void *array_append(void *array_p, size_t *n, size_t sz);

@@ -45,3 +45,9 @@ tests_unit_test_sign_SOURCES = tests/unit/test-sign.c
 tests_unit_test_sign_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sign_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-sign
+
+check_PROGRAMS += tests/unit/test-config
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-config

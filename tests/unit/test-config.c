@@ -1,0 +1,1108 @@
+/* config.c: every malformed config gets its exact "FILE:LINE: message"; valid ones get their
+ * values and defaults; secrets are read from files and credentials and never echoed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+/* Not "config.h": -I. finds autoconf's header of the same name first. */
+#include "config.h"
+
+/* A valid account and project for cases about something else; they come after the case's own
+ * lines so that the line numbers in expectations are those of the case text. */
+#define BASE "accounts = ( { key = \"k\"; } );\nprojects = ( { id = 1; deployments = \"*\"; } );\n"
+#define ACCOUNTS "accounts = ( { key = \"k\"; } );\n"
+#define PROJECTS "projects = ( { id = 1; deployments = \"*\"; } );\n"
+
+#define STRV(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define NONE ((const char *const[]) { NULL })
+
+static size_t strv_len(const char *const *v) {
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+static void check_messages(const char *what, char **got, size_t n_got, const char *const *want) {
+        size_t n_want = strv_len(want);
+        bool ok = n_got == n_want;
+
+        for (size_t i = 0; ok && i < n_got; i++)
+                ok = streq(got[i], want[i]);
+        if (ok)
+                return;
+        print_error("%s differ:\n", what);
+        for (size_t i = 0; i < n_want; i++)
+                print_error("  want: %s\n", want[i]);
+        for (size_t i = 0; i < n_got; i++)
+                print_error("  got:  %s\n", got[i]);
+        fail();
+}
+
+/* Loads text as "t.conf" and checks the exact diagnostics. Returns the config when there were no
+ * errors (the caller frees it). */
+static struct config *load_expect(const char *text, unsigned flags, const char *const *errors,
+                                  const char *const *warnings) {
+        struct config_diag d = {};
+        struct config *c = NULL;
+        int r;
+
+        r = config_load_string(text, "t.conf", flags, &d, &c);
+        check_messages("errors", d.errors, d.n_errors, errors);
+        check_messages("warnings", d.warnings, d.n_warnings, warnings);
+        if (strv_len(errors) > 0) {
+                assert_int_equal(r, -EINVAL);
+                assert_null(c);
+        } else {
+                assert_int_equal(r, 0);
+                assert_non_null(c);
+        }
+        config_diag_done(&d);
+        return c;
+}
+
+static void load_ok(const char *text, const char *const *warnings) {
+        config_free(load_expect(text, 0, NONE, warnings));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Malformed configs: one cmocka test each. */
+
+struct bad_case {
+        const char *name;
+        const char *text;
+        const char *errors[8];
+};
+
+static const struct bad_case bad_cases[] = {
+        /* Syntax, as libconfig words it. */
+        { "syntax_missing_value", "interval = ;\n" BASE, { "t.conf:1: syntax error" } },
+        { "syntax_unterminated_string",
+          BASE "state_directory = \"/x;\nfor = 1;\n",
+          { "t.conf:5: syntax error" } },
+        { "syntax_duplicate_key", "for = 1;\nfor = 2;\n" BASE, { "t.conf:2: duplicate setting name" } },
+        { "syntax_mixed_array",
+          BASE "webhooks = ( { url = \"https://h\"; projects = [ 1, \"x\" ]; } );\n",
+          { "t.conf:3: mismatched element type in array" } },
+        { "syntax_missing_include",
+          "@include \"/nonexistent/inferwatch/x.conf\"\n" BASE,
+          { "t.conf:1: cannot open include file" } },
+
+        /* Missing or empty top-level lists. */
+        { "empty_file", "", { "t.conf: \"accounts\" is required", "t.conf: \"projects\" is required" } },
+        { "no_accounts", PROJECTS, { "t.conf: \"accounts\" is required" } },
+        { "no_projects", ACCOUNTS, { "t.conf: \"projects\" is required" } },
+        { "accounts_empty",
+          "accounts = ();\n" PROJECTS,
+          { "t.conf:1: accounts: at least one account is required" } },
+        { "projects_empty_array",
+          ACCOUNTS "projects = [];\n",
+          { "t.conf:2: projects: at least one project is required" } },
+
+        /* Wrong types. */
+        { "interval_float",
+          "interval = 1.5;\n" BASE,
+          { "t.conf:1: interval: expected a duration such as \"60s\" or a number of seconds, got a float" } },
+        { "interval_bool",
+          "interval = true;\n" BASE,
+          { "t.conf:1: interval: expected a duration such as \"60s\" or a number of seconds, got a boolean" } },
+        { "for_float", "for = 2.0;\n" BASE, { "t.conf:1: for: expected an integer, got a float" } },
+        { "for_string", "for = \"2\";\n" BASE, { "t.conf:1: for: expected an integer, got a string" } },
+        { "spool_max_size_array",
+          "spool_max_size = [ 1 ];\n" BASE,
+          { "t.conf:1: spool_max_size: expected a size such as \"8MiB\" or a number of bytes, got an array" } },
+        { "state_directory_int",
+          "state_directory = 5;\n" BASE,
+          { "t.conf:1: state_directory: expected a string, got an integer" } },
+        { "accounts_group",
+          "accounts = { key = \"k\"; };\n" PROJECTS,
+          { "t.conf:1: accounts: expected a list of groups such as ( { ... } ), got a group" } },
+        { "projects_array",
+          ACCOUNTS "projects = [ 1 ];\n",
+          { "t.conf:2: projects: expected a list of groups such as ( { ... } ), got an array" } },
+        { "account_not_group",
+          "accounts = ( \"prod\" );\n" PROJECTS,
+          { "t.conf:1: accounts[0]: expected a group { ... }, got a string" } },
+        { "webhook_array_elem",
+          BASE "webhooks = ( [ \"x\" ] );\n",
+          { "t.conf:3: webhooks[0]: expected a group { ... }, got an array" } },
+        { "url_list",
+          "accounts = ( { key = \"k\"; url = ( \"https://h\" ); } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].url: expected a string, got a list" } },
+        { "webhooks_string",
+          BASE "webhooks = \"https://h\";\n",
+          { "t.conf:3: webhooks: expected a list of groups such as ( { ... } ), got a string" } },
+        { "deployments_bool",
+          ACCOUNTS "projects = ( { id = 1; deployments = true; } );\n",
+          { "t.conf:2: projects[0].deployments: expected \"*\" or an array of deployment names, got a boolean" } },
+        { "project_id_float",
+          ACCOUNTS "projects = ( { id = 1.0; deployments = \"*\"; } );\n",
+          { "t.conf:2: projects[0].id: expected an integer, got a float" } },
+        { "project_id_string",
+          ACCOUNTS "projects = ( { id = \"42\"; deployments = \"*\"; } );\n",
+          { "t.conf:2: projects[0].id: expected an integer, got a string" } },
+        { "deployments_group",
+          ACCOUNTS "projects = ( { id = 1; deployments = { a = 1; }; } );\n",
+          { "t.conf:2: projects[0].deployments: expected \"*\" or an array of deployment names, got a group" } },
+        { "deployments_elem_int",
+          ACCOUNTS "projects = ( { id = 1; deployments = ( \"a\", 7 ); } );\n",
+          { "t.conf:2: projects[0].deployments[1]: expected a string, got an integer" } },
+        { "account_key_int",
+          "accounts = ( { key = 12345; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].key: expected a string, got an integer" } },
+        { "webhook_headers_string",
+          BASE "webhooks = ( { url = \"https://h\"; headers = \"X-A: b\"; } );\n",
+          { "t.conf:3: webhooks[0].headers: expected an array of strings such as [ \"a\", \"b\" ], got a string" } },
+        { "webhook_projects_strings",
+          BASE "webhooks = ( { url = \"https://h\"; projects = [ \"x\" ]; } );\n",
+          { "t.conf:3: webhooks[0].projects[0]: expected an integer, got a string" } },
+        { "webhook_projects_int",
+          BASE "webhooks = ( { url = \"https://h\"; projects = 5; } );\n",
+          { "t.conf:3: webhooks[0].projects: expected an array of integers such as [ 1, 2 ], got an integer" } },
+        { "min_priority_float",
+          BASE "webhooks = ( { url = \"https://h\"; min_priority = 1.5; } );\n",
+          { "t.conf:3: webhooks[0].min_priority: expected a priority name (emerg, alert, crit, err, warning, "
+            "notice, info, debug) or 0..7, got a float" } },
+
+        /* Ranges, below and above. */
+        { "interval_below",
+          "interval = \"500ms\";\n" BASE,
+          { "t.conf:1: interval: must be between 1s and 1d, got 500ms" } },
+        { "interval_above",
+          "interval = \"1d1s\";\n" BASE,
+          { "t.conf:1: interval: must be between 1s and 1d, got 1d1s" } },
+        { "interval_int_above",
+          "interval = 86401;\n" BASE,
+          { "t.conf:1: interval: must be between 1s and 1d, got 86401s" } },
+        { "interval_negative",
+          "interval = -5;\n" BASE,
+          { "t.conf:1: interval: must be between 1s and 1d, got -5s" } },
+        { "interval_bad_units",
+          "interval = \"5 minutes\";\n" BASE,
+          { "t.conf:1: interval: invalid duration \"5 minutes\"; use a number of seconds or units such as "
+            "\"500ms\", \"90s\", \"15m\", \"1h30m\", \"2d\"" } },
+        { "fast_interval_below",
+          "fast_interval = \"99ms\";\n" BASE,
+          { "t.conf:1: fast_interval: must be between 100ms and 1h, got 99ms" } },
+        { "fast_interval_above",
+          "interval = \"1d\";\nfast_interval = \"61m\";\n" BASE,
+          { "t.conf:2: fast_interval: must be between 100ms and 1h, got 61m" } },
+        { "fast_interval_over_interval",
+          "interval = \"10s\";\nfast_interval = \"20s\";\n" BASE,
+          { "t.conf:2: fast_interval: must not be longer than interval (10s), got 20s" } },
+        { "interval_under_default_fast",
+          "interval = 1;\n" BASE,
+          { "t.conf:1: interval: must not be shorter than fast_interval (2s), got 1s" } },
+        { "stuck_after_below",
+          "stuck_after = 0;\n" BASE,
+          { "t.conf:1: stuck_after: must be between 1s and 7d, got 0s" } },
+        { "stuck_after_above",
+          "stuck_after = \"7d1ms\";\n" BASE,
+          { "t.conf:1: stuck_after: must be between 1s and 7d, got 7d1ms" } },
+        { "for_below", "for = 0;\n" BASE, { "t.conf:1: for: must be between 1 and 100, got 0" } },
+        { "for_above", "for = 101;\n" BASE, { "t.conf:1: for: must be between 1 and 100, got 101" } },
+        { "resolve_for_below",
+          "resolve_for = 0;\n" BASE,
+          { "t.conf:1: resolve_for: must be between 1 and 100, got 0" } },
+        { "resolve_for_above",
+          "resolve_for = 1000;\n" BASE,
+          { "t.conf:1: resolve_for: must be between 1 and 100, got 1000" } },
+        { "repeat_interval_below",
+          "repeat_interval = \"500ms\";\n" BASE,
+          { "t.conf:1: repeat_interval: must be 0 (never) or between 1s and 30d, got 500ms" } },
+        { "repeat_interval_above",
+          "repeat_interval = \"31d\";\n" BASE,
+          { "t.conf:1: repeat_interval: must be 0 (never) or between 1s and 30d, got 31d" } },
+        { "unreachable_after_below",
+          "unreachable_after = 0;\n" BASE,
+          { "t.conf:1: unreachable_after: must be between 1 and 1000, got 0" } },
+        { "unreachable_after_above",
+          "unreachable_after = 1001;\n" BASE,
+          { "t.conf:1: unreachable_after: must be between 1 and 1000, got 1001" } },
+        { "max_in_flight_below",
+          "max_in_flight = -1;\n" BASE,
+          { "t.conf:1: max_in_flight: must be between 1 and 1024, got -1" } },
+        { "max_in_flight_above",
+          "max_in_flight = 1025;\n" BASE,
+          { "t.conf:1: max_in_flight: must be between 1 and 1024, got 1025" } },
+        { "spool_max_size_below",
+          "spool_max_size = \"63KiB\";\n" BASE,
+          { "t.conf:1: spool_max_size: must be between 64KiB and 16GiB, got 63KiB" } },
+        { "spool_max_size_above",
+          "spool_max_size = \"17GiB\";\n" BASE,
+          { "t.conf:1: spool_max_size: must be between 64KiB and 16GiB, got 17GiB" } },
+        { "spool_max_size_int_below",
+          "spool_max_size = 1024;\n" BASE,
+          { "t.conf:1: spool_max_size: must be between 64KiB and 16GiB, got 1024B" } },
+        { "spool_max_size_bad_units",
+          "spool_max_size = \"lots\";\n" BASE,
+          { "t.conf:1: spool_max_size: invalid size \"lots\"; use a number of bytes or units such as \"512KiB\", "
+            "\"8MiB\", \"1GiB\"" } },
+        { "spool_max_age_below",
+          "spool_max_age = \"999ms\";\n" BASE,
+          { "t.conf:1: spool_max_age: must be between 1s and 365d, got 999ms" } },
+        { "spool_max_age_above",
+          "spool_max_age = \"366d\";\n" BASE,
+          { "t.conf:1: spool_max_age: must be between 1s and 365d, got 366d" } },
+        { "connect_timeout_below",
+          "accounts = ( { key = \"k\"; connect_timeout = \"50ms\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].connect_timeout: must be between 100ms and 5m, got 50ms" } },
+        { "connect_timeout_above",
+          "accounts = ( { key = \"k\"; connect_timeout = 301; timeout = \"10m\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].connect_timeout: must be between 100ms and 5m, got 301s" } },
+        { "timeout_above",
+          "accounts = ( { key = \"k\"; timeout = \"10m1s\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].timeout: must be between 100ms and 10m, got 10m1s" } },
+        { "timeout_under_connect_timeout",
+          "accounts = ( { key = \"k\";\n  connect_timeout = \"10s\";\n  timeout = \"5s\"; } );\n" PROJECTS,
+          { "t.conf:3: accounts[0].timeout: must not be shorter than connect_timeout (10s), got 5s" } },
+        { "connect_timeout_over_default_timeout",
+          "accounts = ( { key = \"k\"; connect_timeout = \"1m\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].connect_timeout: must not be longer than timeout (30s), got 1m" } },
+        { "max_response_size_below",
+          "accounts = ( { key = \"k\"; max_response_size = \"1023B\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].max_response_size: must be between 1KiB and 1GiB, got 1023B" } },
+        { "max_response_size_above",
+          "accounts = ( { key = \"k\"; max_response_size = \"2GiB\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].max_response_size: must be between 1KiB and 1GiB, got 2GiB" } },
+        { "page_size_below",
+          "accounts = ( { key = \"k\"; page_size = 0; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].page_size: must be between 1 and 1000, got 0" } },
+        { "page_size_above",
+          "accounts = ( { key = \"k\"; page_size = 1001; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].page_size: must be between 1 and 1000, got 1001" } },
+        { "project_id_below",
+          ACCOUNTS "projects = ( { id = 0; deployments = \"*\"; } );\n",
+          { "t.conf:2: projects[0].id: must be between 1 and 9007199254740992, got 0" } },
+        { "project_id_above",
+          ACCOUNTS "projects = ( { id = 9007199254740993L; deployments = \"*\"; } );\n",
+          { "t.conf:2: projects[0].id: must be between 1 and 9007199254740992, got 9007199254740993" } },
+        { "webhook_timeout_above",
+          BASE "webhooks = ( { url = \"https://h\"; timeout = \"5m1s\"; } );\n",
+          { "t.conf:3: webhooks[0].timeout: must be between 100ms and 5m, got 5m1s" } },
+        { "webhook_retry_below",
+          BASE "webhooks = ( { url = \"https://h\"; retry_max_interval = \"900ms\"; } );\n",
+          { "t.conf:3: webhooks[0].retry_max_interval: must be between 1s and 1d, got 900ms" } },
+        { "min_priority_above",
+          BASE "webhooks = ( { url = \"https://h\"; min_priority = 8; } );\n",
+          { "t.conf:3: webhooks[0].min_priority: must be between 0 and 7, got 8" } },
+        { "webhook_project_below",
+          BASE "webhooks = ( { url = \"https://h\"; projects = [ 1, 0 ]; } );\n",
+          { "t.conf:3: webhooks[0].projects[1]: must be between 1 and 9007199254740992, got 0" } },
+
+        /* libconfig 1.5 truncates integer literals to 32 bits without telling; we tell. */
+        { "truncated_out_of_range",
+          "for = 5000000000;\n" BASE,
+          { "t.conf:1: for: must be between 1 and 100, got 5000000000" } },
+        { "truncated_into_range",
+          "max_in_flight = 4294967297;\n" BASE,
+          { "t.conf:1: max_in_flight: must be between 1 and 1024, got 4294967297" } },
+        { "truncated_hex_into_range",
+          "for = 0x100000002;\n" BASE,
+          { "t.conf:1: for: must be between 1 and 100, got 4294967298" } },
+        { "truncated_negative",
+          "resolve_for = -4294967295;\n" BASE,
+          { "t.conf:1: resolve_for: must be between 1 and 100, got -4294967295" } },
+        { "truncated_value_next_line",
+          "unreachable_after =\n  4294967298;\n" BASE,
+          { "t.conf:1: unreachable_after: must be between 1 and 1000, got 4294967298" } },
+        { "truncated_duration",
+          "interval = 4294967356;\n" BASE,
+          { "t.conf:1: interval: must be between 1s and 1d, got 4294967356s" } },
+        { "truncated_in_array",
+          BASE "webhooks = ( { url = \"https://h\";\n  projects = [ 7,\n    9007199254740993 ]; } );\n",
+          { "t.conf:5: webhooks[0].projects[1]: must be between 1 and 9007199254740992, got 9007199254740993" } },
+        { "beyond_64_bits",
+          "for = 99999999999999999999;\n" BASE,
+          { "t.conf:1: for: must be between 1 and 100, got a number too large for 64 bits" } },
+
+        /* Required keys and references. */
+        { "project_no_id",
+          ACCOUNTS "projects = (\n  { deployments = \"*\"; }\n);\n",
+          { "t.conf:3: projects[0]: \"id\" is required" } },
+        { "project_no_deployments",
+          ACCOUNTS "projects = ( { id = 1; } );\n",
+          { "t.conf:2: projects[0]: \"deployments\" is required (\"*\" or an array of names)" } },
+        { "project_unknown_account",
+          ACCOUNTS "projects = ( { id = 1; deployments = \"*\"; },\n"
+                   "  { id = 2; account = \"staging\"; deployments = \"*\"; } );\n",
+          { "t.conf:3: projects[1].account: no account named \"staging\"" } },
+        { "project_account_required",
+          "accounts = ( { name = \"a\"; key = \"k\"; }, { name = \"b\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:2: projects[0]: \"account\" is required when several accounts are defined" } },
+        { "account_name_required",
+          "accounts = ( { name = \"a\"; key = \"k\"; },\n  { key = \"k\"; } );\n"
+          "projects = ( { id = 1; account = \"a\"; deployments = \"*\"; } );\n",
+          { "t.conf:2: accounts[1]: \"name\" is required when several accounts are defined" } },
+        { "webhook_url_required",
+          BASE "webhooks = ( { format = \"json\"; } );\n",
+          { "t.conf:3: webhooks[0]: \"url\" is required" } },
+
+        /* Names and duplicates. */
+        { "account_name_invalid",
+          "accounts = ( { name = \"prod eu\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].name: invalid name \"prod eu\"; use 1 to 64 characters from A-Z a-z 0-9 _ . -" } },
+        { "account_name_too_long",
+          "accounts = ( { name = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].name: invalid name \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"; "
+            "use 1 to 64 characters from A-Z a-z 0-9 _ . -" } },
+        { "account_name_duplicate",
+          "accounts = (\n  { name = \"a\"; key = \"k\"; },\n  { name = \"a\"; key = \"k\"; }\n);\n"
+          "projects = ( { id = 1; account = \"a\"; deployments = \"*\"; } );\n",
+          { "t.conf:3: accounts[1].name: duplicate account name \"a\" (first at line 2)" } },
+        { "project_duplicate",
+          ACCOUNTS "projects = (\n  { id = 42; deployments = \"*\"; },\n"
+                   "  { id = 42; deployments = [ \"x\" ]; }\n);\n",
+          { "t.conf:4: projects[1]: duplicate project 42 of account \"default\" (first at line 3)" } },
+        { "deployment_duplicate",
+          ACCOUNTS "projects = ( { id = 1; deployments = [\n  \"a\",\n  \"b\",\n  \"a\" ]; } );\n",
+          { "t.conf:5: projects[0].deployments[2]: duplicate deployment \"a\" (first at line 3)" } },
+        { "deployment_slash",
+          ACCOUNTS "projects = ( { id = 1; deployments = [ \"a/b\" ]; } );\n",
+          { "t.conf:2: projects[0].deployments[0]: invalid deployment name \"a/b\"; use 1 to 128 characters "
+            "without \"/\" or control characters" } },
+        { "deployment_control",
+          ACCOUNTS "projects = ( { id = 1; deployments = [ \"a\\tb\" ]; } );\n",
+          { "t.conf:2: projects[0].deployments[0]: invalid deployment name \"a\\tb\"; use 1 to 128 characters "
+            "without \"/\" or control characters" } },
+        { "deployment_empty_name",
+          ACCOUNTS "projects = ( { id = 1; deployments = [ \"\" ]; } );\n",
+          { "t.conf:2: projects[0].deployments[0]: invalid deployment name \"\"; use 1 to 128 characters "
+            "without \"/\" or control characters" } },
+        { "deployments_not_star",
+          ACCOUNTS "projects = ( { id = 1; deployments = \"all\"; } );\n",
+          { "t.conf:2: projects[0].deployments: expected \"*\" or an array of deployment names, got \"all\" "
+            "(write [ \"all\" ] for one)" } },
+        { "deployments_empty",
+          ACCOUNTS "projects = ( { id = 1; deployments = []; } );\n",
+          { "t.conf:2: projects[0].deployments: must not be empty; list deployment names or use \"*\"" } },
+        { "webhook_name_duplicate",
+          BASE
+          "webhooks = ( { url = \"https://h\"; },\n  { name = \"webhook-1\"; url = \"https://h\"; } );\n",
+          { "t.conf:4: webhooks[1].name: duplicate webhook name \"webhook-1\" (first at line 3)" } },
+
+        /* URLs: never echoed. */
+        { "url_scheme",
+          "accounts = ( { url = \"ftp://api.gcore.com\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].url: must start with \"http://\" or \"https://\"" } },
+        { "url_no_host",
+          "accounts = ( { url = \"https:///cloud\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].url: has no host" } },
+        { "url_userinfo",
+          "accounts = ( { url = \"https://me:pw@api.gcore.com\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].url: must not contain user info (\"user@\"); put the API key in key_file or "
+            "key_credential" } },
+        { "url_query",
+          "accounts = ( { url = \"https://api.gcore.com/?x=1\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].url: must not contain a query (\"?...\")" } },
+        { "url_fragment",
+          BASE "webhooks = ( { url = \"https://h/x#frag\"; } );\n",
+          { "t.conf:3: webhooks[0].url: must not contain a fragment (\"#...\")" } },
+        { "url_space",
+          BASE "webhooks = ( { url = \"https://h/a b\"; } );\n",
+          { "t.conf:3: webhooks[0].url: must not contain spaces or control characters" } },
+        { "url_port",
+          "accounts = ( { url = \"http://127.0.0.1:99999\"; key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].url: has an invalid port" } },
+
+        /* Keys and secrets. */
+        { "no_key",
+          "accounts = ( { name = \"a\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0]: no API key; set one of \"key_file\", \"key_credential\" or \"key\"" } },
+        { "two_keys",
+          "accounts = ( {\n  key_credential = \"api\";\n  key = \"k\"; } );\n" PROJECTS,
+          { "t.conf:3: accounts[0].key: conflicts with \"key_credential\" on line 2; set only one of \"key_file\", "
+            "\"key_credential\" or \"key\"" } },
+        { "key_file_relative",
+          "accounts = ( { key_file = \"api-key\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].key_file: must be an absolute path" } },
+        { "key_credential_invalid",
+          "accounts = ( { key_credential = \"../key\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].key_credential: invalid credential name; use A-Z a-z 0-9 _ . -" } },
+        { "key_empty",
+          "accounts = ( { key = \"\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].key: must not be empty" } },
+        { "key_control",
+          "accounts = ( { key = \"ab\\ncd\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].key: must not contain control characters" } },
+        { "ca_file_relative",
+          "accounts = ( { key = \"k\"; ca_file = \"certs/ca.pem\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].ca_file: must be an absolute path, got \"certs/ca.pem\"" } },
+        { "state_directory_relative",
+          "state_directory = \"var/lib/inferwatch\";\n" BASE,
+          { "t.conf:1: state_directory: must be an absolute path, got \"var/lib/inferwatch\"" } },
+        { "two_secrets",
+          BASE "webhooks = ( { url = \"https://h\";\n  secret = \"s\";\n  secret_file = \"/s\"; } );\n",
+          { "t.conf:5: webhooks[0].secret_file: conflicts with \"secret\" on line 4; set only one of "
+            "\"secret_file\", \"secret_credential\" or \"secret\"" } },
+        { "secret_credential_invalid",
+          BASE "webhooks = ( { url = \"https://h\"; secret_credential = \"\"; } );\n",
+          { "t.conf:3: webhooks[0].secret_credential: invalid credential name; use A-Z a-z 0-9 _ . -" } },
+
+        /* Webhook details. */
+        { "format_unknown",
+          BASE "webhooks = ( { url = \"https://h\"; format = \"teams\"; } );\n",
+          { "t.conf:3: webhooks[0].format: unknown format \"teams\"; use \"json\", \"slack\" or \"alertmanager\"" } },
+        { "header_crlf",
+          BASE "webhooks = ( { url = \"https://h\"; headers = [ \"X-A: b\\r\\nX-B: c\" ]; } );\n",
+          { "t.conf:3: webhooks[0].headers[0]: header must not contain CR or LF" } },
+        { "header_no_colon",
+          BASE "webhooks = ( { url = \"https://h\"; headers = [ \"X-A: b\", \"Bearer xyz\" ]; } );\n",
+          { "t.conf:3: webhooks[0].headers[1]: missing \":\" after the header name" } },
+        { "header_bad_name",
+          BASE "webhooks = ( { url = \"https://h\"; headers = [ \"X A: b\" ]; } );\n",
+          { "t.conf:3: webhooks[0].headers[0]: invalid header name; it must be an HTTP token "
+            "(A-Z a-z 0-9 !#$%&'*+-.^_`|~) followed by \":\"" } },
+        { "header_empty_value",
+          BASE "webhooks = ( { url = \"https://h\"; headers = [ \"X-A:  \" ]; } );\n",
+          { "t.conf:3: webhooks[0].headers[0]: header \"X-A\" has an empty value" } },
+        { "header_reserved",
+          BASE "webhooks = ( { url = \"https://h\";\n  headers = [ \"content-type: text/plain\",\n"
+               "    \"Host: x\", \"Webhook-Signature: v1,x\", \"Content-Length: 1\" ]; } );\n",
+          { "t.conf:4: webhooks[0].headers[0]: header \"content-type\" is set by inferwatchd and cannot be overridden",
+            "t.conf:5: webhooks[0].headers[1]: header \"Host\" is set by inferwatchd and cannot be overridden",
+            "t.conf:5: webhooks[0].headers[2]: header \"Webhook-Signature\" is set by inferwatchd and cannot be "
+            "overridden",
+            "t.conf:5: webhooks[0].headers[3]: header \"Content-Length\" is set by inferwatchd and cannot be "
+            "overridden" } },
+        { "event_unknown",
+          BASE "webhooks = ( { url = \"https://h\";\n  events = [ \"alert.*\", \"alert.fired\" ]; } );\n",
+          { "t.conf:4: webhooks[0].events[1]: unknown event type \"alert.fired\"" } },
+        { "event_unknown_suggestion",
+          BASE "webhooks = ( { url = \"https://h\"; events = [ \"deployment.stuk\" ]; } );\n",
+          { "t.conf:3: webhooks[0].events[0]: unknown event type \"deployment.stuk\" (did you mean "
+            "\"deployment.stuck\"?)" } },
+        { "event_glob_matches_nothing",
+          BASE "webhooks = ( { url = \"https://h\"; events = [ \"deploy.*\" ]; } );\n",
+          { "t.conf:3: webhooks[0].events[0]: unknown event type \"deploy.*\"" } },
+        { "events_empty",
+          BASE "webhooks = ( { url = \"https://h\"; events = []; } );\n",
+          { "t.conf:3: webhooks[0].events: must not be empty; leave it out to match every event type" } },
+        { "priority_unknown",
+          BASE "webhooks = ( { url = \"https://h\"; min_priority = \"critical\"; } );\n",
+          { "t.conf:3: webhooks[0].min_priority: unknown priority \"critical\"; use emerg, alert, crit, err, "
+            "warning, notice, info, debug or 0..7" } },
+        { "priority_negative",
+          BASE "webhooks = ( { url = \"https://h\"; min_priority = -1; } );\n",
+          { "t.conf:3: webhooks[0].min_priority: must be between 0 and 7, got -1" } },
+        { "webhook_deployment_glob_empty",
+          BASE "webhooks = ( { url = \"https://h\"; deployments = [ \"\" ]; } );\n",
+          { "t.conf:3: webhooks[0].deployments[0]: invalid pattern \"\"; it must be non-empty without control "
+            "characters" } },
+        { "webhook_projects_empty",
+          BASE "webhooks = ( { url = \"https://h\"; projects = []; } );\n",
+          { "t.conf:3: webhooks[0].projects: must not be empty; leave it out to match every project" } },
+
+        /* Everything at once: all reported, in line order, though found in another order. */
+        { "several_errors_in_line_order",
+          "webhooks = ( { url = \"gopher://h\"; } );\n"
+          "projects = ( { id = 0; deployments = \"*\"; } );\n"
+          "accounts = ( { key = \"k\"; page_size = 0; } );\n"
+          "for = 0;\n"
+          "interval = \"1x\";\n",
+          { "t.conf:1: webhooks[0].url: must start with \"http://\" or \"https://\"",
+            "t.conf:2: projects[0].id: must be between 1 and 9007199254740992, got 0",
+            "t.conf:3: accounts[0].page_size: must be between 1 and 1000, got 0",
+            "t.conf:4: for: must be between 1 and 100, got 0",
+            "t.conf:5: interval: invalid duration \"1x\"; use a number of seconds or units such as \"500ms\", "
+            "\"90s\", \"15m\", \"1h30m\", \"2d\"" } },
+};
+
+static void test_bad(void **state) {
+        const struct bad_case *bc = *state;
+
+        assert_null(load_expect(bc->text, 0, bc->errors, NONE));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Valid configs */
+
+static void test_defaults(void **state) {
+        struct config *c = load_expect(BASE, 0, NONE, NONE);
+
+        assert_string_equal(c->path, "t.conf");
+        assert_int_equal(c->interval, 60 * USEC_PER_SEC);
+        assert_int_equal(c->fast_interval, 2 * USEC_PER_SEC);
+        assert_int_equal(c->stuck_after, 15 * USEC_PER_MINUTE);
+        assert_int_equal(c->alert_for, 2);
+        assert_int_equal(c->resolve_for, 1);
+        assert_int_equal(c->repeat_interval, 4 * USEC_PER_HOUR);
+        assert_int_equal(c->unreachable_after, 3);
+        assert_int_equal(c->max_in_flight, 16);
+        assert_string_equal(c->state_directory, STATEDIR);
+        assert_int_equal(c->spool_max_size, 64 * 1024 * 1024);
+        assert_int_equal(c->spool_max_age, 7 * USEC_PER_DAY);
+        assert_int_equal(c->n_accounts, 1);
+        assert_string_equal(c->accounts[0].name, "default");
+        assert_string_equal(c->accounts[0].url, "https://api.gcore.com");
+        assert_string_equal(c->accounts[0].key, "k");
+        assert_true(c->accounts[0].key_inline);
+        assert_null(c->accounts[0].key_file);
+        assert_null(c->accounts[0].key_credential);
+        assert_null(c->accounts[0].ca_file);
+        assert_int_equal(c->accounts[0].connect_timeout, 5 * USEC_PER_SEC);
+        assert_int_equal(c->accounts[0].timeout, 30 * USEC_PER_SEC);
+        assert_int_equal(c->accounts[0].max_response_size, 8 * 1024 * 1024);
+        assert_int_equal(c->accounts[0].page_size, 100);
+        assert_int_equal(c->accounts[0].line, 1);
+        assert_int_equal(c->n_projects, 1);
+        assert_int_equal(c->projects[0].id, 1);
+        assert_ptr_equal(c->projects[0].account, &c->accounts[0]);
+        assert_true(c->projects[0].all);
+        assert_int_equal(c->projects[0].n_deployments, 0);
+        assert_int_equal(c->projects[0].line, 2);
+        assert_int_equal(c->n_webhooks, 0);
+        config_free(c);
+}
+
+static void test_every_key_with_units(void **state) {
+        static const char text[] =
+                "interval = \"1h30m\";\n"
+                "fast_interval = \"500ms\";\n"
+                "stuck_after = \"2d\";\n"
+                "for = 3;\n"
+                "resolve_for = 100;\n"
+                "repeat_interval = 0;\n"
+                "unreachable_after = 1000;\n"
+                "max_in_flight = 1024;\n"
+                "state_directory = \"/srv/inferwatch\";\n"
+                "spool_max_size = \"16GiB\";\n"
+                "spool_max_age = \"365d\";\n"
+                "accounts = ( { name = \"eu.prod-1\"; url = \"https://api.example.com/gcore///\";\n"
+                "  key_file = \"/dev/null\"; ca_file = \"/etc/ssl/ca.pem\";\n"
+                "  connect_timeout = \"100ms\"; timeout = \"10m\"; max_response_size = \"1KiB\"; page_size = 1000; } );\n"
+                "projects = ( { id = 9007199254740992L; deployments = [ \"a\", \"b.c-d_e\" ]; } );\n"
+                "webhooks = ( { name = \"am\"; url = \"http://am:9093/api/v2/alerts?x=1\"; format = \"alertmanager\";\n"
+                "  headers = [ \"X-Scope-OrgID: team-a\" ]; events = [ \"alert.*\", \"api.auth_failed\" ];\n"
+                "  min_priority = \"warning\"; deployments = [ \"llama-*\" ]; projects = [ 1, 2 ];\n"
+                "  secret_credential = \"hook\"; ca_file = \"/ca.pem\"; timeout = \"1m\"; retry_max_interval = \"1d\"; },\n"
+                "  { url = \"https://hooks.slack.com/services/T/B/X\"; format = \"slack\"; min_priority = 3; } );\n";
+        struct config *c = load_expect(text, 0, NONE, NONE);
+        const struct account *a = &c->accounts[0];
+        const struct webhook *w = &c->webhooks[0];
+
+        assert_int_equal(c->interval, 90 * USEC_PER_MINUTE);
+        assert_int_equal(c->fast_interval, 500 * USEC_PER_MSEC);
+        assert_int_equal(c->stuck_after, 2 * USEC_PER_DAY);
+        assert_int_equal(c->alert_for, 3);
+        assert_int_equal(c->resolve_for, 100);
+        assert_int_equal(c->repeat_interval, 0);
+        assert_int_equal(c->unreachable_after, 1000);
+        assert_int_equal(c->max_in_flight, 1024);
+        assert_string_equal(c->state_directory, "/srv/inferwatch");
+        assert_int_equal(c->spool_max_size, 16ULL * 1024 * 1024 * 1024);
+        assert_int_equal(c->spool_max_age, 365 * USEC_PER_DAY);
+
+        assert_string_equal(a->name, "eu.prod-1");
+        assert_string_equal(a->url, "https://api.example.com/gcore");
+        assert_string_equal(a->key_file, "/dev/null");
+        assert_null(a->key); /* not read without CONFIG_LOAD_SECRETS */
+        assert_false(a->key_inline);
+        assert_string_equal(a->ca_file, "/etc/ssl/ca.pem");
+        assert_int_equal(a->connect_timeout, 100 * USEC_PER_MSEC);
+        assert_int_equal(a->timeout, 10 * USEC_PER_MINUTE);
+        assert_int_equal(a->max_response_size, 1024);
+        assert_int_equal(a->page_size, 1000);
+
+        assert_int_equal(c->projects[0].id, INT64_C(9007199254740992));
+        assert_false(c->projects[0].all);
+        assert_int_equal(c->projects[0].n_deployments, 2);
+        assert_string_equal(c->projects[0].deployments[0], "a");
+        assert_string_equal(c->projects[0].deployments[1], "b.c-d_e");
+
+        assert_int_equal(c->n_webhooks, 2);
+        assert_string_equal(w->name, "am");
+        assert_string_equal(w->url, "http://am:9093/api/v2/alerts?x=1");
+        assert_int_equal(w->format, WEBHOOK_FORMAT_ALERTMANAGER);
+        assert_int_equal(w->n_headers, 1);
+        assert_string_equal(w->headers[0], "X-Scope-OrgID: team-a");
+        assert_int_equal(w->n_events, 2);
+        assert_string_equal(w->events[1], "api.auth_failed");
+        assert_int_equal(w->min_priority, 4);
+        assert_int_equal(w->n_deployments, 1);
+        assert_string_equal(w->deployments[0], "llama-*");
+        assert_int_equal(w->n_projects, 2);
+        assert_int_equal(w->projects[1], 2);
+        assert_string_equal(w->secret_credential, "hook");
+        assert_null(w->secret);
+        assert_string_equal(w->ca_file, "/ca.pem");
+        assert_int_equal(w->timeout, USEC_PER_MINUTE);
+        assert_int_equal(w->retry_max_interval, USEC_PER_DAY);
+        assert_int_equal(w->line, 16);
+
+        w = &c->webhooks[1];
+        assert_string_equal(w->name, "webhook-2");
+        assert_int_equal(w->format, WEBHOOK_FORMAT_SLACK);
+        assert_int_equal(w->min_priority, 3);
+        assert_int_equal(w->n_events, 0);
+        assert_null(w->secret_file);
+        assert_int_equal(w->timeout, 10 * USEC_PER_SEC);
+        assert_int_equal(w->retry_max_interval, 5 * USEC_PER_MINUTE);
+        assert_string_equal(webhook_format_to_string(w->format), "slack");
+        config_free(c);
+}
+
+static void test_integers_as_durations_and_sizes(void **state) {
+        struct config *c =
+                load_expect("interval = 30;\nfast_interval = 1;\nstuck_after = 604800;\n"
+                            "repeat_interval = 3600;\nspool_max_size = 65536;\nspool_max_age = 1;\n" BASE,
+                            0, NONE, NONE);
+
+        assert_int_equal(c->interval, 30 * USEC_PER_SEC);
+        assert_int_equal(c->fast_interval, USEC_PER_SEC);
+        assert_int_equal(c->stuck_after, 7 * USEC_PER_DAY);
+        assert_int_equal(c->repeat_interval, USEC_PER_HOUR);
+        assert_int_equal(c->spool_max_size, 65536);
+        assert_int_equal(c->spool_max_age, USEC_PER_SEC);
+        config_free(c);
+}
+
+/* Beyond 32 bits without the L suffix: the value the file says, not libconfig's truncation. */
+static void test_64bit_without_suffix(void **state) {
+        struct config *c = load_expect(
+                ACCOUNTS "projects = ( { id = 5000000000; deployments = \"*\"; },\n"
+                         "  { id = 0x1FFFFFFFF; deployments = \"*\"; } );\n"
+                         "webhooks = ( { url = \"https://h\"; projects = [ 5000000001, 3 ]; } );\n",
+                0, NONE, NONE);
+
+        assert_int_equal(c->projects[0].id, INT64_C(5000000000));
+        assert_int_equal(c->projects[1].id, INT64_C(0x1FFFFFFFF));
+        assert_int_equal(c->webhooks[0].projects[0], INT64_C(5000000001));
+        assert_int_equal(c->webhooks[0].projects[1], 3);
+        config_free(c);
+}
+
+static void test_several_accounts(void **state) {
+        static const char text[] = "accounts = ( { name = \"prod\"; key = \"k1\"; },\n"
+                                   "  { name = \"sim\"; url = \"http://127.0.0.1:8080/\"; key = \"k2\"; },\n"
+                                   "  { name = \"sim6\"; url = \"http://[::1]:8080\"; key = \"k3\"; } );\n"
+                                   "projects = ( { id = 1; account = \"prod\"; deployments = [ \"x\" ]; },\n"
+                                   "  { id = 1; account = \"sim\"; deployments = \"*\"; },\n"
+                                   "  { id = 2; account = \"sim6\"; deployments = \"*\"; } );\n";
+        struct config *c = load_expect(text, 0, NONE, NONE);
+
+        assert_int_equal(c->n_accounts, 3);
+        assert_string_equal(c->accounts[1].url, "http://127.0.0.1:8080");
+        assert_ptr_equal(c->projects[0].account, config_find_account(c, "prod"));
+        assert_ptr_equal(c->projects[1].account, &c->accounts[1]);
+        assert_ptr_equal(c->projects[2].account, &c->accounts[2]);
+        assert_true(c->projects[1].all);
+        assert_null(config_find_account(c, "nope"));
+        assert_null(config_find_account(c, NULL));
+        config_free(c);
+}
+
+static void test_clear_text_warning(void **state) {
+        load_ok("accounts = ( { url = \"http://api.example.com\"; key = \"k\"; } );\n" PROJECTS,
+                STRV("t.conf:1: warning: accounts[0].url: the API key would travel in clear text to "
+                     "\"api.example.com\"; use https://"));
+        load_ok("accounts = ( { url = \"http://LOCALHOST:1/\"; key = \"k\"; } );\n" PROJECTS, NONE);
+}
+
+static void test_unknown_keys(void **state) {
+        static const char text[] =
+                "intervall = \"5s\";\n"
+                "accounts = ( { key = \"k\";\n"
+                "  timeout_connect = 3;\n"
+                "  urll = \"https://x\"; } );\n"
+                "projects = ( { id = 1; deployments = \"*\"; acount = \"x\"; } );\n"
+                "webhooks = ( { url = \"https://h\"; secrte = \"s\"; color = \"red\"; } );\n"
+                "zzz = 1;\n";
+
+        load_ok(text,
+                STRV("t.conf:1: warning: unknown key \"intervall\" (did you mean \"interval\"?)",
+                     "t.conf:3: warning: accounts[0]: unknown key \"timeout_connect\"",
+                     "t.conf:4: warning: accounts[0]: unknown key \"urll\" (did you mean \"url\"?)",
+                     "t.conf:5: warning: projects[0]: unknown key \"acount\" (did you mean \"account\"?)",
+                     "t.conf:6: warning: webhooks[0]: unknown key \"secrte\" (did you mean \"secret\"?)",
+                     "t.conf:6: warning: webhooks[0]: unknown key \"color\"",
+                     "t.conf:7: warning: unknown key \"zzz\""));
+}
+
+static void test_priorities(void **state) {
+        static const struct {
+                const char *value;
+                int priority;
+        } cases[] = {
+                { "\"emerg\"", 0 },   { "\"alert\"", 1 },  { "\"crit\"", 2 }, { "\"err\"", 3 },
+                { "\"warning\"", 4 }, { "\"notice\"", 5 }, { "\"info\"", 6 }, { "\"debug\"", 7 },
+                { "0", 0 },           { "7", 7 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text =
+                        xasprintf(BASE "webhooks = ( { url = \"https://h\"; min_priority = %s; } );\n",
+                                  cases[i].value);
+                struct config *c = load_expect(text, 0, NONE, NONE);
+                assert_int_equal(c->webhooks[0].min_priority, cases[i].priority);
+                config_free(c);
+        }
+}
+
+static void test_state_directory_env(void **state) {
+        struct config *c;
+
+        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/inferwatch:/var/lib/other", 1), 0);
+        c = load_expect(BASE, 0, NONE, NONE);
+        assert_string_equal(c->state_directory, "/var/lib/inferwatch");
+        config_free(c);
+
+        /* The config file wins over the environment. */
+        c = load_expect("state_directory = \"/srv/iw\";\n" BASE, 0, NONE, NONE);
+        assert_string_equal(c->state_directory, "/srv/iw");
+        config_free(c);
+
+        assert_int_equal(setenv("STATE_DIRECTORY", "relative/dir", 1), 0);
+        assert_null(load_expect(
+                BASE, 0, STRV("t.conf: $STATE_DIRECTORY: must be an absolute path, got \"relative/dir\""),
+                NONE));
+        assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Real files: secrets, includes, modes */
+
+struct tmp {
+        char dir[64];
+};
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static int tmp_setup(void **state) {
+        struct tmp *t = xcalloc(1, sizeof(*t));
+
+        strcpy(t->dir, "/tmp/test-config-XXXXXX");
+        assert_non_null(mkdtemp(t->dir));
+        *state = t;
+        return 0;
+}
+
+static int tmp_teardown(void **state) {
+        struct tmp *t = *state;
+
+        (void) nftw(t->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        free(t);
+        (void) unsetenv("CREDENTIALS_DIRECTORY");
+        return 0;
+}
+
+/* Writes dir/name with the given mode and returns its path. */
+static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+        char *path = xasprintf("%s/%s", t->dir, name);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        assert_int_equal(fchmod(fd, mode), 0);
+        return path;
+}
+
+static struct config *load_file_expect(const char *path, unsigned flags, const char *const *errors,
+                                       const char *const *warnings) {
+        struct config_diag d = {};
+        struct config *c = NULL;
+        int r = config_load(path, flags, &d, &c);
+
+        check_messages("errors", d.errors, d.n_errors, errors);
+        check_messages("warnings", d.warnings, d.n_warnings, warnings);
+        assert_int_equal(r<0, strv_len(errors)> 0);
+        assert_int_equal(c == NULL, strv_len(errors) > 0);
+        config_diag_done(&d);
+        return c;
+}
+
+static void test_unreadable_file(void **state) {
+        struct config_diag d = {};
+        struct config *c = NULL;
+
+        assert_int_equal(config_load("/nonexistent/inferwatch.conf", 0, &d, &c), -ENOENT);
+        assert_null(c);
+        check_messages("errors", d.errors, d.n_errors,
+                       STRV("/nonexistent/inferwatch.conf: cannot read: No such file or directory"));
+        config_diag_done(&d);
+}
+
+static void test_include_reports_its_own_name(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *inc = tmp_file(t, "projects.conf",
+                                            "projects = (\n  { id = 1; deployments = \"*\"; },\n"
+                                            "  { id = 1; deployments = \"*\"; } );\nfor = 0;\n",
+                                            0600);
+        _cleanup_free_ char *main_conf =
+                tmp_file(t, "main.conf", ACCOUNTS "@include \"projects.conf\"\ninterval = 0;\n", 0600);
+        _cleanup_free_ char *e1 = xasprintf(
+                "%s:3: projects[1]: duplicate project 1 of account \"default\" (first at line 2)", inc);
+        _cleanup_free_ char *e2 = xasprintf("%s:4: for: must be between 1 and 100, got 0", inc);
+        _cleanup_free_ char *e3 = xasprintf("%s:3: interval: must be between 1s and 1d, got 0s", main_conf);
+        _cleanup_free_ char *syntax = NULL, *bad = NULL;
+
+        assert_null(load_file_expect(main_conf, 0, STRV(e3, e1, e2), NONE));
+
+        /* A syntax error inside the included file names that file. */
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\nfor = ;\n",
+                      0600));
+        syntax = xasprintf("%s:2: syntax error", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
+        /* config_load_string resolves includes against the directory of the name it is given. */
+        free(tmp_file(t, "projects.conf",
+                      "projects = ( { id = 5000000000; deployments = \"*\"; } );\nfor = 4294967297;\n",
+                      0600));
+        bad = xasprintf("%s:2: for: must be between 1 and 100, got 4294967297", inc);
+        {
+                struct config_diag d = {};
+                struct config *c = NULL;
+                assert_int_equal(
+                        config_load_string(ACCOUNTS "@include \"projects.conf\"\n", main_conf, 0, &d, &c),
+                        -EINVAL);
+                check_messages("errors", d.errors, d.n_errors, STRV(bad));
+                config_diag_done(&d);
+        }
+}
+
+static void test_inline_secret_mode(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *open_conf = tmp_file(t, "open.conf", BASE, 0644);
+        _cleanup_free_ char *tight = tmp_file(t, "tight.conf", BASE, 0600);
+        _cleanup_free_ char *hook = tmp_file(t, "hook.conf",
+                                             "accounts = ( { key_file = \"/dev/null\"; } );\n" PROJECTS
+                                             "webhooks = ( { url = \"https://h\"; secret = \"s\"; } );\n",
+                                             0640);
+        _cleanup_free_ char *w1 =
+                xasprintf("%s: warning: contains an inline secret but is readable by group/others "
+                          "(mode 0644); chmod 600 it or use key_file/key_credential",
+                          open_conf);
+        _cleanup_free_ char *w2 =
+                xasprintf("%s: warning: contains an inline secret but is readable by group/others "
+                          "(mode 0640); chmod 600 it or use secret_file/secret_credential",
+                          hook);
+
+        config_free(load_file_expect(open_conf, 0, NONE, STRV(w1)));
+        config_free(load_file_expect(tight, 0, NONE, NONE));
+        config_free(load_file_expect(hook, 0, NONE, STRV(w2)));
+}
+
+static void test_key_file(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *key = tmp_file(t, "key", "api-key-123 \n\n", 0600);
+        _cleanup_free_ char *empty = tmp_file(t, "empty", " \n", 0600);
+        _cleanup_free_ char *text = xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS, key);
+        _cleanup_free_ char *text_empty =
+                xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS, empty);
+        _cleanup_free_ char *text_missing =
+                xasprintf("accounts = ( { key_file = \"%s/nope\"; } );\n" PROJECTS, t->dir);
+        _cleanup_free_ char *e_empty = xasprintf("t.conf:1: accounts[0].key_file: \"%s\" is empty", empty);
+        _cleanup_free_ char *e_missing =
+                xasprintf("t.conf:1: accounts[0].key_file: cannot read \"%s/nope\": No such "
+                          "file or directory",
+                          t->dir);
+        _cleanup_free_ char *big = NULL, *text_big = NULL, *e_big = NULL, *content = xmalloc(5000);
+        struct config *c;
+
+        c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_string_equal(c->accounts[0].key, "api-key-123");
+        assert_string_equal(c->accounts[0].key_file, key);
+        assert_false(c->accounts[0].key_inline);
+        config_free(c);
+
+        /* Without CONFIG_LOAD_SECRETS (inferwatchd -t) the file is checked, not kept. */
+        c = load_expect(text, 0, NONE, NONE);
+        assert_null(c->accounts[0].key);
+        config_free(c);
+
+        assert_null(load_expect(text_empty, CONFIG_LOAD_SECRETS, STRV(e_empty), NONE));
+        assert_null(load_expect(text_missing, CONFIG_LOAD_SECRETS, STRV(e_missing), NONE));
+        assert_null(load_expect(text_missing, 0, STRV(e_missing), NONE));
+
+        memset(content, 'x', 4999);
+        content[4999] = '\0';
+        big = tmp_file(t, "big", content, 0600);
+        text_big = xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS, big);
+        e_big = xasprintf("t.conf:1: accounts[0].key_file: \"%s\" is larger than 4096 bytes", big);
+        assert_null(load_expect(text_big, CONFIG_LOAD_SECRETS, STRV(e_big), NONE));
+}
+
+static void test_credentials(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *e_missing =
+                xasprintf("t.conf:3: webhooks[0].secret_credential: cannot read \"%s/nope\": "
+                          "No such file or directory",
+                          t->dir);
+        static const char text[] =
+                "accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS
+                "webhooks = ( { url = \"https://h\"; secret_credential = \"hook-secret\"; } );\n";
+        static const char text_missing[] =
+                "accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS
+                "webhooks = ( { url = \"https://h\"; secret_credential = \"nope\"; } );\n";
+        struct config *c;
+
+        free(tmp_file(t, "gcore-api-key", "from-credential\n", 0600));
+        free(tmp_file(t, "hook-secret", "whsec_abc", 0600));
+
+        /* Outside systemd: -t has nothing to check against; loading for real is an error. */
+        assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+        config_free(load_expect(text, 0, NONE, NONE));
+        assert_null(load_expect(
+                text, CONFIG_LOAD_SECRETS,
+                STRV("t.conf:1: accounts[0].key_credential: $CREDENTIALS_DIRECTORY is not set; run "
+                     "inferwatchd from its systemd unit (LoadCredential=gcore-api-key) or use key_file",
+                     "t.conf:3: webhooks[0].secret_credential: $CREDENTIALS_DIRECTORY is not set; run "
+                     "inferwatchd from its systemd unit (LoadCredential=hook-secret) or use secret_file"),
+                NONE));
+
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
+        c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_string_equal(c->accounts[0].key, "from-credential");
+        assert_string_equal(c->accounts[0].key_credential, "gcore-api-key");
+        assert_string_equal(c->webhooks[0].secret, "whsec_abc");
+        assert_false(c->webhooks[0].secret_inline);
+        config_free(c);
+
+        assert_null(load_expect(text_missing, 0, STRV(e_missing), NONE));
+        assert_null(load_expect(text_missing, CONFIG_LOAD_SECRETS, STRV(e_missing), NONE));
+}
+
+static void test_secret_file(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *secret = tmp_file(t, "secret", "s3cr3t\r\n", 0600);
+        _cleanup_free_ char *text =
+                xasprintf(BASE "webhooks = ( { url = \"https://h\"; secret_file = \"%s\"; } );\n", secret);
+        struct config *c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+
+        assert_string_equal(c->webhooks[0].secret, "s3cr3t");
+        assert_string_equal(c->webhooks[0].secret_file, secret);
+        config_free(c);
+}
+
+/* A config wrong in every way that touches a secret: no diagnostic may contain one. */
+static void test_secrets_never_echoed(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *ctl = tmp_file(t, "ctl", "SUPERSECRET-8\x01x", 0600);
+        _cleanup_free_ char *text = xasprintf(
+                "accounts = ( { name = \"a\"; key = \"SUPERSECRET-1\"; key_file = \"SUPERSECRET-2\"; },\n"
+                "  { name = \"b\"; key_file = \"SUPERSECRET-3\"; url = \"https://u:SUPERSECRET-4@h\"; },\n"
+                "  { name = \"c\"; key_credential = \"SUPERSECRET/5\"; url = \"http://h/SUPERSECRET-6?x\"; },\n"
+                "  { name = \"d\"; key = \"SUPERSECRET-7\\n\"; },\n"
+                "  { name = \"e\"; key_file = \"%s\"; } );\n"
+                "projects = ( { id = 1; account = \"a\"; deployments = \"*\"; } );\n"
+                "webhooks = ( { url = \"https://hooks.slack.com/SUPERSECRET-9 x\";\n"
+                "  headers = [ \"Authorization: Bearer SUPERSECRET-10\\n\", \"Authorization Bearer SUPERSECRET-11\",\n"
+                "    \"X-Token SUPERSECRET-12: x\", \"X-Key: SUPERSECRET-13\\x01\" ];\n"
+                "  secret = \"SUPERSECRET-14\"; secret_credential = \"hook-secret\"; },\n"
+                "  { url = \"ftp://SUPERSECRET-16\"; secret_file = \"SUPERSECRET-17\"; } );\n",
+                ctl);
+        struct config_diag d = {};
+        struct config *c = NULL;
+
+        assert_int_equal(config_load_string(text, "t.conf", CONFIG_LOAD_SECRETS, &d, &c), -EINVAL);
+        assert_null(c);
+        assert_true(d.n_errors >= 12);
+        for (size_t i = 0; i < d.n_errors; i++)
+                if (strstr(d.errors[i], "SUPERSECRET"))
+                        fail_msg("secret in error: %s", d.errors[i]);
+        for (size_t i = 0; i < d.n_warnings; i++)
+                if (strstr(d.warnings[i], "SUPERSECRET"))
+                        fail_msg("secret in warning: %s", d.warnings[i]);
+        config_diag_done(&d);
+}
+
+/* The shipped example: every key, no errors, no warnings, secrets loaded as the service would. */
+static void test_example_config(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *text = NULL, *secret = tmp_file(t, "webhook-secret", "whsec_example\n", 0600);
+        _cleanup_free_ char *copy = NULL, *path = NULL;
+        const char *needle = "/etc/inferwatch/webhook-secret";
+        struct config *c;
+        char *p;
+
+        free(tmp_file(t, "gcore-api-key", "example-key\n", 0600));
+        assert_int_equal(read_full_file(TEST_SRCDIR "/../conf/inferwatch.conf", 1 << 20, &text, NULL), 0);
+        /* Point secret_file at a file that exists here; everything else is loaded as shipped. */
+        p = strstr(text, needle);
+        assert_non_null(p);
+        copy = xasprintf("%.*s%s%s\n", (int) (p - text), text, secret, p + strlen(needle));
+        path = tmp_file(t, "inferwatch.conf", copy, 0644);
+
+        /* As inferwatchd -t outside the service sees it... */
+        config_free(load_file_expect(path, 0, NONE, NONE));
+
+        /* ...and as the service loads it. */
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
+        c = load_file_expect(path, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_int_equal(c->n_accounts, 1);
+        assert_string_equal(c->accounts[0].key, "example-key");
+        assert_int_equal(c->n_projects, 2);
+        assert_false(c->projects[0].all);
+        assert_true(c->projects[1].all);
+        assert_int_equal(c->n_webhooks, 3);
+        assert_int_equal(c->webhooks[0].format, WEBHOOK_FORMAT_SLACK);
+        assert_int_equal(c->webhooks[1].format, WEBHOOK_FORMAT_ALERTMANAGER);
+        assert_int_equal(c->webhooks[2].format, WEBHOOK_FORMAT_JSON);
+        assert_string_equal(c->webhooks[2].secret, "whsec_example");
+        config_free(c);
+}
+
+static void test_misc_api(void **state) {
+        struct config_diag d = {};
+        struct config *c = NULL;
+
+        assert_string_equal(webhook_format_to_string(WEBHOOK_FORMAT_JSON), "json");
+        assert_string_equal(webhook_format_to_string(WEBHOOK_FORMAT_ALERTMANAGER), "alertmanager");
+        assert_null(webhook_format_to_string(_WEBHOOK_FORMAT_MAX));
+        assert_null(config_free(NULL));
+        config_diag_done(&d);
+        config_diag_done(NULL);
+        /* diag may be NULL for callers that only want the verdict. */
+        assert_int_equal(config_load_string("for = 0;\n" BASE, "t.conf", 0, NULL, &c), -EINVAL);
+        assert_null(c);
+        assert_int_equal(config_load_string(NULL, "t.conf", 0, &d, &c), -EINVAL);
+}
+
+static int group_setup(void **state) {
+        /* The tests decide these themselves. */
+        (void) unsetenv("STATE_DIRECTORY");
+        (void) unsetenv("CREDENTIALS_DIRECTORY");
+        return 0;
+}
+
+int main(void) {
+        static const struct CMUnitTest fixed[] = {
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_every_key_with_units),
+                cmocka_unit_test(test_integers_as_durations_and_sizes),
+                cmocka_unit_test(test_64bit_without_suffix),
+                cmocka_unit_test(test_several_accounts),
+                cmocka_unit_test(test_clear_text_warning),
+                cmocka_unit_test(test_unknown_keys),
+                cmocka_unit_test(test_priorities),
+                cmocka_unit_test(test_state_directory_env),
+                cmocka_unit_test(test_unreadable_file),
+                cmocka_unit_test_setup_teardown(test_include_reports_its_own_name, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_inline_secret_mode, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_key_file, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_secret_file, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_secrets_never_echoed, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
+                cmocka_unit_test(test_misc_api),
+        };
+        size_t n = ELEMENTSOF(bad_cases) + ELEMENTSOF(fixed);
+        _cleanup_free_ struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
+
+        for (size_t i = 0; i < ELEMENTSOF(bad_cases); i++)
+                tests[i] = (struct CMUnitTest) {
+                        .name = bad_cases[i].name,
+                        .test_func = test_bad,
+                        .initial_state = (void *) &bad_cases[i],
+                };
+        memcpy(tests + ELEMENTSOF(bad_cases), fixed, sizeof(fixed));
+        return _cmocka_run_group_tests("config", tests, n, group_setup, NULL);
+}
