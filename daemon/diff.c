@@ -291,7 +291,10 @@ static void resolve_alert(struct watch_state *w, const char *account, int64_t pr
         event_add(e, "alert_reason", a->summary);
         event_add_int(e, "seconds_open", (int64_t) (open_for / USEC_PER_SEC));
         event_add_int(e, "alert_started_usec", (int64_t) a->started);
-        MSG(e, "alert resolved after %s: %s", format_duration(b, open_for), why);
+        if (h == HEALTH_GONE || streq(why, "no longer watched"))
+                MSG(e, "alert resolved after %s: %s", format_duration(b, open_for), why);
+        else
+                MSG(e, "alert resolved after %s, now %s (%s)", format_duration(b, open_for), health_to_string(h), why);
         alert_state_done(a);
 }
 

@@ -7,9 +7,12 @@
 #include "manager.h"
 #include "monitor.h"
 #include "state.h"
+#include "webhook.h"
 
 /* Even without changes the state is rewritten this often, so --status can show fresh polls. */
 #define STATE_REFRESH_MIN (10 * USEC_PER_SEC)
+/* Delivery figures alone are saved at most this often (a burst delivers thousands a second). */
+#define STATE_LAZY_DELAY USEC_PER_SEC
 
 struct manager {
         char *config_path;
@@ -17,6 +20,8 @@ struct manager {
         sd_event *event;
         struct http_client *http;
         struct monitor *monitor;
+        struct webhooks *webhooks;
+        sd_event_source *lazy_save;
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *post;
         sd_event_source *refresh;
@@ -90,6 +95,12 @@ static void status_line(struct manager *m, char **ret) {
                 free(s);
                 s = n;
         }
+        if (m->config->n_webhooks > 0) {
+                size_t b = webhooks_backlogged(m->webhooks);
+                n = xasprintf("%s; %zu webhook%s backlogged", s, b, b == 1 ? "" : "s");
+                free(s);
+                s = n;
+        }
         if (c.projects_auth_failed > 0) {
                 n = xasprintf("%s; %zu project%s failing authentication", s, c.projects_auth_failed,
                               c.projects_auth_failed == 1 ? "" : "s");
@@ -115,22 +126,47 @@ static void save_state(struct manager *m) {
         int r;
 
         monitor_export(m->monitor, &s);
+        if (m->webhooks)
+                webhooks_export(m->webhooks, &s);
         r = state_save(m->config->state_directory, &s);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
         saved_state_done(&s);
 }
 
-/* After every loop iteration that did something: persist first, then tell the sinks, so that a
- * crash in between can lose an announcement but never repeat one after restart. */
+static void save_lazily(struct manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(m->lazy_save, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(m->lazy_save, STATE_LAZY_DELAY);
+        (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_ONESHOT);
+}
+
+/* After every loop iteration that did something. The order is what makes delivery
+ * at-least-once and announcements never repeated: webhook spools first (durable), then the
+ * state, then the journal. A crash between the spool and the state makes the restarted daemon
+ * detect the change again, so a webhook may see it twice but never not at all. */
 static int flush(struct manager *m) {
         struct event_list l = {};
+        bool save = m->state_dirty;
 
         monitor_take_events(m->monitor, &l);
         for (size_t i = 0; i < l.n; i++)
                 push_event(m, l.items[i]);
         free(l.items);
-        if (monitor_take_dirty(m->monitor) || m->state_dirty) {
+        save = monitor_take_dirty(m->monitor) || save;
+
+        if (m->webhooks) {
+                for (size_t i = 0; i < m->pending.n; i++)
+                        webhooks_offer(m->webhooks, m->pending.items[i]);
+                webhooks_commit(m->webhooks);
+                webhooks_take_events(m->webhooks, &m->pending);
+                if (webhooks_take_dirty(m->webhooks) && !save)
+                        save_lazily(m);
+        }
+        if (save) {
                 save_state(m);
                 m->state_dirty = false;
         }
@@ -141,6 +177,44 @@ static int flush(struct manager *m) {
         event_list_clear(&m->pending);
         update_status(m);
         return 0;
+}
+
+static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        save_state(m);
+        update_status(m);
+        return 0;
+}
+
+struct alert_list {
+        struct am_alert *items;
+        size_t n;
+};
+
+static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
+                          const char *error, void *userdata) {
+        struct alert_list *l = userdata;
+
+        if (!w->alert.open)
+                return;
+        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                .project_id = project_id,
+                .deployment = name,
+                .status = w->snap ? w->snap->status : "",
+                .health = w->health,
+                .alert = &w->alert,
+        };
+}
+
+static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
+        struct manager *m = userdata;
+        struct alert_list l = {};
+
+        if (m->monitor)
+                monitor_foreach(m->monitor, collect_alert, &l);
+        *ret = l.items;
+        *n = l.n;
 }
 
 static int on_post(sd_event_source *s, void *userdata) {
@@ -175,6 +249,9 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         struct monitor *mon;
         int r;
 
+        r = webhooks_new(m->event, m->http, c, s, open_alerts, m, &m->webhooks);
+        if (r < 0)
+                return r;
         r = monitor_new(m->event, m->http, c, false, &mon);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up polling: %m");
@@ -195,6 +272,7 @@ static int ensure_state_directory(const char *dir) {
 static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
+        struct webhooks *old_webhooks = m->webhooks;
         struct config *old_config = m->config;
         struct saved_state s;
         int r;
@@ -212,20 +290,25 @@ static void reload(struct manager *m) {
 
         flush(m);
         monitor_export(old, &s);
+        webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
+        m->webhooks = NULL;
         m->config = c;
         r = start_monitor(m, c, &s);
         saved_state_done(&s);
         if (r < 0) {
                 /* Could not build the new poller: go back to the old one untouched. */
                 m->monitor = monitor_free(m->monitor);
+                m->webhooks = webhooks_free(m->webhooks);
                 m->monitor = old;
+                m->webhooks = old_webhooks;
                 m->config = old_config;
                 config_free(c);
                 log_error("Reloading %s failed, keeping the configuration in force", m->config_path);
                 goto done;
         }
         monitor_free(old);
+        webhooks_free(old_webhooks);
         config_free(old_config);
         m->state_dirty = true;
         struct event *e = monitor_event(m, EVENT_MONITOR_RELOADED);
@@ -281,11 +364,14 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
             (r = sd_event_add_time_relative(m->event, &m->refresh, CLOCK_MONOTONIC,
                                             MAX(m->config->interval, STATE_REFRESH_MIN), USEC_PER_SEC, on_refresh,
                                             m)) < 0 ||
+            (r = sd_event_add_time_relative(m->event, &m->lazy_save, CLOCK_MONOTONIC, STATE_LAZY_DELAY,
+                                            100 * USEC_PER_MSEC, on_lazy_save, m)) < 0 ||
             (r = http_client_new(m->event, &m->http)) < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
         }
         (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         r = start_monitor(m, m->config, &s);
         if (r < 0)
                 goto fail;
@@ -302,6 +388,7 @@ struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
         monitor_free(m->monitor);
+        webhooks_free(m->webhooks);
         http_client_free(m->http);
         event_list_clear(&m->pending);
         sd_event_source_disable_unref(m->sigterm);
@@ -309,6 +396,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->sighup);
         sd_event_source_disable_unref(m->post);
         sd_event_source_disable_unref(m->refresh);
+        sd_event_source_disable_unref(m->lazy_save);
         sd_event_unref(m->event);
         config_free(m->config);
         free(m->config_path);
