@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <strings.h>
 #include <time.h>
 
@@ -133,7 +134,6 @@ static struct answer answer_request(struct sim *sim, struct sim_request *req, st
 
 enum MHD_Result api_handle(struct sim *sim, struct sim_request *req, struct MHD_Connection *c) {
         struct route r = route_parse(req->url, req->method);
-        const struct fault *hit;
         struct fault f = {};
         struct answer a;
         enum MHD_Result result;
@@ -142,9 +142,7 @@ enum MHD_Result api_handle(struct sim *sim, struct sim_request *req, struct MHD_
         /* A request a hang fault held is answered as if nothing happened, and was counted. */
         if (!req->hung) {
                 counters_request(&sim->counters, r.endpoint, r.project_id, r.name);
-                hit = faults_take(&sim->faults, r.endpoint, r.project_id, r.name, now_usec(CLOCK_MONOTONIC));
-                if (hit)
-                        fault_copy(&f, hit);
+                (void) faults_take(&sim->faults, r.endpoint, r.project_id, r.name, now_usec(CLOCK_MONOTONIC), &f);
         }
         a = answer_request(sim, req, c, &r);
         (void) pthread_mutex_unlock(&sim->lock);

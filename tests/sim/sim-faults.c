@@ -242,8 +242,14 @@ static bool fault_matches(const struct fault *f, enum sim_endpoint e, int64_t pr
         return true;
 }
 
-const struct fault *faults_take(struct faults *f, enum sim_endpoint e, int64_t project_id, const char *name,
-                                usec_t now) {
+static void faults_remove_at(struct faults *f, size_t i) {
+        fault_done(&f->items[i]);
+        memmove(f->items + i, f->items + i + 1, (f->n_items - i - 1) * sizeof(*f->items));
+        f->n_items--;
+}
+
+bool faults_take(struct faults *f, enum sim_endpoint e, int64_t project_id, const char *name, usec_t now,
+                 struct fault *ret) {
         for (size_t i = 0; i < f->n_items; i++) {
                 struct fault *x = &f->items[i];
 
@@ -252,9 +258,14 @@ const struct fault *faults_take(struct faults *f, enum sim_endpoint e, int64_t p
                 if (x->remaining > 0)
                         x->remaining--;
                 x->hits++;
-                return x;
+                fault_copy(ret, x);
+                /* Used up: gone, except a hang, which holds its requests until it is deleted or
+                 * its duration ends. */
+                if (x->remaining == 0 && x->kind != FAULT_HANG)
+                        faults_remove_at(f, i);
+                return true;
         }
-        return NULL;
+        return false;
 }
 
 /* A fault whose count is used up stays in force for the requests it hangs, until it is deleted
@@ -281,9 +292,7 @@ void faults_expire(struct faults *f, usec_t now) {
 int faults_remove(struct faults *f, uint64_t id) {
         for (size_t i = 0; i < f->n_items; i++)
                 if (f->items[i].id == id) {
-                        fault_done(&f->items[i]);
-                        memmove(f->items + i, f->items + i + 1, (f->n_items - i - 1) * sizeof(*f->items));
-                        f->n_items--;
+                        faults_remove_at(f, i);
                         return 0;
                 }
         return -ENOENT;
@@ -325,7 +334,9 @@ static struct json_object *fault_to_json(const struct fault *f, usec_t now) {
 struct json_object *faults_to_json(const struct faults *f, usec_t now) {
         struct json_object *a = json_object_new_array();
 
+        /* Expired ones are dropped by the next tick; they are already gone as far as anyone asks. */
         for (size_t i = 0; i < f->n_items; i++)
-                json_object_array_add(a, fault_to_json(&f->items[i], now));
+                if (f->items[i].expires > now)
+                        json_object_array_add(a, fault_to_json(&f->items[i], now));
         return a;
 }

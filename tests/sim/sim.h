@@ -164,9 +164,9 @@ void fault_copy(struct fault *dst, const struct fault *src);
 void fault_done(struct fault *f);
 void faults_done(struct faults *f);
 int faults_add(struct faults *f, struct json_object *spec, usec_t now, uint64_t *ret_id, const char **ret_why);
-/* The first live fault matching a request, with one use consumed; NULL when none. */
-const struct fault *faults_take(struct faults *f, enum sim_endpoint e, int64_t project_id, const char *name,
-                                usec_t now);
+/* Consumes one use of the first live fault matching a request and copies it to *ret. */
+bool faults_take(struct faults *f, enum sim_endpoint e, int64_t project_id, const char *name, usec_t now,
+                 struct fault *ret);
 /* Whether fault id is still in force (hung requests wait for that to end). */
 bool faults_live(const struct faults *f, uint64_t id, usec_t now);
 void faults_expire(struct faults *f, usec_t now);
