@@ -530,9 +530,9 @@ class Daemon:
         return False
 
 
-def run_once(config_text, args=(), env=None, timeout=30.0):
+def run_once(config_text, args=(), env=None, timeout=30.0, binary=None):
     """Runs inferwatchd to completion (e.g. --once, -t); returns (returncode, stdout, stderr)."""
-    d = Daemon(config_text, args, env)
+    d = Daemon(config_text, args, env, binary)
     try:
         rc = d.wait_exit(timeout)
     finally:

@@ -40,8 +40,14 @@ tests_sim_bench_sim_SOURCES = tests/sim/bench-sim.c
 tests_sim_bench_sim_LDADD = daemon/libinferwatch.a $(CURL_LIBS) $(JSONC_LIBS)
 CLEANFILES += tests/sim/bench-sim
 
-TESTS += tests/sim/test-sim.py tests/sim/test-sink.py
+TESTS += \
+	tests/harness/test-harness.py \
+	tests/harness/test-journal.py \
+	tests/sim/test-sim.py \
+	tests/sim/test-sink.py
 EXTRA_DIST += \
+	tests/harness/test-harness.py \
+	tests/harness/test-journal.py \
 	tests/sim/test-sim.py \
 	tests/sim/test-sink.py \
 	tests/sim/schema.json \
