@@ -114,11 +114,23 @@ enum MHD_Result peer_reply(struct MHD_Connection *c, unsigned status, char *body
         return r;
 }
 
+char *json_render(struct json_object *o, size_t *ret_len) {
+        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                          ret_len);
+
+        return xstrndup(s, *ret_len);
+}
+
+void peer_log(bool verbose, const char *method, const char *url, const char *what) {
+        char ts[32];
+
+        if (verbose)
+                fprintf(stderr, "%s %s %s -> %s\n", format_rfc3339(ts, now_usec(CLOCK_REALTIME)), method, url, what);
+}
+
 enum MHD_Result peer_reply_json(struct MHD_Connection *c, unsigned status, struct json_object *o) {
         size_t len;
-        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                          &len);
-        char *body = xstrndup(s, len);
+        char *body = json_render(o, &len);
 
         json_object_put(o);
         return peer_reply(c, status, body, len);
@@ -127,15 +139,11 @@ enum MHD_Result peer_reply_json(struct MHD_Connection *c, unsigned status, struc
 char *peer_error_body(const char *exception_class, const char *message, size_t *ret_len) {
         _cleanup_json_ struct json_object *o = json_object_new_object();
         char id[37];
-        size_t len;
-        const char *s;
 
         json_object_object_add(o, "exception_class", json_object_new_string(exception_class));
         json_object_object_add(o, "message", json_object_new_string(message));
         json_object_object_add(o, "request_id", json_object_new_string(peer_uuid(id)));
-        s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        *ret_len = len;
-        return xstrndup(s, len);
+        return json_render(o, ret_len);
 }
 
 enum MHD_Result peer_reply_error(struct MHD_Connection *c, unsigned status, const char *exception_class,

@@ -38,6 +38,11 @@ void peer_block_signals(void);
 /* Waits up to timeout for SIGTERM/SIGINT. Returns the signal number, or 0 on timeout. */
 int peer_wait_signal(usec_t timeout);
 
+/* Compact JSON, as served, malloc'ed; "/" is not escaped. */
+char *json_render(struct json_object *o, size_t *ret_len);
+/* With -v: one line per answered request on stderr. */
+void peer_log(bool verbose, const char *method, const char *url, const char *what);
+
 /* Queues body (taken over, freed by libmicrohttpd) as an application/json answer. */
 enum MHD_Result peer_reply(struct MHD_Connection *c, unsigned status, char *body, size_t len);
 enum MHD_Result peer_reply_json(struct MHD_Connection *c, unsigned status, struct json_object *o);

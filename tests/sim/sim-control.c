@@ -12,7 +12,7 @@ struct reply {
 static struct reply reply_json(unsigned status, struct json_object *o) {
         struct reply r = { .status = status };
 
-        r.body = deployment_json_render(o, &r.len);
+        r.body = json_render(o, &r.len);
         json_object_put(o);
         return r;
 }
@@ -68,16 +68,14 @@ static struct reply deployment_put(struct sim *sim, int64_t project, const char 
 static struct reply handle_deployments(struct sim *sim, struct MHD_Connection *c, const char *method, const char *rest,
                                        struct json_object *body) {
         const struct sim_deployment *d;
+        struct reply r = { .status = 200 };
         const char *name;
         int64_t project;
-        size_t len;
 
         if (*rest == '\0' || streq(rest, "/")) {
                 if (!streq(method, "GET"))
                         return reply_error(405, "Method Not Allowed");
-                struct reply r = { .status = 200 };
-                r.body = model_dump(sim->model, &len);
-                r.len = len;
+                r.body = model_dump(sim->model, &r.len);
                 return r;
         }
         if (*rest != '/' || parse_project_name(rest + 1, &project, &name) < 0)

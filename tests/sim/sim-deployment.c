@@ -469,15 +469,6 @@ int deployment_json_new(int64_t project_id, const char *name, struct json_object
         return 0;
 }
 
-char *deployment_json_render(struct json_object *d, size_t *ret_len) {
-        size_t len;
-        const char *s = json_object_to_json_string_length(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                          &len);
-
-        *ret_len = len;
-        return xstrndup(s, len);
-}
-
 bool deployment_name_valid(const char *name) {
         size_t n = strlen(name);
 

@@ -64,7 +64,7 @@ static enum MHD_Result reply_reset(struct sim *sim, struct sim_request *req, str
         (void) pthread_mutex_lock(&sim->lock);
         counters_status(&sim->counters, 0);
         (void) pthread_mutex_unlock(&sim->lock);
-        sim_log(sim, req, "reset");
+        peer_log(sim->verbose, req->method, req->url, "reset");
         return MHD_NO;
 }
 
@@ -73,7 +73,7 @@ static enum MHD_Result reply_hang(struct sim *sim, struct sim_request *req, stru
         if (!park(&sim->park, c, USEC_INFINITY, f->id))
                 return MHD_NO;
         req->hung = true;
-        sim_log(sim, req, "hang");
+        peer_log(sim->verbose, req->method, req->url, "hang");
         return MHD_YES;
 }
 
@@ -87,7 +87,7 @@ static char *strip_status(const char *body, enum sim_endpoint e, size_t *ret_len
                         for (size_t i = 0; i < json_object_array_length(results); i++)
                                 json_object_object_del(json_object_array_get_idx(results, i), "status");
         }
-        return deployment_json_render(o, ret_len);
+        return json_render(o, ret_len);
 }
 
 static char *wrong_types(const char *body, enum sim_endpoint e, size_t *ret_len) {
@@ -101,7 +101,7 @@ static char *wrong_types(const char *body, enum sim_endpoint e, size_t *ret_len)
         json_object_object_add(o, "status", json_object_new_int64(42));
         json_object_object_add(o, "name", json_object_new_array());
         json_object_object_add(o, "containers", json_object_new_string("none"));
-        return deployment_json_render(o, ret_len);
+        return json_render(o, ret_len);
 }
 
 /* 200 with a body a client must refuse: it replaces the real one. */

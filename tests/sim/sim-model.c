@@ -225,7 +225,7 @@ int model_put(struct model *m, int64_t project_id, const char *name, struct json
         }
         free(item->json);
         free(item->status);
-        item->json = deployment_json_render(d, &item->json_len);
+        item->json = json_render(d, &item->json_len);
         item->status = status_of(d);
         record(m, t, project_id, name, item->status, merge ? CHANGE_SET : CHANGE_CREATE);
         return merge ? 0 : 1;

@@ -77,15 +77,6 @@ void sim_stop(struct sim *sim) {
         sim->mhd = NULL;
 }
 
-void sim_log(struct sim *sim, struct sim_request *req, const char *what) {
-        char ts[32];
-
-        if (!sim->verbose)
-                return;
-        fprintf(stderr, "%s %s %s -> %s\n", format_rfc3339(ts, now_usec(CLOCK_REALTIME)), req->method, req->url,
-                what);
-}
-
 static bool is_api(const struct sim_request *req) {
         return !is_control(req->url);
 }
@@ -101,7 +92,7 @@ enum MHD_Result sim_queue(struct sim *sim, struct sim_request *req, struct MHD_C
                 (void) pthread_mutex_unlock(&sim->lock);
         }
         snprintf(what, sizeof(what), "%u", status);
-        sim_log(sim, req, what);
+        peer_log(sim->verbose, req->method, req->url, what);
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         r = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);

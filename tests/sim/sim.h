@@ -28,8 +28,6 @@ int deployment_json_new(int64_t project_id, const char *name, struct json_object
 /* Merges partial fields into a complete object; on -EINVAL d may be half-changed (callers
  * work on a copy). */
 int deployment_json_merge(struct json_object *d, struct json_object *fields, const char **ret_why);
-/* The compact serialization that is served, malloc'ed. */
-char *deployment_json_render(struct json_object *d, size_t *ret_len);
 bool deployment_name_valid(const char *name);
 
 /* ---- sim-model.c: every deployment, its served JSON, and the log of changes ---- */
@@ -225,7 +223,6 @@ enum MHD_Result sim_queue(struct sim *sim, struct sim_request *req, struct MHD_C
                           struct MHD_Response *resp);
 enum MHD_Result sim_reply(struct sim *sim, struct sim_request *req, struct MHD_Connection *c, unsigned status,
                           char *body, size_t len);
-void sim_log(struct sim *sim, struct sim_request *req, const char *what);
 
 /* ---- sim-api.c: the Gcore endpoints ---- */
 

@@ -18,13 +18,16 @@ void deliveries_close(struct deliveries *d) {
 }
 
 void deliveries_add(struct deliveries *d, struct json_object *entry) {
+        _cleanup_free_ char *line = NULL;
+        size_t len;
+
         json_object_object_add(entry, "index", json_object_new_uint64(json_object_array_length(d->all)));
         json_object_array_add(d->all, entry);
         if (!d->record)
                 return;
         /* One line per delivery, flushed, so a test can read the file while the sink runs. */
-        fputs(json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-              d->record);
+        line = json_render(entry, &len);
+        (void) fwrite(line, 1, len, d->record);
         fputc('\n', d->record);
         (void) fflush(d->record);
 }

@@ -119,14 +119,6 @@ static struct json_object *delivery_entry(struct sink *s, struct sink_request *r
         return e;
 }
 
-static void sink_log(struct sink *s, struct sink_request *req, const char *what) {
-        char ts[32];
-
-        if (s->verbose)
-                fprintf(stderr, "%s %s %s -> %s\n", format_rfc3339(ts, now_usec(CLOCK_REALTIME)), req->method,
-                        req->url, what);
-}
-
 static enum MHD_Result reply_plan(struct sink *s, struct sink_request *req, struct MHD_Connection *c) {
         const char *body = req->plan.body ? req->plan.body : "{\"ok\":true}";
         struct MHD_Response *resp;
@@ -140,7 +132,7 @@ static enum MHD_Result reply_plan(struct sink *s, struct sink_request *req, stru
         if (req->plan.retry_after)
                 (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, req->plan.retry_after);
         snprintf(what, sizeof(what), "%u", req->plan.status);
-        sink_log(s, req, what);
+        peer_log(s->verbose, req->method, req->url, what);
         r = MHD_queue_response(c, req->plan.status, resp);
         MHD_destroy_response(resp);
         return r;
@@ -158,7 +150,7 @@ static enum MHD_Result handle_delivery(struct sink *s, struct sink_request *req,
 
         if (req->plan.hang) {
                 req->state = STATE_HUNG;
-                sink_log(s, req, "hang");
+                peer_log(s->verbose, req->method, req->url, "hang");
                 return park(&s->park, c, USEC_INFINITY, req->plan.generation) ? MHD_YES : MHD_NO;
         }
         if (req->plan.delay > 0) {
