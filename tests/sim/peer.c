@@ -270,6 +270,22 @@ int json_get_string(struct json_object *o, const char *key, const char **ret) {
         return 0;
 }
 
+bool strv_contains(const char *const *v, const char *s) {
+        for (; *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+const char *json_unknown_key(struct json_object *o, const char *const *known) {
+        json_object_object_foreach(o, k, v) {
+                (void) v;
+                if (k[0] != '_' && !strv_contains(known, k))
+                        return k;
+        }
+        return NULL;
+}
+
 int parse_uint64_strict(const char *s, uint64_t *ret) {
         unsigned long long v;
         char *end;

@@ -73,6 +73,12 @@ int json_get_double(struct json_object *o, const char *key, double *ret);
 int json_get_bool(struct json_object *o, const char *key, bool *ret);
 int json_get_string(struct json_object *o, const char *key, const char **ret);
 
+/* Whether the NULL-terminated v holds s. */
+bool strv_contains(const char *const *v, const char *s);
+/* The first key of o that is neither in known (NULL-terminated) nor a comment ("_..."), or
+ * NULL: control bodies and scenario files refuse typos rather than ignore them. */
+const char *json_unknown_key(struct json_object *o, const char *const *known);
+
 /* Parses a non-negative decimal integer ("7"); -EINVAL for anything else. */
 int parse_uint64_strict(const char *s, uint64_t *ret);
 

@@ -187,24 +187,6 @@ static int parse_kind_options(struct json_object *spec, struct fault *f, const c
         return f->kind == FAULT_WRONGTYPE ? parse_variant(spec, f, why) : 0;
 }
 
-static int check_keys(struct json_object *spec, const char **why) {
-        static const char *const known[] = { "kind", "count", "duration", "endpoint", "project_id", "name", "status",
-                                             "retry_after", "body", "variant", "size", "bytes_per_second" };
-
-        json_object_object_foreach(spec, k, v) {
-                bool ok = false;
-
-                (void) v;
-                for (size_t i = 0; !ok && i < ELEMENTSOF(known); i++)
-                        ok = streq(k, known[i]);
-                if (!ok) {
-                        *why = "unknown key in a fault";
-                        return -EINVAL;
-                }
-        }
-        return 0;
-}
-
 int faults_add(struct faults *f, struct json_object *spec, usec_t now, uint64_t *ret_id, const char **ret_why) {
         struct fault new = {};
 
@@ -212,8 +194,13 @@ int faults_add(struct faults *f, struct json_object *spec, usec_t now, uint64_t 
                 *ret_why = "a fault is a JSON object";
                 return -EINVAL;
         }
-        if (check_keys(spec, ret_why) < 0)
+        static const char *const known[] = { "kind", "count", "duration", "endpoint", "project_id", "name", "status",
+                                             "retry_after", "body", "variant", "size", "bytes_per_second", NULL };
+
+        if (json_unknown_key(spec, known)) {
+                *ret_why = "unknown key in a fault";
                 return -EINVAL;
+        }
         if (parse_kind(spec, &new.kind) < 0) {
                 *ret_why = "kind must be one of status, 429, hang, reset, malformed, truncated, wrongtype, "
                            "oversize, slow";

@@ -132,12 +132,8 @@ static int load_deployments(struct model *m, struct json_object *doc, size_t *re
         return 0;
 }
 
-static bool is_fleet_key(const char *k) {
-        return streq(k, "project_id") || streq(k, "prefix") || streq(k, "count") || streq(k, "digits") ||
-               streq(k, "first");
-}
-
 static int load_fleet(struct model *m, struct json_object *e, const char **why) {
+        static const char *const fleet_keys[] = { "project_id", "prefix", "count", "digits", "first", NULL };
         _cleanup_json_ struct json_object *fields = json_object_new_object();
         int64_t project, count, digits = 5, first = 0;
         const char *prefix = "";
@@ -153,8 +149,9 @@ static int load_fleet(struct model *m, struct json_object *e, const char **why) 
                 *why = "prefix must be a string, digits an integer in 1..12, first an integer >= 0";
                 return -EINVAL;
         }
+        /* Everything but the fleet's own keys is a deployment field for each member. */
         json_object_object_foreach(e, k, v)
-                if (!is_fleet_key(k))
+                if (!strv_contains(fleet_keys, k))
                         json_object_object_add(fields, k, json_object_get(v));
 
         model_add_project(m, project);
@@ -200,6 +197,7 @@ static int check_event_fields(const struct timeline_event *ev, const char **why)
 }
 
 static int parse_event(struct json_object *e, struct timeline_event *ret, const char **why) {
+        static const char *const known[] = { "at", "project_id", "name", "set", "create", "delete", NULL };
         struct json_object *set = NULL, *create = NULL, *del = NULL;
         const char *name;
         int64_t project;
@@ -218,13 +216,9 @@ static int parse_event(struct json_object *e, struct timeline_event *ret, const 
                 *why = "an event needs exactly one of \"set\", \"create\" or \"delete\"";
                 return -EINVAL;
         }
-        json_object_object_foreach(e, k, v) {
-                (void) v;
-                if (!streq(k, "at") && !streq(k, "project_id") && !streq(k, "name") && !streq(k, "set") &&
-                    !streq(k, "create") && !streq(k, "delete")) {
-                        *why = "unknown key in a timeline event";
-                        return -EINVAL;
-                }
+        if (json_unknown_key(e, known)) {
+                *why = "unknown key in a timeline event";
+                return -EINVAL;
         }
         *ret = (struct timeline_event) { .at = at, .project_id = project, .name = xstrdup(name) };
         if (set) {
@@ -291,10 +285,15 @@ static int parse_statuses(struct random_changes *rc, struct json_object *e, cons
 }
 
 static int parse_random(struct json_object *e, struct random_changes *rc, const char **why) {
+        static const char *const known[] = { "project_id", "prefix", "rate", "statuses", "start", "stop", NULL };
         const char *prefix = "";
 
         if (get_identity(e, &rc->project_id, NULL, why) < 0)
                 return -EINVAL;
+        if (json_unknown_key(e, known)) {
+                *why = "unknown key in random_changes";
+                return -EINVAL;
+        }
         rc->stop = INFINITY;
         if (json_get_double(e, "rate", &rc->rate) < 0 || rc->rate <= 0 || rc->rate > 1e6) {
                 *why = "rate must be a number of changes per second in (0, 1000000]";
@@ -329,24 +328,6 @@ static int load_random(struct scenario *s, struct json_object *doc, size_t *ret_
         return 0;
 }
 
-static int check_top_keys(struct json_object *doc, const char **ret_key) {
-        static const char *const known[] = { "tokens", "start_paused", "projects", "deployments",
-                                             "fleets", "timeline", "random_changes", "description" };
-
-        json_object_object_foreach(doc, k, v) {
-                bool ok = k[0] == '_';
-
-                (void) v;
-                for (size_t i = 0; !ok && i < ELEMENTSOF(known); i++)
-                        ok = streq(k, known[i]);
-                if (!ok) {
-                        *ret_key = k;
-                        return -EINVAL;
-                }
-        }
-        return 0;
-}
-
 static struct json_object *parse_file(const char *path, char **ret_error) {
         _cleanup_free_ char *text = NULL;
         enum json_tokener_error jerr;
@@ -369,10 +350,12 @@ static struct json_object *parse_file(const char *path, char **ret_error) {
 }
 
 static int load_doc(struct scenario *s, struct json_object *doc, struct model *m, char **ret_error) {
-        const char *why = NULL, *key = NULL;
+        static const char *const known[] = { "tokens", "start_paused", "projects", "deployments", "fleets",
+                                             "timeline", "random_changes", "description", NULL };
+        const char *why = NULL, *key = json_unknown_key(doc, known);
         size_t index = 0;
 
-        if (check_top_keys(doc, &key) < 0) {
+        if (key) {
                 *ret_error = xasprintf("unknown key \"%s\"", key);
                 return -EINVAL;
         }

@@ -166,7 +166,14 @@ static int parse_behaviour(struct json_object *o, struct behaviour *b, usec_t no
         const char *retry_after = NULL, *body = NULL;
         int r;
 
+        static const char *const known[] = { "status", "count", "duration", "retry_after", "delay", "hang", "body",
+                                             NULL };
+
         *b = (struct behaviour) { .active = true, .remaining = -1, .expires = USEC_INFINITY };
+        if (!json_object_is_type(o, json_type_object) || json_unknown_key(o, known)) {
+                *why = "a behaviour is an object of status, count, duration, retry_after, delay, hang, body";
+                return -EINVAL;
+        }
         if (json_get_int64(o, "status", &status) == -EINVAL || status < 100 || status > 599 ||
             json_get_string(o, "retry_after", &retry_after) == -EINVAL || json_get_string(o, "body", &body) == -EINVAL ||
             json_get_bool(o, "hang", &b->hang) == -EINVAL) {

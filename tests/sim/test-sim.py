@@ -525,6 +525,8 @@ def test_bad_scenarios(t):
                            ({"timeline": [{"at": 1, "project_id": 1, "name": "x"}]}, "an event without action"),
                            ({"timeline": [{"at": 1, "project_id": 1, "name": "x", "set": {"status": 1}}]},
                             "an event with a bad field"),
+                           ({"random_changes": {"project_id": 1, "rate": 1, "prefx": "a"}},
+                            "a typo in random_changes"),
                            ({"surprise": 1}, "an unknown key")):
         try:
             iw.Sim(scenario).stop()

@@ -112,7 +112,7 @@ def test_behaviours(t, sink):
         s.close()
 
     with t.case("bad behaviours are refused"):
-        for spec in ({"status": 99}, {"count": 0}, {"delay": -1}, {"hang": "yes"}):
+        for spec in ({"status": 99}, {"count": 0}, {"delay": -1}, {"hang": "yes"}, {"stauts": 503}):
             try:
                 sink.behave(**spec)
                 t.ok(False, "refused: %r" % spec)
