@@ -118,6 +118,7 @@ static struct reply clock_json(struct sim *sim) {
 
 static struct reply handle_clock(struct sim *sim, struct MHD_Connection *c, const char *method, const char *rest,
                                  struct json_object *body) {
+        static const char *const known[] = { "pause", "resume", "advance", NULL };
         bool pause = false, resume = false;
         double advance = 0;
 
@@ -127,7 +128,7 @@ static struct reply handle_clock(struct sim *sim, struct MHD_Connection *c, cons
                 return clock_json(sim);
         if (!streq(method, "POST"))
                 return reply_error(405, "Method Not Allowed");
-        if (json_get_bool(body, "pause", &pause) == -EINVAL || json_get_bool(body, "resume", &resume) == -EINVAL ||
+        if (json_unknown_key(body, known) || json_get_bool(body, "pause", &pause) == -EINVAL || json_get_bool(body, "resume", &resume) == -EINVAL ||
             json_get_double(body, "advance", &advance) == -EINVAL || advance < 0 || (pause && resume))
                 return reply_error(400, "expected {\"pause\": true}, {\"resume\": true} or {\"advance\": seconds >= 0}");
         if (pause)
@@ -197,7 +198,8 @@ static struct reply handle_tokens(struct sim *sim, struct MHD_Connection *c, con
                 return reply_error(404, "expected /_sim/tokens");
         if (!streq(method, "PUT"))
                 return reply_error(405, "Method Not Allowed");
-        if (!json_object_object_get_ex(body, "tokens", &a) || !json_object_is_type(a, json_type_array))
+        if (!json_object_object_get_ex(body, "tokens", &a) || !json_object_is_type(a, json_type_array) ||
+            json_unknown_key(body, (const char *const[]) { "tokens", NULL }))
                 return reply_error(400, "expected {\"tokens\": [...]}");
         for (size_t i = 0; i < json_object_array_length(a); i++)
                 if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string))

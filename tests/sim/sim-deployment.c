@@ -201,7 +201,7 @@ static int check_container_entry(struct json_object *e, const char **ret_why) {
         json_object_object_foreach(e, k, v) {
                 const struct field_rule *r = rule_find(container_rules, ELEMENTSOF(container_rules), k);
 
-                if (streq(k, "region_id"))
+                if (streq(k, "region_id") || k[0] == '_')
                         continue;
                 if (streq(k, "ready") || streq(k, "total")) {
                         if (check_nonneg_int(v, "containers[].ready/total must be integers >= 0", ret_why) < 0)
@@ -250,6 +250,8 @@ static int check_key(struct json_object *d, const char *k, struct json_object *v
                      const char **ret_why) {
         const struct field_rule *r = rule_find(deployment_rules, ELEMENTSOF(deployment_rules), k);
 
+        if (k[0] == '_')
+                return 0; /* a comment */
         if (streq(k, "name") || streq(k, "project_id"))
                 return check_identity(d, k, v, ret_why);
         if (streq(k, "ready") || streq(k, "total"))

@@ -438,6 +438,11 @@ def test_timeline(t, sim):
          [(1, "my-instance", "ACTIVE", "set")], "the changes log records it")
     t.ok(abs(ch[0]["t"] - 5.1) < 0.01 and before * 1e6 - 1e6 <= ch[0]["realtime_us"] <= time.time() * 1e6 + 1e6,
          "with scenario time and real time", ch)
+    try:
+        sim._control("POST", "/_sim/clock", {"resum": True})
+        t.ok(False, "a typo in a clock request is refused")
+    except iw.PeerError as e:
+        t.eq(e.status, 400, "a typo in a clock request is refused")
     sim.resume()
     iw.wait_until(lambda: sim.clock()["t"] > 5.15, 5, "the clock to run")
     sim.pause()
@@ -464,8 +469,9 @@ def test_control(t, sim):
     d = sim.set(1, "ctl", containers=[{"region_id": 1, "remove": True}], status="ACTIVE", ready=1)
     t.eq([(c["region_id"], c["deploy_status"]["ready"]) for c in d["containers"]], [(7, 1), (9, 1)],
          "remove drops a region; top-level ready applies to every container")
-    d = sim.set(1, "ctl", raw={"brand_new_key": {"x": 1}}, unset=["description"])
-    t.ok(d["brand_new_key"] == {"x": 1} and "description" not in d, "raw adds keys, unset removes them")
+    d = sim.set(1, "ctl", raw={"brand_new_key": {"x": 1}}, unset=["description"], _why="a comment")
+    t.ok(d["brand_new_key"] == {"x": 1} and "description" not in d and "_why" not in d,
+         "raw adds keys, unset removes them, _comments are ignored")
     t.eq(sim.get(1, "ctl").json()["brand_new_key"], {"x": 1}, "... and the API serves them")
     d = sim.create(1, "ctl", status="PENDING")
     t.eq((d["status"], "brand_new_key" in d, [c["deploy_status"] for c in d["containers"]]),
