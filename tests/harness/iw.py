@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 import traceback
+from urllib.parse import quote, urlencode
 
 __all__ = [
     "Sim", "Sink", "Daemon", "Journal", "Notify", "Tap", "Response", "PeerError",
@@ -325,12 +326,10 @@ class Sim(_Peer):
 
     def get(self, project, name, **kw):
         """GET /cloud/v3/inference/{project}/deployments/{name} (name is percent-encoded)."""
-        from urllib.parse import quote
         return self.api("/cloud/v3/inference/%d/deployments/%s" % (project, quote(name, safe="")), **kw)
 
     def list(self, project, limit=None, offset=None, **kw):
         """GET /cloud/v3/inference/{project}/deployments[?limit=&offset=]."""
-        from urllib.parse import urlencode
         q = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
         return self.api("/cloud/v3/inference/%d/deployments%s" % (project, "?" + urlencode(q) if q else ""), **kw)
 
