@@ -24,7 +24,7 @@ int main(int argc, char *argv[]) {
                 struct dirent *de;
                 if (!d) {
                         printf("1..0 # SKIP no corpus at %s\n", dir);
-                        return 77;
+                        return 0;
                 }
                 while ((de = readdir(d)))
                         if (de->d_name[0] != '.')
