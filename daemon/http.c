@@ -129,6 +129,9 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata
                         return -1;
                 return sd_event_source_set_enabled(io, SD_EVENT_ON) < 0 ? -1 : 0;
         }
+        /* After the loop finished nothing will run these sources: make none. */
+        if (sd_event_get_state(c->event) == SD_EVENT_FINISHED)
+                return 0;
         if (sd_event_add_io(c->event, &io, fd, events, on_io, c) < 0)
                 return -1;
         (void) sd_event_source_set_description(io, "curl-io");
@@ -143,6 +146,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userdata) {
         struct http_client *c = userdata;
 
+        if (sd_event_get_state(c->event) == SD_EVENT_FINISHED)
+                return 0;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
         /* Round up so the timer never fires before curl's deadline. */

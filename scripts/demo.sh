@@ -1,0 +1,17 @@
+#!/bin/sh
+# The demo, from a clean clone: installs what is missing, builds, and runs inferwatchd against
+# the bundled Gcore API simulator playing a rollout (about 30 s). No Gcore account needed.
+# --ci: also check the story was told (used by .ci/run).
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/deps.sh"
+iw_install_deps
+cd "$top"
+./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+mkdir -p build-demo
+cd build-demo
+[ -f Makefile ] || ../configure -q
+make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+echo "Built. Starting the demo."
+echo
+top_builddir="$top/build-demo" top_srcdir="$top" exec python3 "$top/demo/demo.py" "$@"
