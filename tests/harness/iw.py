@@ -466,16 +466,17 @@ class Sink(_Peer):
 class Daemon:
     """daemon/inferwatchd -c CONF [args...], CONF written from config_text with mode 0600.
 
-    env is added to the inherited environment. stdout and stderr go to files."""
+    env is added to the inherited environment. stdout and stderr go to files. wrapper is a
+    command put in front, e.g. ("valgrind", "--leak-check=full")."""
 
-    def __init__(self, config_text, args=(), env=None, binary=None):
+    def __init__(self, config_text, args=(), env=None, binary=None, wrapper=()):
         self.dir = tmpdir("daemon-")
         self.config_path = _write(os.path.join(self.dir, "inferwatch.conf"), config_text, 0o600)
         self.stdout_path = os.path.join(self.dir, "stdout")
         self.stderr_path = os.path.join(self.dir, "stderr")
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.args = [binary or builddir("daemon", "inferwatchd"), "-c", self.config_path] + list(args)
+        self.args = list(wrapper) + [binary or builddir("daemon", "inferwatchd"), "-c", self.config_path] + list(args)
         self.proc = _spawn(self.args, self.stdout_path, self.stderr_path, full_env)
 
     @property
@@ -706,8 +707,10 @@ class Tap:
                 self.diag(diag)
         return bool(cond)
 
-    def eq(self, got, expected, name):
-        return self.ok(got == expected, name, "got:      %r\nexpected: %r" % (got, expected))
+    def eq(self, got, expected, name, diag=None):
+        """ok(got == expected); on failure both values (and diag, if given) are shown."""
+        text = "got:      %r\nexpected: %r" % (got, expected)
+        return self.ok(got == expected, name, text + ("\n" + diag if diag else ""))
 
     def skip(self, name, reason):
         self.count += 1

@@ -1,0 +1,9 @@
+# Scenario tests of the daemon: the real binary, the simulator, a private journald.
+DAEMON_SCENARIOS = \
+	tests/integration/test-rollout.py \
+	tests/integration/test-damping.py \
+	tests/integration/test-discovery.py \
+	tests/integration/test-faults.py \
+	tests/integration/test-restart.py
+TESTS += $(DAEMON_SCENARIOS)
+EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
