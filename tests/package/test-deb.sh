@@ -50,6 +50,9 @@ grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$tmp/build.log" | sed 's/^# /# make 
 deb=$(ls "$tmp"/inferwatch_"$version"_*.deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || bail "no inferwatch_${version}_*.deb was built"
 
+# INFERWATCH_DEB_KEEP=DIR keeps a copy of the package there.
+[ -n "${INFERWATCH_DEB_KEEP:-}" ] && cp "$deb" "$INFERWATCH_DEB_KEEP"/
+
 echo "1..22"
 ok "dpkg-buildpackage -us -uc -b built $(basename "$deb")"
 
@@ -100,7 +103,8 @@ check "installed: inferwatchd -t -c /etc/inferwatch/inferwatch.conf" \
         /usr/sbin/inferwatchd -t -c /etc/inferwatch/inferwatch.conf
 state=$(systemctl is-enabled inferwatch.service 2>&1)
 if [ "$state" = disabled ]; then ok "the unit is not enabled"; else not_ok "the unit is not enabled"; echo "$state" | diag; fi
-if systemctl is-active --quiet inferwatch.service 2>/dev/null || pgrep -x inferwatchd >/dev/null; then
+# Other inferwatchd processes (tests, demos) may run on the machine: only the installed one counts.
+if systemctl is-active --quiet inferwatch.service 2>/dev/null || pgrep -f '^/usr/sbin/inferwatchd( |$)' >/dev/null; then
         not_ok "the service was not started"
 else
         ok "the service was not started"
