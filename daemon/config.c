@@ -1845,3 +1845,17 @@ struct account *config_find_account(const struct config *c, const char *name) {
                         return &c->accounts[i];
         return NULL;
 }
+
+const char *const *config_known_keys(const char *group) {
+        if (!group)
+                return NULL;
+        if (streq(group, ""))
+                return top_keys;
+        if (streq(group, "accounts"))
+                return account_keys;
+        if (streq(group, "projects"))
+                return project_keys;
+        if (streq(group, "webhooks"))
+                return webhook_keys;
+        return NULL;
+}

@@ -106,4 +106,7 @@ struct config *config_free(struct config *c);
 void config_diag_done(struct config_diag *d);
 
 const char *webhook_format_to_string(enum webhook_format f);
+/* The keys the parser accepts in one group: "" (the top level), "accounts", "projects" or
+ * "webhooks". NULL-terminated; NULL for any other group. The documentation checks read it. */
+const char *const *config_known_keys(const char *group);
 struct account *config_find_account(const struct config *c, const char *name);

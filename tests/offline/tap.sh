@@ -1,0 +1,28 @@
+# TAP helpers for the offline checks; sourced. A check whose tool is missing reports SKIP.
+tap_n=0
+tap_failed=0
+
+plan() { echo "1..$1"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+diag() { sed 's/^/# /'; }
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds; its output becomes diagnostics.
+check() {
+        desc=$1
+        shift
+        if out=$("$@" 2>&1); then
+                ok "$desc"
+        else
+                not_ok "$desc"
+                printf '%s\n' "$out" | diag
+        fi
+}
+
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
+
+# A generated file: in the build tree, or in the source tree when it came with the tarball.
+built_or_shipped() {
+        if [ -e "$top_builddir/$1" ]; then echo "$top_builddir/$1"; else echo "$top_srcdir/$1"; fi
+}

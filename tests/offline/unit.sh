@@ -1,0 +1,46 @@
+#!/bin/sh
+# The generated systemd unit, checked offline: systemd-analyze verify (with ExecStart pointed at
+# the daemon just built, since verify wants the binary to exist) and the exposure score.
+. "$top_srcdir/tests/offline/tap.sh"
+
+unit=$top_builddir/systemd/inferwatch.service
+command -v systemd-analyze >/dev/null 2>&1 || skip_all "systemd-analyze is not installed"
+[ -f "$unit" ] || skip_all "$unit was not generated"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+plan 4
+
+if grep -q '@[a-z_]*@' "$unit"; then
+        not_ok "every @variable@ of the unit is substituted"
+        grep -n '@[a-z_]*@' "$unit" | diag
+else
+        ok "every @variable@ of the unit is substituted"
+fi
+
+if grep -q '^ExecStart=/[^ ]*/inferwatchd ' "$unit"; then
+        ok "ExecStart names inferwatchd by an absolute path"
+else
+        not_ok "ExecStart names inferwatchd by an absolute path"
+        grep -n '^ExecStart=' "$unit" | diag
+fi
+
+sed "s|^ExecStart=[^ ]*|ExecStart=$top_builddir/daemon/inferwatchd|" "$unit" > "$tmp/inferwatch.service"
+# verify prints problems but exits 0 for some of them: any output is a failure.
+out=$(systemd-analyze verify --man=no "$tmp/inferwatch.service" 2>&1)
+if [ $? -eq 0 ] && [ -z "$out" ]; then
+        ok "systemd-analyze verify --man=no"
+else
+        not_ok "systemd-analyze verify --man=no"
+        printf '%s\n' "$out" | diag
+fi
+
+out=$(systemd-analyze security --offline=yes --threshold=15 --no-pager "$tmp/inferwatch.service" 2>&1)
+rc=$?
+score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if [ $rc -eq 0 ]; then
+        ok "systemd-analyze security --offline=yes --threshold=15 (exposure ${score:-?})"
+else
+        not_ok "systemd-analyze security --offline=yes --threshold=15 (exposure ${score:-?})"
+        printf '%s\n' "$out" | grep -v '^✓' | diag
+fi

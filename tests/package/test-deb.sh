@@ -1,0 +1,121 @@
+#!/bin/sh
+# Builds the Debian package from a temporary copy of the tree (git archive of HEAD plus any
+# uncommitted changes to tracked files; the source tree is never written), then checks it in two
+# steps, printing TAP:
+#   1. the .deb extracted into a scratch directory (dpkg-deb -x): the files, their modes, the
+#      conffile, the unit's paths, and the extracted inferwatchd run with --version and -t;
+#   2. as root only, the package installed for real with dpkg -i (maintainer scripts and
+#      triggers run), the installed inferwatchd run, the unit checked to be neither enabled nor
+#      started, then purged. Meant for a throwaway CI machine: it is skipped when an inferwatch
+#      package is already installed, when not root, or with INFERWATCH_DEB_NO_INSTALL=1.
+# dpkg --root=SCRATCH is not used: its maintainer scripts run chrooted into SCRATCH, which would
+# need a whole Debian system there.
+# Not part of make check: it takes minutes and needs dpkg-buildpackage and the build
+# dependencies of debian/control.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
+diag() { sed 's/^/# /'; }
+check() { # DESCRIPTION COMMAND...
+        desc=$1
+        shift
+        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | diag; fi
+}
+bail() { echo "Bail out! $*"; exit 1; }
+
+for tool in git dpkg-buildpackage dpkg-deb dpkg-parsechangelog; do
+        command -v $tool >/dev/null 2>&1 || { echo "1..0 # SKIP $tool is not installed"; exit 0; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+upstream=${version%-*}
+src=$tmp/inferwatch-$upstream
+
+# git stash create records uncommitted changes to tracked files without touching the tree.
+ref=$(git -C "$top" stash create 2>/dev/null)
+mkdir -p "$src"
+git -C "$top" archive --format=tar "${ref:-HEAD}" | tar -x -C "$src" || bail "git archive failed"
+echo "# building $version in $src (log: build.log)"
+if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1; then
+        tail -n 40 "$tmp/build.log" | diag
+        bail "dpkg-buildpackage -us -uc -b failed"
+fi
+grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$tmp/build.log" | sed 's/^# /# make check during the build: /'
+deb=$(ls "$tmp"/inferwatch_"$version"_*.deb 2>/dev/null | head -n 1)
+[ -n "$deb" ] || bail "no inferwatch_${version}_*.deb was built"
+
+# INFERWATCH_DEB_KEEP=DIR keeps a copy of the package there.
+[ -n "${INFERWATCH_DEB_KEEP:-}" ] && cp "$deb" "$INFERWATCH_DEB_KEEP"/
+
+echo "1..22"
+ok "dpkg-buildpackage -us -uc -b built $(basename "$deb")"
+
+# 1. The package's contents, extracted.
+root=$tmp/root
+dpkg-deb -x "$deb" "$root"
+unit=$root/lib/systemd/system/inferwatch.service
+[ -f "$unit" ] || unit=$root/usr/lib/systemd/system/inferwatch.service
+check "the daemon is /usr/sbin/inferwatchd" test -x "$root/usr/sbin/inferwatchd"
+check "the unit is in the system unit directory" test -f "$unit"
+check "the unit runs /usr/sbin/inferwatchd -c /etc/inferwatch/inferwatch.conf" \
+        grep -qx 'ExecStart=/usr/sbin/inferwatchd -c /etc/inferwatch/inferwatch.conf' "$unit"
+check "the unit loads the credential gcore-api-key from /etc/inferwatch/api-key" \
+        grep -qx 'LoadCredential=gcore-api-key:/etc/inferwatch/api-key' "$unit"
+check "the catalog is in /usr/lib/systemd/catalog" test -f "$root/usr/lib/systemd/catalog/inferwatch.catalog"
+check "inferwatchd(8) is installed" test -f "$root/usr/share/man/man8/inferwatchd.8.gz"
+check "inferwatch.conf(5) is installed" test -f "$root/usr/share/man/man5/inferwatch.conf.5.gz"
+check "the example is in /usr/share/doc/inferwatch/examples" \
+        test -f "$root/usr/share/doc/inferwatch/examples/inferwatch.conf"
+check "/etc/inferwatch/inferwatch.conf is the example, mode 0644" sh -c '
+        cmp "$1/etc/inferwatch/inferwatch.conf" "$2/conf/inferwatch.conf" &&
+        test "$(stat -c %a "$1/etc/inferwatch/inferwatch.conf")" = 644' - "$root" "$src"
+check "/etc/inferwatch/inferwatch.conf is a conffile" sh -c '
+        dpkg-deb --ctrl-tarfile "$1" | tar -xO ./conffiles | grep -qx /etc/inferwatch/inferwatch.conf' - "$deb"
+check "the copyright file is installed" test -f "$root/usr/share/doc/inferwatch/copyright"
+check "the extracted inferwatchd --version says $upstream" sh -c '
+        "$1/usr/sbin/inferwatchd" --version | grep -qx "inferwatchd $2"' - "$root" "$upstream"
+check "the extracted inferwatchd -t accepts the shipped configuration" \
+        "$root/usr/sbin/inferwatchd" -t -c "$root/etc/inferwatch/inferwatch.conf"
+
+# 2. Installed for real.
+reason=
+if [ "$(id -u)" != 0 ]; then
+        reason="not root"
+elif [ -n "${INFERWATCH_DEB_NO_INSTALL:-}" ]; then
+        reason="INFERWATCH_DEB_NO_INSTALL is set"
+elif dpkg-query -W -f '${Status}' inferwatch 2>/dev/null | grep -q installed; then
+        reason="an inferwatch package is installed already; not touching it"
+fi
+if [ -n "$reason" ]; then
+        for i in 1 2 3 4 5 6 7 8; do skip "install with dpkg -i: $reason"; done
+        exit 0
+fi
+
+check "dpkg -i installs it (maintainer scripts and triggers included)" dpkg -i "$deb"
+check "installed: inferwatchd --version" sh -c '/usr/sbin/inferwatchd --version | grep -qx "inferwatchd $1"' - "$upstream"
+check "installed: inferwatchd -t -c /etc/inferwatch/inferwatch.conf" \
+        /usr/sbin/inferwatchd -t -c /etc/inferwatch/inferwatch.conf
+state=$(systemctl is-enabled inferwatch.service 2>&1)
+if [ "$state" = disabled ]; then ok "the unit is not enabled"; else not_ok "the unit is not enabled"; echo "$state" | diag; fi
+# Other inferwatchd processes (tests, demos) may run on the machine: only the installed one counts.
+if systemctl is-active --quiet inferwatch.service 2>/dev/null || pgrep -f '^/usr/sbin/inferwatchd( |$)' >/dev/null; then
+        not_ok "the service was not started"
+else
+        ok "the service was not started"
+fi
+if command -v journalctl >/dev/null 2>&1; then
+        check "the systemd trigger indexed the catalog (alert.firing listed)" sh -c '
+                journalctl --list-catalog 203da104fd8e46678b22c4e1b4790db7 | grep -q "^203da104fd8e46678b22c4e1b4790db7 "'
+else
+        skip "journalctl is not installed"
+fi
+check "man finds inferwatchd(8)" sh -c 'test -f /usr/share/man/man8/inferwatchd.8.gz'
+check "dpkg --purge removes it, conffile included" sh -c '
+        dpkg --purge inferwatch >/dev/null && ! test -e /etc/inferwatch/inferwatch.conf &&
+        ! test -e /usr/sbin/inferwatchd'
