@@ -4,6 +4,8 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-damping.py \
 	tests/integration/test-discovery.py \
 	tests/integration/test-faults.py \
-	tests/integration/test-restart.py
+	tests/integration/test-restart.py \
+	tests/integration/test-notify.py \
+	tests/integration/test-budget.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
