@@ -57,7 +57,11 @@ class World:
 
     def start(self, config_text, env=None, args=()):
         self.daemon = iw.Daemon(config_text, args=["--log-target=journal"] + list(args), env=env)
-        self.wait_event("monitor.started")
+        try:
+            self.wait_event("monitor.started")
+        except TimeoutError:
+            raise RuntimeError("inferwatchd did not start (exit status %r); its stderr:\n%s"
+                               % (self.daemon.returncode, self.daemon.stderr()[-3000:])) from None
         return self.daemon
 
     def events(self, **match):
