@@ -1,0 +1,6 @@
+# End-to-end tests of the daemon against the simulator over loopback HTTP.
+TESTS += \
+	tests/integration/test-once.py
+EXTRA_DIST += \
+	tests/integration/oncelib.py \
+	tests/integration/test-once.py
