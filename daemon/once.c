@@ -24,8 +24,41 @@ static int on_post(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* A table cell on one line: control characters from the API (a newline in an error message,
+ * an escape sequence in a name) are written as \n, \t, \r, \xHH; UTF-8 text stays as it is. */
+static char *cell(const char *s) {
+        char *r = xcalloc(1, strlen(s) * 4 + 1), *p = r;
+
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                if (*c == '\n')
+                        p = stpcpy(p, "\\n");
+                else if (*c == '\t')
+                        p = stpcpy(p, "\\t");
+                else if (*c == '\r')
+                        p = stpcpy(p, "\\r");
+                else if (*c < 0x20 || *c == 0x7f)
+                        p += sprintf(p, "\\x%02x", *c);
+                else
+                        *p++ = (char) *c;
+        }
+        *p = '\0';
+        return r;
+}
+
+static void table_row(FILE *f, int64_t project_id, const char *name, const char *status, const char *health,
+                      const char *regions, const char *error) {
+        _cleanup_free_ char *n = cell(name), *s = cell(status), *e = cell(error);
+
+        fprintf(f, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, n, s, health, regions, e);
+}
+
+/* "1:2/2 7:0/1"; "-" when there is no container, so that the column is never empty. */
 static char *regions_text(const struct deployment *d) {
-        char *s = xstrdup("");
+        char *s;
+
+        if (d->n_containers == 0)
+                return xstrdup("-");
+        s = xstrdup("");
 
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
@@ -91,9 +124,8 @@ static void add_row(const char *account, int64_t project_id, const char *name, c
         }
         _cleanup_free_ char *regions = w->snap ? regions_text(w->snap) : xstrdup("-");
         _cleanup_free_ char *errors = w->snap ? errors_text(w->snap) : NULL;
-        fprintf(o->table, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, name,
-               w->snap ? w->snap->status : "-", health_to_string(h), regions,
-               errors ? errors : error ? error : "");
+        table_row(o->table, project_id, name, w->snap ? w->snap->status : "-", health_to_string(h), regions,
+                  errors ? errors : strempty(error));
 }
 
 static void add_failed_list(const char *account, int64_t project_id, const char *error, void *userdata) {
@@ -112,8 +144,7 @@ static void add_failed_list(const char *account, int64_t project_id, const char 
                 json_object_array_add(o->rows, k);
                 return;
         }
-        fprintf(o->table, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, "*", "-", "unknown", "-",
-               strempty(error));
+        table_row(o->table, project_id, "*", "-", "unknown", "-", strempty(error));
 }
 
 /* Worst first: a failure beats not knowing, which beats a warning. */
@@ -155,6 +186,23 @@ static char *summary(const struct once *o) {
         return s;
 }
 
+/* The verdict: the Nagios line (the caller prints the table after it), or the JSON object with
+ * the rows (an empty array when rows is NULL: invalid configuration, setup failure). */
+static void print_verdict(enum nagios_code code, const char *summary, struct json_object *rows, bool json) {
+        if (json) {
+                struct json_object *top = json_object_new_object();
+                json_object_object_add(top, "status", json_object_new_string(verdict_name(code)));
+                json_object_object_add(top, "exit_code", json_object_new_int(code));
+                json_object_object_add(top, "summary", json_object_new_string(summary));
+                json_object_object_add(top, "deployments", rows ? json_object_get(rows) : json_object_new_array());
+                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+                                                                           JSON_C_TO_STRING_SPACED |
+                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(top);
+        } else
+                printf("INFERWATCH %s - %s\n", verdict_name(code), summary);
+}
+
 int run_once(const char *config_path, bool json) {
         struct config_diag diag = {};
         struct config *c = NULL;
@@ -173,7 +221,8 @@ int run_once(const char *config_path, bool json) {
                 fprintf(stderr, "%s\n", diag.errors[i]);
         config_diag_done(&diag);
         if (r < 0) {
-                printf("INFERWATCH UNKNOWN - invalid configuration %s\n", config_path);
+                _cleanup_free_ char *what = xasprintf("invalid configuration %s", config_path);
+                print_verdict(NAGIOS_UNKNOWN, what, NULL, json);
                 return NAGIOS_UNKNOWN;
         }
 
@@ -181,11 +230,13 @@ int run_once(const char *config_path, bool json) {
             (r = monitor_new(o.event, http, c, true, &o.monitor)) < 0 ||
             (r = sd_event_add_post(o.event, &post, on_post, &o)) < 0 || (r = monitor_start(o.monitor)) < 0) {
                 log_error_errno(r, "Failed to set up polling: %m");
+                print_verdict(NAGIOS_UNKNOWN, "cannot set up polling", NULL, json);
                 goto finish;
         }
         r = sd_event_loop(o.event);
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");
+                print_verdict(NAGIOS_UNKNOWN, "event loop failed", NULL, json);
                 goto finish;
         }
 
@@ -201,18 +252,9 @@ int run_once(const char *config_path, bool json) {
         fclose(o.table);
         code = verdict(&o);
         sum = summary(&o);
-        if (json) {
-                struct json_object *top = json_object_new_object();
-                json_object_object_add(top, "status", json_object_new_string(verdict_name(code)));
-                json_object_object_add(top, "exit_code", json_object_new_int(code));
-                json_object_object_add(top, "summary", json_object_new_string(sum));
-                json_object_object_add(top, "deployments", json_object_get(o.rows));
-                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
-                                                                           JSON_C_TO_STRING_SPACED |
-                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(top);
-        } else
-                printf("INFERWATCH %s - %s\n%s", verdict_name(code), sum, table);
+        print_verdict(code, sum, o.rows, json);
+        if (!json)
+                fputs(table, stdout);
 finish:
         json_object_put(o.rows);
         sd_event_source_disable_unref(post);
