@@ -152,6 +152,11 @@ static char *parse_envs_keys(struct json_object *v) {
         return s;
 }
 
+/* Instance counts: never negative, and small enough that sums over regions cannot overflow. */
+static int64_t clamp_count(int64_t v) {
+        return MIN(MAX(v, 0), (int64_t) INT32_MAX);
+}
+
 static void parse_containers(struct json_object *arr, struct deployment *d) {
         size_t n;
 
@@ -174,8 +179,8 @@ static void parse_containers(struct json_object *arr, struct deployment *d) {
                 ds = member(c, "deploy_status");
                 scale = member(c, "scale");
                 k->region_id = region;
-                k->ready = MAX(member_int(ds, "ready", 0), 0);
-                k->total = MAX(member_int(ds, "total", 0), 0);
+                k->ready = clamp_count(member_int(ds, "ready", 0));
+                k->total = clamp_count(member_int(ds, "total", 0));
                 k->error_message = member_string(c, "error_message");
                 k->address = member_string(c, "address");
                 k->scale_min = member_int(scale, "min", -1);

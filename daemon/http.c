@@ -270,7 +270,10 @@ static int setup_easy(struct http_request *r, const struct http_request_options 
         SET(CURLOPT_ERRORBUFFER, r->resp.error);
         SET(CURLOPT_ACCEPT_ENCODING, "");
         SET(CURLOPT_TCP_KEEPALIVE, 1L);
-        SET(CURLOPT_PIPEWAIT, 1L);
+        /* Waiting to multiplex is only worth it where TLS tells curl at once whether it can
+         * (ALPN); on plain HTTP every request would queue behind a slow first answer. */
+        if (strncasecmp(o->url, "https:", 6) == 0)
+                SET(CURLOPT_PIPEWAIT, 1L);
         SET(CURLOPT_SSL_VERIFYPEER, 1L);
         SET(CURLOPT_SSL_VERIFYHOST, 2L);
         if (o->ca_file)

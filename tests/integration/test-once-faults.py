@@ -47,15 +47,10 @@ FAULTS = [
     ("slow (10 B/s)", "slow", {}, "", ["timeout after 1s"], ["timeout after 1s"]),
 ]
 TEXT_TOO = {"500", "hang", "reset", "malformed", "oversize 1MiB, cap 64KiB"}
-# A request that hangs or drips holds back every other request to the same host (see
-# test_pipewait): these kinds are tested one request at a time.
-SERIAL = {"hang", "slow"}
 # libcurl retries a GET once, on a fresh connection, when a reused keep-alive connection dies
 # before any answer (a server closing an idle connection looks the same): a one-shot reset can
 # then succeed. So resets stay in force, and one such retry per request is allowed.
 PERSIST = {"reset"}
-PIPEWAIT_BUG = ("a hung or slow request to an http:// API makes every concurrent request to it wait "
-                "(CURLOPT_PIPEWAIT in daemon/http.c) and time out: healthy deployments reported unknown")
 LISTED = ["p-0", "p-1", "p-2"]  # project 2, "*", two pages of 2
 
 
@@ -85,7 +80,7 @@ def test_fault(t, sim, key, label, kind, kw, extra, get_needles, list_needles):
     once = {} if kind in PERSIST else {"count": 1}
     sim.fault(kind, endpoint="get", project_id=1, name="a", **once, **kw)
     sim.fault(kind, endpoint="list", project_id=2, **once, **kw)
-    c = conf(sim, key, extra, "max_in_flight = 1;\n" if kind in SERIAL else "")
+    c = conf(sim, key, extra)
     r = ol.once(t, c, label, True, 3)
     ol.check_unpolled(t, r, "a", get_needles, label + " (get-one)", project=1)
     ol.check_unpolled(t, r, "*", list_needles, label + " (list)", project=2)
@@ -124,9 +119,9 @@ def test_pipewait(t, sim, key):
         r = ol.once(t, conf(sim, key), "concurrent, %s on a" % kind, True, 3)
         ol.check_unpolled(t, r, "a", ["timeout after 1s"], "concurrent, %s on a" % kind, project=1)
         others = sorted((x["project_id"], x["deployment"], x["health"]) for x in r.rows() if x["deployment"] != "a")
-        ol.known_bug(t, others == [(1, "b", "healthy")] + [(2, n, "healthy") for n in LISTED],
-                     "concurrent, %s on a: b and the listed deployments are healthy" % kind, PIPEWAIT_BUG,
-                     "got %r; the simulator received %r" % (others, sim.counters()))
+        t.ok(others == [(1, "b", "healthy")] + [(2, n, "healthy") for n in LISTED],
+             "concurrent, %s on a: b and the listed deployments are healthy" % kind,
+             "got %r; the simulator received %r" % (others, sim.counters()))
     sim.clear_faults()
 
 
