@@ -87,6 +87,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "sign.h"
 #include "event.h"
 
 #define CONFIG_FILE_MAX (4U * 1024U * 1024U)
@@ -1557,6 +1558,21 @@ static void check_webhook_name_unique(struct loader *l, const config_setting_t *
                 }
 }
 
+/* A "whsec_" secret is base64 by convention (Standard Webhooks); better said now than at start. */
+static void check_signing_secret(struct loader *l, const config_setting_t *g, const char *path,
+                                 const struct webhook *w) {
+        unsigned char *key = NULL;
+        size_t n = 0;
+
+        if (!w->secret)
+                return;
+        if (sign_key_from_secret(w->secret, &key, &n) < 0)
+                report_error(l, g, "%s: the signing secret starts with \"whsec_\" but the rest is not base64", path);
+        if (key)
+                explicit_bzero(key, n);
+        free(key);
+}
+
 static void parse_webhook(struct loader *l, const config_setting_t *g, const char *path, unsigned idx,
                           struct config *c, struct webhook *w) {
         const struct scope sc = { l, g, path };
@@ -1583,6 +1599,7 @@ static void parse_webhook(struct loader *l, const config_setting_t *g, const cha
         parse_secret(&sc, &webhook_secret_keys,
                      (struct secret_fields) { &w->secret_file, &w->secret_credential, &w->secret,
                                               &w->secret_inline });
+        check_signing_secret(l, g, path, w);
         (void) get_path(&sc, "ca_file", true, &w->ca_file);
         (void) get_duration(&sc, "timeout", 100 * USEC_PER_MSEC, 5 * USEC_PER_MINUTE, &w->timeout);
         (void) get_duration(&sc, "retry_max_interval", USEC_PER_SEC, USEC_PER_DAY, &w->retry_max_interval);

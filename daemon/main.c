@@ -167,7 +167,7 @@ static int run(const struct options *o) {
 
         r = manager_new(&(struct manager_options) { .config_path = o->config }, &m);
         if (r < 0)
-                return r == -EINVAL || r == -EBADMSG || r == -ENOENT ? EXIT_CONFIG : EXIT_FAILURE;
+                return r == -EINVAL ? EXIT_CONFIG : EXIT_FAILURE;
         r = manager_run(m);
         manager_free(m);
         return r;

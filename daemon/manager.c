@@ -343,7 +343,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = load_config(m->config_path, &m->config);
         if (r < 0) {
                 log_error("%s is not valid, not starting", m->config_path);
-                goto fail;
+                manager_free(m);
+                return -EINVAL;
         }
         r = ensure_state_directory(m->config->state_directory);
         if (r < 0) {
@@ -381,7 +382,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
 fail:
         saved_state_done(&s);
         manager_free(m);
-        return r;
+        /* -EINVAL means an invalid configuration to the caller. */
+        return r == -EINVAL ? -EIO : r;
 }
 
 struct manager *manager_free(struct manager *m) {

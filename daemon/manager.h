@@ -10,7 +10,8 @@ struct manager_options {
 
 struct manager;
 
-/* Loads the config (diagnostics are logged) and the saved state, sets up the loop. */
+/* Loads the config (diagnostics are logged) and the saved state, sets up the loop. Returns
+ * -EINVAL when the configuration is invalid, another negative errno for other failures. */
 int manager_new(const struct manager_options *o, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 /* Runs until SIGTERM/SIGINT; returns the exit status. */

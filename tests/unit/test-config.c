@@ -441,6 +441,9 @@ static const struct bad_case bad_cases[] = {
           BASE "webhooks = ( { url = \"https://h\";\n  secret = \"s\";\n  secret_file = \"/s\"; } );\n",
           { "t.conf:5: webhooks[0].secret_file: conflicts with \"secret\" on line 4; set only one of "
             "\"secret_file\", \"secret_credential\" or \"secret\"" } },
+        { "secret_whsec_not_base64",
+          BASE "webhooks = ( { url = \"https://h\"; secret = \"whsec_not/base64!\"; } );\n",
+          { "t.conf:3: webhooks[0]: the signing secret starts with \"whsec_\" but the rest is not base64" } },
         { "secret_credential_invalid",
           BASE "webhooks = ( { url = \"https://h\"; secret_credential = \"\"; } );\n",
           { "t.conf:3: webhooks[0].secret_credential: invalid credential name; use A-Z a-z 0-9 _ . -" } },
@@ -945,7 +948,7 @@ static void test_credentials(void **state) {
         struct config *c;
 
         free(tmp_file(t, "gcore-api-key", "from-credential\n", 0600));
-        free(tmp_file(t, "hook-secret", "whsec_abc", 0600));
+        free(tmp_file(t, "hook-secret", "whsec_YWJj", 0600));
 
         /* Outside systemd: -t has nothing to check against; loading for real is an error. */
         assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
@@ -962,7 +965,7 @@ static void test_credentials(void **state) {
         c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
         assert_string_equal(c->accounts[0].key, "from-credential");
         assert_string_equal(c->accounts[0].key_credential, "gcore-api-key");
-        assert_string_equal(c->webhooks[0].secret, "whsec_abc");
+        assert_string_equal(c->webhooks[0].secret, "whsec_YWJj");
         assert_false(c->webhooks[0].secret_inline);
         config_free(c);
 
@@ -1021,7 +1024,7 @@ static void test_example_config(void **state) {
         struct config *c;
 
         free(tmp_file(t, "gcore-api-key", "example-key\n", 0600));
-        free(tmp_file(t, "webhook-secret", "whsec_example\n", 0600));
+        free(tmp_file(t, "webhook-secret", "whsec_ZXhhbXBsZQ==\n", 0600));
         assert_int_equal(read_full_file(TEST_SRCDIR "/../conf/inferwatch.conf", 1 << 20, &text, NULL), 0);
         path = tmp_file(t, "inferwatch.conf", text, 0644);
 
@@ -1040,7 +1043,7 @@ static void test_example_config(void **state) {
         assert_int_equal(c->webhooks[0].format, WEBHOOK_FORMAT_SLACK);
         assert_int_equal(c->webhooks[1].format, WEBHOOK_FORMAT_ALERTMANAGER);
         assert_int_equal(c->webhooks[2].format, WEBHOOK_FORMAT_JSON);
-        assert_string_equal(c->webhooks[2].secret, "whsec_example");
+        assert_string_equal(c->webhooks[2].secret, "whsec_ZXhhbXBsZQ==");
         config_free(c);
 }
 
