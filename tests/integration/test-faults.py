@@ -64,8 +64,21 @@ def main(t):
         t.eq(w.types(EVENT="api.unreachable"), [], "failures short of unreachable_after are not an outage")
         t.ok(any("Poll of" in m and "failed" in m for m in w.logs()), "the failures are logged as messages, not events")
 
+        # Retry-After is honoured: after a 429 asking for 3 s, the account's next request waits.
+        total = lambda: w.sim.counters()["total"]  # noqa: E731
+        throttled = lambda: w.sim.counters()["by_status"].get("429", 0)  # noqa: E731
+        before = throttled()
+        w.sim.fault("429", count=1, retry_after="3", endpoint="get")
+        iw.wait_until(lambda: throttled() > before, 10, "the 429")
+        hit, n = time.monotonic(), total()
+        iw.wait_until(lambda: total() > n, 10, "the next request after the 429")
+        waited = time.monotonic() - hit
+        t.ok(waited >= 2.8, "after 429 with Retry-After: 3 the next request came %.1fs later" % waited)
+        n = ok_count(w)
+        iw.wait_until(lambda: ok_count(w) >= n + 2, 15, "polls after the 429")
+
         # A sustained outage: one api.unreachable, one api.recovered, nothing about deployments.
-        w.sim.fault("status", status=503, duration=3)
+        w.sim.fault("status", status=503, duration=5)
         down = w.wait_event("api.unreachable", timeout=15)[0]
         t.eq((down["ACCOUNT"], down["PRIORITY"], down["HTTP_STATUS"]), ("main", "3", "503"),
              "api.unreachable: account, err, the HTTP status")
