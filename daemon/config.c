@@ -887,6 +887,7 @@ struct secret_keys {
         bool required;
         const char *missing; /* message when required and none is set */
         bool is_account;
+        bool is_url;         /* a webhook URL: written inline it is a URL, not a secret */
 };
 
 struct secret_fields {
@@ -904,7 +905,13 @@ static const struct secret_keys account_secret_keys = {
 };
 
 static const struct secret_keys webhook_secret_keys = {
-        "secret_file", "secret_credential", "secret", false, NULL, false,
+        "secret_file", "secret_credential", "secret", false, NULL, false, false,
+};
+
+/* Slack incoming-webhook URLs and the like are capabilities: they may come from a file or a
+ * credential, since the configuration file is readable by the service's dynamic user. */
+static const struct secret_keys webhook_url_keys = {
+        "url_file", "url_credential", "url", true, "\"url\" is required", false, true,
 };
 
 static bool has_control_chars(const char *s) {
@@ -1053,7 +1060,9 @@ static void parse_secret(const struct scope *sc, const struct secret_keys *k, st
         if (!key) {
                 if (k->required)
                         report_error(sc->l, sc->group, "%s%s", scope_prefix(sc, &prefix), k->missing);
-        } else if (streq(key, k->value))
+        } else if (streq(key, k->value) && k->is_url)
+                (void) get_url(sc, k->value, false, f.value);
+        else if (streq(key, k->value))
                 parse_inline_secret(sc, k, f);
         else if (streq(key, k->credential))
                 parse_credential(sc, k, f);
@@ -1397,6 +1406,7 @@ static const char *const webhook_keys[] = {
         "secret_file", "secret_credential",
         "secret",      "ca_file",
         "timeout",     "retry_max_interval",
+        "url_file",    "url_credential",
         NULL,
 };
 
@@ -1573,6 +1583,10 @@ static void check_signing_secret(struct loader *l, const config_setting_t *g, co
         free(key);
 }
 
+static bool url_scheme_ok(const char *url) {
+        return (strncmp(url, "http://", 7) == 0 && url[7]) || (strncmp(url, "https://", 8) == 0 && url[8]);
+}
+
 static void parse_webhook(struct loader *l, const config_setting_t *g, const char *path, unsigned idx,
                           struct config *c, struct webhook *w) {
         const struct scope sc = { l, g, path };
@@ -1587,8 +1601,12 @@ static void parse_webhook(struct loader *l, const config_setting_t *g, const cha
         if (get_name(&sc, "name", &w->name) == 0)
                 w->name = xasprintf("webhook-%u", idx + 1);
         check_webhook_name_unique(l, g, path, c, w);
-        if (get_url(&sc, "url", false, &w->url) == 0)
-                report_error(l, g, "%s: \"url\" is required", path);
+        parse_secret(&sc, &webhook_url_keys,
+                     (struct secret_fields) { &w->url_file, &w->url_credential, &w->url, &(bool) { false } });
+        if (w->url && (w->url_file || w->url_credential) && !url_scheme_ok(w->url))
+                /* Not echoed: the URL from a file or credential is the secret. */
+                report_error(l, g, "%s.%s: does not hold an http:// or https:// URL", path,
+                             w->url_file ? "url_file" : "url_credential");
         parse_format(&sc, w);
         (void) get_strings(&sc, "headers", check_header, &w->headers, &w->n_headers);
         (void) get_filter_strings(&sc, "events", "event type", check_event_glob, &w->events, &w->n_events);
@@ -1814,6 +1832,8 @@ static void webhook_done(struct webhook *w) {
         strv_free(w->events, w->n_events);
         strv_free(w->deployments, w->n_deployments);
         free(w->projects);
+        free(w->url_file);
+        free(w->url_credential);
         free(w->secret_file);
         free(w->secret_credential);
         erase_and_free(w->secret);

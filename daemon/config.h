@@ -36,7 +36,9 @@ struct project {
 
 struct webhook {
         char *name;               /* defaults to "webhook-N" */
-        char *url;
+        char *url;                /* NULL after -t when it comes from url_file/url_credential */
+        char *url_file;           /* where the URL comes from, when it is a capability (Slack) */
+        char *url_credential;
         enum webhook_format format;
         char **headers;           /* "Name: value" strings, sent as given */
         size_t n_headers;

@@ -985,6 +985,44 @@ static void test_secret_file(void **state) {
         config_free(c);
 }
 
+/* A Slack URL is a capability: it may come from a file or a credential, never echoed. */
+static void test_url_file(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *good = tmp_file(t, "slack-url", "https://hooks.slack.com/services/T0/B0/SECRETXYZ\n", 0600);
+        _cleanup_free_ char *bad = tmp_file(t, "not-url", "SECRETXYZ-not-a-url", 0600);
+        _cleanup_free_ char *text =
+                xasprintf(BASE "webhooks = ( { format = \"slack\"; url_file = \"%s\"; } );\n", good);
+        _cleanup_free_ char *text_bad = xasprintf(BASE "webhooks = ( { url_file = \"%s\"; } );\n", bad);
+        _cleanup_free_ char *text_both =
+                xasprintf(BASE "webhooks = ( { url = \"https://h\";\n url_file = \"%s\"; } );\n", good);
+        struct config *c;
+
+        c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_string_equal(c->webhooks[0].url, "https://hooks.slack.com/services/T0/B0/SECRETXYZ");
+        assert_string_equal(c->webhooks[0].url_file, good);
+        config_free(c);
+        /* -t checks the file is readable but does not read it. */
+        c = load_expect(text, 0, NONE, NONE);
+        assert_null(c->webhooks[0].url);
+        config_free(c);
+        assert_null(load_expect(text_bad, CONFIG_LOAD_SECRETS,
+                                STRV("t.conf:3: webhooks[0].url_file: does not hold an http:// or https:// URL"),
+                                NONE));
+        assert_null(load_expect(text_both, 0,
+                                STRV("t.conf:4: webhooks[0].url_file: conflicts with \"url\" on line 3; set only "
+                                     "one of \"url_file\", \"url_credential\" or \"url\""),
+                                NONE));
+
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
+        free(text);
+        text = xstrdup(BASE "webhooks = ( { url_credential = \"slack-url\"; } );\n");
+        c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_string_equal(c->webhooks[0].url, "https://hooks.slack.com/services/T0/B0/SECRETXYZ");
+        assert_string_equal(c->webhooks[0].url_credential, "slack-url");
+        config_free(c);
+        assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+}
+
 /* A config wrong in every way that touches a secret: no diagnostic may contain one. */
 static void test_secrets_never_echoed(void **state) {
         const struct tmp *t = *state;
@@ -1025,6 +1063,7 @@ static void test_example_config(void **state) {
 
         free(tmp_file(t, "gcore-api-key", "example-key\n", 0600));
         free(tmp_file(t, "webhook-secret", "whsec_ZXhhbXBsZQ==\n", 0600));
+        free(tmp_file(t, "slack-url", "https://hooks.slack.com/services/T0/B0/X\n", 0600));
         assert_int_equal(read_full_file(TEST_SRCDIR "/../conf/inferwatch.conf", 1 << 20, &text, NULL), 0);
         path = tmp_file(t, "inferwatch.conf", text, 0644);
 
@@ -1041,6 +1080,7 @@ static void test_example_config(void **state) {
         assert_true(c->projects[1].all);
         assert_int_equal(c->n_webhooks, 3);
         assert_int_equal(c->webhooks[0].format, WEBHOOK_FORMAT_SLACK);
+        assert_string_equal(c->webhooks[0].url, "https://hooks.slack.com/services/T0/B0/X");
         assert_int_equal(c->webhooks[1].format, WEBHOOK_FORMAT_ALERTMANAGER);
         assert_int_equal(c->webhooks[2].format, WEBHOOK_FORMAT_JSON);
         assert_string_equal(c->webhooks[2].secret, "whsec_ZXhhbXBsZQ==");
@@ -1086,6 +1126,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_inline_secret_mode, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_key_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_url_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_secret_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_secrets_never_echoed, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
