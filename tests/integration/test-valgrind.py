@@ -40,7 +40,7 @@ def main(t):
         w.sim.set(1, "roll", status="PARTIALLYDEPLOYED", containers=[{"region_id": 1, "ready": 1},
                                                                       {"region_id": 7, "error_message": "pull"}])
         w.wait_event("alert.firing", timeout=60)
-        w.sim.fault("reset", count=4)
+        w.sim.fault("reset", duration=4)
         w.wait_event("api.unreachable", timeout=60)
         w.wait_event("api.recovered", timeout=60)
         w.sim.create(2, "later", status="DEPLOYING")
