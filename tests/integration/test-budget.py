@@ -39,5 +39,28 @@ def main(t):
              diag="%d requests in two intervals" % (count("moving") - m2))
         scenario.no_sanitizer_report(t, w.daemon)
 
+    # Requests in flight are bounded: with every request held by the API, no more than
+    # max_in_flight reach it.
+    names = ["d%d" % i for i in range(10)]
+    with scenario.World({"deployments": [{"project_id": 1, "name": n} for n in names]}) as w:
+        w.sim.fault("hang", endpoint="get", duration=2.5)
+        conf = w.config([(1, names)], max_in_flight="3").replace('timeout = "2s"', 'timeout = "5s"')
+        w.start(conf)
+        gets = lambda: w.sim.counters()["by_endpoint"]["get"]  # noqa: E731
+        iw.wait_until(lambda: gets() >= 3, 10, "three requests")
+        samples = []
+
+        def sample():
+            # Counted only while the hang surely still holds (the fault expires later).
+            g, f = gets(), w.sim.faults()
+            if f and (f[0]["expires_in"] or 0) > 0.3:
+                samples.append(g)
+            return not f
+        iw.wait_until(sample, 10, "the hang to end")
+        t.eq(max(samples), 3, "max_in_flight = 3: three requests reach a hung API, the others wait their turn")
+        w.wait_event("deployment.discovered", count=10, timeout=20)
+        t.ok(True, "and every deployment is polled once the API answers again")
+        scenario.no_sanitizer_report(t, w.daemon)
+
 
 iw.run(main)
