@@ -1,0 +1,12 @@
+# Webhook scenario tests: the real daemon against the simulator, the sink and (when installed)
+# a real Alertmanager. Each runs in a few seconds on compressed intervals.
+WEBHOOK_TESTS = \
+	tests/integration/test-webhook-signing.py \
+	tests/integration/test-webhook-outage.py \
+	tests/integration/test-webhook-crash.py \
+	tests/integration/test-webhook-status-codes.py \
+	tests/integration/test-webhook-filters.py \
+	tests/integration/test-webhook-slack.py
+
+TESTS += $(WEBHOOK_TESTS)
+EXTRA_DIST += $(WEBHOOK_TESTS) tests/integration/hooklib.py
