@@ -213,9 +213,12 @@ char *render_alertmanager_open(const struct am_alert *alerts, size_t n) {
 char *render_alertmanager_url(const char *base) {
         size_t n = strlen(base), p = strlen(AM_PATH);
 
-        if (n >= p && streq(base + n - p, AM_PATH))
-                return xstrdup(base);
-        return xasprintf("%s%s", base, base[n ? n - 1 : 0] == '/' ? AM_PATH + 1 : AM_PATH);
+        /* "http://am:9093", "http://am:9093/" and ".../api/v2/alerts/" all mean the same. */
+        while (n > 0 && base[n - 1] == '/')
+                n--;
+        if (n >= p && strncmp(base + n - p, AM_PATH, p) == 0)
+                return xstrndup(base, n);
+        return xasprintf("%.*s%s", (int) n, base, AM_PATH);
 }
 
 char *render_event(enum webhook_format f, const struct event *e) {
