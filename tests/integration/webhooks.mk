@@ -6,7 +6,10 @@ WEBHOOK_TESTS = \
 	tests/integration/test-webhook-crash.py \
 	tests/integration/test-webhook-status-codes.py \
 	tests/integration/test-webhook-filters.py \
-	tests/integration/test-webhook-slack.py
+	tests/integration/test-webhook-slack.py \
+	tests/integration/test-webhook-am-repost.py \
+	tests/integration/test-webhook-alertmanager.py \
+	tests/integration/test-webhook-burst.py
 
 TESTS += $(WEBHOOK_TESTS)
 EXTRA_DIST += $(WEBHOOK_TESTS) tests/integration/hooklib.py
