@@ -79,7 +79,9 @@ int spool_open(const char *dir, struct spool **ret) {
                 e->time = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) st.st_mtim.tv_nsec / 1000;
         }
         closedir(d);
-        qsort(found, n_found, sizeof(*found), compare_entry);
+        /* qsort(NULL, 0, ...) is undefined behaviour, and an empty spool has found == NULL. */
+        if (n_found > 0)
+                qsort(found, n_found, sizeof(*found), compare_entry);
         for (size_t i = 0; i < n_found; i++) {
                 push(s, found[i]);
                 s->next_seq = found[i].seq + 1;
