@@ -9,6 +9,7 @@ import fnmatch
 import json
 import os
 import re
+import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
@@ -75,7 +76,10 @@ def log_lines(daemon):
 
 
 def events(daemon, include_webhook_events=False):
-    """The events the daemon logged, in order (webhook.* ones only when asked)."""
+    """The events the daemon logged, in order (webhook.* ones only when asked). Raises when the
+    daemon exited by itself (a crash, a sanitizer abort), so that waits on events fail at once."""
+    if daemon.returncode not in (None, 0, -signal.SIGKILL, -signal.SIGTERM):
+        raise RuntimeError("inferwatchd exited with status %d:\n%s" % (daemon.returncode, daemon.stderr()[-4000:]))
     evs = [o for o in log_lines(daemon) if "id" in o and "type" in o]
     if not include_webhook_events:
         evs = [e for e in evs if not e["type"].startswith("webhook.")]
