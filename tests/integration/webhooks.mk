@@ -7,6 +7,7 @@ WEBHOOK_TESTS = \
 	tests/integration/test-webhook-status-codes.py \
 	tests/integration/test-webhook-filters.py \
 	tests/integration/test-webhook-slack.py \
+	tests/integration/test-webhook-spool-limit.py \
 	tests/integration/test-webhook-am-repost.py \
 	tests/integration/test-webhook-alertmanager.py \
 	tests/integration/test-webhook-burst.py
