@@ -73,15 +73,16 @@ static const char *slack_icon(const struct event *e) {
 }
 
 static void slack_field(struct json_object *fields, const char *label, const char *value) {
+        _cleanup_free_ char *head = NULL, *v = NULL, *t = NULL;
         struct json_object *f;
 
         if (!value || !*value)
                 return;
+        head = xasprintf("*%s*\n", label);
+        v = slack_text(value, SLACK_FIELD_MAX - strlen(head));
+        t = xasprintf("%s%s", head, v);
         f = json_object_new_object();
         json_object_object_add(f, "type", json_object_new_string("mrkdwn"));
-        _cleanup_free_ char *raw = xasprintf("*%s*\n", label), *t = NULL;
-        _cleanup_free_ char *v = slack_text(value, SLACK_FIELD_MAX - strlen(raw));
-        t = xasprintf("%s%s", raw, v);
         json_object_object_add(f, "text", json_object_new_string(t));
         json_object_array_add(fields, f);
 }
