@@ -1,5 +1,6 @@
 # Webhook scenario tests: the real daemon against the simulator, the sink and (when installed)
-# a real Alertmanager. Each runs in a few seconds on compressed intervals.
+# a real Alertmanager (skipped when not installed), on compressed intervals: seconds each, the
+# 10,000-event burst up to a minute.
 WEBHOOK_TESTS = \
 	tests/integration/test-webhook-signing.py \
 	tests/integration/test-webhook-outage.py \
