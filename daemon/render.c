@@ -22,6 +22,46 @@ bool render_wants(enum webhook_format f, const struct event *e) {
 
 /* ---- Slack ---- */
 
+/* Block Kit limits (api.slack.com/reference/block-kit/blocks): a section's text 3000 characters,
+ * a field 2000. The top-level "text" is held to the same 3000. Cutting bytes keeps below a
+ * limit on characters. */
+#define SLACK_TEXT_MAX 3000
+#define SLACK_FIELD_MAX 2000
+#define ELLIPSIS "…"
+
+/* mrkdwn treats &, < and > as markup: "<!channel>" in an error message from the API would ping
+ * a whole channel. Escaped as Slack asks, then cut to max bytes, on a character boundary and
+ * never inside an entity, with an ellipsis when cut. */
+static char *slack_text(const char *s, size_t max) {
+        char *out = xmalloc(strlen(s) * 5 + 1), *o = out;
+        size_t cut, n;
+
+        for (; *s; s++) {
+                const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+                if (rep)
+                        o = stpcpy(o, rep);
+                else
+                        *o++ = *s;
+        }
+        *o = '\0';
+        n = (size_t) (o - out);
+        if (n <= max)
+                return out;
+        cut = max - strlen(ELLIPSIS);
+        while (cut > 0 && ((unsigned char) out[cut] & 0xC0) == 0x80)
+                cut--;
+        for (size_t i = cut; i > 0 && cut - i < 5; i--) {
+                if (out[i - 1] == ';')
+                        break;
+                if (out[i - 1] == '&') {
+                        cut = i - 1;
+                        break;
+                }
+        }
+        strcpy(out + cut, ELLIPSIS);
+        return out;
+}
+
 static const char *slack_icon(const struct event *e) {
         if (e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_API_RECOVERED)
                 return ":large_green_circle:";
@@ -33,15 +73,17 @@ static const char *slack_icon(const struct event *e) {
 }
 
 static void slack_field(struct json_object *fields, const char *label, const char *value) {
+        _cleanup_free_ char *head = NULL, *v = NULL, *t = NULL;
         struct json_object *f;
 
         if (!value || !*value)
                 return;
+        head = xasprintf("*%s*\n", label);
+        v = slack_text(value, SLACK_FIELD_MAX - strlen(head));
+        t = xasprintf("%s%s", head, v);
         f = json_object_new_object();
         json_object_object_add(f, "type", json_object_new_string("mrkdwn"));
-        char *t = xasprintf("*%s*\n%s", label, value);
         json_object_object_add(f, "text", json_object_new_string(t));
-        free(t);
         json_object_array_add(fields, f);
 }
 
@@ -55,17 +97,10 @@ static struct json_object *slack_text_block(const char *type, const char *text_t
         return b;
 }
 
-static char *render_slack(const struct event *e) {
-        struct json_object *o = json_object_new_object(), *blocks = json_object_new_array();
-        struct json_object *section = json_object_new_object(), *fields = json_object_new_array();
-        struct json_object *context = json_object_new_object(), *elements = json_object_new_array();
-        _cleanup_free_ char *text = NULL, *project = NULL, *region = NULL, *ctx = NULL;
-        char t[32], id[37];
-
-        /* "text" is what notifications and old clients show; blocks are the rich message. */
-        text = xasprintf("%s %s", slack_icon(e), strempty(e->message));
-        json_object_object_add(o, "text", json_object_new_string(text));
-        json_object_array_add(blocks, slack_text_block("section", "mrkdwn", text));
+static struct json_object *slack_fields(const struct event *e) {
+        struct json_object *fields = json_object_new_array();
+        _cleanup_free_ char *project = NULL, *region = NULL;
+        const char *error = event_get(e, "error_message");
 
         if (e->project_id)
                 project = xasprintf("%lld", (long long) e->project_id);
@@ -79,16 +114,30 @@ static char *render_slack(const struct event *e) {
                                         : xstrdup(event_get(e, "region_id"));
         }
         slack_field(fields, "Region", region);
-        slack_field(fields, "Error", event_get(e, "error_message"));
+        slack_field(fields, "API", event_get(e, "api_url"));
+        slack_field(fields, "Error", error ? error : event_get(e, "api_error"));
         slack_field(fields, "Reason", event_get(e, "reason"));
-        if (json_object_array_length(fields) > 0) {
-                json_object_object_add(section, "type", json_object_new_string("section"));
-                json_object_object_add(section, "fields", fields);
-                json_object_array_add(blocks, section);
-        } else {
-                json_object_put(fields);
-                json_object_put(section);
-        }
+        /* At most 9 so far; the priority makes every message the same shape. */
+        slack_field(fields, "Priority", priority_to_string(e->priority));
+        return fields;
+}
+
+static char *render_slack(const struct event *e) {
+        struct json_object *o = json_object_new_object(), *blocks = json_object_new_array();
+        struct json_object *section = json_object_new_object();
+        struct json_object *context = json_object_new_object(), *elements = json_object_new_array();
+        _cleanup_free_ char *line = NULL, *text = NULL, *ctx = NULL;
+        char t[32], id[37];
+
+        /* "text" is what notifications and old clients show; blocks are the rich message. */
+        line = xasprintf("%s %s", slack_icon(e), strempty(e->message));
+        text = slack_text(line, SLACK_TEXT_MAX);
+        json_object_object_add(o, "text", json_object_new_string(text));
+        json_object_array_add(blocks, slack_text_block("section", "mrkdwn", text));
+
+        json_object_object_add(section, "type", json_object_new_string("section"));
+        json_object_object_add(section, "fields", slack_fields(e));
+        json_object_array_add(blocks, section);
 
         ctx = xasprintf("`%s` · %s · %s · inferwatch", event_type_to_string(e->type), format_rfc3339(t, e->time),
                         event_id_to_string(e->id, id));
@@ -165,9 +214,12 @@ char *render_alertmanager_open(const struct am_alert *alerts, size_t n) {
 char *render_alertmanager_url(const char *base) {
         size_t n = strlen(base), p = strlen(AM_PATH);
 
-        if (n >= p && streq(base + n - p, AM_PATH))
-                return xstrdup(base);
-        return xasprintf("%s%s", base, base[n ? n - 1 : 0] == '/' ? AM_PATH + 1 : AM_PATH);
+        /* "http://am:9093", "http://am:9093/" and ".../api/v2/alerts/" all mean the same. */
+        while (n > 0 && base[n - 1] == '/')
+                n--;
+        if (n >= p && strncmp(base + n - p, AM_PATH, p) == 0)
+                return xstrndup(base, n);
+        return xasprintf("%.*s%s", (int) n, base, AM_PATH);
 }
 
 char *render_event(enum webhook_format f, const struct event *e) {

@@ -37,8 +37,6 @@ static char *entry_name(uint64_t seq) {
 
 int spool_open(const char *dir, struct spool **ret) {
         struct spool *s;
-        struct spool_entry *found = NULL;
-        size_t n_found = 0;
         DIR *d;
         struct dirent *de;
 
@@ -73,19 +71,19 @@ int spool_open(const char *dir, struct spool **ret) {
                 seq = strtoull(de->d_name, &end, 10);
                 if (!streq(end, SUFFIX) || fstatat(s->dir_fd, de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                struct spool_entry *e = array_append(&found, &n_found, sizeof(*e));
-                e->seq = seq;
-                e->size = (uint64_t) st.st_size;
-                e->time = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) st.st_mtim.tv_nsec / 1000;
+                push(s, (struct spool_entry) {
+                        .seq = seq,
+                        .size = (uint64_t) st.st_size,
+                        .time = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) st.st_mtim.tv_nsec / 1000,
+                });
         }
         closedir(d);
-        if (n_found > 0)
-                qsort(found, n_found, sizeof(*found), compare_entry);
-        for (size_t i = 0; i < n_found; i++) {
-                push(s, found[i]);
-                s->next_seq = found[i].seq + 1;
+        /* A fresh ring holds its entries from index 0, in directory order: sort them. (qsort
+         * of NULL is undefined even for 0 entries.) */
+        if (s->n > 0) {
+                qsort(s->entries, s->n, sizeof(*s->entries), compare_entry);
+                s->next_seq = s->entries[s->n - 1].seq + 1;
         }
-        free(found);
         *ret = s;
         return 0;
 }

@@ -124,7 +124,13 @@ static usec_t retry_delay(const struct sink *s, usec_t retry_after) {
 
 static char *excerpt(const struct http_response *r) {
         size_t n = MIN(r->size, (size_t) EXCERPT_MAX);
-        char *e = xstrndup(r->body, n);
+        char *e;
+
+        /* Never cut a UTF-8 character in two: the excerpt goes into JSON and the journal. */
+        if (n < r->size)
+                while (n > 0 && ((unsigned char) r->body[n] & 0xC0) == 0x80)
+                        n--;
+        e = xstrndup(r->body, n);
 
         for (char *p = e; *p; p++)
                 if ((unsigned char) *p < 0x20)
@@ -283,15 +289,24 @@ static void send_repost(struct sink *s) {
 }
 
 static void kick(struct sink *s) {
+        usec_t now, due;
+
         if (s->disabled || s->req || s->waiting)
                 return;
         if (spool_head(s->spool)) {
                 send_head(s);
                 return;
         }
-        if (s->cfg->format == WEBHOOK_FORMAT_ALERTMANAGER &&
-            now_usec(CLOCK_MONOTONIC) >= s->last_repost + repost_period(s))
+        if (s->cfg->format != WEBHOOK_FORMAT_ALERTMANAGER)
+                return;
+        now = now_usec(CLOCK_MONOTONIC);
+        due = s->last_repost + repost_period(s);
+        if (now >= due)
                 send_repost(s);
+        else
+                /* A retry backoff may have taken the timer meanwhile: the re-post needs it back,
+                 * or open alerts would expire in Alertmanager while nothing else happens. */
+                arm(s, due - now, false);
 }
 
 static int sink_init(struct webhooks *w, struct sink *s, const struct webhook *cfg, const struct saved_state *saved) {
@@ -301,6 +316,10 @@ static int sink_init(struct webhooks *w, struct sink *s, const struct webhook *c
 
         s->owner = w;
         s->cfg = cfg;
+        /* The name is a directory under spool/: "." or ".." would put events elsewhere. */
+        if (streq(cfg->name, ".") || streq(cfg->name, ".."))
+                return log_error_errno(-EINVAL, "Webhook name \"%s\" cannot name its spool directory, rename it",
+                                       cfg->name);
         s->url = cfg->format == WEBHOOK_FORMAT_ALERTMANAGER ? render_alertmanager_url(cfg->url) : xstrdup(cfg->url);
         if (cfg->secret) {
                 r = sign_key_from_secret(cfg->secret, &s->key, &s->key_size);

@@ -51,3 +51,15 @@ tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-config
+
+check_PROGRAMS += tests/unit/test-webhook
+tests_unit_test_webhook_SOURCES = tests/unit/test-webhook.c
+tests_unit_test_webhook_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_webhook_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-webhook
+
+check_PROGRAMS += tests/unit/test-spool
+tests_unit_test_spool_SOURCES = tests/unit/test-spool.c
+tests_unit_test_spool_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_spool_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-spool

@@ -1,0 +1,133 @@
+"""A real Alertmanager (Debian's prometheus-alertmanager) between inferwatchd and the sink: two
+inferwatchd instances, with their own state, watch the same deployment and post to it; Alertmanager
+de-duplicates them by labels and notifies the sink once "firing", then "resolved", with the
+labels that identify the deployment. Skipped when Alertmanager is not installed."""
+
+import json
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hooklib as h  # noqa: E402
+from hooklib import iw  # noqa: E402
+
+ALERTMANAGER = os.environ.get("IW_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
+GROUP_WAIT, GROUP_INTERVAL = 1, 2
+LABELS = {"alertname": "InferenceDeploymentUnhealthy", "project_id": "1", "deployment": "prod-a", "region_id": "7",
+          "severity": "warning"}
+
+
+def free_port():
+    # Alertmanager cannot be given port 0: take one the kernel picked and give it back.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Alertmanager:
+    def __init__(self, receiver_url):
+        self.dir = iw.tmpdir("alertmanager-")
+        config = os.path.join(self.dir, "alertmanager.yml")
+        with open(config, "w") as f:
+            # YAML is a superset of JSON.
+            json.dump({
+                "route": {"receiver": "sink", "group_by": ["alertname", "deployment"], "group_wait": "%ds" % GROUP_WAIT,
+                          "group_interval": "%ds" % GROUP_INTERVAL, "repeat_interval": "1h"},
+                "receivers": [{"name": "sink", "webhook_configs": [{"url": receiver_url, "send_resolved": True}]}],
+            }, f)
+        for attempt in range(5):
+            self.port = free_port()
+            self.proc = iw._spawn([ALERTMANAGER, "--config.file=" + config, "--storage.path=" + self.dir,
+                                   "--web.listen-address=127.0.0.1:%d" % self.port, "--cluster.listen-address="],
+                                  os.path.join(self.dir, "stdout"), os.path.join(self.dir, "stderr"))
+            try:
+                iw.wait_until(lambda: self.proc.poll() is not None or self._ready(), 20, "Alertmanager to listen")
+            except TimeoutError:
+                raise RuntimeError("Alertmanager did not start: " + self.log()) from None
+            if self.proc.poll() is None:
+                return
+        raise RuntimeError("Alertmanager failed to start 5 times: " + self.log())
+
+    def _ready(self):
+        try:
+            return iw.http_request(self.port, "GET", "/-/ready", timeout=1).status == 200
+        except OSError:
+            return False
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def alerts(self):
+        return json.loads(iw.http_request(self.port, "GET", "/api/v2/alerts").body)
+
+    def log(self):
+        return iw._read(os.path.join(self.dir, "stderr"))[-3000:]
+
+    def stop(self):
+        iw._terminate(self.proc)
+
+
+def notifications(sink, status=None):
+    out = []
+    for x in sink.deliveries():
+        n = h.body(x)
+        if n.get("groupLabels", {}).get("deployment") == "prod-a" and (status is None or n["status"] == status):
+            out.append(n)
+    return out
+
+
+def main(t):
+    if not os.access(ALERTMANAGER, os.X_OK):
+        t.skip_all("%s is not installed (Debian package prometheus-alertmanager)" % ALERTMANAGER)
+    scenario = {"deployments": [{"project_id": 1, "name": "prod-a", "regions": [1, 7]}]}
+    with iw.Sim(scenario) as sim, iw.Sink() as sink:
+        am = Alertmanager(sink.hook_url("/alertmanager"))
+        wh = h.webhook("am", am.url, format="alertmanager")
+        confs = [h.config(sim, iw.tmpdir("state-%d-" % i), [{"id": 1, "deployments": ["prod-a"]}], [wh])
+                 for i in (1, 2)]
+        daemons = [h.start(c) for c in confs]
+        for d in daemons:
+            iw.wait_until(lambda: any(e["type"] == "deployment.discovered" for e in h.events(d)), 15, "discovery")
+
+        sim.set(1, "prod-a", status="PARTIALLYDEPLOYED",
+                containers=[{"region_id": 1, "ready": 1}, {"region_id": 7, "ready": 0, "error_message": "Failed to pull image"}])
+        for d in daemons:
+            iw.wait_until(lambda: any(e["type"] == "alert.firing" for e in h.events(d)), 15, "alert.firing")
+        for c in confs:
+            iw.wait_until(lambda: h.webhook_status(c, "am")["delivered"] >= 1, 15, "the alert posted to Alertmanager")
+        posted = time.time()
+        firing = iw.wait_until(lambda: notifications(sink, "firing"), 15, "Alertmanager's firing notification")[0]
+        t.eq([a["labels"] for a in firing["alerts"]], [LABELS],
+             "Alertmanager notifies the alert firing with the deployment's labels")
+        t.ok(firing["alerts"][0]["status"] == "firing" and firing["receiver"] == "sink"
+             and firing["groupLabels"] == {"alertname": LABELS["alertname"], "deployment": "prod-a"},
+             "firing, grouped by alertname and deployment", firing)
+        t.eq(firing["alerts"][0]["annotations"].get("description"), "region 7: Failed to pull image",
+             "the annotations carry the reason")
+        held = [a for a in am.alerts() if a["labels"].get("deployment") == "prod-a"]
+        t.eq(len(held), 1, "Alertmanager holds one alert for the two instances' posts")
+        # Give Alertmanager two more group intervals to send a second notification, if it would.
+        iw.wait_until(lambda: time.time() > posted + GROUP_WAIT + 2 * GROUP_INTERVAL + 0.5, 10, "two group intervals")
+        t.eq(len(notifications(sink, "firing")), 1, "two inferwatchd instances: one firing notification, not two")
+
+        sim.set(1, "prod-a", status="ACTIVE", ready=1, containers=[{"region_id": 7, "error_message": None}])
+        for d in daemons:
+            iw.wait_until(lambda: any(e["type"] == "alert.resolved" for e in h.events(d)), 15, "alert.resolved")
+        resolved = iw.wait_until(lambda: notifications(sink, "resolved"), 20, "the resolved notification")[0]
+        t.eq([(a["status"], a["labels"]) for a in resolved["alerts"]], [("resolved", LABELS)],
+             "then resolved, same labels")
+        t.ok(resolved["alerts"][0]["endsAt"] > resolved["alerts"][0]["startsAt"], "with an endsAt after its start")
+        for i, c in enumerate(confs):
+            s = iw.wait_until(lambda: (lambda s: s if s["backlog"] == 0 else None)(h.webhook_status(c, "am")), 10,
+                              "--status to show the backlog delivered")
+            t.ok(s["delivered"] == 2 and s["dropped"] == 0 and s["last_result"] == "HTTP 200",
+                 "instance %d: Alertmanager accepted firing and resolved" % (i + 1), s)
+        for i, d in enumerate(daemons):
+            h.stop(t, d, "inferwatchd %d" % (i + 1))
+        am.stop()
+
+
+iw.run(main)

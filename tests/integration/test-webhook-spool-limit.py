@@ -1,0 +1,50 @@
+"""The spool is bounded: while the receiver fails, a burst larger than spool_max_size drops the
+oldest events, says so (webhook.dropped with the count), and once the receiver is back the
+newest events are delivered, in order, nothing else."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hooklib as h  # noqa: E402
+from hooklib import iw  # noqa: E402
+
+N = 400
+LIMIT = 64 * 1024
+
+
+def main(t):
+    scenario = {"fleets": [{"project_id": 3, "prefix": "fleet-", "count": N, "digits": 3, "regions": [1]}]}
+    state = iw.tmpdir("state-")
+    with iw.Sim(scenario) as sim, iw.Sink() as sink:
+        wh = h.webhook("hook", sink.hook_url(), events=["deployment.discovered"])
+        conf = h.config(sim, state, [{"id": 3, "deployments": "*"}], [wh], spool_max_size="64KiB",
+                        account={"page_size": 50})
+        sink.behave(status=503)
+        d = h.start(conf)
+        iw.wait_until(lambda: len(h.events(d)) > N, 20, "the discoveries")
+        drops = [e for e in h.events(d, True) if e["type"] == "webhook.dropped"]
+        dropped = sum(e["data"]["count"] for e in drops)
+        logged = [e["id"] for e in h.events(d) if h.accepts(wh, e)]
+        t.eq(len(logged), N, "%d events for the webhook" % N)
+        t.ok(drops and all(e["data"]["reason"] == "spool over its size or age limit" and e["priority"] == "warning"
+                           and e["data"]["webhook"] == "hook" for e in drops) and 0 < dropped < N,
+             "webhook.dropped says the spool overflowed, %d events in %d messages" % (dropped, len(drops)),
+             drops[:3])
+        sizes = [os.path.getsize(p) for p in h.spool_files(state, "hook")]
+        t.ok(sum(sizes) <= LIMIT and len(sizes) == N - dropped,
+             "the spool holds %d events, %d bytes, within 64 KiB" % (len(sizes), sum(sizes)))
+        t.eq(h.spool_ids(state, "hook"), logged[dropped:], "the oldest went, the newest stay, in order")
+
+        sink.normal()
+        ok = iw.wait_until(lambda: (lambda g: g if len(g) >= 10 else None)(
+            [x for x in sink.deliveries() if x["status"] == 200]), 30, "deliveries again")
+        t.eq(h.ids(ok)[:10], logged[dropped:dropped + 10], "then delivery resumes with the oldest event kept")
+        order = [logged.index(i) for i in h.collapse(h.ids(sink.deliveries()))]
+        t.ok(order == sorted(order), "every attempt, failed ones included, in the logged order", order[:20])
+        s = h.webhook_status(conf, "hook")
+        t.ok(s["dropped"] == dropped, "--status: dropped %d" % dropped, s)
+        h.stop(t, d)
+
+
+iw.run(main)
