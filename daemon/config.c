@@ -736,6 +736,11 @@ static int get_name(const struct scope *sc, const char *key, char **ret) {
                              q, NAME_LEN_MAX);
                 return -EINVAL;
         }
+        /* A webhook's name is its spool directory's: "." and ".." would be the state directory. */
+        if (streq(v, ".") || streq(v, "..")) {
+                report_error(sc->l, s, "%s: invalid name \"%s\"; it names a directory", path, v);
+                return -EINVAL;
+        }
         *ret = xstrdup(v);
         return 1;
 }
@@ -1215,6 +1220,9 @@ static void parse_account(struct loader *l, const config_setting_t *g, const cha
         r1 = get_duration(&sc, "connect_timeout", 100 * USEC_PER_MSEC, 5 * USEC_PER_MINUTE,
                           &a->connect_timeout);
         r2 = get_duration(&sc, "timeout", 100 * USEC_PER_MSEC, 10 * USEC_PER_MINUTE, &a->timeout);
+        /* A short timeout alone is a request, not an error: the default connect timeout yields. */
+        if (r1 == 0 && r2 > 0)
+                a->connect_timeout = MIN(a->connect_timeout, a->timeout);
         if (r1 >= 0 && r2 >= 0)
                 check_order(&sc, "connect_timeout", a->connect_timeout, "timeout", a->timeout, "timeout");
         (void) get_size(&sc, "max_response_size", KIB, GIB, &a->max_response_size);

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -66,7 +67,10 @@ char *xvasprintf(const char *fmt, va_list ap) {
 void *array_append(void *array_p, size_t *n, size_t sz) {
         char **array = array_p;
 
-        *array = xrealloc(*array, (*n + 1) * sz);
+        /* Grows geometrically, judging the room left by what the allocator really gave, so that
+         * arrays allocated at their exact size elsewhere are safe too. */
+        if (!*array || malloc_usable_size(*array) < (*n + 1) * sz)
+                *array = xrealloc(*array, MAX((*n + 1) * sz, 2 * *n * sz));
         memset(*array + *n * sz, 0, sz);
         return *array + (*n)++ * sz;
 }

@@ -441,6 +441,9 @@ static const struct bad_case bad_cases[] = {
           BASE "webhooks = ( { url = \"https://h\";\n  secret = \"s\";\n  secret_file = \"/s\"; } );\n",
           { "t.conf:5: webhooks[0].secret_file: conflicts with \"secret\" on line 4; set only one of "
             "\"secret_file\", \"secret_credential\" or \"secret\"" } },
+        { "webhook_name_dotdot",
+          BASE "webhooks = ( { name = \"..\"; url = \"https://h\"; } );\n",
+          { "t.conf:3: webhooks[0].name: invalid name \"..\"; it names a directory" } },
         { "secret_whsec_not_base64",
           BASE "webhooks = ( { url = \"https://h\"; secret = \"whsec_not/base64!\"; } );\n",
           { "t.conf:3: webhooks[0]: the signing secret starts with \"whsec_\" but the rest is not base64" } },
@@ -561,6 +564,12 @@ static void test_defaults(void **state) {
         assert_int_equal(c->projects[0].n_deployments, 0);
         assert_int_equal(c->projects[0].line, 2);
         assert_int_equal(c->n_webhooks, 0);
+        config_free(c);
+
+        /* A timeout shorter than the default connect timeout shortens that too. */
+        c = load_expect("accounts = ( { key = \"k\"; timeout = \"2s\"; } );\n" PROJECTS, 0, NONE, NONE);
+        assert_int_equal(c->accounts[0].timeout, 2 * USEC_PER_SEC);
+        assert_int_equal(c->accounts[0].connect_timeout, 2 * USEC_PER_SEC);
         config_free(c);
 }
 
