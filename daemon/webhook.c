@@ -263,6 +263,23 @@ static void send_head(struct sink *s) {
         }
 }
 
+/* The re-post follows the webhook's filters as the alert.firing of each alert did. */
+static size_t keep_accepted(const struct webhook *cfg, struct am_alert *alerts, size_t n) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct event e = {
+                        .type = EVENT_ALERT_FIRING,
+                        .priority = event_type_default_priority(EVENT_ALERT_FIRING),
+                        .project_id = alerts[i].project_id,
+                        .deployment = (char *) alerts[i].deployment,
+                };
+                if (webhook_accepts(cfg, &e))
+                        alerts[kept++] = alerts[i];
+        }
+        return kept;
+}
+
 static void send_repost(struct sink *s) {
         struct am_alert *alerts = NULL;
         size_t n = 0;
@@ -275,6 +292,7 @@ static void send_repost(struct sink *s) {
         if (!s->owner->alerts)
                 return;
         s->owner->alerts(s->owner->alerts_userdata, &alerts, &n);
+        n = keep_accepted(s->cfg, alerts, n);
         if (n == 0) {
                 free(alerts);
                 return;
