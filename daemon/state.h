@@ -50,6 +50,7 @@ struct saved_state {
         size_t n_projects;
         struct webhook_record *webhooks;
         size_t n_webhooks;
+        bool watches_borrowed;    /* the watch records point into their owner (monitor_view()) */
 };
 
 void saved_state_done(struct saved_state *s);
