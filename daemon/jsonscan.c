@@ -78,34 +78,38 @@ static size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
 }
 
 static int scan_string(struct scanner *s) {
+        const unsigned char *p, *end = s->end;
+        bool escaped = false;
         size_t t;
 
         s->p++; /* the opening quote */
         t = push(s, JSCAN_STRING);
-        for (;;) {
+        /* A local cursor: s->p could alias the token array, and would be reloaded every byte. */
+        for (p = s->p;;) {
                 size_t n;
-                if (s->p >= s->end)
+                while (p < end && byte_class[*p] == C_PLAIN)
+                        p++;
+                if (p >= end)
                         return -EBADMSG;
-                switch (byte_class[*s->p]) {
-                case C_PLAIN:
-                        s->p++;
-                        break;
+                switch (byte_class[*p]) {
                 case C_QUOTE:
+                        s->p = p;
+                        s->j->tokens[t].escaped = escaped;
                         close_token(s, t);
                         s->p++;
                         return 0;
                 case C_BACKSLASH:
                         /* \u is left to json-c (surrogates, \u0000). */
-                        if (s->end - s->p < 2 || !strchr("\"\\/bfnrt", s->p[1]) || s->p[1] == '\0')
+                        if (end - p < 2 || p[1] == '\0' || !strchr("\"\\/bfnrt", p[1]))
                                 return -EBADMSG;
-                        s->j->tokens[t].escaped = true;
-                        s->p += 2;
+                        escaped = true;
+                        p += 2;
                         break;
                 case C_HIGH:
-                        n = utf8_sequence(s->p, s->end);
+                        n = utf8_sequence(p, end);
                         if (n == 0)
                                 return -EBADMSG;
-                        s->p += n;
+                        p += n;
                         break;
                 default:
                         return -EBADMSG;

@@ -93,18 +93,20 @@ static void put(struct writer *w, const char *s, size_t l) {
 /* A JSON string, escaped as json-c escapes it. */
 static void put_string(struct writer *w, const char *s) {
         static const char hex[] = "0123456789abcdef";
-        const char *run = s;
 
         PUT(w, "\"");
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+        for (;;) {
+                const char *run = s;
+                unsigned char c;
+                char e[6] = { '\\', 'u', '0', '0' };
                 size_t l = 2;
 
-                if (c >= 0x20 && c != '"' && c != '\\')
-                        continue;
+                while ((unsigned char) *s >= 0x20 && *s != '"' && *s != '\\')
+                        s++;
                 put(w, run, (size_t) (s - run));
-                run = s + 1;
+                if (*s == '\0')
+                        break;
+                c = (unsigned char) *s++;
                 switch (c) {
                 case '"': e[1] = '"'; break;
                 case '\\': e[1] = '\\'; break;
@@ -113,11 +115,13 @@ static void put_string(struct writer *w, const char *s) {
                 case '\n': e[1] = 'n'; break;
                 case '\f': e[1] = 'f'; break;
                 case '\r': e[1] = 'r'; break;
-                default: l = 6;
+                default:
+                        e[4] = hex[c >> 4];
+                        e[5] = hex[c & 15];
+                        l = 6;
                 }
                 put(w, e, l);
         }
-        put(w, run, (size_t) (s - run));
         PUT(w, "\"");
 }
 
