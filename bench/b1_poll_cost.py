@@ -57,6 +57,7 @@ def run_loop(sim, args):
 
 def run(ctx):
     n, k = ctx.param("b1_n", 100, 20), ctx.param("b1_k", 5, 2)
+    k_long = ctx.param("b1_k_long", 20, 4)
     shell_cg_polls = ctx.param("b1_shell_callgrind_polls", 10, 3)
     progress("B1: %d deployments x %d cycles of get-one polls" % (n, k))
     sim = iw.Sim({"fleets": [{"project_id": 1, "prefix": "bench-", "count": n, "regions": [1, 7], "ready": 2}]},
@@ -71,8 +72,8 @@ def run(ctx):
 
     rows = []
 
-    def add(peer, usage, polls, wall=None, instructions=None, instr_polls=None):
-        rows.append({"peer": peer, "deployments": n, "polls": polls, "cpu_user_s": usage.user,
+    def add(peer, usage, polls, wall=None, instructions=None, instr_polls=None, cycles=k):
+        rows.append({"peer": peer, "deployments": n, "cycles": cycles, "polls": polls, "cpu_user_s": usage.user,
                      "cpu_sys_s": usage.sys, "cpu_s": usage.cpu, "cpu_per_poll_us": 1e6 * usage.cpu / polls,
                      "wall_s": wall, "instructions": instructions,
                      "instruction_polls": instr_polls,
@@ -89,6 +90,23 @@ def run(ctx):
     add("python-urllib", u, polls, wall)
     u, wall, polls = run_loop(sim, python + [str(k), "--keep-alive"])
     add("python-keepalive", u, polls, wall)
+
+    # The same with more cycles: the difference is the cost of a poll without the process's
+    # start and stop (which the shell loop pays at every poll anyway).
+    progress("B1: inferwatchd and the Python loops again with %d cycles, for the marginal cost" % k_long)
+    u, polls = run_daemon(ctx, sim, key, names, n * k_long)
+    add("inferwatchd", u, polls, cycles=k_long)
+    u, wall, polls = run_loop(sim, python + [str(k_long)])
+    add("python-urllib", u, polls, wall, cycles=k_long)
+    u, wall, polls = run_loop(sim, python + [str(k_long), "--keep-alive"])
+    add("python-keepalive", u, polls, wall, cycles=k_long)
+    marginal = {}
+    for peer in ("inferwatchd", "python-urllib", "python-keepalive"):
+        short, long_ = [r for r in rows if r["peer"] == peer]
+        marginal[peer] = 1e6 * (long_["cpu_s"] - short["cpu_s"]) / (long_["polls"] - short["polls"])
+        long_["marginal_cpu_per_poll_us"] = short["marginal_cpu_per_poll_us"] = marginal[peer]
+    shell_row = rows[1]
+    shell_row["marginal_cpu_per_poll_us"] = marginal["curl-jq-sh"] = shell_row["cpu_per_poll_us"]
 
     # Instruction counts under callgrind.
     cg = iw.tmpdir("callgrind-")
@@ -115,14 +133,15 @@ def run(ctx):
 
     base = rows[0]
     for r in rows:
-        r["cpu_ratio"] = r["cpu_per_poll_us"] / base["cpu_per_poll_us"]
+        same = [b for b in rows if b["peer"] == "inferwatchd" and b["cycles"] == r["cycles"]][0]
+        r["cpu_ratio"] = r["cpu_per_poll_us"] / same["cpu_per_poll_us"]
         if r["instructions_per_poll"] and base["instructions_per_poll"]:
             r["instruction_ratio"] = r["instructions_per_poll"] / base["instructions_per_poll"]
     write_csv(ctx.csv("b1-poll-cost.csv"), rows,
-              ["peer", "deployments", "polls", "cpu_user_s", "cpu_sys_s", "cpu_s", "cpu_per_poll_us", "cpu_ratio",
-               "wall_s", "instruction_polls", "instructions", "instructions_per_poll",
+              ["peer", "deployments", "cycles", "polls", "cpu_user_s", "cpu_sys_s", "cpu_s", "cpu_per_poll_us", "cpu_ratio",
+               "marginal_cpu_per_poll_us", "wall_s", "instruction_polls", "instructions", "instructions_per_poll",
                "instruction_ratio"])
-    by = {r["peer"]: r for r in rows}
+    by = {r["peer"]: r for r in rows if r["cycles"] == k}
     figs = [
         Figure(BENCH, "inferwatchd CPU per poll", by["inferwatchd"]["cpu_per_poll_us"], "µs"),
         Figure(BENCH, "curl | jq CPU per poll", by["curl-jq-sh"]["cpu_per_poll_us"], "µs"),
@@ -131,6 +150,12 @@ def run(ctx):
         Figure(BENCH, "CPU ratio curl | jq / inferwatchd", by["curl-jq-sh"]["cpu_ratio"], "x", 50, ">="),
         Figure(BENCH, "CPU ratio Python urllib / inferwatchd", by["python-urllib"]["cpu_ratio"], "x", 10, ">="),
         Figure(BENCH, "CPU ratio Python keep-alive / inferwatchd", by["python-keepalive"]["cpu_ratio"], "x"),
+        Figure(BENCH, "marginal CPU per poll (start excluded): inferwatchd", marginal["inferwatchd"], "µs"),
+        Figure(BENCH, "marginal CPU per poll: Python urllib", marginal["python-urllib"], "µs"),
+        Figure(BENCH, "marginal CPU ratio curl | jq / inferwatchd", marginal["curl-jq-sh"] / marginal["inferwatchd"],
+               "x"),
+        Figure(BENCH, "marginal CPU ratio Python urllib / inferwatchd",
+               marginal["python-urllib"] / marginal["inferwatchd"], "x"),
         Figure(BENCH, "inferwatchd instructions per poll", by["inferwatchd"]["instructions_per_poll"], "", fmt="%.3g"),
         Figure(BENCH, "curl | jq instructions per poll", by["curl-jq-sh"]["instructions_per_poll"], "", fmt="%.3g"),
         Figure(BENCH, "Python urllib instructions per poll", by["python-urllib"]["instructions_per_poll"], "",
@@ -139,4 +164,5 @@ def run(ctx):
         Figure(BENCH, "instruction ratio Python urllib / inferwatchd", by["python-urllib"].get("instruction_ratio"),
                "x"),
     ]
-    return {"name": BENCH, "figures": figs, "rows": rows, "n": n, "k": k, "shell_callgrind_polls": shell_cg_polls}
+    return {"name": BENCH, "figures": figs, "rows": rows, "n": n, "k": k, "k_long": k_long,
+            "shell_callgrind_polls": shell_cg_polls}

@@ -4,7 +4,8 @@
 journal (its __REALTIME_TIMESTAMP, from a private journald; without one, the "time" of the
 daemon's JSON log line on stderr, a millisecond clock).
 
-One project watched with "*": the list endpoint every interval (shortened to 10 s so that stable
+A fleet of 120 deployments, most of them stable (90 ACTIVE, 15 DEPLOYING, 15 PARTIALLYDEPLOYED
+at the start), in one project watched with "*": the list endpoint every interval (shortened to 10 s so that stable
 deployments give samples in minutes; the default is 60 s), and get-one polls every fast_interval
 (the default, 2 s) for transitional deployments. A change counts as transitional when the daemon
 last saw the deployment DEPLOYING or PARTIALLYDEPLOYED (it polls it at fast_interval), as stable
@@ -81,14 +82,15 @@ def match(changes, events, initial):
 
 
 def run(ctx):
-    per_fleet = ctx.param("b3_per_fleet", 40, 10)
+    sizes = {"lat-a-": ctx.param("b3_active", 90, 20), "lat-d-": ctx.param("b3_deploying", 15, 5),
+             "lat-p-": ctx.param("b3_partial", 15, 5)}
     duration = ctx.param("b3_seconds", 150, 30)
     rate = ctx.param("b3_rate", 1.0, 1.0)
     interval, fast = 10, 2
-    n = per_fleet * len(INITIAL)
+    n = sum(sizes.values())
     start_at = 8
     scenario = {
-        "fleets": [{"project_id": 1, "prefix": p, "count": per_fleet, "status": s, "regions": [1, 7], "ready": 1}
+        "fleets": [{"project_id": 1, "prefix": p, "count": sizes[p], "status": s, "regions": [1, 7], "ready": 1}
                    for p, s in INITIAL.items()],
         "random_changes": {"project_id": 1, "prefix": "lat-", "rate": rate,
                            "statuses": ["ACTIVE", "DEPLOYING", "PARTIALLYDEPLOYED"],
