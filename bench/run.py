@@ -2,6 +2,7 @@
 the report docs/benchmarks.md, and prints a summary table of every figure with its target.
 
     python3 bench/run.py [--quick] [--only B1,B3] [--results DIR] [--report FILE] [--no-report]
+    python3 bench/run.py --render-only     # the report again from DIR/run.json (after editing notes)
 
 Run by `make bench` with top_srcdir and top_builddir exported (an out-of-tree build); without
 them, the checkout this file is in. --quick shrinks every benchmark (a smoke test of the
@@ -13,6 +14,7 @@ it B3 takes its timestamps from the daemon's JSON log lines on stderr instead.
 """
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -25,6 +27,7 @@ import benchlib  # noqa: E402
 from benchlib import iw, progress, text_table  # noqa: E402
 
 BENCHMARKS = ["B1", "B2", "B3", "B4"]
+MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks"}
 
 
 class Context:
@@ -80,7 +83,20 @@ def main():
     ap.add_argument("--results", default=iw.srcdir("bench", "results"), help="where the CSV files go")
     ap.add_argument("--report", default=iw.srcdir("docs", "benchmarks.md"), help="the Markdown report")
     ap.add_argument("--no-report", action="store_true", help="do not write the report")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the report from the last run.json")
     args = ap.parse_args()
+    if args.render_only:
+        import report
+        with open(os.path.join(args.results, "run.json")) as f:
+            saved = json.load(f)
+        for res in saved["results"]:
+            res["figures"] = [benchlib.Figure(**f) for f in res["figures"]]
+        for name in saved["modules"]:
+            __import__(name)
+        report.write(args.report, saved["results"], saved["machine"], saved["started"], saved["elapsed"],
+                     argparse.Namespace(quick=saved["quick"]))
+        progress("report written to %s" % args.report)
+        return
     selected = [b.strip().upper() for b in args.only.split(",") if b.strip()]
 
     # B3 reads the journal of a private journald: re-run inside a private mount namespace.
@@ -100,7 +116,7 @@ def main():
                                                                      info["cores"], info["kernel"]))
     results = []
     for name in selected:
-        mod = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks"}[name]
+        mod = MODULES[name]
         tb = time.monotonic()
         res = __import__(mod).run(ctx)
         res["seconds"] = time.monotonic() - tb
@@ -111,6 +127,12 @@ def main():
     print()
     print("Summary (%s, %.0f s)" % (time.strftime("%Y-%m-%d %H:%M"), elapsed))
     print(text_table(summary_rows(results), ("bench", "figure", "value", "target", "verdict")))
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "run.json"), "w") as f:
+        json.dump({"machine": info, "started": started, "elapsed": elapsed, "quick": ctx.quick,
+                   "modules": [MODULES[r["name"].split()[0]] for r in results],
+                   "results": [dict(r, figures=[vars(f) for f in r["figures"]]) for r in results]},
+                  f, indent=1, default=str)
     if not args.no_report:
         import report
         report.write(args.report, results, info, started, elapsed, ctx)
