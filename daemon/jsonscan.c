@@ -1,3 +1,5 @@
+#include <limits.h>
+
 #include "jsonscan.h"
 
 /* Byte classes of string contents. */
@@ -21,6 +23,8 @@ static void init_classes(void) {
 struct scanner {
         struct jscan *j;
         const unsigned char *base, *p, *end;
+        unsigned keep_depth;      /* values nested deeper are checked but get no token */
+        unsigned depth;           /* of the value being scanned */
 };
 
 static bool is_ws(unsigned char c) {
@@ -32,9 +36,12 @@ static void skip_ws(struct scanner *s) {
                 s->p++;
 }
 
+/* JSCAN_NONE when the value is too deep to be recorded. */
 static size_t push(struct scanner *s, enum jscan_type type) {
         struct jscan *j = s->j;
 
+        if (s->depth > s->keep_depth)
+                return JSCAN_NONE;
         if (j->n == j->alloc) {
                 j->alloc = MAX(j->alloc * 2, (size_t) 256);
                 j->tokens = xrealloc(j->tokens, j->alloc * sizeof(struct jscan_token));
@@ -44,6 +51,8 @@ static size_t push(struct scanner *s, enum jscan_type type) {
 }
 
 static void close_token(struct scanner *s, size_t t) {
+        if (t == JSCAN_NONE)
+                return;
         s->j->tokens[t].end = (uint32_t) (s->p - s->base);
         s->j->tokens[t].next = (uint32_t) s->j->n;
 }
@@ -94,7 +103,8 @@ static int scan_string(struct scanner *s) {
                 switch (byte_class[*p]) {
                 case C_QUOTE:
                         s->p = p;
-                        s->j->tokens[t].escaped = escaped;
+                        if (t != JSCAN_NONE)
+                                s->j->tokens[t].escaped = escaped;
                         close_token(s, t);
                         s->p++;
                         return 0;
@@ -138,12 +148,14 @@ static int scan_number(struct scanner *s) {
                 s->p++; /* a digit after it is refused by the caller's grammar */
         else if ((n = digits(s)) == 0 || n > MAX_DIGITS)
                 return -EBADMSG;
-        s->j->tokens[t].integer = true;
+        if (t != JSCAN_NONE)
+                s->j->tokens[t].integer = true;
         if (s->p < s->end && *s->p == '.') {
                 s->p++;
                 if ((n = digits(s)) == 0 || n > MAX_DIGITS)
                         return -EBADMSG;
-                s->j->tokens[t].integer = false;
+                if (t != JSCAN_NONE)
+                        s->j->tokens[t].integer = false;
         }
         if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
                 return -EBADMSG;
@@ -181,6 +193,7 @@ static int scan_container(struct scanner *s, unsigned depth, bool object) {
         }
         for (;;) {
                 if (object) {
+                        s->depth = depth + 1;
                         if (s->p >= s->end || *s->p != '"' || (r = scan_string(s)) < 0)
                                 return -EBADMSG;
                         skip_ws(s);
@@ -208,6 +221,7 @@ static int scan_container(struct scanner *s, unsigned depth, bool object) {
 }
 
 static int scan_value(struct scanner *s, unsigned depth) {
+        s->depth = depth;
         if (s->p >= s->end)
                 return -EBADMSG;
         switch (*s->p) {
@@ -231,8 +245,12 @@ static int scan_value(struct scanner *s, unsigned depth) {
 }
 
 int jscan_parse(struct jscan *j, const char *text, size_t size) {
+        return jscan_parse_shallow(j, text, size, UINT_MAX);
+}
+
+int jscan_parse_shallow(struct jscan *j, const char *text, size_t size, unsigned keep_depth) {
         struct scanner s = { .j = j, .base = (const unsigned char *) text, .p = (const unsigned char *) text,
-                             .end = (const unsigned char *) text + size };
+                             .end = (const unsigned char *) text + size, .keep_depth = keep_depth };
 
         if (byte_class['"'] != C_QUOTE)
                 init_classes();
@@ -254,6 +272,13 @@ void jscan_done(struct jscan *j) {
 
 bool jscan_is(const struct jscan *j, size_t tok, enum jscan_type type) {
         return tok < j->n && j->tokens[tok].type == type;
+}
+
+void jscan_span(const struct jscan *j, size_t tok, const char **ret_text, size_t *ret_size) {
+        const struct jscan_token *t = &j->tokens[tok];
+
+        *ret_text = j->text + t->start;
+        *ret_size = t->end - t->start;
 }
 
 size_t jscan_first(const struct jscan *j, size_t tok) {

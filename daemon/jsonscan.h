@@ -46,7 +46,13 @@ struct jscan {
 /* 0, or -EBADMSG when the text is malformed or outside the subset. j keeps its token array
  * between calls; jscan_done() frees it. */
 int jscan_parse(struct jscan *j, const char *text, size_t size);
+/* The same, but values nested deeper than keep_depth (the top value is at depth 1) are checked
+ * and get no token: a 10,000-deployment state file keeps one token per deployment, whose text
+ * (jscan_span) is then parsed on its own. */
+int jscan_parse_shallow(struct jscan *j, const char *text, size_t size, unsigned keep_depth);
 void jscan_done(struct jscan *j);
+/* The text of a value (a string's without its quotes). */
+void jscan_span(const struct jscan *j, size_t tok, const char **ret_text, size_t *ret_size);
 
 /* The value of the last member named key of the object at token obj (json-c keeps the last
  * of duplicate keys), or JSCAN_NONE when there is none or obj is not an object (or NONE). */

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonscan.h"
 #include "state.h"
 
 #define STATE_VERSION 1
@@ -419,7 +420,7 @@ static int watch_from_json(struct json_object *o, struct watch_record *r) {
         return 0;
 }
 
-int state_from_json(const char *text, struct saved_state *ret, const char **ret_why) {
+int state_from_json_jsonc(const char *text, struct saved_state *ret, const char **ret_why) {
         struct json_object *o = json_tokener_parse(text), *a;
         struct saved_state s = {};
         int r = -EBADMSG;
@@ -493,6 +494,231 @@ finish:
         saved_state_done(&s);
         json_object_put(o);
         return r;
+}
+
+/* ---- reading without json-c's tree ----
+ *
+ * json-c's tree of a 10,000-deployment state (8 MB of text) takes about 90 MiB, which glibc
+ * then keeps: a daemon restarted with such a state stayed at 90 MiB. The same reading is done
+ * from jsonscan's tokens (jsonscan.h), one deployment at a time: the whole text is checked
+ * with one token per deployment, then each deployment's text is parsed on its own. A state
+ * outside jsonscan's subset (a \u escape from a control character, an 19-digit number), or one
+ * that this reader finds malformed, is read by the json-c functions above, which give the
+ * verdict. Each function mirrors the one of the same name without the "t_" prefix. */
+
+/* A member's value, JSCAN_NONE when absent or null (as json-c's get() gives NULL for both). */
+static size_t t_get(const struct jscan *j, size_t o, const char *k) {
+        size_t v = jscan_member(j, o, k);
+
+        return jscan_is(j, v, JSCAN_NULL) ? JSCAN_NONE : v;
+}
+
+static char *t_get_str(const struct jscan *j, size_t o, const char *k) {
+        size_t v = t_get(j, o, k);
+
+        return jscan_is(j, v, JSCAN_STRING) ? jscan_string(j, v, NULL) : NULL;
+}
+
+static int64_t t_get_int(const struct jscan *j, size_t o, const char *k) {
+        size_t v = t_get(j, o, k);
+        int64_t i;
+        double d;
+
+        /* json-c's json_type_int only: a number with a fraction reads as 0. */
+        return jscan_is(j, v, JSCAN_NUMBER) && jscan_number(j, v, &i, &d) ? i : 0;
+}
+
+static bool t_get_bool(const struct jscan *j, size_t o, const char *k) {
+        return jscan_is(j, t_get(j, o, k), JSCAN_TRUE);
+}
+
+static usec_t t_get_usec(const struct jscan *j, size_t o, const char *k) {
+        int64_t v = t_get_int(j, o, k);
+
+        return v > 0 ? (usec_t) v : 0;
+}
+
+static int t_deployment(const struct jscan *j, size_t o, struct deployment **ret) {
+        size_t cs = t_get(j, o, "containers");
+        struct deployment *d;
+
+        if (!jscan_is(j, o, JSCAN_OBJECT))
+                return -EBADMSG;
+        d = xcalloc(1, sizeof(*d));
+        d->name = t_get_str(j, o, "name");
+        d->status = t_get_str(j, o, "status");
+        if (!d->name || !d->status) {
+                deployment_free(d);
+                return -EBADMSG;
+        }
+        d->status_enum = deploy_status_from_string(d->status);
+        d->project_id = t_get_int(j, o, "project_id");
+        d->image = t_get_str(j, o, "image");
+        d->flavor_name = t_get_str(j, o, "flavor_name");
+        d->address = t_get_str(j, o, "address");
+        d->command = t_get_str(j, o, "command");
+        d->envs_keys = t_get_str(j, o, "envs_keys");
+        d->description = t_get_str(j, o, "description");
+        d->created_at = t_get_str(j, o, "created_at");
+        if (jscan_is(j, cs, JSCAN_ARRAY))
+                for (size_t k = jscan_first(j, cs); k != JSCAN_NONE && k < jscan_next(j, cs); k = jscan_next(j, k)) {
+                        struct container *c = array_append(&d->containers, &d->n_containers, sizeof(*c));
+                        c->region_id = t_get_int(j, k, "region_id");
+                        c->ready = t_get_int(j, k, "ready");
+                        c->total = t_get_int(j, k, "total");
+                        c->error_message = t_get_str(j, k, "error_message");
+                        c->address = t_get_str(j, k, "address");
+                        c->scale_min = t_get_int(j, k, "scale_min");
+                        c->scale_max = t_get_int(j, k, "scale_max");
+                }
+        *ret = d;
+        return 0;
+}
+
+static int t_watch(const struct jscan *j, size_t o, struct watch_record *r) {
+        size_t snap = t_get(j, o, "snapshot"), a = t_get(j, o, "alert");
+        struct watch_state *w = &r->state;
+        _cleanup_free_ char *health = NULL, *id = NULL;
+
+        if (!jscan_is(j, o, JSCAN_OBJECT))
+                return -EBADMSG;
+        r->url = t_get_str(j, o, "url");
+        r->name = t_get_str(j, o, "name");
+        r->project_id = t_get_int(j, o, "project_id");
+        if (!r->url || !r->name || r->project_id <= 0)
+                return -EBADMSG;
+        r->account = t_get_str(j, o, "account");
+        r->last_poll = t_get_usec(j, o, "last_poll");
+        r->last_error = t_get_str(j, o, "last_error");
+        health = t_get_str(j, o, "health");
+        w->health = health_from_string(health);
+        w->gone = t_get_bool(j, o, "gone");
+        w->status_since = t_get_usec(j, o, "status_since");
+        w->unsettled_since = t_get_usec(j, o, "unsettled_since");
+        w->stuck_reported = t_get_bool(j, o, "stuck_reported");
+        w->history = (uint32_t) t_get_int(j, o, "history");
+        w->n_history = (uint8_t) MIN(t_get_int(j, o, "n_history") < 0 ? 0 : t_get_int(j, o, "n_history"), 32);
+        if (snap != JSCAN_NONE && t_deployment(j, snap, &w->snap) < 0)
+                return -EBADMSG;
+        if (jscan_is(j, a, JSCAN_OBJECT)) {
+                id = t_get_str(j, a, "id");
+                if (!id || sd_id128_from_string(id, &w->alert.id) < 0)
+                        return -EBADMSG;
+                w->alert.open = true;
+                w->alert.started = t_get_usec(j, a, "started");
+                w->alert.last_notified = t_get_usec(j, a, "last_notified");
+                w->alert.severity = t_get_str(j, a, "severity");
+                w->alert.summary = t_get_str(j, a, "summary");
+                w->alert.regions = t_get_str(j, a, "regions");
+        }
+        return 0;
+}
+
+static void t_account(const struct jscan *j, size_t k, struct account_record *ar) {
+        ar->url = t_get_str(j, k, "url");
+        ar->name = t_get_str(j, k, "name");
+        ar->api.failures = (unsigned) MAX(t_get_int(j, k, "failures"), 0);
+        ar->api.unreachable = t_get_bool(j, k, "unreachable");
+        ar->api.unreachable_since = t_get_usec(j, k, "unreachable_since");
+}
+
+static void t_project(const struct jscan *j, size_t k, struct project_record *pr) {
+        pr->url = t_get_str(j, k, "url");
+        pr->project_id = t_get_int(j, k, "project_id");
+        pr->auth_failed = t_get_bool(j, k, "auth_failed");
+}
+
+static void t_webhook(const struct jscan *j, size_t k, struct webhook_record *w) {
+        w->name = t_get_str(j, k, "name");
+        w->delivered = (uint64_t) MAX(t_get_int(j, k, "delivered"), 0);
+        w->dropped = (uint64_t) MAX(t_get_int(j, k, "dropped"), 0);
+        w->retrying = (uint64_t) MAX(t_get_int(j, k, "retrying"), 0);
+        w->backlog = (uint64_t) MAX(t_get_int(j, k, "backlog"), 0);
+        w->disabled = t_get_bool(j, k, "disabled");
+        w->last_attempt = t_get_usec(j, k, "last_attempt");
+        w->last_result = t_get_str(j, k, "last_result");
+}
+
+enum { LIST_WATCHES, LIST_ACCOUNTS, LIST_PROJECTS, LIST_WEBHOOKS };
+
+/* Reads the elements of one top-level array, each parsed on its own; -EBADMSG as soon as one
+ * is unusable (or outside jsonscan's subset). */
+static int t_list(const struct jscan *top, const char *key, int kind, struct saved_state *s) {
+        size_t a = t_get(top, 0, key);
+        struct jscan item = {};
+        int r = 0;
+
+        if (!jscan_is(top, a, JSCAN_ARRAY))
+                return kind == LIST_WATCHES ? -EBADMSG : 0;
+        for (size_t e = jscan_first(top, a); r >= 0 && e != JSCAN_NONE && e < jscan_next(top, a);
+             e = jscan_next(top, e)) {
+                const char *text;
+                size_t size;
+
+                jscan_span(top, e, &text, &size);
+                if (jscan_is(top, e, JSCAN_STRING))
+                        text--, size += 2; /* the quotes: still not an object, as the reader says */
+                r = jscan_parse(&item, text, size);
+                if (r < 0)
+                        break;
+                switch (kind) {
+                case LIST_WATCHES:
+                        r = t_watch(&item, 0, array_append(&s->watches, &s->n_watches, sizeof(struct watch_record)));
+                        break;
+                case LIST_ACCOUNTS: {
+                        struct account_record *ar = array_append(&s->accounts, &s->n_accounts, sizeof(*ar));
+                        t_account(&item, 0, ar);
+                        r = ar->url ? 0 : -EBADMSG;
+                        break;
+                }
+                case LIST_PROJECTS: {
+                        struct project_record *pr = array_append(&s->projects, &s->n_projects, sizeof(*pr));
+                        t_project(&item, 0, pr);
+                        r = pr->url ? 0 : -EBADMSG;
+                        break;
+                }
+                default:
+                        t_webhook(&item, 0, array_append(&s->webhooks, &s->n_webhooks, sizeof(struct webhook_record)));
+                }
+        }
+        jscan_done(&item);
+        return r;
+}
+
+/* 0 and *ret, or -EBADMSG: then the json-c reader decides (and says why). */
+static int state_from_tokens(const char *text, struct saved_state *ret) {
+        struct saved_state s = {};
+        struct jscan top = {};
+        int r;
+
+        /* Tokens for the top object, its members and their elements: one per deployment. */
+        r = jscan_parse_shallow(&top, text, strlen(text), 3);
+        if (r >= 0 && (!jscan_is(&top, 0, JSCAN_OBJECT) || t_get_int(&top, 0, "version") != STATE_VERSION))
+                r = -EBADMSG;
+        if (r >= 0) {
+                s.written = t_get_usec(&top, 0, "written");
+                s.pid = (pid_t) t_get_int(&top, 0, "pid");
+                r = t_list(&top, "deployments", LIST_WATCHES, &s);
+        }
+        if (r >= 0)
+                r = t_list(&top, "accounts", LIST_ACCOUNTS, &s);
+        if (r >= 0)
+                r = t_list(&top, "projects", LIST_PROJECTS, &s);
+        if (r >= 0)
+                r = t_list(&top, "webhooks", LIST_WEBHOOKS, &s);
+        jscan_done(&top);
+        if (r >= 0) {
+                *ret = s;
+                return 0;
+        }
+        saved_state_done(&s);
+        return r;
+}
+
+int state_from_json(const char *text, struct saved_state *ret, const char **ret_why) {
+        if (state_from_tokens(text, ret) >= 0)
+                return 0;
+        return state_from_json_jsonc(text, ret, ret_why);
 }
 
 int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to) {
