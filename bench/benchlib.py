@@ -2,7 +2,8 @@
 configuration, figures with targets, CSV files. Python 3 standard library only.
 
 CPU time always comes from the kernel's accounting of the measured process alone:
-``/proc/PID/stat`` (utime + stime) while it runs, and ``os.wait4`` (which includes the children
+``/proc/PID/schedstat`` (nanoseconds on a CPU; ``/proc/PID/stat`` utime + stime where it is
+missing) while it runs, and ``os.wait4`` (which includes the children
 it reaped, e.g. the curl and jq of a shell loop) once it exited. The simulator's own CPU is never
 counted: it is a separate process.
 """
@@ -31,7 +32,13 @@ def progress(text):
 
 
 def proc_cpu(pid):
-    """utime + stime of a running process, in seconds (clock-tick resolution)."""
+    """CPU time of a running process so far, in seconds: the scheduler's nanosecond count of its
+    time on a CPU (/proc/PID/schedstat, user + system), else utime + stime (clock ticks)."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK

@@ -49,12 +49,14 @@ def b2(res):
                      fmt(r["cpu_per_cycle_ms"], "%.0f"), fmt(r["projected_cpu_percent_at_30s"], "%.3f"),
                      fmt(r["startup_s"], "%.2f"), fmt(r["startup_cpu_s"], "%.2f"),
                      fmt(r["vmhwm_kib"] / 1024, "%.1f"), fmt(r["vmrss_kib"] / 1024, "%.1f"),
-                     fmt(r["state_bytes"] / 1e6, "%.1f")))
+                     fmt(r["state_bytes"] / 1e6, "%.1f"),
+                     fmt(r["restart_vmhwm_kib"] / 1024, "%.1f") if r.get("restart_vmhwm_kib") else ""))
     return ("%d projects x %d deployments (2 regions each), page_size %d.\n\n"
             % (res["projects"], res["per_project"], res["page_size"]) +
             md_table(rows, ("case", "interval (s)", "requests per cycle", "cycles measured", "wall (s)", "CPU (s)",
                             "CPU % of a core", "CPU per cycle (ms)", "projected CPU % at 30 s", "startup (s)",
-                            "startup CPU (s)", "VmHWM (MiB)", "VmRSS (MiB)", "state file (MB)")))
+                            "startup CPU (s)", "VmHWM (MiB)", "VmRSS (MiB)", "state file (MB)",
+                            "VmHWM restarted on that state (MiB)")))
 
 
 def b3(res):
