@@ -160,17 +160,11 @@ static const char *job_describe(struct job *j, char buf[static 256]) {
 
 static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* Runs the job after about delay. The timer may fire anywhere in the last tenth of the delay
- * (at most 500 ms, at least 1 ms): sd-event runs timers whose windows overlap in one wake-up,
- * aligned on a 250 ms grid when one falls in the window. A wake-up costs more than a poll's own
- * work (cold caches, scheduling), so fewer of them make polls cheaper (docs/benchmarks.md, B1);
- * the window ends at delay rather than starting there, so no period gets longer than asked. */
+/* Runs the job after delay; sd-event may coalesce wake-ups within a small accuracy window. */
 static void job_arm(struct job *j, usec_t delay) {
         struct monitor *m = j->project->m;
-        usec_t accuracy = MIN(MAX(delay / 10, USEC_PER_MSEC), 500 * USEC_PER_MSEC);
+        usec_t accuracy = MIN(MAX(delay / 50, USEC_PER_MSEC), 500 * USEC_PER_MSEC);
         int r;
-
-        delay -= MIN(delay, accuracy);
 
         if (j->timer) {
                 r = sd_event_source_set_time_relative(j->timer, delay);
