@@ -5,8 +5,8 @@ target, the same Python loop with a kept-alive http.client connection).
 CPU: user + sys of each peer from wait4 (the shell's curl and jq processes included, the
 simulator excluded), divided by the polls the simulator counted. Instructions: `perf stat` does
 not count on this machine, so callgrind (every instruction of the process, shared libraries
-included) on inferwatchd for the same N x K, on python3 for N x 1, and on the shell loop with
-its children for a few polls only (valgrind makes each process start take about a second).
+included) on inferwatchd and on python3 for the same N x K, and on the shell loop with its
+children for a few polls only (valgrind makes each process start take about a second).
 """
 
 import glob
@@ -115,9 +115,9 @@ def run(ctx):
     out = os.path.join(cg, "daemon.out")
     _, polls = run_daemon(ctx, sim, key, names, n * k, wrapper=vg + ["--callgrind-out-file=" + out])
     rows[0]["instructions"], rows[0]["instruction_polls"] = callgrind_total(out), polls
-    progress("B1 callgrind: python3 urllib, %d polls" % n)
+    progress("B1 callgrind: python3 urllib, %d polls" % (n * k))
     out = os.path.join(cg, "python.out")
-    _, _, polls = run_loop(sim, vg + ["--callgrind-out-file=" + out] + python + ["1"])
+    _, _, polls = run_loop(sim, vg + ["--callgrind-out-file=" + out] + python + [str(k)])
     rows[2]["instructions"], rows[2]["instruction_polls"] = callgrind_total(out), polls
     progress("B1 callgrind: curl | jq loop with its children, %d polls" % shell_cg_polls)
     few = os.path.join(cg, "names-few")

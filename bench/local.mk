@@ -1,6 +1,6 @@
 # `make bench`: the benchmarks of docs/benchmarks.md (B1 cost per poll, B2 scale, B3 detection
 # latency, B4 webhook throughput). Not part of `make check`: figures depend on the machine.
-# Writes bench/results/*.csv and docs/benchmarks.md in the source tree; about 12 minutes on
+# Writes bench/results/*.csv and docs/benchmarks.md in the source tree; about 10 minutes on
 # 2 cores. `make bench BENCH_ARGS=--quick` checks the drivers in a few minutes.
 BENCH_FILES = \
 	bench/run.py \
@@ -13,7 +13,7 @@ BENCH_FILES = \
 	bench/peers/poll-curl-jq.sh \
 	bench/peers/poll-urllib.py \
 	bench/notes.md
-EXTRA_DIST += $(BENCH_FILES) bench/results
+EXTRA_DIST += $(BENCH_FILES) bench/results docs/benchmarks.md
 
 bench: daemon/inferwatchd$(EXEEXT) tests/sim/inferwatch-sim$(EXEEXT) tests/sim/inferwatch-sink$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
