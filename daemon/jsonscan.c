@@ -11,14 +11,15 @@ enum {
         C_HIGH,                   /* >= 0x80: the start of a UTF-8 sequence, checked */
 };
 
-static uint8_t byte_class[256];
-
-static void init_classes(void) {
-        for (int c = 0; c < 256; c++)
-                byte_class[c] = c < 0x20 ? C_CONTROL : c >= 0x80 ? C_HIGH : C_PLAIN;
-        byte_class['"'] = C_QUOTE;
-        byte_class['\\'] = C_BACKSLASH;
-}
+static const uint8_t byte_class[256] = {
+        [0x00 ... 0x1f] = C_CONTROL,
+        [0x20 ... 0x21] = C_PLAIN,
+        ['"'] = C_QUOTE,
+        [0x23 ... 0x5b] = C_PLAIN,
+        ['\\'] = C_BACKSLASH,
+        [0x5d ... 0x7f] = C_PLAIN,
+        [0x80 ... 0xff] = C_HIGH,
+};
 
 struct scanner {
         struct jscan *j;
@@ -252,8 +253,6 @@ int jscan_parse_shallow(struct jscan *j, const char *text, size_t size, unsigned
         struct scanner s = { .j = j, .base = (const unsigned char *) text, .p = (const unsigned char *) text,
                              .end = (const unsigned char *) text + size, .keep_depth = keep_depth };
 
-        if (byte_class['"'] != C_QUOTE)
-                init_classes();
         j->text = text;
         j->n = 0;
         /* json-c is given the length as an int, terminating NUL included (gcore.c). */
