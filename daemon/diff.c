@@ -412,6 +412,27 @@ static void emit_stuck(const struct deployment *d, enum health h, usec_t unsettl
                 MSG(e, "stuck in %s for %s", d->status, format_duration(b, unsettled_for));
 }
 
+static bool same_container(const struct container *a, const struct container *b) {
+        return a->region_id == b->region_id && a->ready == b->ready && a->total == b->total &&
+               streq_ptr(a->error_message, b->error_message) && streq_ptr(a->address, b->address) &&
+               a->scale_min == b->scale_min && a->scale_max == b->scale_max;
+}
+
+/* Whether a new snapshot says what the stored one says, identity aside (the stored one carries
+ * the name and project asked for, whatever the body claimed). */
+static bool same_snapshot(const struct deployment *stored, const struct deployment *d) {
+        if (!streq_ptr(stored->status, d->status) || stored->status_enum != d->status_enum ||
+            !streq_ptr(stored->image, d->image) || !streq_ptr(stored->flavor_name, d->flavor_name) ||
+            !streq_ptr(stored->address, d->address) || !streq_ptr(stored->command, d->command) ||
+            !streq_ptr(stored->envs_keys, d->envs_keys) || !streq_ptr(stored->description, d->description) ||
+            !streq_ptr(stored->created_at, d->created_at) || stored->n_containers != d->n_containers)
+                return false;
+        for (size_t i = 0; i < d->n_containers; i++)
+                if (!same_container(&stored->containers[i], &d->containers[i]))
+                        return false;
+        return true;
+}
+
 void diff_observe(const struct diff_params *p, struct watch_state *w, const char *account, int64_t project_id,
                   const char *name, const struct deployment *snap, usec_t now, struct event_list *out) {
         _cleanup_free_ char *reason = NULL;
@@ -426,11 +447,17 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 return;
         }
 
-        d = deployment_dup(snap);
-        /* Identity comes from what was asked for, not from what the body claims. */
-        free(d->name);
-        d->name = xstrdup(name);
-        d->project_id = project_id;
+        /* Most polls see what the last one saw: then the stored snapshot stays, instead of a copy
+         * of the new one (a dozen allocations per deployment and poll). */
+        if (w->snap && same_snapshot(w->snap, snap))
+                d = w->snap;
+        else {
+                d = deployment_dup(snap);
+                /* Identity comes from what was asked for, not from what the body claims. */
+                free(d->name);
+                d->name = xstrdup(name);
+                d->project_id = project_id;
+        }
         first = !w->snap;
 
         if (!health_is_unsettled(d))
@@ -471,8 +498,10 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         }
 
         update_alert(p, w, d, h, reason, health_is_problem(h) || stuck, account, now, out);
-        deployment_free(w->snap);
-        w->snap = d;
+        if (d != w->snap) {
+                deployment_free(w->snap);
+                w->snap = d;
+        }
         w->health = h;
 }
 

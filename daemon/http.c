@@ -20,7 +20,6 @@ struct http_client {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
-        sd_event_source *defer;   /* takes finished transfers, one per loop iteration */
         struct http_request *requests;
         unsigned n_requests;
 };
@@ -45,41 +44,37 @@ static void request_free(struct http_request *r) {
         free(r);
 }
 
-static int on_defer(sd_event_source *s, void *userdata) {
-        struct http_client *c = userdata;
+/* Hands every finished transfer to its owner. Called right after curl did some work, in the same
+ * loop iteration: a second iteration per response (a defer source) cost one epoll_wait and
+ * its bookkeeping per poll. */
+static void take_finished(struct http_client *c) {
         struct http_request *r;
         CURLMsg *msg;
         CURLcode result;
         CURL *easy;
         int left;
 
-        msg = curl_multi_info_read(c->multi, &left);
-        if (!msg)
-                return 0;
-        if (left > 0)
-                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
-        if (msg->msg != CURLMSG_DONE)
-                return 0;
-        /* msg dies with the handle's removal: copy what is needed first. */
-        easy = msg->easy_handle;
-        result = msg->data.result;
-        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
-                return 0;
+        while ((msg = curl_multi_info_read(c->multi, &left))) {
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                /* msg dies with the handle's removal: copy what is needed first. */
+                easy = msg->easy_handle;
+                result = msg->data.result;
+                if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
+                        continue;
 
-        r->resp.result = result;
-        (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
-        r->resp.elapsed = now_usec(CLOCK_MONOTONIC) - r->started;
-        if (!r->resp.body)
-                r->resp.body = xstrdup("");
-        if (result != CURLE_OK && !r->resp.error[0])
-                snprintf(r->resp.error, sizeof(r->resp.error), "%s", curl_easy_strerror(result));
-        r->done(&r->resp, r->userdata);
-        request_free(r);
-        return 0;
-}
-
-static void schedule_check(struct http_client *c) {
-        (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+                r->resp.result = result;
+                (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
+                r->resp.elapsed = now_usec(CLOCK_MONOTONIC) - r->started;
+                if (!r->resp.body)
+                        r->resp.body = xstrdup("");
+                if (result != CURLE_OK && !r->resp.error[0])
+                        snprintf(r->resp.error, sizeof(r->resp.error), "%s", curl_easy_strerror(result));
+                /* The callback may start and cancel requests: curl drops the messages of
+                 * handles removed meanwhile, so the next read stays valid. */
+                r->done(&r->resp, r->userdata);
+                request_free(r);
+        }
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -93,7 +88,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         if (revents & (EPOLLERR | EPOLLHUP))
                 action |= CURL_CSELECT_ERR;
         (void) curl_multi_socket_action(c->multi, fd, action, &running);
-        schedule_check(c);
+        take_finished(c);
         return 0;
 }
 
@@ -102,7 +97,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         int running;
 
         (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        schedule_check(c);
+        take_finished(c);
         return 0;
 }
 
@@ -172,11 +167,6 @@ int http_client_new(sd_event *event, struct http_client **ret) {
                 goto fail;
         (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(c->timer, "curl-timer");
-        r = sd_event_add_defer(event, &c->defer, on_defer, c);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(c->defer, "curl-done");
 
         if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
@@ -201,7 +191,6 @@ struct http_client *http_client_free(struct http_client *c) {
         if (c->multi)
                 curl_multi_cleanup(c->multi);
         sd_event_source_disable_unref(c->timer);
-        sd_event_source_disable_unref(c->defer);
         sd_event_unref(c->event);
         free(c);
         return NULL;

@@ -13,6 +13,15 @@
 #define STATE_REFRESH_MIN (10 * USEC_PER_SEC)
 /* Delivery figures alone are saved at most this often (a burst delivers thousands a second). */
 #define STATE_LAZY_DELAY USEC_PER_SEC
+/* A save costs in proportion to the deployments watched (10,000 make 8 MB of JSON), and a burst
+ * of changes (the first poll of every deployment, an outage) comes one response per loop
+ * iteration: saving after each would be quadratic. So a change that comes within the gap after
+ * a save waits for the gap to end, and is then flushed with every other change of the gap, in
+ * the same order (spools, state, journal). The gap is ten times what the last save took, within
+ * these bounds: saves take at most about a tenth of the time, and the first change after a
+ * quiet period is flushed at once. */
+#define SAVE_GAP_MIN (50 * USEC_PER_MSEC)
+#define SAVE_GAP_MAX USEC_PER_SEC
 
 struct manager {
         char *config_path;
@@ -25,6 +34,9 @@ struct manager {
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *post;
         sd_event_source *refresh;
+        sd_event_source *save_gap_end;
+        usec_t last_save;            /* CLOCK_MONOTONIC end of the last save */
+        usec_t save_gap;
         struct event_list pending;   /* events not yet given to the sinks */
         bool state_dirty;
         char *last_status;
@@ -122,16 +134,35 @@ static void update_status(struct manager *m) {
 }
 
 static void save_state(struct manager *m) {
+        usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
 
-        monitor_export(m->monitor, &s);
+        monitor_view(m->monitor, &s);
         if (m->webhooks)
                 webhooks_export(m->webhooks, &s);
         r = state_save(m->config->state_directory, &s);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
         saved_state_done(&s);
+        m->last_save = now_usec(CLOCK_MONOTONIC);
+        m->save_gap = MIN(MAX(10 * (m->last_save - started), SAVE_GAP_MIN), SAVE_GAP_MAX);
+}
+
+/* Whether a save due now must wait for the end of the gap after the last one (the timer then
+ * wakes the loop, and the flush after it saves). */
+static bool save_postponed(struct manager *m) {
+        usec_t until = m->last_save + m->save_gap;
+        int enabled = SD_EVENT_OFF;
+
+        if (m->last_save == 0 || now_usec(CLOCK_MONOTONIC) >= until)
+                return false;
+        (void) sd_event_source_get_enabled(m->save_gap_end, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time(m->save_gap_end, until);
+                (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_ONESHOT);
+        }
+        return true;
 }
 
 static void save_lazily(struct manager *m) {
@@ -147,16 +178,22 @@ static void save_lazily(struct manager *m) {
 /* After every loop iteration that did something. The order is what makes delivery
  * at-least-once and announcements never repeated: webhook spools first (durable), then the
  * state, then the journal. A crash between the spool and the state makes the restarted daemon
- * detect the change again, so a webhook may see it twice but never not at all. */
-static int flush(struct manager *m) {
+ * detect the change again, so a webhook may see it twice but never not at all. Unless now is
+ * set, changes that come right after a save wait for the save gap to end (SAVE_GAP_MIN). */
+static int flush(struct manager *m, bool now) {
         struct event_list l = {};
-        bool save = m->state_dirty;
+        bool save;
 
         monitor_take_events(m->monitor, &l);
         for (size_t i = 0; i < l.n; i++)
                 push_event(m, l.items[i]);
         free(l.items);
-        save = monitor_take_dirty(m->monitor) || save;
+        if (monitor_take_dirty(m->monitor))
+                m->state_dirty = true;
+        save = m->state_dirty;
+        /* Nothing was handed to a sink yet: the events wait in m->pending. */
+        if (save && !now && save_postponed(m))
+                return 0;
 
         if (m->webhooks) {
                 for (size_t i = 0; i < m->pending.n; i++)
@@ -218,7 +255,11 @@ static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
 }
 
 static int on_post(sd_event_source *s, void *userdata) {
-        return flush(userdata);
+        return flush(userdata, false);
+}
+
+static int on_save_gap_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        return flush(userdata, false);
 }
 
 static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -288,7 +329,7 @@ static void reload(struct manager *m) {
                 goto done;
         }
 
-        flush(m);
+        flush(m, true);
         monitor_export(old, &s);
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
@@ -317,7 +358,7 @@ static void reload(struct manager *m) {
 done:
         free(m->last_status);
         m->last_status = NULL;
-        flush(m);
+        flush(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);
 }
@@ -367,12 +408,15 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                                             m)) < 0 ||
             (r = sd_event_add_time_relative(m->event, &m->lazy_save, CLOCK_MONOTONIC, STATE_LAZY_DELAY,
                                             100 * USEC_PER_MSEC, on_lazy_save, m)) < 0 ||
+            (r = sd_event_add_time(m->event, &m->save_gap_end, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
+                                   on_save_gap_end, m)) < 0 ||
             (r = http_client_new(m->event, &m->http)) < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
         }
         (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
         r = start_monitor(m, m->config, &s);
         if (r < 0)
                 goto fail;
@@ -399,6 +443,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->post);
         sd_event_source_disable_unref(m->refresh);
         sd_event_source_disable_unref(m->lazy_save);
+        sd_event_source_disable_unref(m->save_gap_end);
         sd_event_unref(m->event);
         config_free(m->config);
         free(m->config_path);
@@ -415,7 +460,7 @@ int manager_run(struct manager *m) {
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
                           m->config->n_projects, m->config->n_projects == 1 ? "" : "s", m->config->n_webhooks,
                           m->config->n_webhooks == 1 ? "" : "s", format_duration((char[32]) {}, m->config->interval));
-        flush(m);
+        flush(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);
 
@@ -427,6 +472,6 @@ int manager_run(struct manager *m) {
         e = monitor_event(m, EVENT_MONITOR_STOPPING);
         event_set_message(e, "inferwatchd stopping");
         m->state_dirty = true;
-        flush(m);
+        flush(m, true);
         return r < 0 ? 1 : 0;
 }

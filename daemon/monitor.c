@@ -707,8 +707,9 @@ static void copy_state(struct watch_state *dst, const struct watch_state *src) {
         dst->alert.regions = xstrdup(src->alert.regions);
 }
 
-void monitor_export(const struct monitor *m, struct saved_state *ret) {
-        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid() };
+/* borrow: the watch records point into the monitor instead of holding copies. */
+static void export(const struct monitor *m, bool borrow, struct saved_state *ret) {
+        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(), .watches_borrowed = borrow };
 
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
@@ -718,12 +719,20 @@ void monitor_export(const struct monitor *m, struct saved_state *ret) {
                 pr->auth_failed = p->auth_failed;
                 for (const struct watch *w = p->watches; w; w = w->next) {
                         struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
-                        r->url = xstrdup(p->account->cfg->url);
                         r->project_id = p->cfg->id;
+                        r->last_poll = w->last_poll;
+                        if (borrow) {
+                                r->url = (char *) p->account->cfg->url;
+                                r->name = w->name;
+                                r->account = (char *) p->account->cfg->name;
+                                r->state = w->state;
+                                r->last_error = w->last_error;
+                                continue;
+                        }
+                        r->url = xstrdup(p->account->cfg->url);
                         r->name = xstrdup(w->name);
                         r->account = xstrdup(p->account->cfg->name);
                         copy_state(&r->state, &w->state);
-                        r->last_poll = w->last_poll;
                         r->last_error = xstrdup(w->last_error);
                 }
         }
@@ -734,6 +743,14 @@ void monitor_export(const struct monitor *m, struct saved_state *ret) {
                 a->api = m->accounts[i].api;
         }
         *ret = s;
+}
+
+void monitor_export(const struct monitor *m, struct saved_state *ret) {
+        export(m, false, ret);
+}
+
+void monitor_view(const struct monitor *m, struct saved_state *ret) {
+        export(m, true, ret);
 }
 
 int monitor_start(struct monitor *m) {

@@ -30,6 +30,9 @@ struct monitor *monitor_free(struct monitor *m);
 void monitor_import(struct monitor *m, struct saved_state *s);
 /* Deep copy of the current state, for saving or handing to a reloaded monitor. */
 void monitor_export(const struct monitor *m, struct saved_state *ret);
+/* The same without copies, for saving at once: the watch records point into the monitor and
+ * stay valid only until it changes (10,000 deep copies made every save cost 8 MB at the peak). */
+void monitor_view(const struct monitor *m, struct saved_state *ret);
 
 /* Schedules the first polls, spread over at most a second. */
 int monitor_start(struct monitor *m);

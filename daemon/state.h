@@ -50,6 +50,7 @@ struct saved_state {
         size_t n_projects;
         struct webhook_record *webhooks;
         size_t n_webhooks;
+        bool watches_borrowed;    /* the watch records point into their owner (monitor_view()) */
 };
 
 void saved_state_done(struct saved_state *s);
@@ -58,6 +59,9 @@ void watch_record_done(struct watch_record *r);
 char *state_to_json(const struct saved_state *s);
 /* -EBADMSG with a description in *ret_why when the text is not a state this version reads. */
 int state_from_json(const char *text, struct saved_state *ret, const char **ret_why);
+/* The json-c reader alone, for tests: state_from_json() reads through jsonscan first (without
+ * json-c's tree) and must agree with it wherever it answers. */
+int state_from_json_jsonc(const char *text, struct saved_state *ret, const char **ret_why);
 
 /* Reads dir/state.json. A missing file is an empty state (returns 0). A corrupt or unreadable
  * one is renamed to state.json.corrupt-<time> and reported through *ret_moved_to (returns

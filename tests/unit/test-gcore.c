@@ -354,6 +354,171 @@ static void test_retry_after(void **state) {
         assert_int_equal(gcore_parse_retry_after(NULL, now, &v), -EINVAL);
 }
 
+/* ---- The fast path (jsonscan) must agree with json-c wherever it answers ---- */
+
+static void assert_same_deployment(const struct deployment *a, const struct deployment *b) {
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->project_id, b->project_id);
+        assert_string_equal(a->status, b->status);
+        assert_int_equal(a->status_enum, b->status_enum);
+        assert_true(streq_ptr(a->image, b->image));
+        assert_true(streq_ptr(a->flavor_name, b->flavor_name));
+        assert_true(streq_ptr(a->address, b->address));
+        assert_true(streq_ptr(a->command, b->command));
+        assert_true(streq_ptr(a->envs_keys, b->envs_keys));
+        assert_true(streq_ptr(a->description, b->description));
+        assert_true(streq_ptr(a->created_at, b->created_at));
+        assert_int_equal(a->n_containers, b->n_containers);
+        for (size_t i = 0; i < a->n_containers; i++) {
+                const struct container *x = &a->containers[i], *y = &b->containers[i];
+                assert_int_equal(x->region_id, y->region_id);
+                assert_int_equal(x->ready, y->ready);
+                assert_int_equal(x->total, y->total);
+                assert_true(streq_ptr(x->error_message, y->error_message));
+                assert_true(streq_ptr(x->address, y->address));
+                assert_int_equal(x->scale_min, y->scale_min);
+                assert_int_equal(x->scale_max, y->scale_max);
+        }
+}
+
+/* Returns whether the fast path answered; when it did, json-c must give the same. */
+static bool check_deployment_agrees(const char *text, size_t size) {
+        struct deployment fast = {}, slow = {};
+        const char *why = NULL;
+
+        if (gcore_parse_deployment_fast(text, size, &fast) < 0)
+                return false;
+        assert_int_equal(gcore_parse_deployment_jsonc(text, size, &slow, &why), 0);
+        assert_same_deployment(&fast, &slow);
+        deployment_done(&fast);
+        deployment_done(&slow);
+        return true;
+}
+
+static bool check_page_agrees(const char *text, size_t size) {
+        struct deployment_page fast = {}, slow = {};
+        const char *why = NULL;
+
+        if (gcore_parse_page_fast(text, size, &fast) < 0)
+                return false;
+        assert_int_equal(gcore_parse_page_jsonc(text, size, &slow, &why), 0);
+        assert_int_equal(fast.count, slow.count);
+        assert_int_equal(fast.n_items, slow.n_items);
+        for (size_t i = 0; i < fast.n_items; i++)
+                assert_same_deployment(&fast.items[i], &slow.items[i]);
+        deployment_page_done(&fast);
+        deployment_page_done(&slow);
+        return true;
+}
+
+static void test_fast_path_cases(void **state) {
+        static const struct {
+                const char *body;
+                bool fast;        /* whether the fast path answers (else json-c alone decides) */
+        } cases[] = {
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\"}", true },
+                { " \t\r\n{\"name\":\"x\",\"status\":\"ACTIVE\"}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\"}\n", false },
+                { "{ \"name\" : \"x\" , \"status\" : \"ACTIVE\" }", true },
+                { "{\"name\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\",\"status\":\"ACTIVE\"}", true },
+                { "{\"name\":\"caf\\u00e9\",\"status\":\"ACTIVE\"}", false },
+                { "{\"name\":\"caf\xc3\xa9 \xe2\x80\x99 \xf0\x9f\x98\x80\",\"status\":\"ACTIVE\"}", true },
+                { "{\"name\":\"\xed\xa0\x80\",\"status\":\"ACTIVE\"}", false },
+                { "{\"name\":\"\xc0\xaf\",\"status\":\"ACTIVE\"}", false },
+                { "{\"name\":\"a\x7f\",\"status\":\"ACTIVE\"}", true },
+                { "{\"name\":\"a\tb\",\"status\":\"ACTIVE\"}", false },
+                { "{\"name\":\"x\",\"name\":\"y\",\"status\":\"ACTIVE\"}", true },
+                { "{\"na\\/me\":\"x\",\"status\":\"ACTIVE\"}", false }, /* "na/me", no "name" */
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"envs\":{\"a\\/b\":1,\"a\\\"c\":2}}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":-0}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":2.0}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":2.5}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":1e3}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":123456789012345678}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":1234567890123456789}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":01}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":1.}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"x\":[1,]}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"x\":tru}", false },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"x\":[true,false,null,{},[]]}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"command\":[\"a\",1,null,\"b\"]}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"command\":\"\"}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"envs\":{\"B\":1,\"A\":2,\"B\":3}}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,\"deploy_status\":"
+                  "{\"ready\":-3,\"total\":99999999999}},{\"region_id\":1},{\"region_id\":2.0,\"scale\":{\"min\":1,"
+                  "\"max\":2.5}},3,{\"deploy_status\":{}},{\"region_id\":7,\"error_message\":\"\"}]}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"d\":[[[[[[[[[[]]]]]]]]]]}", true },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"d\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}", false },
+                { "{\"status\":\"ACTIVE\"}", false },
+                { "[]", false },
+                { "", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                bool fast = check_deployment_agrees(cases[i].body, strlen(cases[i].body));
+                if (fast != cases[i].fast)
+                        fail_msg("case %zu: fast path %s: %s", i, fast ? "answered" : "declined", cases[i].body);
+        }
+        const char *good = "{\"count\":2,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\"},"
+                           "{\"name\":\"b\",\"status\":\"DEPLOYING\"}]}";
+        const char *bad = "{\"count\":2,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\"},{}]}";
+        assert_true(check_page_agrees(good, strlen(good)));
+        assert_false(check_page_agrees(bad, strlen(bad)));
+}
+
+static uint64_t rng_next(uint64_t *s) {
+        uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        return z ^ (z >> 31);
+}
+
+/* Random edits of real bodies: wherever the fast path still answers, json-c must agree. */
+static void mutate_and_check(const char *original, bool page, unsigned rounds, uint64_t seed) {
+        static const char alphabet[] = "{}[]\":,\\ \t\n0123456789-.eEtrufalsn/bu\x7f\x80\xc3\xa9\xed\xf0\x01";
+        size_t n = strlen(original);
+        unsigned answered = 0;
+
+        for (unsigned r = 0; r < rounds; r++) {
+                _cleanup_free_ char *t = xmalloc(n + 16);
+                size_t len = n;
+                memcpy(t, original, n + 1);
+                for (unsigned k = 1 + rng_next(&seed) % 3; k > 0; k--) {
+                        size_t at = rng_next(&seed) % len;
+                        char c = alphabet[rng_next(&seed) % (sizeof(alphabet) - 1)];
+                        switch (rng_next(&seed) % 3) {
+                        case 0:
+                                t[at] = c;
+                                break;
+                        case 1:
+                                memmove(t + at, t + at + 1, len - at);
+                                len--;
+                                break;
+                        default:
+                                memmove(t + at + 1, t + at, len - at + 1);
+                                t[at] = c;
+                                len++;
+                        }
+                }
+                answered += page ? check_page_agrees(t, len) : check_deployment_agrees(t, len);
+        }
+        /* Most edits land inside strings and leave a usable body. */
+        assert_true(answered > rounds / 10);
+}
+
+static void test_fast_path_mutations(void **state) {
+        _cleanup_free_ char *full = fixture("deployment-full.json"), *legacy = fixture("deployment-legacy.json"),
+                            *page = fixture("list-page.json");
+        unsigned rounds = getenv("IW_MUTATION_ROUNDS") ? (unsigned) atoi(getenv("IW_MUTATION_ROUNDS")) : 3000;
+
+        assert_true(check_deployment_agrees(full, strlen(full)));
+        assert_true(check_page_agrees(page, strlen(page)));
+        mutate_and_check(full, false, rounds, 1);
+        mutate_and_check(legacy, false, rounds, 2);
+        mutate_and_check(page, true, rounds, 3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full_fixture),
@@ -373,6 +538,8 @@ int main(void) {
                 cmocka_unit_test(test_classify),
                 cmocka_unit_test(test_error_body),
                 cmocka_unit_test(test_retry_after),
+                cmocka_unit_test(test_fast_path_cases),
+                cmocka_unit_test(test_fast_path_mutations),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,9 +144,67 @@ static void test_load_save_corrupt(void **state) {
         saved_state_done(&s);
 }
 
+/* Both readers, on the same text: the same verdict, and the same state when they accept it. */
+static void check_readers_agree(const char *text) {
+        struct saved_state a = {}, b = {};
+        const char *why_a = NULL, *why_b = NULL;
+        int ra = state_from_json(text, &a, &why_a), rb = state_from_json_jsonc(text, &b, &why_b);
+
+        assert_int_equal(ra, rb);
+        if (ra >= 0) {
+                _cleanup_free_ char *ta = state_to_json(&a), *tb = state_to_json(&b);
+                assert_string_equal(ta, tb);
+        } else
+                assert_string_equal(why_a, why_b);
+        saved_state_done(&a);
+        saved_state_done(&b);
+}
+
+static void test_readers_agree(void **state) {
+        static const char *const cases[] = {
+                "{\"version\":1,\"deployments\":[]}",
+                "{\"version\":1,\"deployments\":[null]}",
+                "{\"version\":1,\"deployments\":[\"x\"]}",
+                "{\"version\":1,\"deployments\":[{\"url\":\"u\",\"name\":\"n\",\"project_id\":1,\"snapshot\":null,"
+                "\"history\":1.5,\"n_history\":99,\"gone\":true}]}",
+                "{\"version\":1,\"deployments\":[{\"url\":\"u\",\"name\":\"n\",\"project_id\":1,\"alert\":{}}]}",
+                "{\"version\":1,\"deployments\":[{\"url\":\"u\\u0001\",\"name\":\"n\",\"project_id\":1}]}",
+                "{\"version\":1,\"deployments\":[],\"accounts\":[1],\"projects\":{},\"webhooks\":[\"w\",2,null]}",
+                "{\"version\":1,\"deployments\":[],\"accounts\":[{\"url\":\"u\",\"failures\":-3}]}",
+                "{\"version\":2,\"deployments\":[]}",
+                "{\"version\":1}",
+                "[]",
+                "{\"version\":1,\"deployments\":[]} ",
+        };
+        struct saved_state s = {};
+        char *text;
+        uint64_t seed = 5;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check_readers_agree(cases[i]);
+
+        fill(&s);
+        text = state_to_json(&s);
+        check_readers_agree(text);
+        /* Random edits of a real state. */
+        for (unsigned r = 0; r < 3000; r++) {
+                static const char alphabet[] = "{}[]\":,\\ 0123456789-.etrufalsn\x01";
+                _cleanup_free_ char *t = xstrdup(text);
+                size_t len = strlen(t);
+                for (unsigned k = 0; k < 2; k++) {
+                        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                        t[(seed >> 33) % len] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+                }
+                check_readers_agree(t);
+        }
+        free(text);
+        saved_state_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_readers_agree),
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
         };
