@@ -363,6 +363,7 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
                               "deployment gone", now, out);
         w->snap = deployment_free(w->snap);
+        w->snap_generation++;
         w->health = HEALTH_GONE;
         w->gone = true;
         w->history = 0;
@@ -501,6 +502,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         if (d != w->snap) {
                 deployment_free(w->snap);
                 w->snap = d;
+                w->snap_generation++;
         }
         w->health = h;
 }

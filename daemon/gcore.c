@@ -5,7 +5,6 @@
 #include <math.h>
 
 #include "gcore.h"
-#include "jsonscan.h"
 
 /* Deeper nesting than the schema's own (probes → probe → http_get → headers) means garbage. */
 #define JSON_MAX_DEPTH 16
@@ -217,7 +216,7 @@ static int parse_object(struct json_object *o, struct deployment *ret, const cha
         return 0;
 }
 
-int gcore_parse_deployment_jsonc(const char *body, size_t size, struct deployment *ret, const char **ret_why) {
+int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret, const char **ret_why) {
         struct json_object *o;
         int r;
 
@@ -237,7 +236,7 @@ void deployment_page_done(struct deployment_page *p) {
         *p = (struct deployment_page) {};
 }
 
-int gcore_parse_page_jsonc(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
+int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
         struct json_object *o, *results;
         struct deployment_page p = {};
         size_t n;
@@ -273,200 +272,6 @@ finish:
         deployment_page_done(&p);
         json_object_put(o);
         return r;
-}
-
-/* ---- The fast path: the same extraction from jsonscan's tokens ----
- *
- * json-c allocates an object for every value: a 100-item list page cost about 3 ms, 0.3 s of
- * CPU per poll cycle of 10,000 deployments. Responses within jsonscan's subset (every response
- * of the simulator, and of the API unless it sends \u escapes, exponents or the like) are read
- * from its flat token array instead; anything else, or anything unusable, goes through json-c
- * as before, so that json-c's verdicts and messages stay the reference. Each function below
- * mirrors the json-c one of the same name without the "fast_" prefix, and test-gcore checks that
- * both give the same deployments. */
-
-static char *fast_member_string(const struct jscan *j, size_t obj, const char *key) {
-        size_t v = jscan_member(j, obj, key), len;
-        char *s;
-
-        if (!jscan_is(j, v, JSCAN_STRING))
-                return NULL;
-        s = jscan_string(j, v, &len);
-        if (len == 0)
-                return mfree(s);
-        return s;
-}
-
-static int64_t fast_member_int(const struct jscan *j, size_t obj, const char *key, int64_t def) {
-        size_t v = jscan_member(j, obj, key);
-        int64_t i;
-        double d;
-
-        if (!jscan_is(j, v, JSCAN_NUMBER))
-                return def;
-        if (jscan_number(j, v, &i, &d))
-                return i;
-        if (isfinite(d) && d == floor(d) && fabs(d) < 9e15)
-                return (int64_t) d;
-        return def;
-}
-
-static char *fast_parse_command(const struct jscan *j, size_t v) {
-        size_t len = 0;
-        char *s;
-
-        if (jscan_is(j, v, JSCAN_STRING))
-                return jscan_string(j, v, NULL);
-        if (!jscan_is(j, v, JSCAN_ARRAY))
-                return NULL;
-        s = xstrdup("");
-        for (size_t e = jscan_first(j, v); e != JSCAN_NONE && e < jscan_next(j, v); e = jscan_next(j, e)) {
-                _cleanup_free_ char *p = NULL;
-                size_t l;
-                if (!jscan_is(j, e, JSCAN_STRING))
-                        continue;
-                p = jscan_string(j, e, &l);
-                s = xrealloc(s, len + l + 2);
-                if (len > 0)
-                        s[len++] = ' ';
-                memcpy(s + len, p, l + 1);
-                len += l;
-        }
-        return s;
-}
-
-static char *fast_parse_envs_keys(const struct jscan *j, size_t v) {
-        size_t n = 0, len = 0;
-        char **keys = NULL, *s;
-
-        if (!jscan_is(j, v, JSCAN_OBJECT))
-                return xstrdup("");
-        for (size_t k = jscan_first(j, v); k != JSCAN_NONE && k < jscan_next(j, v); k = jscan_next(j, k + 1))
-                *(char **) array_append(&keys, &n, sizeof(char *)) = jscan_string(j, k, NULL);
-        qsort(keys, n, sizeof(char *), compare_strings);
-        s = xstrdup("");
-        for (size_t i = 0; i < n; i++) {
-                /* json-c keeps one member per key: a repeated key is listed once. */
-                if (i > 0 && streq(keys[i], keys[i - 1]))
-                        continue;
-                size_t l = strlen(keys[i]);
-                s = xrealloc(s, len + l + 2);
-                if (len > 0)
-                        s[len++] = ',';
-                memcpy(s + len, keys[i], l + 1);
-                len += l;
-        }
-        for (size_t i = 0; i < n; i++)
-                free(keys[i]);
-        free(keys);
-        return s;
-}
-
-static void fast_parse_containers(const struct jscan *j, size_t arr, struct deployment *d) {
-        if (!jscan_is(j, arr, JSCAN_ARRAY))
-                return;
-        for (size_t c = jscan_first(j, arr); c != JSCAN_NONE && c < jscan_next(j, arr); c = jscan_next(j, c)) {
-                size_t ds, scale;
-                int64_t region;
-
-                if (!jscan_is(j, c, JSCAN_OBJECT))
-                        continue;
-                region = fast_member_int(j, c, "region_id", INT64_MIN);
-                if (region == INT64_MIN || deployment_find_container(d, region))
-                        continue;
-
-                struct container *k = array_append(&d->containers, &d->n_containers, sizeof(*k));
-                ds = jscan_member(j, c, "deploy_status");
-                scale = jscan_member(j, c, "scale");
-                k->region_id = region;
-                k->ready = clamp_count(fast_member_int(j, ds, "ready", 0));
-                k->total = clamp_count(fast_member_int(j, ds, "total", 0));
-                k->error_message = fast_member_string(j, c, "error_message");
-                k->address = fast_member_string(j, c, "address");
-                k->scale_min = fast_member_int(j, scale, "min", -1);
-                k->scale_max = fast_member_int(j, scale, "max", -1);
-        }
-}
-
-/* -EBADMSG without a reason: the caller then asks json-c, which gives it. */
-static int fast_parse_object(const struct jscan *j, size_t o, struct deployment *ret) {
-        struct deployment d = {};
-
-        if (!jscan_is(j, o, JSCAN_OBJECT))
-                return -EBADMSG;
-        d.name = fast_member_string(j, o, "name");
-        d.status = fast_member_string(j, o, "status");
-        if (!d.name || !d.status) {
-                deployment_done(&d);
-                return -EBADMSG;
-        }
-        d.status_enum = deploy_status_from_string(d.status);
-        d.project_id = fast_member_int(j, o, "project_id", 0);
-        d.image = fast_member_string(j, o, "image");
-        d.flavor_name = fast_member_string(j, o, "flavor_name");
-        d.address = fast_member_string(j, o, "address");
-        d.command = fast_parse_command(j, jscan_member(j, o, "command"));
-        d.envs_keys = fast_parse_envs_keys(j, jscan_member(j, o, "envs"));
-        d.description = fast_member_string(j, o, "description");
-        d.created_at = fast_member_string(j, o, "created_at");
-        fast_parse_containers(j, jscan_member(j, o, "containers"), &d);
-        *ret = d;
-        return 0;
-}
-
-static int fast_parse_page(const struct jscan *j, struct deployment_page *ret) {
-        size_t results = jscan_member(j, 0, "results"), n = 0;
-        struct deployment_page p = {};
-
-        if (!jscan_is(j, results, JSCAN_ARRAY))
-                return -EBADMSG;
-        p.count = fast_member_int(j, 0, "count", -1);
-        if (p.count < 0)
-                return -EBADMSG;
-        for (size_t e = jscan_first(j, results); e != JSCAN_NONE && e < jscan_next(j, results); e = jscan_next(j, e))
-                n++;
-        p.items = xcalloc(n, sizeof(struct deployment));
-        for (size_t e = jscan_first(j, results); p.n_items < n; e = jscan_next(j, e), p.n_items++)
-                if (fast_parse_object(j, e, &p.items[p.n_items]) < 0) {
-                        deployment_page_done(&p);
-                        return -EBADMSG;
-                }
-        *ret = p;
-        return 0;
-}
-
-int gcore_parse_deployment_fast(const char *body, size_t size, struct deployment *ret) {
-        struct jscan j = {};
-        int r = jscan_parse(&j, body, size);
-
-        if (r >= 0)
-                r = fast_parse_object(&j, 0, ret);
-        jscan_done(&j);
-        return r;
-}
-
-int gcore_parse_page_fast(const char *body, size_t size, struct deployment_page *ret) {
-        struct jscan j = {};
-        int r = jscan_parse(&j, body, size);
-
-        if (r >= 0)
-                r = fast_parse_page(&j, ret);
-        jscan_done(&j);
-        return r;
-}
-
-/* ---- Entry points ---- */
-
-int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret, const char **ret_why) {
-        if (gcore_parse_deployment_fast(body, size, ret) >= 0)
-                return 0;
-        return gcore_parse_deployment_jsonc(body, size, ret, ret_why);
-}
-
-int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
-        if (gcore_parse_page_fast(body, size, ret) >= 0)
-                return 0;
-        return gcore_parse_page_jsonc(body, size, ret, ret_why);
 }
 
 enum api_outcome gcore_classify_status(long s) {

@@ -37,12 +37,6 @@ char *gcore_url_list(const char *base, int64_t project_id, unsigned limit, uint6
  * returns -EBADMSG and a static description in *ret_why. */
 int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret, const char **ret_why);
 int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why);
-/* The two ways the above work, for tests: the fast one (jsonscan.h) returns -EBADMSG, without
- * a reason, for anything outside its subset as well; json-c's then decides. */
-int gcore_parse_deployment_fast(const char *body, size_t size, struct deployment *ret);
-int gcore_parse_page_fast(const char *body, size_t size, struct deployment_page *ret);
-int gcore_parse_deployment_jsonc(const char *body, size_t size, struct deployment *ret, const char **ret_why);
-int gcore_parse_page_jsonc(const char *body, size_t size, struct deployment_page *ret, const char **ret_why);
 void deployment_page_done(struct deployment_page *p);
 
 /* Classifies an HTTP status (0: the transfer failed before one arrived). */

@@ -4,7 +4,6 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/deployment.c daemon/deployment.h \
 	daemon/health.c daemon/health.h \
 	daemon/gcore.c daemon/gcore.h \
-	daemon/jsonscan.c daemon/jsonscan.h \
 	daemon/config.c daemon/config.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \

@@ -9,8 +9,9 @@
 #include "state.h"
 #include "webhook.h"
 
-/* Even without changes the state is rewritten this often, so --status can show fresh polls. */
-#define STATE_REFRESH_MIN (10 * USEC_PER_SEC)
+/* Even without changes the state is rewritten this often, so that --status shows the daemon
+ * alive; with the per-deployment lines cached a rewrite mostly copies text. */
+#define STATE_REFRESH_MIN (5 * USEC_PER_MINUTE)
 /* Delivery figures alone are saved at most this often (a burst delivers thousands a second). */
 #define STATE_LAZY_DELAY USEC_PER_SEC
 /* A save costs in proportion to the deployments watched (10,000 make 8 MB of JSON), and a burst

@@ -29,10 +29,29 @@ struct job {
         bool parked;
 };
 
+/* What a watch's line in the state file depends on, besides its identity: while it stays the
+ * same, the cached line is written again as it is. */
+struct line_key {
+        uint32_t snap_generation;
+        uint32_t error_generation;
+        uint32_t history;
+        uint8_t n_history;
+        bool gone, stuck_reported, alert_open;
+        enum health health;
+        usec_t status_since, unsettled_since, alert_last_notified;
+        sd_id128_t alert_id;
+};
+
 struct watch {
         struct job job;
         char *name;
         struct watch_state state;
+        char *line;               /* its state file line, valid while key matches */
+        struct line_key key;
+        uint32_t error_generation;
+        uint64_t obs_seq;         /* bumped by every observation applied */
+        uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */
+        uint64_t digest_seq;      /* 0: no digest */
         usec_t observed_at;       /* start of the request whose observation was applied last */
         uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
         usec_t last_poll;         /* CLOCK_REALTIME */
@@ -52,6 +71,17 @@ struct maccount {
         struct job *probe;
 };
 
+/* What one page of a "*" project's list said last time, so that the same bytes again need no
+ * parsing: its digest, and for each item the watch and its observation count right after. */
+struct page_memo {
+        uint64_t offset;
+        int64_t count;
+        uint8_t digest[POLL_DIGEST_SIZE];
+        char **names;
+        uint64_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
+        size_t n;
+};
+
 struct mproject {
         struct job job;           /* JOB_LIST for "*" projects */
         struct monitor *m;
@@ -65,6 +95,8 @@ struct mproject {
         unsigned pages;
         char *last_error;         /* list failures */
         bool list_failed;
+        struct page_memo *memos;  /* by page number */
+        size_t n_memos;
 };
 
 struct monitor {
@@ -142,6 +174,7 @@ static void watch_remove(struct watch *w) {
         watch_state_done(&w->state);
         free(w->name);
         free(w->last_error);
+        free(w->line);
         free(w);
 }
 
@@ -388,11 +421,17 @@ static void observe(struct watch *w, const struct deployment *d, struct event_li
         struct monitor *m = p->m;
 
         diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, now_usec(CLOCK_REALTIME), l);
+        w->obs_seq++;
 }
 
 static void set_error(char **slot, const char *summary) {
         free(*slot);
         *slot = xstrdup(summary);
+}
+
+static void set_watch_error(struct watch *w, const char *summary) {
+        set_error(&w->last_error, summary);
+        w->error_generation++;
 }
 
 static void project_auth(struct mproject *p, bool ok, const struct api_error *err) {
@@ -425,19 +464,37 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         struct event_list l = {};
         char what[256];
 
+        bool same = false;
+
         job_finished(&w->job);
         w->polled = true;
         w->last_poll = now_usec(CLOCK_REALTIME);
+        if (res->outcome == API_OK) {
+                /* The very body of the last observation, which nothing else overrode since: its
+                 * stored snapshot is what parsing it would give. */
+                same = w->digest_seq != 0 && w->digest_seq == w->obs_seq && w->state.snap &&
+                       memcmp(w->digest, res->digest, POLL_DIGEST_SIZE) == 0;
+                if (!same)
+                        (void) poll_result_parse(res); /* an unusable body becomes retryable */
+        }
 
         switch (res->outcome) {
         case API_OK:
         case API_NOT_FOUND:
                 account_success(p->account);
                 project_auth(p, true, NULL);
-                w->last_error = mfree(w->last_error);
+                if (w->last_error) {
+                        w->last_error = mfree(w->last_error);
+                        w->error_generation++;
+                }
                 if (w->job.started >= w->observed_at) {
                         w->observed_at = w->job.started;
-                        observe(w, res->outcome == API_OK ? &res->deployment : NULL, &l);
+                        observe(w, res->outcome != API_OK ? NULL : same ? w->state.snap : &res->deployment, &l);
+                        if (res->outcome == API_OK) {
+                                memcpy(w->digest, res->digest, POLL_DIGEST_SIZE);
+                                w->digest_seq = w->obs_seq;
+                        } else
+                                w->digest_seq = 0;
                 }
                 emit(m, &l);
                 if (w->state.gone && p->cfg->all) {
@@ -447,19 +504,19 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                 watch_reschedule(w);
                 return;
         case API_AUTH_FAILED:
-                set_error(&w->last_error, res->error.summary);
+                set_watch_error(w, res->error.summary);
                 project_auth(p, false, &res->error);
                 if (!m->once)
                         job_arm(&w->job, stable_delay(m));
                 return;
         case API_RETRYABLE:
-                set_error(&w->last_error, res->error.summary);
+                set_watch_error(w, res->error.summary);
                 if (m->once)
                         return;
                 account_failure(p->account, &w->job, &res->error);
                 return;
         default:
-                set_error(&w->last_error, res->error.summary);
+                set_watch_error(w, res->error.summary);
                 log_warning("Poll of %s failed: %s", job_describe(&w->job, what), strempty(res->error.summary));
                 if (!m->once)
                         job_arm(&w->job, stable_delay(m));
@@ -490,21 +547,74 @@ static void list_cycle_complete(struct mproject *p) {
         job_arm(&p->job, stable_delay(m));
 }
 
-static void list_page(struct mproject *p, struct deployment_page *page) {
+static void page_memo_done(struct page_memo *memo) {
+        for (size_t i = 0; i < memo->n; i++)
+                free(memo->names[i]);
+        free(memo->names);
+        free(memo->seqs);
+        *memo = (struct page_memo) {};
+}
+
+static struct page_memo *page_memo_get(struct mproject *p, unsigned page) {
+        while (p->n_memos <= page)
+                (void) array_append(&p->memos, &p->n_memos, sizeof(struct page_memo));
+        return &p->memos[page];
+}
+
+/* Applies one item of a page to its watch, unless a get-one newer than the page was applied
+ * already; returns the watch's observation count after it, or 0 when it was not applied. */
+static uint64_t list_item(struct mproject *p, struct watch *w, const struct deployment *d, struct event_list *l) {
+        w->seen_cycle = p->cycle;
+        w->polled = true;
+        w->last_poll = now_usec(CLOCK_REALTIME);
+        if (p->job.started < w->observed_at)
+                return 0;
+        w->observed_at = p->job.started;
+        observe(w, d, l);
+        return w->obs_seq;
+}
+
+static void list_page(struct mproject *p, struct page_memo *memo, const struct poll_result *res) {
+        const struct deployment_page *page = &res->page;
         struct event_list l = {};
 
+        page_memo_done(memo);
+        memo->offset = p->offset;
+        memo->count = page->count;
+        memcpy(memo->digest, res->digest, POLL_DIGEST_SIZE);
+        memo->names = xcalloc(page->n_items, sizeof(char *));
+        memo->seqs = xcalloc(page->n_items, sizeof(uint64_t));
+        memo->n = page->n_items;
         for (size_t i = 0; i < page->n_items; i++) {
                 const struct deployment *d = &page->items[i];
                 struct watch *w = watch_find(p, d->name);
                 if (!w)
                         w = watch_add(p, d->name);
-                w->seen_cycle = p->cycle;
-                w->polled = true;
-                w->last_poll = now_usec(CLOCK_REALTIME);
-                if (p->job.started < w->observed_at)
-                        continue; /* a get-one newer than this page was applied already */
-                w->observed_at = p->job.started;
-                observe(w, d, &l);
+                memo->names[i] = xstrdup(d->name);
+                memo->seqs[i] = list_item(p, w, d, &l);
+        }
+        emit(p->m, &l);
+}
+
+/* Whether res is the page memo saw, and every item's watch still stands where that page left
+ * it (no get-one changed it since): then the stored snapshots are the page's items. */
+static bool page_unchanged(struct mproject *p, const struct page_memo *memo, const struct poll_result *res) {
+        if (!memo->names || memo->offset != p->offset || memcmp(memo->digest, res->digest, POLL_DIGEST_SIZE) != 0)
+                return false;
+        for (size_t i = 0; i < memo->n; i++) {
+                const struct watch *w = watch_find(p, memo->names[i]);
+                if (!w || memo->seqs[i] == 0 || w->obs_seq != memo->seqs[i] || !w->state.snap)
+                        return false;
+        }
+        return true;
+}
+
+static void list_page_again(struct mproject *p, struct page_memo *memo) {
+        struct event_list l = {};
+
+        for (size_t i = 0; i < memo->n; i++) {
+                struct watch *w = watch_find(p, memo->names[i]);
+                memo->seqs[i] = list_item(p, w, w->state.snap, &l);
         }
         emit(p->m, &l);
 }
@@ -514,14 +624,35 @@ static void on_list_done(struct poll_result *res, void *userdata) {
         struct monitor *m = p->m;
         char what[256];
 
+        struct page_memo *memo = NULL;
+        size_t n_items = 0;
+        int64_t count = 0;
+
+        if (res->outcome == API_OK) {
+                memo = page_memo_get(p, p->pages);
+                if (page_unchanged(p, memo, res)) {
+                        n_items = memo->n;
+                        count = memo->count;
+                } else {
+                        memo = NULL;
+                        if (poll_result_parse(res) >= 0) {
+                                n_items = res->page.n_items;
+                                count = res->page.count;
+                        }
+                }
+        }
+
         switch (res->outcome) {
         case API_OK:
                 account_success(p->account);
                 project_auth(p, true, NULL);
-                list_page(p, &res->page);
-                p->offset += res->page.n_items;
+                if (memo)
+                        list_page_again(p, memo);
+                else
+                        list_page(p, page_memo_get(p, p->pages), res);
+                p->offset += n_items;
                 p->pages++;
-                if (res->page.n_items > 0 && p->offset < (uint64_t) res->page.count && p->pages < LIST_MAX_PAGES) {
+                if (n_items > 0 && p->offset < (uint64_t) count && p->pages < LIST_MAX_PAGES) {
                         /* The next page keeps this request's place among those in flight. */
                         p->job.req = NULL;
                         p->job.started = now_usec(CLOCK_MONOTONIC);
@@ -642,6 +773,9 @@ struct monitor *monitor_free(struct monitor *m) {
                         watch_remove(p->watches);
                 job_stop(&p->job);
                 free(p->last_error);
+                for (size_t k = 0; k < p->n_memos; k++)
+                        page_memo_done(&p->memos[k]);
+                free(p->memos);
         }
         for (size_t i = 0; i < m->n_accounts; i++)
                 sd_event_source_disable_unref(m->accounts[i].backoff_timer);
@@ -708,6 +842,38 @@ static void copy_state(struct watch_state *dst, const struct watch_state *src) {
 }
 
 /* borrow: the watch records point into the monitor instead of holding copies. */
+static struct line_key line_key(const struct watch *w) {
+        struct line_key k;
+
+        /* Zeroed first: the key is compared with memcmp, padding included. */
+        memset(&k, 0, sizeof(k));
+        k.snap_generation = w->state.snap_generation;
+        k.error_generation = w->error_generation;
+        k.history = w->state.history;
+        k.n_history = w->state.n_history;
+        k.gone = w->state.gone;
+        k.stuck_reported = w->state.stuck_reported;
+        k.alert_open = w->state.alert.open;
+        k.health = w->state.health;
+        k.status_since = w->state.status_since;
+        k.unsettled_since = w->state.unsettled_since;
+        k.alert_last_notified = w->state.alert.last_notified;
+        k.alert_id = w->state.alert.id;
+        return k;
+}
+
+/* The cached line of a record that points into w, made again if w changed since. */
+static const char *watch_line(struct watch *w, const struct watch_record *r) {
+        struct line_key k = line_key(w);
+
+        if (!w->line || memcmp(&k, &w->key, sizeof(k)) != 0) {
+                free(w->line);
+                w->line = state_watch_line(r);
+                w->key = k;
+        }
+        return w->line;
+}
+
 static void export(const struct monitor *m, bool borrow, struct saved_state *ret) {
         struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(), .watches_borrowed = borrow };
 
@@ -717,7 +883,7 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
                 pr->url = xstrdup(p->account->cfg->url);
                 pr->project_id = p->cfg->id;
                 pr->auth_failed = p->auth_failed;
-                for (const struct watch *w = p->watches; w; w = w->next) {
+                for (struct watch *w = p->watches; w; w = w->next) {
                         struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
                         r->project_id = p->cfg->id;
                         r->last_poll = w->last_poll;
@@ -727,6 +893,8 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
                                 r->account = (char *) p->account->cfg->name;
                                 r->state = w->state;
                                 r->last_error = w->last_error;
+                                /* The monitor's own cache: a view is for saving at once. */
+                                r->line = watch_line(w, r);
                                 continue;
                         }
                         r->url = xstrdup(p->account->cfg->url);

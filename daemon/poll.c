@@ -1,3 +1,5 @@
+#include <openssl/evp.h>
+
 #include "poll.h"
 
 struct poll_call {
@@ -22,9 +24,7 @@ static void fail(struct poll_result *r, enum api_outcome o, long status, char *s
 void poll_result_from_response(const struct http_response *resp, bool list, usec_t now_realtime,
                                struct poll_result *ret) {
         struct poll_result r = { .elapsed = resp->elapsed };
-        const char *why = NULL;
         enum api_outcome o;
-        int k;
 
         if (resp->result != CURLE_OK) {
                 fail(&r, API_RETRYABLE, resp->status, http_response_describe(resp));
@@ -32,13 +32,14 @@ void poll_result_from_response(const struct http_response *resp, bool list, usec
         }
         o = gcore_classify_status(resp->status);
         if (o == API_OK) {
-                k = list ? gcore_parse_page(resp->body, resp->size, &r.page, &why)
-                         : gcore_parse_deployment(resp->body, resp->size, &r.deployment, &why);
-                if (k < 0)
-                        fail(&r, API_RETRYABLE, resp->status, xasprintf("HTTP %ld with an unusable body: %s",
-                                                                        resp->status, why));
-                else
-                        r.outcome = API_OK;
+                unsigned n = 0;
+                if (!EVP_Digest(resp->body, resp->size, r.digest, &n, EVP_sha256(), NULL) || n != POLL_DIGEST_SIZE)
+                        abort(); /* only on allocation failure inside OpenSSL */
+                r.outcome = API_OK;
+                r.body = resp->body;
+                r.size = resp->size;
+                r.list = list;
+                r.error.http_status = resp->status;
                 goto done;
         }
 
@@ -50,6 +51,25 @@ void poll_result_from_response(const struct http_response *resp, bool list, usec
                              : xasprintf("HTTP %ld", resp->status));
 done:
         *ret = r;
+}
+
+int poll_result_parse(struct poll_result *r) {
+        const char *why = NULL;
+        int k;
+
+        if (r->outcome != API_OK)
+                return -EINVAL;
+        if (r->parsed)
+                return 0;
+        k = r->list ? gcore_parse_page(r->body, r->size, &r->page, &why)
+                    : gcore_parse_deployment(r->body, r->size, &r->deployment, &why);
+        if (k < 0) {
+                fail(r, API_RETRYABLE, r->error.http_status,
+                     xasprintf("HTTP %ld with an unusable body: %s", r->error.http_status, why));
+                return k;
+        }
+        r->parsed = true;
+        return 0;
 }
 
 static void on_done(const struct http_response *resp, void *userdata) {

@@ -1,16 +1,24 @@
 /* One API request of the poller: builds it from an account, sends it over the HTTP client and
- * turns the response into a classified, parsed result. */
+ * turns the response into a classified result, parsed on demand: most polls see exactly what the
+ * last one saw, and a digest of the body tells so without parsing it. */
 #pragma once
 
 #include "config.h"
 #include "gcore.h"
 #include "http.h"
 
+#define POLL_DIGEST_SIZE 32
+
 struct poll_result {
         enum api_outcome outcome;
         struct api_error error;       /* outcome != API_OK */
-        struct deployment deployment; /* get-one and API_OK; may be moved out by the callee */
-        struct deployment_page page;  /* list and API_OK; may be moved out by the callee */
+        uint8_t digest[POLL_DIGEST_SIZE]; /* API_OK: SHA-256 of the body */
+        const char *body;             /* API_OK: the body, valid during the callback only */
+        size_t size;
+        bool list;
+        bool parsed;                  /* poll_result_parse() succeeded */
+        struct deployment deployment; /* get-one, once parsed; may be moved out by the callee */
+        struct deployment_page page;  /* list, once parsed; may be moved out by the callee */
         usec_t elapsed;
 };
 
@@ -25,4 +33,7 @@ int poll_list(struct http_client *c, const struct account *a, int64_t project_id
 /* Turns a finished HTTP response into a result (exposed for tests). list selects the parser. */
 void poll_result_from_response(const struct http_response *resp, bool list, usec_t now_realtime,
                                struct poll_result *ret);
+/* Parses the body of an API_OK result (during the callback). An unusable body turns the result
+ * into a retryable failure ("HTTP 200 with an unusable body: ...") and gives -EBADMSG. */
+int poll_result_parse(struct poll_result *r);
 void poll_result_done(struct poll_result *r);

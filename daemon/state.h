@@ -1,6 +1,6 @@
 /* What survives a restart (SPEC §5): every watched deployment's last state and open alert,
  * each account's reachability, each project's authentication verdict. Written atomically to
- * state.json in the state directory. */
+ * state.json in the state directory: a header line, then one JSON line per deployment. */
 #pragma once
 
 #include "diff.h"
@@ -11,8 +11,9 @@ struct watch_record {
         char *name;
         char *account;            /* the account's name then, for display */
         struct watch_state state;
-        usec_t last_poll;         /* CLOCK_REALTIME of the last finished poll, 0: none */
+        usec_t last_poll;         /* CLOCK_REALTIME of the last finished poll (not saved) */
         char *last_error;         /* the last failed poll, for --status */
+        const char *line;         /* when set, this record as state_watch_line() wrote it */
 };
 
 struct account_record {
@@ -59,9 +60,8 @@ void watch_record_done(struct watch_record *r);
 char *state_to_json(const struct saved_state *s);
 /* -EBADMSG with a description in *ret_why when the text is not a state this version reads. */
 int state_from_json(const char *text, struct saved_state *ret, const char **ret_why);
-/* The json-c reader alone, for tests: state_from_json() reads through jsonscan first (without
- * json-c's tree) and must agree with it wherever it answers. */
-int state_from_json_jsonc(const char *text, struct saved_state *ret, const char **ret_why);
+/* One deployment's line of the state file; owners cache it and hand it back in ->line. */
+char *state_watch_line(const struct watch_record *r);
 
 /* Reads dir/state.json. A missing file is an empty state (returns 0). A corrupt or unreadable
  * one is renamed to state.json.corrupt-<time> and reported through *ret_moved_to (returns

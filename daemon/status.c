@@ -40,7 +40,6 @@ static void print_json(const struct saved_state *s) {
                 json_object_object_add(o, "status", json_str(w->snap ? w->snap->status : NULL));
                 json_object_object_add(o, "health", json_str(health_to_string(w->health)));
                 json_object_object_add(o, "status_since", w->status_since ? json_str(format_rfc3339(t, w->status_since)) : NULL);
-                json_object_object_add(o, "last_poll", r->last_poll ? json_str(format_rfc3339(t, r->last_poll)) : NULL);
                 json_object_object_add(o, "last_error", json_str(r->last_error));
                 for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
                         const struct container *c = &w->snap->containers[k];
@@ -98,22 +97,21 @@ static void print_json(const struct saved_state *s) {
 
 static void print_text(const struct saved_state *s) {
         usec_t now = now_usec(CLOCK_REALTIME);
-        char t[32], b1[48], b2[48];
+        char t[32], b1[48];
 
         printf("State written %s (%s) by pid %d (%s)\n\n", format_rfc3339(t, s->written), ago(b1, s->written, now),
                (int) s->pid, pid_running(s->pid) ? "running" : "not running");
         printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
-               "ALERT", "LAST POLL");
+               "ALERT", "LAST ERROR");
         for (size_t i = 0; i < s->n_watches; i++) {
                 const struct watch_record *r = &s->watches[i];
                 const struct watch_state *w = &r->state;
                 char since[32] = "-";
                 if (w->status_since)
                         format_duration(since, now > w->status_since ? now - w->status_since : 0);
-                printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s%s%s\n", (long long) r->project_id, r->name,
+                printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s\n", (long long) r->project_id, r->name,
                        w->snap ? w->snap->status : "-", health_to_string(w->health), since,
-                       w->alert.open ? w->alert.severity : "-", ago(b2, r->last_poll, now),
-                       r->last_error ? ", failed: " : "", strempty(r->last_error));
+                       w->alert.open ? w->alert.severity : "-", r->last_error ? r->last_error : "-");
                 for (size_t k = 0; w->snap && k < w->snap->n_containers; k++)
                         if (w->snap->containers[k].error_message)
                                 printf("%-10s   region %lld: %s\n", "", (long long) w->snap->containers[k].region_id,

@@ -121,7 +121,11 @@ struct call {
 static void on_done(struct poll_result *res, void *userdata) {
         struct call *c = userdata;
 
+        /* The body is only valid during the callback: parse it now, as the poller does. */
+        if (res->outcome == API_OK)
+                (void) poll_result_parse(res);
         c->res = *res;
+        c->res.body = NULL;
         /* Take ownership of what the callee may move out. */
         *res = (struct poll_result) {};
         c->done = true;
