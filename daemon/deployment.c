@@ -28,7 +28,6 @@ bool deploy_status_is_transitional(enum deploy_status s) {
 
 void container_done(struct container *c) {
         free(c->error_message);
-        free(c->address);
         *c = (struct container) {};
 }
 
@@ -42,8 +41,6 @@ void deployment_done(struct deployment *d) {
         free(d->address);
         free(d->command);
         free(d->envs_keys);
-        free(d->description);
-        free(d->created_at);
         for (size_t i = 0; i < d->n_containers; i++)
                 container_done(&d->containers[i]);
         free(d->containers);
@@ -69,8 +66,6 @@ struct deployment *deployment_dup(const struct deployment *d) {
                 .address = xstrdup(d->address),
                 .command = xstrdup(d->command),
                 .envs_keys = xstrdup(d->envs_keys),
-                .description = xstrdup(d->description),
-                .created_at = xstrdup(d->created_at),
                 .n_containers = d->n_containers,
         };
         if (d->n_containers > 0) {
@@ -78,7 +73,6 @@ struct deployment *deployment_dup(const struct deployment *d) {
                 for (size_t i = 0; i < d->n_containers; i++) {
                         n->containers[i] = d->containers[i];
                         n->containers[i].error_message = xstrdup(d->containers[i].error_message);
-                        n->containers[i].address = xstrdup(d->containers[i].address);
                 }
         }
         return n;

@@ -1,4 +1,5 @@
-/* A deployment as one poll saw it: plain data parsed from InferenceInstanceOutSerializerV3. */
+/* A deployment as one poll saw it: what the health model, the diff engine and the events need
+ * of InferenceInstanceOutSerializerV3 (10,000 of them are kept in memory: nothing more). */
 #pragma once
 
 #include "util.h"
@@ -19,7 +20,6 @@ struct container {
         int64_t ready;            /* deploy_status.ready, clamped to >= 0 */
         int64_t total;            /* deploy_status.total, clamped to >= 0 */
         char *error_message;      /* NULL when null or empty */
-        char *address;            /* NULL when null */
         int64_t scale_min;        /* -1 when absent */
         int64_t scale_max;        /* -1 when absent */
 };
@@ -35,8 +35,6 @@ struct deployment {
         char *address;
         char *command;            /* a string as given, or an array joined with single spaces */
         char *envs_keys;          /* the keys of envs, sorted, comma-separated ("" when none) */
-        char *description;
-        char *created_at;
         struct container *containers;
         size_t n_containers;
 };

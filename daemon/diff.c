@@ -363,7 +363,6 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
                               "deployment gone", now, out);
         w->snap = deployment_free(w->snap);
-        w->snap_generation++;
         w->health = HEALTH_GONE;
         w->gone = true;
         w->history = 0;
@@ -415,7 +414,7 @@ static void emit_stuck(const struct deployment *d, enum health h, usec_t unsettl
 
 static bool same_container(const struct container *a, const struct container *b) {
         return a->region_id == b->region_id && a->ready == b->ready && a->total == b->total &&
-               streq_ptr(a->error_message, b->error_message) && streq_ptr(a->address, b->address) &&
+               streq_ptr(a->error_message, b->error_message) &&
                a->scale_min == b->scale_min && a->scale_max == b->scale_max;
 }
 
@@ -425,8 +424,7 @@ static bool same_snapshot(const struct deployment *stored, const struct deployme
         if (!streq_ptr(stored->status, d->status) || stored->status_enum != d->status_enum ||
             !streq_ptr(stored->image, d->image) || !streq_ptr(stored->flavor_name, d->flavor_name) ||
             !streq_ptr(stored->address, d->address) || !streq_ptr(stored->command, d->command) ||
-            !streq_ptr(stored->envs_keys, d->envs_keys) || !streq_ptr(stored->description, d->description) ||
-            !streq_ptr(stored->created_at, d->created_at) || stored->n_containers != d->n_containers)
+            !streq_ptr(stored->envs_keys, d->envs_keys) || stored->n_containers != d->n_containers)
                 return false;
         for (size_t i = 0; i < d->n_containers; i++)
                 if (!same_container(&stored->containers[i], &d->containers[i]))
@@ -502,7 +500,6 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         if (d != w->snap) {
                 deployment_free(w->snap);
                 w->snap = d;
-                w->snap_generation++;
         }
         w->health = h;
 }

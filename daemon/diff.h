@@ -39,7 +39,6 @@ struct watch_state {
         uint32_t history;         /* bit 0 = latest poll, 1 = problem */
         uint8_t n_history;
         struct alert_state alert;
-        uint32_t snap_generation; /* bumped whenever snap is replaced (not saved; for caches) */
 };
 
 struct api_state {

@@ -182,7 +182,6 @@ static void parse_containers(struct json_object *arr, struct deployment *d) {
                 k->ready = clamp_count(member_int(ds, "ready", 0));
                 k->total = clamp_count(member_int(ds, "total", 0));
                 k->error_message = member_string(c, "error_message");
-                k->address = member_string(c, "address");
                 k->scale_min = member_int(scale, "min", -1);
                 k->scale_max = member_int(scale, "max", -1);
         }
@@ -209,8 +208,6 @@ static int parse_object(struct json_object *o, struct deployment *ret, const cha
         d.address = member_string(o, "address");
         d.command = parse_command(member(o, "command"));
         d.envs_keys = parse_envs_keys(member(o, "envs"));
-        d.description = member_string(o, "description");
-        d.created_at = member_string(o, "created_at");
         parse_containers(member(o, "containers"), &d);
         *ret = d;
         return 0;

@@ -22,6 +22,8 @@
  * these bounds: saves take at most about a tenth of the time, and the first change after a
  * quiet period is flushed at once. */
 #define SAVE_GAP_MIN (50 * USEC_PER_MSEC)
+/* Events waiting for a postponed save; beyond this many the save happens at once. */
+#define PENDING_MAX 500
 #define SAVE_GAP_MAX USEC_PER_SEC
 
 struct manager {
@@ -192,8 +194,9 @@ static int flush(struct manager *m, bool now) {
         if (monitor_take_dirty(m->monitor))
                 m->state_dirty = true;
         save = m->state_dirty;
-        /* Nothing was handed to a sink yet: the events wait in m->pending. */
-        if (save && !now && save_postponed(m))
+        /* Nothing was handed to a sink yet: the events wait in m->pending, up to a bound (the
+         * discovery of 10,000 deployments would otherwise hold them all in memory). */
+        if (save && !now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
 
         if (m->webhooks) {

@@ -29,26 +29,10 @@ struct job {
         bool parked;
 };
 
-/* What a watch's line in the state file depends on, besides its identity: while it stays the
- * same, the cached line is written again as it is. */
-struct line_key {
-        uint32_t snap_generation;
-        uint32_t error_generation;
-        uint32_t history;
-        uint8_t n_history;
-        bool gone, stuck_reported, alert_open;
-        enum health health;
-        usec_t status_since, unsettled_since, alert_last_notified;
-        sd_id128_t alert_id;
-};
-
 struct watch {
         struct job job;
         char *name;
         struct watch_state state;
-        char *line;               /* its state file line, valid while key matches */
-        struct line_key key;
-        uint32_t error_generation;
         uint64_t obs_seq;         /* bumped by every observation applied */
         uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */
         uint64_t digest_seq;      /* 0: no digest */
@@ -174,7 +158,6 @@ static void watch_remove(struct watch *w) {
         watch_state_done(&w->state);
         free(w->name);
         free(w->last_error);
-        free(w->line);
         free(w);
 }
 
@@ -431,7 +414,6 @@ static void set_error(char **slot, const char *summary) {
 
 static void set_watch_error(struct watch *w, const char *summary) {
         set_error(&w->last_error, summary);
-        w->error_generation++;
 }
 
 static void project_auth(struct mproject *p, bool ok, const struct api_error *err) {
@@ -483,10 +465,7 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         case API_NOT_FOUND:
                 account_success(p->account);
                 project_auth(p, true, NULL);
-                if (w->last_error) {
-                        w->last_error = mfree(w->last_error);
-                        w->error_generation++;
-                }
+                w->last_error = mfree(w->last_error);
                 if (w->job.started >= w->observed_at) {
                         w->observed_at = w->job.started;
                         observe(w, res->outcome != API_OK ? NULL : same ? w->state.snap : &res->deployment, &l);
@@ -842,38 +821,6 @@ static void copy_state(struct watch_state *dst, const struct watch_state *src) {
 }
 
 /* borrow: the watch records point into the monitor instead of holding copies. */
-static struct line_key line_key(const struct watch *w) {
-        struct line_key k;
-
-        /* Zeroed first: the key is compared with memcmp, padding included. */
-        memset(&k, 0, sizeof(k));
-        k.snap_generation = w->state.snap_generation;
-        k.error_generation = w->error_generation;
-        k.history = w->state.history;
-        k.n_history = w->state.n_history;
-        k.gone = w->state.gone;
-        k.stuck_reported = w->state.stuck_reported;
-        k.alert_open = w->state.alert.open;
-        k.health = w->state.health;
-        k.status_since = w->state.status_since;
-        k.unsettled_since = w->state.unsettled_since;
-        k.alert_last_notified = w->state.alert.last_notified;
-        k.alert_id = w->state.alert.id;
-        return k;
-}
-
-/* The cached line of a record that points into w, made again if w changed since. */
-static const char *watch_line(struct watch *w, const struct watch_record *r) {
-        struct line_key k = line_key(w);
-
-        if (!w->line || memcmp(&k, &w->key, sizeof(k)) != 0) {
-                free(w->line);
-                w->line = state_watch_line(r);
-                w->key = k;
-        }
-        return w->line;
-}
-
 static void export(const struct monitor *m, bool borrow, struct saved_state *ret) {
         struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(), .watches_borrowed = borrow };
 
@@ -883,7 +830,7 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
                 pr->url = xstrdup(p->account->cfg->url);
                 pr->project_id = p->cfg->id;
                 pr->auth_failed = p->auth_failed;
-                for (struct watch *w = p->watches; w; w = w->next) {
+                for (const struct watch *w = p->watches; w; w = w->next) {
                         struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
                         r->project_id = p->cfg->id;
                         r->last_poll = w->last_poll;
@@ -893,8 +840,6 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
                                 r->account = (char *) p->account->cfg->name;
                                 r->state = w->state;
                                 r->last_error = w->last_error;
-                                /* The monitor's own cache: a view is for saving at once. */
-                                r->line = watch_line(w, r);
                                 continue;
                         }
                         r->url = xstrdup(p->account->cfg->url);

@@ -1,7 +1,6 @@
 /* state.json: a header line, then one line per watched deployment, each a JSON object written
  * and read by json-c. One small tree at a time keeps a save and a load of 10,000 deployments
- * within a few MiB (a single tree of everything took about 100 MiB), and lets the monitor cache
- * each deployment's line until it changes, so that a save mostly copies text. */
+ * within a few MiB (a single tree of everything took about 100 MiB). */
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <sys/stat.h>
@@ -72,8 +71,6 @@ static struct json_object *deployment_to_json(const struct deployment *d) {
         add_str(o, "address", d->address);
         add_str(o, "command", d->command);
         add_str(o, "envs_keys", d->envs_keys);
-        add_str(o, "description", d->description);
-        add_str(o, "created_at", d->created_at);
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
                 struct json_object *k = json_object_new_object();
@@ -81,7 +78,6 @@ static struct json_object *deployment_to_json(const struct deployment *d) {
                 add_int(k, "ready", c->ready);
                 add_int(k, "total", c->total);
                 add_str(k, "error_message", c->error_message);
-                add_str(k, "address", c->address);
                 add_int(k, "scale_min", c->scale_min);
                 add_int(k, "scale_max", c->scale_max);
                 json_object_array_add(cs, k);
@@ -177,24 +173,11 @@ static int put_json(FILE *f, struct json_object *o) {
         return r;
 }
 
-char *state_watch_line(const struct watch_record *r) {
-        struct json_object *o = watch_to_json(r);
-        char *line = xstrdup(json_object_to_json_string_ext(o, JSON_FLAGS));
-
-        json_object_put(o);
-        return line;
-}
-
 static int write_state(FILE *f, const struct saved_state *s) {
         int r = put_json(f, header_to_json(s));
 
-        for (size_t i = 0; i < s->n_watches && r >= 0; i++) {
-                const struct watch_record *w = &s->watches[i];
-                if (w->line)
-                        r = fputs(w->line, f) < 0 || fputc('\n', f) < 0 ? -EIO : 0;
-                else
-                        r = put_json(f, watch_to_json(w));
-        }
+        for (size_t i = 0; i < s->n_watches && r >= 0; i++)
+                r = put_json(f, watch_to_json(&s->watches[i]));
         return r;
 }
 
@@ -300,8 +283,6 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret) 
         d->address = get_str(o, "address");
         d->command = get_str(o, "command");
         d->envs_keys = get_str(o, "envs_keys");
-        d->description = get_str(o, "description");
-        d->created_at = get_str(o, "created_at");
         if (json_object_is_type(cs, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(cs); i++) {
                         struct json_object *k = json_object_array_get_idx(cs, i);
@@ -310,7 +291,6 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret) 
                         c->ready = get_int(k, "ready");
                         c->total = get_int(k, "total");
                         c->error_message = get_str(k, "error_message");
-                        c->address = get_str(k, "address");
                         c->scale_min = get_int(k, "scale_min");
                         c->scale_max = get_int(k, "scale_max");
                 }

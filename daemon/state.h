@@ -13,7 +13,6 @@ struct watch_record {
         struct watch_state state;
         usec_t last_poll;         /* CLOCK_REALTIME of the last finished poll (not saved) */
         char *last_error;         /* the last failed poll, for --status */
-        const char *line;         /* when set, this record as state_watch_line() wrote it */
 };
 
 struct account_record {
@@ -60,8 +59,6 @@ void watch_record_done(struct watch_record *r);
 char *state_to_json(const struct saved_state *s);
 /* -EBADMSG with a description in *ret_why when the text is not a state this version reads. */
 int state_from_json(const char *text, struct saved_state *ret, const char **ret_why);
-/* One deployment's line of the state file; owners cache it and hand it back in ->line. */
-char *state_watch_line(const struct watch_record *r);
 
 /* Reads dir/state.json. A missing file is an empty state (returns 0). A corrupt or unreadable
  * one is renamed to state.json.corrupt-<time> and reported through *ret_moved_to (returns
