@@ -324,12 +324,14 @@ static int on_backoff_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void account_success(struct maccount *a) {
+/* A success ends the account's backoff only if its request started after the backoff did: an
+ * answer to a request sent before a 429 does not lift that 429's Retry-After. */
+static void account_success(struct maccount *a, const struct job *j) {
         struct monitor *m = a->m;
         struct event_list l = {};
         bool was_failing = a->rounds > 0 || a->api.unreachable;
 
-        if (!was_failing)
+        if (!was_failing || (account_backing_off(a) && a->probe != j && j->started < a->backoff_started))
                 return;
         diff_api_success(&a->api, a->cfg->name, a->cfg->url, now_usec(CLOCK_REALTIME), &l);
         emit(m, &l);
@@ -463,7 +465,7 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         switch (res->outcome) {
         case API_OK:
         case API_NOT_FOUND:
-                account_success(p->account);
+                account_success(p->account, &w->job);
                 project_auth(p, true, NULL);
                 w->last_error = mfree(w->last_error);
                 if (w->job.started >= w->observed_at) {
@@ -623,7 +625,7 @@ static void on_list_done(struct poll_result *res, void *userdata) {
 
         switch (res->outcome) {
         case API_OK:
-                account_success(p->account);
+                account_success(p->account, &p->job);
                 project_auth(p, true, NULL);
                 if (memo)
                         list_page_again(p, memo);
