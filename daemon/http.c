@@ -16,18 +16,29 @@ struct http_request {
         void *userdata;
 };
 
+/* Easy handles kept for the next requests: initialising one costs more than resetting it. */
+#define IDLE_HANDLES_MAX 32
+
 struct http_client {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
         struct http_request *requests;
         unsigned n_requests;
+        CURL *idle[IDLE_HANDLES_MAX];
+        unsigned n_idle;
 };
 
 static void request_free(struct http_request *r) {
+        struct http_client *c = r->client;
+
         if (r->easy) {
-                (void) curl_multi_remove_handle(r->client->multi, r->easy);
-                curl_easy_cleanup(r->easy);
+                (void) curl_multi_remove_handle(c->multi, r->easy);
+                if (c->n_idle < IDLE_HANDLES_MAX) {
+                        curl_easy_reset(r->easy);
+                        c->idle[c->n_idle++] = r->easy;
+                } else
+                        curl_easy_cleanup(r->easy);
         }
         if (r->destroy)
                 r->destroy(r->userdata);
@@ -187,6 +198,8 @@ struct http_client *http_client_free(struct http_client *c) {
                 return NULL;
         while (c->requests)
                 request_free(c->requests);
+        while (c->n_idle > 0)
+                curl_easy_cleanup(c->idle[--c->n_idle]);
         /* curl_multi_cleanup may still call the socket callback with CURL_POLL_REMOVE. */
         if (c->multi)
                 curl_multi_cleanup(c->multi);
@@ -300,7 +313,7 @@ int http_request_start(struct http_client *c, const struct http_request_options 
         c->requests = r;
         c->n_requests++;
 
-        r->easy = curl_easy_init();
+        r->easy = c->n_idle > 0 ? c->idle[--c->n_idle] : curl_easy_init();
         if (!r->easy) {
                 request_free(r);
                 return -ENOMEM;

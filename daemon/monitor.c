@@ -81,6 +81,7 @@ struct mproject {
         bool list_failed;
         struct page_memo *memos;  /* by page number */
         size_t n_memos;
+        usec_t cycle_started;     /* CLOCK_MONOTONIC start of the current list cycle's first page */
 };
 
 struct monitor {
@@ -364,6 +365,13 @@ static void account_failure(struct maccount *a, struct job *j, const struct api_
         char b[32], what[256];
 
         if (account_backing_off(a) && a->probe != j && j->started < a->backoff_started) {
+                /* The same outage, but a Retry-After it brings still holds. */
+                usec_t due = 0;
+                if (err->retry_after > 0 && sd_event_source_get_time(a->backoff_timer, &due) >= 0 &&
+                    now + MIN(err->retry_after, RETRY_AFTER_MAX) > due) {
+                        (void) sd_event_source_set_time(a->backoff_timer, now + MIN(err->retry_after, RETRY_AFTER_MAX));
+                        (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
+                }
                 job_park(j);
                 return;
         }
@@ -385,6 +393,17 @@ static usec_t stable_delay(const struct monitor *m) {
         return jitter(m->cfg->interval, 0.1);
 }
 
+/* The next regular poll of something last polled at started: within the last tenth of the
+ * interval before started + interval, so that the jitter spreads polls without ever making a
+ * stable deployment wait longer than interval (the timer's 2 % accuracy window included). */
+static usec_t stable_delay_since(const struct monitor *m, usec_t started) {
+        usec_t interval = m->cfg->interval;
+        usec_t period = interval - interval / 50 - random_below(interval / 12 + 1);
+        usec_t elapsed = now_usec(CLOCK_MONOTONIC) - MIN(started, now_usec(CLOCK_MONOTONIC));
+
+        return period > elapsed ? period - elapsed : 0;
+}
+
 static usec_t fast_delay(const struct monitor *m) {
         return jitter(m->cfg->fast_interval, 0.05);
 }
@@ -397,7 +416,7 @@ static void watch_reschedule(struct watch *w) {
         if (watch_state_wants_fast(&w->state))
                 job_arm(&w->job, fast_delay(m));
         else if (!w->job.project->cfg->all || w->state.gone)
-                job_arm(&w->job, stable_delay(m));
+                job_arm(&w->job, stable_delay_since(m, w->job.started));
         /* else: a "*" project's list covers it every interval */
 }
 
@@ -525,7 +544,7 @@ static void list_cycle_complete(struct mproject *p) {
         p->cycle++;
         p->offset = 0;
         p->pages = 0;
-        job_arm(&p->job, stable_delay(m));
+        job_arm(&p->job, stable_delay_since(m, p->cycle_started));
 }
 
 static void page_memo_done(struct page_memo *memo) {
@@ -633,6 +652,14 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                         list_page(p, page_memo_get(p, p->pages), res);
                 p->offset += n_items;
                 p->pages++;
+                if (n_items > 0 && p->offset < (uint64_t) count && p->pages < LIST_MAX_PAGES &&
+                    account_backing_off(p->account) && !m->once) {
+                        /* Another request of the account failed meanwhile: the next page waits
+                         * with the others, and the cycle goes on from there. */
+                        job_finished(&p->job);
+                        job_park(&p->job);
+                        return;
+                }
                 if (n_items > 0 && p->offset < (uint64_t) count && p->pages < LIST_MAX_PAGES) {
                         /* The next page keeps this request's place among those in flight. */
                         p->job.req = NULL;
@@ -682,6 +709,8 @@ static void job_start(struct job *j) {
         if (m->once)
                 m->once_pending++;
         j->started = now_usec(CLOCK_MONOTONIC);
+        if (j->kind == JOB_LIST && p->offset == 0)
+                p->cycle_started = j->started;
         if (j->kind == JOB_LIST)
                 r = poll_list(m->http, p->account->cfg, p->cfg->id, p->offset, on_list_done, j, &j->req);
         else
