@@ -1,7 +1,8 @@
 """format = "alertmanager" against the sink standing in for Alertmanager: only alerts are posted,
 to <url>/api/v2/alerts, as API v2 alerts with identifying labels; open alerts are re-posted every
 interval (also after a failed post was retried); a resolved alert is posted once with endsAt and
-is not re-posted."""
+is not re-posted. A second Alertmanager webhook limited to deployments = ["prod-*"] gets only
+prod-a, in its posts and in its re-posts."""
 
 import os
 import sys
@@ -29,18 +30,25 @@ def main(t):
     scenario = {"deployments": [dict(ERROR, project_id=1, name=n, regions=[1, 7]) for n in ("prod-a", "dev-b")]}
     with iw.Sim(scenario) as sim, iw.Sink() as sink:
         wh = h.webhook("am", sink.url + "/am", format="alertmanager")
+        prod = h.webhook("am-prod", sink.url + "/prod", format="alertmanager", deployments=["prod-*"])
         sink.behave(status=503, count=1)
-        d = h.start(h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": ["prod-a", "dev-b"]}], [wh],
+        d = h.start(h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": ["prod-a", "dev-b"]}], [wh, prod],
                              interval="%ds" % INTERVAL))
 
-        def posts(since=0):
-            return [x for x in sink.deliveries(since) if x["status"] == 200]
+        def posts(since=0, prefix="/am/"):
+            return [x for x in sink.deliveries(since) if x["status"] == 200 and x["path"].startswith(prefix)]
 
         iw.wait_until(lambda: sum(e["type"] == "alert.firing" for e in h.events(d)) == 2, 15, "two alerts firing")
         firing = {e["deployment"]: e for e in h.events(d) if e["type"] == "alert.firing"}
         got = iw.wait_until(lambda: (lambda p: p if len(p) >= 4 else None)(posts()), 4 * INTERVAL,
                             "the firing alerts, then two re-posts")
         t.eq(sink.deliveries()[0]["status"], 503, "the first post failed (and was retried)")
+        pgot = iw.wait_until(lambda: (lambda p: p if len(p) >= 3 else None)(posts(prefix="/prod/")), 3 * INTERVAL,
+                             "the filtered webhook's alert, then two re-posts")
+        t.ok(all(x["path"] == "/prod/api/v2/alerts" for x in pgot), "the filtered webhook posts to its own url",
+             [x["path"] for x in pgot])
+        t.eq([[a["labels"] for a in h.body(x)] for x in pgot[:3]], [[labels("prod-a")]] * 3,
+             "the filtered webhook: prod-a only, in its post and its re-posts")
         t.ok(all(x["path"] == "/am/api/v2/alerts" and x["method"] == "POST"
                  and x["headers"]["content-type"] == "application/json" for x in got),
              "POST <url>/api/v2/alerts, application/json", [x["path"] for x in got])
