@@ -2,7 +2,7 @@
 # Builds the Debian package from a temporary copy of the tree (git archive of HEAD plus any
 # uncommitted changes to tracked files; the source tree is never written), then checks it in two
 # steps, printing TAP:
-#   1. the .deb extracted into a scratch directory (dpkg-deb -x): the files, their modes, the
+#   1. the .deb checked by lintian (when installed) and extracted into a scratch directory (dpkg-deb -x): the files, their modes, the
 #      conffile, the unit's paths, and the extracted inferwatchd run with --version and -t;
 #   2. as root only, the package installed for real with dpkg -i (maintainer scripts and
 #      triggers run), the installed inferwatchd run, the unit checked to be neither enabled nor
@@ -53,8 +53,20 @@ deb=$(ls "$tmp"/inferwatch_"$version"_*.deb 2>/dev/null | head -n 1)
 # INFERWATCH_DEB_KEEP=DIR keeps a copy of the package there.
 [ -n "${INFERWATCH_DEB_KEEP:-}" ] && cp "$deb" "$INFERWATCH_DEB_KEEP"/
 
-echo "1..22"
+echo "1..23"
 ok "dpkg-buildpackage -us -uc -b built $(basename "$deb")"
+# lintian: errors fail; its warnings are printed (initial-upload-closes-no-bugs is expected of a
+# package that is not in Debian's archive).
+if command -v lintian >/dev/null 2>&1; then
+        if out=$(lintian --fail-on error "$deb" 2>&1); then
+                ok "lintian reports no error"
+        else
+                not_ok "lintian reports no error"
+        fi
+        [ -n "$out" ] && printf '%s\n' "$out" | diag
+else
+        skip "lintian is not installed"
+fi
 
 # 1. The package's contents, extracted.
 root=$tmp/root
