@@ -141,6 +141,31 @@ static int parse_args(int argc, char *argv[], struct options *o) {
         return 0;
 }
 
+static void print_credential(const char *name, bool *first) {
+        if (!name)
+                return;
+        printf("%s%s", *first ? "not checked ($CREDENTIALS_DIRECTORY is not set): " : ", ", name);
+        *first = false;
+}
+
+/* Outside the service there is no $CREDENTIALS_DIRECTORY to look in: say which credentials -t
+ * could not check, so that an OK does not promise more than was checked. */
+static void print_unchecked_credentials(const struct config *c) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        bool first = true;
+
+        if (dir && *dir)
+                return;
+        for (size_t i = 0; i < c->n_accounts; i++)
+                print_credential(c->accounts[i].key_credential, &first);
+        for (size_t i = 0; i < c->n_webhooks; i++) {
+                print_credential(c->webhooks[i].url_credential, &first);
+                print_credential(c->webhooks[i].secret_credential, &first);
+        }
+        if (!first)
+                printf("\n");
+}
+
 static int check_config(const char *path) {
         struct config_diag diag = {};
         struct config *c = NULL;
@@ -157,6 +182,7 @@ static int check_config(const char *path) {
         printf("%s: OK (%zu account%s, %zu project%s, %zu webhook%s)\n", path, c->n_accounts,
                c->n_accounts == 1 ? "" : "s", c->n_projects, c->n_projects == 1 ? "" : "s", c->n_webhooks,
                c->n_webhooks == 1 ? "" : "s");
+        print_unchecked_credentials(c);
         config_free(c);
         return EXIT_SUCCESS;
 }

@@ -10,6 +10,7 @@ OFFLINE_TESTS = \
 	tests/offline/unit.sh \
 	tests/offline/catalog.sh \
 	tests/offline/man-lint.sh \
+	tests/offline/example-config.sh \
 	tests/offline/doc-coverage.sh
 TESTS += $(OFFLINE_TESTS)
 EXTRA_DIST += $(OFFLINE_TESTS) tests/offline/tap.sh
