@@ -1,10 +1,7 @@
 /* state.json: a header line, then one line per watched deployment, each a JSON object written
  * and read by json-c. One small tree at a time keeps a save and a load of 10,000 deployments
  * within a few MiB (a single tree of everything took about 100 MiB). */
-#include <fcntl.h>
 #include <json-c/json.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "state.h"
 
@@ -194,41 +191,14 @@ char *state_to_json(const struct saved_state *s) {
         return text;
 }
 
-int state_save(const char *dir, const struct saved_state *s) {
-        _cleanup_free_ char *path = state_path(dir), *tmp = xasprintf("%s.tmp.%ld", path, (long) getpid());
-        _cleanup_close_ int dfd = -1;
-        FILE *f;
-        int fd, r;
+static int write_state_to(FILE *f, const void *userdata) {
+        return write_state(f, userdata);
+}
 
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(fd, "w");
-        if (!f) {
-                r = -errno;
-                (void) close(fd);
-                goto fail;
-        }
-        r = write_state(f, s);
-        if (r >= 0 && fflush(f) != 0)
-                r = -errno;
-        if (r >= 0 && fsync(fileno(f)) < 0)
-                r = -errno;
-        if (fclose(f) != 0 && r >= 0)
-                r = -errno;
-        if (r < 0)
-                goto fail;
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
-                (void) fsync(dfd);
-        return 0;
-fail:
-        (void) unlink(tmp);
-        return r;
+int state_save(const char *dir, const struct saved_state *s) {
+        _cleanup_free_ char *path = state_path(dir);
+
+        return write_file_atomic_with(path, 0600, write_state_to, s);
 }
 
 /* ---- reading: types are checked, a missing member takes its zero value ---- */

@@ -331,36 +331,33 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, int mode) {
+int write_file_atomic_with(const char *path, int mode, int (*write_fn)(FILE *f, const void *userdata),
+                           const void *userdata) {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%ld", path, (long) getpid());
         _cleanup_free_ char *dir = xstrdup(path);
-        _cleanup_close_ int fd = -1, dfd = -1;
-        const char *p = data;
+        _cleanup_close_ int dfd = -1;
         char *slash;
-        int r;
+        FILE *f;
+        int fd, r;
 
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        if (fsync(fd) < 0) {
+        f = fdopen(fd, "w");
+        if (!f) {
                 r = -errno;
+                (void) close(fd);
                 goto fail;
         }
-        if (close(TAKE_FD(fd)) < 0) {
+        r = write_fn(f, userdata);
+        if (r >= 0 && fflush(f) != 0)
                 r = -errno;
+        if (r >= 0 && fsync(fileno(f)) < 0)
+                r = -errno;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r < 0)
                 goto fail;
-        }
         if (rename(tmp, path) < 0) {
                 r = -errno;
                 goto fail;
@@ -379,6 +376,23 @@ int write_file_atomic(const char *path, const void *data, size_t size, int mode)
 fail:
         (void) unlink(tmp);
         return r;
+}
+
+struct buffer {
+        const void *data;
+        size_t size;
+};
+
+static int write_buffer(FILE *f, const void *userdata) {
+        const struct buffer *b = userdata;
+
+        return fwrite(b->data, 1, b->size, f) == b->size ? 0 : -EIO;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, int mode) {
+        const struct buffer b = { data, size };
+
+        return write_file_atomic_with(path, mode, write_buffer, &b);
 }
 
 bool glob_match(const char *pattern, const char *s) {

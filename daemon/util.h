@@ -117,7 +117,11 @@ usec_t jitter(usec_t d, double fraction);
 
 /* Reads a whole small file; strips one trailing newline. Refuses files over max bytes. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
-/* Writes data to path atomically: temp file in the same directory, fsync, rename, fsync dir. */
+/* Writes path atomically: a temporary file in the same directory filled by write_fn (which
+ * returns a negative errno on failure), fsync, rename, fsync of the directory. */
+int write_file_atomic_with(const char *path, int mode, int (*write_fn)(FILE *f, const void *userdata),
+                           const void *userdata);
+/* The same with a buffer's contents. */
 int write_file_atomic(const char *path, const void *data, size_t size, int mode);
 
 /* fnmatch(3) glob match. */
