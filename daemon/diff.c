@@ -112,7 +112,7 @@ static void emit_discovered(const struct deployment *d, enum health h, const cha
         event_add_int(e, "total", total);
         event_add_int(e, "regions", (int64_t) d->n_containers);
         MSG(e, "discovered, %s, %s, %lld/%lld ready in %zu region%s", d->status, health_to_string(h),
-            (long long) ready, (long long) total, d->n_containers, d->n_containers == 1 ? "" : "s");
+            (long long) ready, (long long) total, d->n_containers, plural(d->n_containers));
 }
 
 static void emit_container_error(const struct deployment *d, const struct container *c, const char *old,

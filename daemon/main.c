@@ -180,8 +180,8 @@ static int check_config(const char *path) {
         if (r < 0)
                 return EXIT_CONFIG;
         printf("%s: OK (%zu account%s, %zu project%s, %zu webhook%s)\n", path, c->n_accounts,
-               c->n_accounts == 1 ? "" : "s", c->n_projects, c->n_projects == 1 ? "" : "s", c->n_webhooks,
-               c->n_webhooks == 1 ? "" : "s");
+               plural(c->n_accounts), c->n_projects, plural(c->n_projects), c->n_webhooks,
+               plural(c->n_webhooks));
         print_unchecked_credentials(c);
         config_free(c);
         return EXIT_SUCCESS;

@@ -81,48 +81,38 @@ static struct event *monitor_event(struct manager *m, enum event_type t) {
         return e;
 }
 
+/* "3 deployments: 2 healthy, 1 degraded; 1 alert open; ..." for systemd's STATUS=. */
 static void status_line(struct manager *m, char **ret) {
         static const enum health order[] = {
                 HEALTH_HEALTHY, HEALTH_PROGRESSING, HEALTH_DEGRADED, HEALTH_FAILED, HEALTH_IDLE,
                 HEALTH_DISABLED, HEALTH_DELETING, HEALTH_GONE, HEALTH_UNKNOWN,
         };
         struct monitor_counts c;
-        char *s;
+        const char *sep = " ";
+        size_t size = 0;
+        FILE *f = open_memstream(ret, &size);
 
+        if (!f)
+                abort();
         monitor_count(m->monitor, &c);
-        s = xasprintf("%zu deployment%s:", c.deployments, c.deployments == 1 ? "" : "s");
-        bool first = true;
-        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
-                if (c.by_health[order[i]] == 0)
-                        continue;
-                char *n = xasprintf("%s%s %zu %s", s, first ? "" : ",", c.by_health[order[i]],
-                                    health_to_string(order[i]));
-                free(s);
-                s = n;
-                first = false;
-        }
-        char *n = xasprintf("%s; %zu alert%s open", s, c.alerts_open, c.alerts_open == 1 ? "" : "s");
-        free(s);
-        s = n;
-        if (c.accounts_unreachable > 0) {
-                n = xasprintf("%s; %zu API account%s unreachable", s, c.accounts_unreachable,
-                              c.accounts_unreachable == 1 ? "" : "s");
-                free(s);
-                s = n;
-        }
+        fprintf(f, "%zu deployment%s:", c.deployments, plural(c.deployments));
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (c.by_health[order[i]] > 0) {
+                        fprintf(f, "%s%zu %s", sep, c.by_health[order[i]], health_to_string(order[i]));
+                        sep = ", ";
+                }
+        fprintf(f, "; %zu alert%s open", c.alerts_open, plural(c.alerts_open));
+        if (c.accounts_unreachable > 0)
+                fprintf(f, "; %zu API account%s unreachable", c.accounts_unreachable, plural(c.accounts_unreachable));
         if (m->config->n_webhooks > 0) {
                 size_t b = webhooks_backlogged(m->webhooks);
-                n = xasprintf("%s; %zu webhook%s backlogged", s, b, b == 1 ? "" : "s");
-                free(s);
-                s = n;
+                fprintf(f, "; %zu webhook%s backlogged", b, plural(b));
         }
-        if (c.projects_auth_failed > 0) {
-                n = xasprintf("%s; %zu project%s failing authentication", s, c.projects_auth_failed,
-                              c.projects_auth_failed == 1 ? "" : "s");
-                free(s);
-                s = n;
-        }
-        *ret = s;
+        if (c.projects_auth_failed > 0)
+                fprintf(f, "; %zu project%s failing authentication", c.projects_auth_failed,
+                        plural(c.projects_auth_failed));
+        if (fclose(f) != 0)
+                abort();
 }
 
 static void update_status(struct manager *m) {
@@ -358,7 +348,7 @@ static void reload(struct manager *m) {
         m->state_dirty = true;
         struct event *e = monitor_event(m, EVENT_MONITOR_RELOADED);
         event_set_message(e, "configuration reloaded from %s: %zu project%s, %zu webhook%s", m->config_path,
-                          c->n_projects, c->n_projects == 1 ? "" : "s", c->n_webhooks, c->n_webhooks == 1 ? "" : "s");
+                          c->n_projects, plural(c->n_projects), c->n_webhooks, plural(c->n_webhooks));
 done:
         free(m->last_status);
         m->last_status = NULL;
@@ -462,8 +452,8 @@ int manager_run(struct manager *m) {
 
         e = monitor_event(m, EVENT_MONITOR_STARTED);
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
-                          m->config->n_projects, m->config->n_projects == 1 ? "" : "s", m->config->n_webhooks,
-                          m->config->n_webhooks == 1 ? "" : "s", format_duration((char[32]) {}, m->config->interval));
+                          m->config->n_projects, plural(m->config->n_projects), m->config->n_webhooks,
+                          plural(m->config->n_webhooks), format_duration((char[32]) {}, m->config->interval));
         flush(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);

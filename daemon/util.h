@@ -124,6 +124,11 @@ int write_file_atomic_with(const char *path, int mode, int (*write_fn)(FILE *f, 
 /* The same with a buffer's contents. */
 int write_file_atomic(const char *path, const void *data, size_t size, int mode);
 
+/* The English plural ending for a count: "1 alert", "2 alerts". */
+static inline const char *plural(uint64_t n) {
+        return n == 1 ? "" : "s";
+}
+
 /* fnmatch(3) glob match. */
 bool glob_match(const char *pattern, const char *s);
 

@@ -169,7 +169,7 @@ static void on_delivered(const struct http_response *resp, void *userdata) {
                 s->disabled = true;
                 event_add_int(e, "http_status", st);
                 event_set_message(e, "webhook %s answered 410 Gone: disabled until reload; %zu event%s kept in its spool",
-                                  s->cfg->name, s->spool->n, s->spool->n == 1 ? "" : "s");
+                                  s->cfg->name, s->spool->n, plural(s->spool->n));
                 set_result(s, xstrdup("HTTP 410, disabled"));
                 return;
         }
@@ -363,7 +363,7 @@ static int sink_init(struct webhooks *w, struct sink *s, const struct webhook *c
                 }
         if (s->spool->n > 0)
                 log_info("Webhook %s: %zu undelivered event%s in the spool, delivering", cfg->name, s->spool->n,
-                         s->spool->n == 1 ? "" : "s");
+                         plural(s->spool->n));
         return 0;
 }
 
@@ -450,7 +450,7 @@ void webhooks_commit(struct webhooks *w) {
                                 event_add(e, "reason", "spool over its size or age limit");
                                 event_add_int(e, "count", (int64_t) dropped);
                                 event_set_message(e, "webhook %s: spool full, dropped the %zu oldest event%s",
-                                                  s->cfg->name, dropped, dropped == 1 ? "" : "s");
+                                                  s->cfg->name, dropped, plural(dropped));
                                 w->dirty = true;
                         }
                 }
