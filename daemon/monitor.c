@@ -1,4 +1,5 @@
 #include <search.h>
+#include <sys/queue.h>
 
 #include "log.h"
 #include "monitor.h"
@@ -24,10 +25,12 @@ struct job {
         sd_event_source *timer;
         struct http_request *req;
         usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
-        struct job *next;         /* in the run queue or the account's parked list */
+        TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
         bool queued;
         bool parked;
 };
+
+TAILQ_HEAD(job_list, job);
 
 struct watch {
         struct job job;
@@ -41,7 +44,7 @@ struct watch {
         usec_t last_poll;         /* CLOCK_REALTIME */
         char *last_error;
         bool polled;
-        struct watch *prev, *next;
+        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
 };
 
 struct maccount {
@@ -51,7 +54,7 @@ struct maccount {
         unsigned rounds;          /* backoff rounds since the last success */
         usec_t backoff_started;   /* CLOCK_MONOTONIC; 0 when not backing off */
         sd_event_source *backoff_timer;
-        struct job *parked, *parked_tail;
+        struct job_list parked;
         struct job *probe;
 };
 
@@ -72,7 +75,7 @@ struct mproject {
         const struct project *cfg;
         struct maccount *account;
         void *by_name;            /* tsearch(3) root of struct watch, by name */
-        struct watch *watches, *watches_tail;
+        TAILQ_HEAD(, watch) watches;
         bool auth_failed;
         uint64_t cycle;
         uint64_t offset;
@@ -93,7 +96,7 @@ struct monitor {
         size_t n_accounts;
         struct mproject *projects;
         size_t n_projects;
-        struct job *queue, *queue_tail;
+        struct job_list queue;
         unsigned in_flight;
         bool once;
         unsigned once_pending;
@@ -120,12 +123,7 @@ static struct watch *watch_add(struct mproject *p, const char *name) {
         w->name = xstrdup(name);
         if (!tsearch(w, &p->by_name, compare_watch))
                 abort();
-        w->prev = p->watches_tail;
-        if (p->watches_tail)
-                p->watches_tail->next = w;
-        else
-                p->watches = w;
-        p->watches_tail = w;
+        TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
 
@@ -148,14 +146,7 @@ static void watch_remove(struct watch *w) {
         if (p->account->probe == &w->job)
                 p->account->probe = NULL;
         (void) tdelete(w, &p->by_name, compare_watch);
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                p->watches = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
-        else
-                p->watches_tail = w->prev;
+        TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
         free(w->name);
         free(w->last_error);
@@ -208,44 +199,23 @@ static bool job_pending(const struct job *j) {
 }
 
 static void job_park(struct job *j) {
-        struct maccount *a = job_account(j);
-
         j->parked = true;
-        j->next = NULL;
-        if (a->parked_tail)
-                a->parked_tail->next = j;
-        else
-                a->parked = j;
-        a->parked_tail = j;
+        TAILQ_INSERT_TAIL(&job_account(j)->parked, j, link);
 }
 
 static void job_unpark(struct job *j) {
-        struct maccount *a = job_account(j);
-        struct job **pp = &a->parked, *prev = NULL;
-
-        for (; *pp; prev = *pp, pp = &(*pp)->next)
-                if (*pp == j) {
-                        *pp = j->next;
-                        if (a->parked_tail == j)
-                                a->parked_tail = prev;
-                        break;
-                }
+        TAILQ_REMOVE(&job_account(j)->parked, j, link);
         j->parked = false;
-        j->next = NULL;
+}
+
+static void job_enqueue(struct monitor *m, struct job *j) {
+        j->queued = true;
+        TAILQ_INSERT_TAIL(&m->queue, j, link);
 }
 
 static void job_unqueue(struct monitor *m, struct job *j) {
-        struct job **pp = &m->queue, *prev = NULL;
-
-        for (; *pp; prev = *pp, pp = &(*pp)->next)
-                if (*pp == j) {
-                        *pp = j->next;
-                        if (m->queue_tail == j)
-                                m->queue_tail = prev;
-                        break;
-                }
+        TAILQ_REMOVE(&m->queue, j, link);
         j->queued = false;
-        j->next = NULL;
 }
 
 static bool account_backing_off(const struct maccount *a) {
@@ -255,8 +225,8 @@ static bool account_backing_off(const struct maccount *a) {
 static void job_start(struct job *j);
 
 static void run_queue(struct monitor *m) {
-        while (m->queue && m->in_flight < m->cfg->max_in_flight) {
-                struct job *j = m->queue;
+        while (!TAILQ_EMPTY(&m->queue) && m->in_flight < m->cfg->max_in_flight) {
+                struct job *j = TAILQ_FIRST(&m->queue);
                 job_unqueue(m, j);
                 if (account_backing_off(job_account(j)) && !m->once)
                         job_park(j);
@@ -275,13 +245,7 @@ static void job_due(struct job *j) {
                 return;
         }
         if (m->in_flight >= m->cfg->max_in_flight) {
-                j->queued = true;
-                j->next = NULL;
-                if (m->queue_tail)
-                        m->queue_tail->next = j;
-                else
-                        m->queue = j;
-                m->queue_tail = j;
+                job_enqueue(m, j);
                 return;
         }
         job_start(j);
@@ -305,8 +269,8 @@ static void unpark_all(struct maccount *a) {
         struct monitor *m = a->m;
         usec_t spread = MIN(m->cfg->fast_interval, USEC_PER_SEC);
 
-        while (a->parked) {
-                struct job *j = a->parked;
+        while (!TAILQ_EMPTY(&a->parked)) {
+                struct job *j = TAILQ_FIRST(&a->parked);
                 job_unpark(j);
                 job_arm(j, random_below(spread));
         }
@@ -314,7 +278,7 @@ static void unpark_all(struct maccount *a) {
 
 static int on_backoff_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct maccount *a = userdata;
-        struct job *j = a->parked;
+        struct job *j = TAILQ_FIRST(&a->parked);
 
         /* One request probes the API; the others wait for its verdict. */
         if (!j)
@@ -531,7 +495,8 @@ static void list_cycle_complete(struct mproject *p) {
         p->last_error = mfree(p->last_error);
         if (m->once)
                 return;
-        for (struct watch *w = p->watches; w; w = w->next) {
+        struct watch *w;
+        TAILQ_FOREACH(w, &p->watches, link) {
                 if (job_pending(&w->job))
                         continue;
                 /* Absent from a complete list: a get-one confirms before anything is reported,
@@ -730,6 +695,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
         struct monitor *m = xcalloc(1, sizeof(*m));
         int r;
 
+        TAILQ_INIT(&m->queue);
         m->event = sd_event_ref(event);
         m->http = http;
         m->cfg = c;
@@ -748,6 +714,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 struct maccount *a = &m->accounts[i];
                 a->m = m;
                 a->cfg = &c->accounts[i];
+                TAILQ_INIT(&a->parked);
                 r = sd_event_add_time(event, &a->backoff_timer, CLOCK_MONOTONIC, USEC_INFINITY,
                                                USEC_PER_MSEC, on_backoff_timer, a);
                 if (r < 0) {
@@ -763,6 +730,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 struct mproject *p = &m->projects[i];
                 p->m = m;
                 p->cfg = &c->projects[i];
+                TAILQ_INIT(&p->watches);
                 p->job.kind = JOB_LIST;
                 p->job.project = p;
                 p->account = &m->accounts[c->projects[i].account - c->accounts];
@@ -779,8 +747,8 @@ struct monitor *monitor_free(struct monitor *m) {
                 return NULL;
         for (size_t i = 0; i < m->n_projects; i++) {
                 struct mproject *p = &m->projects[i];
-                while (p->watches)
-                        watch_remove(p->watches);
+                while (!TAILQ_EMPTY(&p->watches))
+                        watch_remove(TAILQ_FIRST(&p->watches));
                 job_stop(&p->job);
                 free(p->last_error);
                 for (size_t k = 0; k < p->n_memos; k++)
@@ -861,7 +829,8 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
                 pr->url = xstrdup(p->account->cfg->url);
                 pr->project_id = p->cfg->id;
                 pr->auth_failed = p->auth_failed;
-                for (const struct watch *w = p->watches; w; w = w->next) {
+                const struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link) {
                         struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
                         r->project_id = p->cfg->id;
                         r->last_poll = w->last_poll;
@@ -904,7 +873,8 @@ int monitor_start(struct monitor *m) {
                 struct mproject *p = &m->projects[i];
                 if (p->cfg->all)
                         job_arm(&p->job, random_below(spread));
-                for (struct watch *w = p->watches; w; w = w->next)
+                struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link)
                         if (!p->cfg->all || (!m->once && watch_state_wants_fast(&w->state)))
                                 job_arm(&w->job, random_below(spread));
         }
@@ -927,13 +897,14 @@ bool monitor_take_dirty(struct monitor *m) {
 }
 
 bool monitor_once_done(const struct monitor *m) {
-        if (m->once_pending > 0 || m->queue)
+        if (m->once_pending > 0 || !TAILQ_EMPTY(&m->queue))
                 return false;
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
                 if (job_pending(&p->job))
                         return false;
-                for (const struct watch *w = p->watches; w; w = w->next)
+                const struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link)
                         if (job_pending(&w->job))
                                 return false;
         }
@@ -952,7 +923,8 @@ void monitor_count(const struct monitor *m, struct monitor_counts *ret) {
                         c.projects_auth_failed++;
                 if (p->list_failed)
                         c.polls_failed++;
-                for (const struct watch *w = p->watches; w; w = w->next) {
+                const struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link) {
                         c.deployments++;
                         c.by_health[w->state.health]++;
                         if (w->state.alert.open)
@@ -967,7 +939,8 @@ void monitor_count(const struct monitor *m, struct monitor_counts *ret) {
 void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdata) {
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
-                for (const struct watch *w = p->watches; w; w = w->next)
+                const struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link)
                         fn(p->account->cfg->name, p->cfg->id, w->name, &w->state, w->last_error, userdata);
         }
 }
