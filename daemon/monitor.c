@@ -129,6 +129,7 @@ static struct watch *watch_add(struct mproject *p, const char *name) {
 
 static void job_unqueue(struct monitor *m, struct job *j);
 static void job_unpark(struct job *j);
+static void account_probe_lost(struct maccount *a);
 
 static void job_stop(struct job *j) {
         j->timer = sd_event_source_disable_unref(j->timer);
@@ -144,7 +145,7 @@ static void watch_remove(struct watch *w) {
 
         job_stop(&w->job);
         if (p->account->probe == &w->job)
-                p->account->probe = NULL;
+                account_probe_lost(p->account);
         (void) tdelete(w, &p->by_name, compare_watch);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
@@ -190,12 +191,15 @@ static void job_arm(struct job *j, usec_t delay) {
                 log_error_errno(r, "Failed to arm a poll timer: %m");
 }
 
-static bool job_pending(const struct job *j) {
+static bool timer_enabled(sd_event_source *s) {
         int enabled = SD_EVENT_OFF;
 
-        if (j->timer)
-                (void) sd_event_source_get_enabled(j->timer, &enabled);
-        return j->req || j->queued || j->parked || enabled != SD_EVENT_OFF;
+        (void) sd_event_source_get_enabled(s, &enabled);
+        return enabled != SD_EVENT_OFF;
+}
+
+static bool job_pending(const struct job *j) {
+        return j->req || j->queued || j->parked || (j->timer && timer_enabled(j->timer));
 }
 
 static void job_park(struct job *j) {
@@ -222,15 +226,28 @@ static bool account_backing_off(const struct maccount *a) {
         return a->backoff_started != 0;
 }
 
+/* While its account backs off, a job waits in the account's parked list; once the backoff timer
+ * has fired, the first job to go (parked or not) is the one request that probes the API. */
+static bool job_held(struct job *j) {
+        struct maccount *a = job_account(j);
+
+        if (!account_backing_off(a) || j->project->m->once)
+                return false;
+        if (!timer_enabled(a->backoff_timer) && (!a->probe || a->probe == j)) {
+                a->probe = j;
+                return false;
+        }
+        job_park(j);
+        return true;
+}
+
 static void job_start(struct job *j);
 
 static void run_queue(struct monitor *m) {
         while (!TAILQ_EMPTY(&m->queue) && m->in_flight < m->cfg->max_in_flight) {
                 struct job *j = TAILQ_FIRST(&m->queue);
                 job_unqueue(m, j);
-                if (account_backing_off(job_account(j)) && !m->once)
-                        job_park(j);
-                else
+                if (!job_held(j))
                         job_start(j);
         }
 }
@@ -240,10 +257,8 @@ static void job_due(struct job *j) {
 
         if (j->req || j->queued || j->parked)
                 return;
-        if (account_backing_off(job_account(j)) && !m->once) {
-                job_park(j);
+        if (job_held(j))
                 return;
-        }
         if (m->in_flight >= m->cfg->max_in_flight) {
                 job_enqueue(m, j);
                 return;
@@ -280,13 +295,24 @@ static int on_backoff_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct maccount *a = userdata;
         struct job *j = TAILQ_FIRST(&a->parked);
 
-        /* One request probes the API; the others wait for its verdict. */
-        if (!j)
+        /* One request probes the API; the others wait for its verdict. With nothing parked, the
+         * next job to come due probes (job_held). */
+        if (!j || a->probe)
                 return 0;
         job_unpark(j);
         a->probe = j;
         job_start(j);
         return 0;
+}
+
+/* The probe went away before its verdict (its deployment is no longer watched): another
+ * job probes now. */
+static void account_probe_lost(struct maccount *a) {
+        a->probe = NULL;
+        if (account_backing_off(a) && !timer_enabled(a->backoff_timer)) {
+                (void) sd_event_source_set_time_relative(a->backoff_timer, 0);
+                (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
+        }
 }
 
 /* A success ends the account's backoff only if its request started after the backoff did: an
@@ -329,13 +355,13 @@ static void account_failure(struct maccount *a, struct job *j, const struct api_
         char b[32], what[256];
 
         if (account_backing_off(a) && a->probe != j && j->started < a->backoff_started) {
-                /* The same outage, but a Retry-After it brings still holds. */
+                /* The same outage, but a Retry-After it brings still holds (unless the probe
+                 * already went: its verdict decides). */
                 usec_t due = 0;
-                if (err->retry_after > 0 && sd_event_source_get_time(a->backoff_timer, &due) >= 0 &&
-                    now + MIN(err->retry_after, RETRY_AFTER_MAX) > due) {
+                if (err->retry_after > 0 && timer_enabled(a->backoff_timer) &&
+                    sd_event_source_get_time(a->backoff_timer, &due) >= 0 &&
+                    now + MIN(err->retry_after, RETRY_AFTER_MAX) > due)
                         (void) sd_event_source_set_time(a->backoff_timer, now + MIN(err->retry_after, RETRY_AFTER_MAX));
-                        (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
-                }
                 job_park(j);
                 return;
         }
@@ -444,11 +470,13 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                 if (!same)
                         (void) poll_result_parse(res); /* an unusable body becomes retryable */
         }
+        /* Any answer but a retryable failure shows the API is there, a probe's included. */
+        if (res->outcome != API_RETRYABLE)
+                account_success(p->account, &w->job);
 
         switch (res->outcome) {
         case API_OK:
         case API_NOT_FOUND:
-                account_success(p->account, &w->job);
                 project_auth(p, true, NULL);
                 w->last_error = mfree(w->last_error);
                 if (w->job.started >= w->observed_at) {
@@ -584,6 +612,14 @@ static void list_page_again(struct mproject *p, struct page_memo *memo) {
         emit(p->m, &l);
 }
 
+/* The cycle starts again from the first page at the next poll. */
+static void list_failed(struct mproject *p, const char *summary) {
+        p->list_failed = true;
+        set_error(&p->last_error, summary);
+        p->offset = 0;
+        p->pages = 0;
+}
+
 static void on_list_done(struct poll_result *res, void *userdata) {
         struct mproject *p = container_of(userdata, struct mproject, job);
         struct monitor *m = p->m;
@@ -592,6 +628,8 @@ static void on_list_done(struct poll_result *res, void *userdata) {
         struct page_memo *memo = NULL;
         size_t n_items = 0;
         int64_t count = 0;
+        _cleanup_free_ char *why = NULL;
+        int r;
 
         if (res->outcome == API_OK) {
                 memo = page_memo_get(p, p->pages);
@@ -607,9 +645,11 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                 }
         }
 
+        if (res->outcome != API_RETRYABLE)
+                account_success(p->account, &p->job);
+
         switch (res->outcome) {
         case API_OK:
-                account_success(p->account, &p->job);
                 project_auth(p, true, NULL);
                 if (memo)
                         list_page_again(p, memo);
@@ -617,50 +657,47 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                         list_page(p, page_memo_get(p, p->pages), res);
                 p->offset += n_items;
                 p->pages++;
-                if (n_items > 0 && p->offset < (uint64_t) count && p->pages < LIST_MAX_PAGES &&
-                    account_backing_off(p->account) && !m->once) {
+                if (n_items == 0 || p->offset >= (uint64_t) count || p->pages >= LIST_MAX_PAGES) {
+                        job_finished(&p->job);
+                        list_cycle_complete(p);
+                        return;
+                }
+                if (account_backing_off(p->account) && !m->once) {
                         /* Another request of the account failed meanwhile: the next page waits
                          * with the others, and the cycle goes on from there. */
                         job_finished(&p->job);
                         job_park(&p->job);
                         return;
                 }
-                if (n_items > 0 && p->offset < (uint64_t) count && p->pages < LIST_MAX_PAGES) {
-                        /* The next page keeps this request's place among those in flight. */
-                        p->job.req = NULL;
-                        p->job.started = now_usec(CLOCK_MONOTONIC);
-                        if (poll_list(m->http, p->account->cfg, p->cfg->id, p->offset, on_list_done, &p->job,
-                                      &p->job.req) >= 0)
-                                return;
-                        p->job.req = NULL;
-                }
+                /* The next page keeps this request's place among those in flight. */
+                p->job.req = NULL;
+                p->job.started = now_usec(CLOCK_MONOTONIC);
+                r = poll_list(m->http, p->account->cfg, p->cfg->id, p->offset, on_list_done, &p->job, &p->job.req);
+                if (r >= 0)
+                        return;
+                p->job.req = NULL;
                 job_finished(&p->job);
-                list_cycle_complete(p);
-                return;
+                why = xasprintf("cannot start the request: %s", strerror(-r));
+                list_failed(p, why);
+                log_warning("Poll of %s failed: %s", job_describe(&p->job, what), why);
+                break;
         case API_AUTH_FAILED:
                 job_finished(&p->job);
-                p->list_failed = true;
-                set_error(&p->last_error, res->error.summary);
+                list_failed(p, res->error.summary);
                 project_auth(p, false, &res->error);
                 break;
         case API_RETRYABLE:
                 job_finished(&p->job);
-                p->list_failed = true;
-                set_error(&p->last_error, res->error.summary);
-                p->offset = 0;
-                p->pages = 0;
+                list_failed(p, res->error.summary);
                 if (!m->once)
                         account_failure(p->account, &p->job, &res->error);
                 return;
         default:
                 job_finished(&p->job);
-                p->list_failed = true;
-                set_error(&p->last_error, res->error.summary);
+                list_failed(p, res->error.summary);
                 log_warning("Poll of %s failed: %s", job_describe(&p->job, what), strempty(res->error.summary));
                 break;
         }
-        p->offset = 0;
-        p->pages = 0;
         if (!m->once)
                 job_arm(&p->job, stable_delay(m));
 }

@@ -105,6 +105,27 @@ def main(t):
         w.wait_event("api.recovered", count=3, timeout=15)
         t.eq([e for e in w.types() if e.startswith(DEPLOYMENT_EVENTS)], ["deployment.discovered"] * 4,
              "authentication trouble changed no deployment")
+
+        # A backoff whose probe is answered with a permanent error (400) ends there: the API
+        # answers. The others are polled again (the probe is "a": it failed first, so it is the
+        # first of the parked requests).
+        w.sim.fault("status", status=503, count=1, endpoint="get", name="a")
+        w.sim.fault("status", status=400, endpoint="get", name="a")
+        iw.wait_until(lambda: w.sim.counters()["by_status"].get("400", 0) >= 1, 15, "the probe's 400")
+        def polls():
+            n = w.sim.counters()
+            return (n["by_deployment"].get("1/a", 0), n["by_deployment"].get("1/b", 0),
+                    n["by_project_list"].get("2", 0))
+        before = polls()
+        try:
+            iw.wait_until(lambda: all(x >= y + 3 for x, y in zip(polls(), before)), 15, "polls after the 400")
+        except TimeoutError:
+            pass
+        t.ok(all(x >= y + 3 for x, y in zip(polls(), before)),
+             "after a probe's 400, a, b and project 2 are polled again", diag="%s then %s" % (before, polls()))
+        w.sim.clear_faults()
+        t.eq([e for e in w.types() if e.startswith(DEPLOYMENT_EVENTS)], ["deployment.discovered"] * 4,
+             "a 400 changed no deployment")
         scenario.no_sanitizer_report(t, w.daemon)
 
 
