@@ -233,6 +233,22 @@ void deployment_page_done(struct deployment_page *p) {
         *p = (struct deployment_page) {};
 }
 
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool has_duplicate_name(const struct deployment_page *p) {
+        _cleanup_free_ const char **names = xcalloc(p->n_items, sizeof(char *));
+        bool dup = false;
+
+        for (size_t i = 0; i < p->n_items; i++)
+                names[i] = p->items[i].name;
+        qsort(names, p->n_items, sizeof(char *), compare_names);
+        for (size_t i = 1; i < p->n_items && !dup; i++)
+                dup = streq(names[i - 1], names[i]);
+        return dup;
+}
+
 int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
         struct json_object *o, *results;
         struct deployment_page p = {};
@@ -262,6 +278,12 @@ int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret,
                 r = parse_object(json_object_array_get_idx(results, p.n_items), &p.items[p.n_items], ret_why);
                 if (r < 0)
                         goto finish;
+        }
+        /* One name twice would be two observations of one deployment from one response. */
+        if (has_duplicate_name(&p)) {
+                *ret_why = "list response names a deployment twice";
+                r = -EBADMSG;
+                goto finish;
         }
         *ret = p;
         p = (struct deployment_page) {};

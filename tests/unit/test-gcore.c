@@ -260,6 +260,9 @@ static void test_page_unusable(void **state) {
                 { "{\"count\":1,\"results\":[7]}", "response is not a JSON object" },
                 { "[{\"name\":\"a\",\"status\":\"ACTIVE\"}]", "list response has no \"results\" array" },
                 { "{\"count\":1,\"results\":[", "response is not valid JSON" },
+                { "{\"count\":3,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\"},"
+                  "{\"name\":\"b\",\"status\":\"ACTIVE\"},{\"name\":\"a\",\"status\":\"DEPLOYING\"}]}",
+                  "list response names a deployment twice" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
