@@ -171,7 +171,9 @@ static void save_lazily(struct manager *m) {
 /* After every loop iteration that did something. The order is what makes delivery
  * at-least-once and announcements never repeated: webhook spools first (durable), then the
  * state, then the journal. A crash between the spool and the state makes the restarted daemon
- * detect the change again, so a webhook may see it twice but never not at all. Unless now is
+ * detect the change again, so a webhook may see it twice but never not at all; a crash between
+ * the state and the journal loses those journal lines (never repeats them), a window of a few
+ * writes to a local socket that the webhooks do not share. Unless now is
  * set, changes that come right after a save wait for the save gap to end (SAVE_GAP_MIN). */
 static int flush(struct manager *m, bool now) {
         struct event_list l = {};
@@ -213,6 +215,10 @@ static int flush(struct manager *m, bool now) {
 static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
+        /* A postponed flush is due: saving now would store the monitor's newer state ahead of
+         * the events still pending, which a crash would then lose. That flush saves anyway. */
+        if (m->state_dirty || m->pending.n > 0)
+                return 0;
         save_state(m);
         update_status(m);
         return 0;
