@@ -10,6 +10,7 @@ struct http_request {
         struct http_response resp;
         size_t alloc;
         uint64_t max_size;
+        bool truncate;
         usec_t started;
         http_done_fn done;
         void (*destroy)(void *userdata);
@@ -24,7 +25,6 @@ struct http_client {
         CURLM *multi;
         sd_event_source *timer;
         struct http_request *requests;
-        unsigned n_requests;
         CURL *idle[IDLE_HANDLES_MAX];
         unsigned n_idle;
 };
@@ -51,7 +51,6 @@ static void request_free(struct http_request *r) {
                 r->client->requests = r->next;
         if (r->next)
                 r->next->prev = r->prev;
-        r->client->n_requests--;
         free(r);
 }
 
@@ -74,6 +73,8 @@ static void take_finished(struct http_client *c) {
                 if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
                         continue;
 
+                if (result == CURLE_WRITE_ERROR && r->truncate && r->resp.too_large)
+                        result = CURLE_OK;
                 r->resp.result = result;
                 (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
                 r->resp.elapsed = now_usec(CLOCK_MONOTONIC) - r->started;
@@ -209,15 +210,7 @@ struct http_client *http_client_free(struct http_client *c) {
         return NULL;
 }
 
-static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
-        struct http_request *r = userdata;
-        size_t n = size * nmemb;
-
-        /* Debian's curl 7.88 ignores CURLOPT_MAXFILESIZE for bodies without Content-Length. */
-        if (r->max_size > 0 && r->resp.size + n > r->max_size) {
-                r->resp.too_large = true;
-                return CURL_WRITEFUNC_ERROR;
-        }
+static void append(struct http_request *r, const char *data, size_t n) {
         if (r->resp.size + n + 1 > r->alloc) {
                 r->alloc = MAX(r->alloc * 2, r->resp.size + n + 1);
                 r->alloc = MAX(r->alloc, (size_t) 4096);
@@ -226,6 +219,22 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         memcpy(r->resp.body + r->resp.size, data, n);
         r->resp.size += n;
         r->resp.body[r->resp.size] = '\0';
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct http_request *r = userdata;
+        size_t n = size * nmemb;
+
+        /* Debian's curl 7.88 ignores CURLOPT_MAXFILESIZE for bodies without Content-Length. */
+        if (r->max_size > 0 && r->resp.size + n > r->max_size) {
+                r->resp.too_large = true;
+                /* With truncate, what fits is kept and the transfer ends there (the body may
+                 * never end); the request still counts as answered (see take_finished). */
+                if (r->truncate)
+                        append(r, data, r->max_size - MIN(r->resp.size, r->max_size));
+                return CURL_WRITEFUNC_ERROR;
+        }
+        append(r, data, n);
         return n;
 }
 
@@ -284,7 +293,7 @@ static int setup_easy(struct http_request *r, const struct http_request_options 
                 SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (o->connect_timeout / USEC_PER_MSEC));
         if (o->timeout)
                 SET(CURLOPT_TIMEOUT_MS, (long) (o->timeout / USEC_PER_MSEC));
-        if (o->max_size)
+        if (o->max_size && !o->truncate)
                 SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_size);
         if (o->body) {
                 SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) o->body_size);
@@ -306,12 +315,12 @@ int http_request_start(struct http_client *c, const struct http_request_options 
         r->userdata = userdata;
         r->destroy = o->destroy;
         r->max_size = o->max_size;
+        r->truncate = o->truncate;
         r->started = now_usec(CLOCK_MONOTONIC);
         r->next = c->requests;
         if (c->requests)
                 c->requests->prev = r;
         c->requests = r;
-        c->n_requests++;
 
         r->easy = c->n_idle > 0 ? c->idle[--c->n_idle] : curl_easy_init();
         if (!r->easy) {
@@ -338,12 +347,8 @@ void http_request_cancel(struct http_request *r) {
                 request_free(r);
 }
 
-unsigned http_client_in_flight(const struct http_client *c) {
-        return c->n_requests;
-}
-
 char *http_response_describe(const struct http_response *resp) {
-        if (resp->too_large || resp->result == CURLE_FILESIZE_EXCEEDED)
+        if ((resp->too_large && resp->result != CURLE_OK) || resp->result == CURLE_FILESIZE_EXCEEDED)
                 return xasprintf("response body larger than the configured limit");
         if (resp->result == CURLE_OPERATION_TIMEDOUT) {
                 char b[32];

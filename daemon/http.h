@@ -17,7 +17,7 @@ struct http_response {
         char *body;               /* always NUL-terminated, possibly empty */
         size_t size;
         char *retry_after;        /* the Retry-After header, verbatim, or NULL */
-        bool too_large;           /* refused: the body passed max_size */
+        bool too_large;           /* refused (or, with truncate, cut): the body passed max_size */
         char error[CURL_ERROR_SIZE]; /* curl's message when result != CURLE_OK */
         usec_t elapsed;
 };
@@ -32,6 +32,7 @@ struct http_request_options {
         usec_t connect_timeout;
         usec_t timeout;
         uint64_t max_size;        /* 0: unlimited */
+        bool truncate;            /* a longer body is cut at max_size, not an error */
         /* Called when the request is freed: after done, on cancel, or when starting fails. */
         void (*destroy)(void *userdata);
 };
@@ -49,6 +50,5 @@ int http_request_start(struct http_client *c, const struct http_request_options 
 /* Aborts a request that has not completed yet; its callback is not called. */
 void http_request_cancel(struct http_request *r);
 
-unsigned http_client_in_flight(const struct http_client *c);
 /* One line describing a failed response for logs: "HTTP 503", "timeout after 30s", ... */
 char *http_response_describe(const struct http_response *resp);

@@ -230,7 +230,9 @@ static int post(struct sink *s, const char *id, const char *body, http_done_fn d
                                        .ca_file = s->cfg->ca_file,
                                        .connect_timeout = MIN(s->cfg->timeout, 10 * USEC_PER_SEC),
                                        .timeout = s->cfg->timeout,
+                                       /* Only an excerpt of an answer is ever shown. */
                                        .max_size = 64 * 1024,
+                                       .truncate = true,
                                },
                                done, s, &s->req);
         free(headers);

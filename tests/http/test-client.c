@@ -248,6 +248,47 @@ static void test_oversize_without_length(void **state) {
         poll_result_done(&c.res);
 }
 
+struct raw_call {
+        bool done;
+        CURLcode result;
+        long status;
+        size_t size;
+        bool too_large;
+        char head;
+};
+
+static void on_raw_done(const struct http_response *resp, void *userdata) {
+        struct raw_call *c = userdata;
+
+        *c = (struct raw_call) { true, resp->result, resp->status, resp->size, resp->too_large, resp->body[0] };
+}
+
+/* A webhook's answer is only shown as an excerpt: with truncate, a body past max_size (here one
+ * that never ends) is cut, and the request is still answered, with its status. */
+static void test_truncate(void **state) {
+        _cleanup_free_ char *url = xasprintf("http://127.0.0.1:%u/hooks/oversize", srv.port);
+        struct raw_call c = {};
+        struct http_client *http;
+        sd_event *e;
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(http_client_new(e, &http), 0);
+        assert_int_equal(http_request_start(http, &(struct http_request_options) {
+                                 .url = url, .timeout = 5 * USEC_PER_SEC, .max_size = 1000, .truncate = true,
+                         }, on_raw_done, &c, NULL), 0);
+        while (!c.done && now_usec(CLOCK_MONOTONIC) < deadline)
+                assert_true(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+        assert_true(c.done);
+        assert_int_equal(c.result, CURLE_OK);
+        assert_int_equal(c.status, 200);
+        assert_int_equal(c.size, 1000);
+        assert_true(c.too_large);
+        assert_int_equal(c.head, '[');
+        http_client_free(http);
+        sd_event_unref(e);
+}
+
 static void test_malformed_json(void **state) {
         struct call c;
 
@@ -292,6 +333,7 @@ int main(void) {
                 cmocka_unit_test(test_403_permanent),
                 cmocka_unit_test(test_hang_times_out),
                 cmocka_unit_test(test_oversize_without_length),
+                cmocka_unit_test(test_truncate),
                 cmocka_unit_test(test_malformed_json),
                 cmocka_unit_test(test_connection_refused),
         };

@@ -1,6 +1,7 @@
 """What the receiver's answer does: 400 drops the event (logged as webhook.dropped with the status
 and an excerpt of the body) and delivery goes on; 429 with Retry-After: 3 delays the next attempt
-by at least 3 s; 410 disables the webhook, keeps later events in the spool and delivers nothing
+by at least 3 s; a 200 with a body larger than the daemon reads is a delivery (not retried);
+410 disables the webhook, keeps later events in the spool and delivers nothing
 more. --status follows along."""
 
 import os
@@ -57,17 +58,27 @@ def main(t):
             t.ok(3.0 <= gap < 6.0, "the retry came %.3f s later: at least Retry-After's 3 s" % gap)
             t.diag("429 → retry after %.3f s" % gap)
 
+        with t.case("200 with a body larger than the daemon reads: delivered once"):
+            sink.behave(status=200, count=1, body="y" * (256 * 1024))
+            n = len(sink.deliveries())
+            sim.set(1, "prod-a", image="vllm/vllm-openai:v0.6.4-big")
+            big = logged("deployment.spec_changed", 2)
+            iw.wait_until(lambda: big["id"] in h.ids(healthy.deliveries()), 10, "the control webhook to get it")
+            iw.wait_until(lambda: h.webhook_status(conf, "hook")["backlog"] == 0, 10, "--status backlog 0")
+            t.eq([(x["status"], x["headers"]["webhook-id"]) for x in sink.deliveries(n)], [(200, big["id"])],
+                 "answered 200 with 256 KiB: delivered, not retried")
+
         with t.case("410: disabled, events kept in the spool"):
             sink.behave(status=410)
             n = len(sink.deliveries())
             sim.set(1, "prod-a", image="vllm/vllm-openai:v0.6.5")
-            gone = logged("deployment.spec_changed", 2)
+            gone = logged("deployment.spec_changed", 3)
             disabled = logged("webhook.disabled")
             t.ok(disabled["priority"] == "err" and disabled["data"]["webhook"] == "hook"
                  and disabled["data"]["http_status"] == 410, "webhook.disabled is logged", disabled)
             sink.normal()
             sim.set(1, "prod-a", image="vllm/vllm-openai:v0.6.6")
-            later = logged("deployment.spec_changed", 3)
+            later = logged("deployment.spec_changed", 4)
             iw.wait_until(lambda: later["id"] in h.ids(healthy.deliveries()), 10, "the control webhook to get it")
             t.eq([(x["status"], x["headers"]["webhook-id"]) for x in sink.deliveries(n)], [(410, gone["id"])],
                  "the 410 was the last request: nothing delivered after it")
