@@ -24,6 +24,7 @@ struct sink {
         sd_event_source *timer;   /* retry backoff, or the next Alertmanager re-post */
         bool waiting;             /* the timer is a retry backoff */
         bool reposting;           /* the request in flight is a re-post, not the spool head */
+        uint64_t sent_seq;        /* the spool entry of the delivery in flight */
         bool disabled;
         unsigned attempt;
         uint64_t delivered, dropped;
@@ -149,6 +150,14 @@ static void drop_head(struct sink *s, const char *why) {
         event_set_message(e, "webhook %s: event dropped: %s", s->cfg->name, why);
 }
 
+/* Whether the entry just sent still heads the spool (the spool's limits may have dropped it
+ * meanwhile: it was then counted as dropped). */
+static bool sent_is_head(const struct sink *s) {
+        const struct spool_entry *head = spool_head(s->spool);
+
+        return head && head->seq == s->sent_seq;
+}
+
 static void on_delivered(const struct http_response *resp, void *userdata) {
         struct sink *s = userdata;
         long st = resp->status;
@@ -157,7 +166,8 @@ static void on_delivered(const struct http_response *resp, void *userdata) {
 
         s->req = NULL;
         if (resp->result == CURLE_OK && st >= 200 && st < 300) {
-                (void) spool_pop(s->spool);
+                if (sent_is_head(s))
+                        (void) spool_pop(s->spool);
                 s->delivered++;
                 s->attempt = 0;
                 set_result(s, xasprintf("HTTP %ld", st));
@@ -187,7 +197,8 @@ static void on_delivered(const struct http_response *resp, void *userdata) {
         /* Any other answer will not change by asking again. */
         _cleanup_free_ char *body = excerpt(resp), *why = xasprintf("HTTP %ld: %s", st, body);
         set_result(s, xasprintf("HTTP %ld, dropped", st));
-        drop_head(s, why);
+        if (sent_is_head(s))
+                drop_head(s, why);
         kick(s);
 }
 
@@ -256,6 +267,7 @@ static void send_head(struct sink *s) {
                 return;
         }
         body = render_event(s->cfg->format, e);
+        s->sent_seq = head->seq;
         r = post(s, event_id_to_string(e->id, id), body, on_delivered);
         event_free(e);
         if (r < 0) {
@@ -442,19 +454,18 @@ void webhooks_commit(struct webhooks *w) {
                 size_t dropped;
                 int r;
 
-                /* The head may be in flight: never trim it from under the request. */
-                if (!s->req) {
-                        dropped = spool_trim(s->spool, w->cfg->spool_max_size, w->cfg->spool_max_age, now);
-                        if (dropped > 0) {
-                                struct event *e = internal_event(s, EVENT_WEBHOOK_DROPPED);
-                                s->dropped += dropped;
-                                s->attempt = 0;
-                                event_add(e, "reason", "spool over its size or age limit");
-                                event_add_int(e, "count", (int64_t) dropped);
-                                event_set_message(e, "webhook %s: spool full, dropped the %zu oldest event%s",
-                                                  s->cfg->name, dropped, plural(dropped));
-                                w->dirty = true;
-                        }
+                /* Also while the head is in flight (a slow receiver is always busy): its
+                 * answer then finds another head, and leaves it be (sent_is_head). */
+                dropped = spool_trim(s->spool, w->cfg->spool_max_size, w->cfg->spool_max_age, now);
+                if (dropped > 0) {
+                        struct event *e = internal_event(s, EVENT_WEBHOOK_DROPPED);
+                        s->dropped += dropped;
+                        s->attempt = 0;
+                        event_add(e, "reason", "spool over its size or age limit");
+                        event_add_int(e, "count", (int64_t) dropped);
+                        event_set_message(e, "webhook %s: spool full, dropped the %zu oldest event%s",
+                                          s->cfg->name, dropped, plural(dropped));
+                        w->dirty = true;
                 }
                 r = spool_sync(s->spool);
                 if (r < 0)

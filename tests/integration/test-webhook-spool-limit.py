@@ -1,6 +1,7 @@
 """The spool is bounded: while the receiver fails, a burst larger than spool_max_size drops the
 oldest events, says so (webhook.dropped with the count), and once the receiver is back the
-newest events are delivered, in order, nothing else."""
+newest events are delivered, in order, nothing else. The limit also holds while a slow but
+working receiver always has a delivery in flight."""
 
 import os
 import sys
@@ -44,6 +45,28 @@ def main(t):
         t.ok(order == sorted(order), "every attempt, failed ones included, in the logged order", order[:20])
         s = h.webhook_status(conf, "hook")
         t.ok(s["dropped"] == dropped, "--status: dropped %d" % dropped, s)
+
+        # A slow receiver that does answer 200: a delivery is always in flight, and the limit
+        # holds all the same.
+        sink.behave(delay=0.3)
+        iw.wait_until(lambda: not h.spool_files(state, "hook"), 60, "the backlog delivered")
+        before = len(sink.deliveries())
+        for i in range(N):
+            sim.create(3, "late-%03d" % i, regions=[1])
+        iw.wait_until(lambda: sum(e["type"] == "deployment.discovered" for e in h.events(d)) == 2 * N, 30,
+                      "the late discoveries")
+        drops = [e for e in h.events(d, True) if e["type"] == "webhook.dropped"]
+        later = sum(e["data"]["count"] for e in drops) - dropped
+        sizes = [os.path.getsize(p) for p in h.spool_files(state, "hook")]
+        t.ok(later > 0 and sum(sizes) <= LIMIT,
+             "slow receiver: %d more dropped, the spool holds %d bytes, within 64 KiB" % (later, sum(sizes)))
+        sink.normal()
+        iw.wait_until(lambda: not h.spool_files(state, "hook"), 60, "the spool drained")
+        logged = [e["id"] for e in h.events(d) if h.accepts(wh, e)]
+        got = h.ids([x for x in sink.deliveries(before) if x["status"] == 200])
+        t.ok(len(got) == len(set(got)) and [logged.index(i) for i in got] == sorted(logged.index(i) for i in got),
+             "each delivered once, in order (%d of %d)" % (len(got), N))
+        t.eq(got[-1], logged[-1], "the newest was delivered")
         h.stop(t, d)
 
 
