@@ -38,6 +38,7 @@ static char *entry_name(uint64_t seq) {
 int spool_open(const char *dir, struct spool **ret) {
         struct spool *s;
         DIR *d;
+        int fd;
         struct dirent *de;
 
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -50,9 +51,12 @@ int spool_open(const char *dir, struct spool **ret) {
                 spool_free(s);
                 return r;
         }
-        d = fdopendir(dup(s->dir_fd));
+        fd = dup(s->dir_fd);
+        d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
                 int r = -errno;
+                if (fd >= 0)
+                        (void) close(fd);
                 spool_free(s);
                 return r;
         }
@@ -71,6 +75,12 @@ int spool_open(const char *dir, struct spool **ret) {
                 seq = strtoull(de->d_name, &end, 10);
                 if (!streq(end, SUFFIX) || fstatat(s->dir_fd, de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
                         continue;
+                /* Renamed but never synced before a power loss: the data is gone. So is the
+                 * state saved after it, so the event is detected again. */
+                if (st.st_size == 0) {
+                        (void) unlinkat(s->dir_fd, de->d_name, 0);
+                        continue;
+                }
                 push(s, (struct spool_entry) {
                         .seq = seq,
                         .size = (uint64_t) st.st_size,
@@ -119,7 +129,8 @@ int spool_append(struct spool *s, const char *data, size_t size, usec_t now) {
                 }
                 done += (size_t) k;
         }
-        /* rename only after the data: a crash leaves either nothing or the whole event. */
+        /* rename only after the data: a crash of the daemon leaves either nothing or the whole
+         * event; a power loss before spool_sync may leave an empty file (spool_open drops it). */
         if (renameat(s->dir_fd, tmp, s->dir_fd, name) < 0) {
                 int r = -errno;
                 (void) unlinkat(s->dir_fd, tmp, 0);
@@ -130,14 +141,21 @@ int spool_append(struct spool *s, const char *data, size_t size, usec_t now) {
         return 0;
 }
 
-int spool_sync(struct spool *s) {
-        if (!s->unsynced)
+int spool_sync(struct spool **spools, size_t n) {
+        int fd = -1;
+
+        for (size_t i = 0; i < n && fd < 0; i++)
+                if (spools[i]->unsynced)
+                        fd = spools[i]->dir_fd;
+        if (fd < 0)
                 return 0;
         /* One syncfs per batch instead of an fsync per event: the files and the directory
-         * entries of the whole batch reach the disk together. */
-        if (syncfs(s->dir_fd) < 0)
+         * entries of the whole batch, of every spool (they share the state directory's file
+         * system), reach the disk together. */
+        if (syncfs(fd) < 0)
                 return -errno;
-        s->unsynced = false;
+        for (size_t i = 0; i < n; i++)
+                spools[i]->unsynced = false;
         return 0;
 }
 

@@ -20,13 +20,15 @@ struct spool {
         bool unsynced;
 };
 
-/* Creates dir if needed and reads what it holds; a torn file from a crash is dropped. */
+/* Creates dir if needed and reads what it holds; what a crash left (a temporary file, or an
+ * empty one after a power loss) is dropped. */
 int spool_open(const char *dir, struct spool **ret);
 struct spool *spool_free(struct spool *s);
 
 int spool_append(struct spool *s, const char *data, size_t size, usec_t now);
-/* Makes every append so far durable (one syncfs for the whole batch). */
-int spool_sync(struct spool *s);
+/* Makes every append so far to these spools durable: one syncfs for the whole batch, since
+ * spools live on one file system. */
+int spool_sync(struct spool **spools, size_t n);
 
 const struct spool_entry *spool_head(const struct spool *s);
 int spool_read(const struct spool *s, const struct spool_entry *e, char **ret);

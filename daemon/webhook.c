@@ -39,6 +39,7 @@ struct webhooks {
         const struct config *cfg;
         struct sink *sinks;
         size_t n_sinks;
+        struct spool **spools;    /* the sinks' spools, synced together */
         webhooks_alerts_fn alerts;
         void *alerts_userdata;
         struct event_list events;
@@ -139,15 +140,24 @@ static char *excerpt(const struct http_response *r) {
         return e;
 }
 
-static void drop_head(struct sink *s, const char *why) {
+/* webhook.dropped: count events will never be delivered, for reason. */
+static void report_dropped(struct sink *s, size_t count, const char *reason) {
         struct event *e = internal_event(s, EVENT_WEBHOOK_DROPPED);
 
+        s->dropped += count;
+        s->owner->dirty = true;
+        event_add(e, "reason", reason);
+        event_add_int(e, "count", (int64_t) count);
+        if (count == 1)
+                event_set_message(e, "webhook %s: event dropped: %s", s->cfg->name, reason);
+        else
+                event_set_message(e, "webhook %s: %zu events dropped: %s", s->cfg->name, count, reason);
+}
+
+static void drop_head(struct sink *s, const char *why) {
         (void) spool_pop(s->spool);
-        s->dropped++;
         s->attempt = 0;
-        event_add(e, "reason", why);
-        event_add_int(e, "count", 1);
-        event_set_message(e, "webhook %s: event dropped: %s", s->cfg->name, why);
+        report_dropped(s, 1, why);
 }
 
 /* Whether the entry just sent still heads the spool (the spool's limits may have dropped it
@@ -400,6 +410,9 @@ int webhooks_new(sd_event *event, struct http_client *http, const struct config 
                         return r;
                 }
         }
+        w->spools = xcalloc(w->n_sinks, sizeof(struct spool *));
+        for (size_t i = 0; i < w->n_sinks; i++)
+                w->spools[i] = w->sinks[i].spool;
         for (size_t i = 0; i < w->n_sinks; i++)
                 kick(&w->sinks[i]);
         *ret = w;
@@ -421,6 +434,7 @@ struct webhooks *webhooks_free(struct webhooks *w) {
                 free(s->last_result);
         }
         free(w->sinks);
+        free(w->spools);
         event_list_clear(&w->events);
         sd_event_unref(w->event);
         free(w);
@@ -439,39 +453,35 @@ void webhooks_offer(struct webhooks *w, const struct event *e) {
                 if (!json)
                         json = event_to_json(e);
                 r = spool_append(s->spool, json, strlen(json), e->time);
-                if (r < 0)
-                        log_error_errno(r, "Webhook %s: failed to spool an event, it will not be delivered: %m",
-                                        s->cfg->name);
+                if (r < 0) {
+                        _cleanup_free_ char *why = xasprintf("could not be spooled: %s", strerror(-r));
+                        report_dropped(s, 1, why);
+                }
                 w->dirty = true;
         }
 }
 
 void webhooks_commit(struct webhooks *w) {
         usec_t now = now_usec(CLOCK_REALTIME);
+        int r;
 
         for (size_t i = 0; i < w->n_sinks; i++) {
                 struct sink *s = &w->sinks[i];
                 size_t dropped;
-                int r;
 
                 /* Also while the head is in flight (a slow receiver is always busy): its
                  * answer then finds another head, and leaves it be (sent_is_head). */
                 dropped = spool_trim(s->spool, w->cfg->spool_max_size, w->cfg->spool_max_age, now);
                 if (dropped > 0) {
-                        struct event *e = internal_event(s, EVENT_WEBHOOK_DROPPED);
-                        s->dropped += dropped;
                         s->attempt = 0;
-                        event_add(e, "reason", "spool over its size or age limit");
-                        event_add_int(e, "count", (int64_t) dropped);
-                        event_set_message(e, "webhook %s: spool full, dropped the %zu oldest event%s",
-                                          s->cfg->name, dropped, plural(dropped));
-                        w->dirty = true;
+                        report_dropped(s, dropped, "spool over its size or age limit");
                 }
-                r = spool_sync(s->spool);
-                if (r < 0)
-                        log_warning_errno(r, "Webhook %s: failed to sync the spool: %m", s->cfg->name);
-                kick(s);
         }
+        r = spool_sync(w->spools, w->n_sinks);
+        if (r < 0)
+                log_warning_errno(r, "Failed to sync the webhook spools: %m");
+        for (size_t i = 0; i < w->n_sinks; i++)
+                kick(&w->sinks[i]);
 }
 
 void webhooks_take_events(struct webhooks *w, struct event_list *out) {
