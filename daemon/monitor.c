@@ -10,7 +10,6 @@
 /* Backoff of an account whose API fails: 0.5 s doubling, capped at the poll interval, less up
  * to 25 % jitter (the official SDKs' curve); Retry-After may lengthen it up to an hour. */
 #define BACKOFF_BASE (USEC_PER_SEC / 2)
-#define RETRY_AFTER_MAX USEC_PER_HOUR
 /* A lying server could page forever; a list cycle never reads more pages than this. */
 #define LIST_MAX_PAGES 10000
 
@@ -336,16 +335,6 @@ static void account_success(struct maccount *a, const struct job *j) {
         unpark_all(a);
 }
 
-static usec_t backoff_delay(const struct monitor *m, unsigned rounds, usec_t retry_after) {
-        usec_t cap = MAX(m->cfg->interval, BACKOFF_BASE), d = BACKOFF_BASE;
-
-        for (unsigned i = 1; i < rounds && d < cap; i++)
-                d *= 2;
-        d = MIN(d, cap);
-        d -= random_below(d / 4 + 1);
-        return MAX(d, MIN(retry_after, RETRY_AFTER_MAX));
-}
-
 /* A retryable failure: the job waits for the account's backoff to end. Failures of requests
  * that started before the current round count once, as the outage they all saw. */
 static void account_failure(struct maccount *a, struct job *j, const struct api_error *err) {
@@ -369,7 +358,7 @@ static void account_failure(struct maccount *a, struct job *j, const struct api_
         a->probe = NULL;
         diff_api_failure(&m->params, &a->api, a->cfg->name, a->cfg->url, err, now_usec(CLOCK_REALTIME), &l);
         emit(m, &l);
-        delay = backoff_delay(m, a->rounds, err->retry_after);
+        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), a->rounds, err->retry_after);
         log_full(a->rounds == 1 ? LOG_NOTICE : LOG_DEBUG, "Poll of %s failed: %s; API %s paused for %s",
                  job_describe(j, what), strempty(err->summary), a->cfg->name, format_duration(b, delay));
         a->backoff_started = now;

@@ -292,6 +292,16 @@ usec_t jitter(usec_t d, double fraction) {
         return d - span + random_below(2 * span + 1);
 }
 
+usec_t backoff_delay(usec_t base, usec_t cap, unsigned attempt, usec_t retry_after) {
+        usec_t d = base;
+
+        for (unsigned i = 1; i < attempt && d < cap; i++)
+                d *= 2;
+        d = MIN(d, cap);
+        d -= random_below(d / 4 + 1);
+        return MAX(d, MIN(retry_after, RETRY_AFTER_MAX));
+}
+
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;

@@ -115,6 +115,13 @@ uint64_t random_below(uint64_t n);
 /* d ± up to fraction*d, never below zero. */
 usec_t jitter(usec_t d, double fraction);
 
+/* A Retry-After is honoured up to this long. */
+#define RETRY_AFTER_MAX USEC_PER_HOUR
+/* The wait before attempt number attempt (1, 2, ...) after failures: base doubling up to cap,
+ * less up to 25 % jitter (the official SDKs' curve), and at least retry_after (capped at
+ * RETRY_AFTER_MAX). */
+usec_t backoff_delay(usec_t base, usec_t cap, unsigned attempt, usec_t retry_after);
+
 /* Reads a whole small file; strips one trailing newline. Refuses files over max bytes. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 /* Writes path atomically: a temporary file in the same directory filled by write_fn (which

@@ -7,7 +7,6 @@
 #include "webhook.h"
 
 #define RETRY_BASE USEC_PER_SEC
-#define RETRY_AFTER_MAX USEC_PER_HOUR
 /* Alertmanager forgets an alert that is not re-sent within its resolve_timeout (5 min by
  * default): open alerts are re-posted at least this often. */
 #define AM_REPOST_MAX (60 * USEC_PER_SEC)
@@ -115,13 +114,7 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
 }
 
 static usec_t retry_delay(const struct sink *s, usec_t retry_after) {
-        usec_t d = RETRY_BASE;
-
-        for (unsigned i = 1; i < s->attempt && d < s->cfg->retry_max_interval; i++)
-                d *= 2;
-        d = MIN(d, s->cfg->retry_max_interval);
-        d -= random_below(d / 4 + 1);
-        return MAX(d, MIN(retry_after, RETRY_AFTER_MAX));
+        return backoff_delay(RETRY_BASE, s->cfg->retry_max_interval, s->attempt, retry_after);
 }
 
 static char *excerpt(const struct http_response *r) {

@@ -81,6 +81,20 @@ static void test_jitter(void **state) {
         assert_int_equal(jitter(0, 0.5), 0);
 }
 
+static void test_backoff_delay(void **state) {
+        const usec_t base = USEC_PER_SEC, cap = 10 * USEC_PER_SEC;
+
+        for (int i = 0; i < 200; i++) {
+                usec_t d1 = backoff_delay(base, cap, 1, 0), d3 = backoff_delay(base, cap, 3, 0);
+                usec_t d9 = backoff_delay(base, cap, 9, 0);
+                assert_true(d1 >= base * 3 / 4 && d1 <= base);            /* 1 s, less up to 25 % */
+                assert_true(d3 >= 3 * USEC_PER_SEC && d3 <= 4 * USEC_PER_SEC); /* doubled twice */
+                assert_true(d9 >= cap * 3 / 4 && d9 <= cap);              /* capped */
+        }
+        assert_int_equal(backoff_delay(base, cap, 1, 30 * USEC_PER_SEC), 30 * USEC_PER_SEC);
+        assert_int_equal(backoff_delay(base, cap, 1, 2 * USEC_PER_HOUR), RETRY_AFTER_MAX);
+}
+
 static void test_atomic_write(void **state) {
         char dir[] = "/tmp/iw-util-XXXXXX";
         _cleanup_free_ char *path = NULL, *back = NULL;
@@ -117,6 +131,7 @@ int main(void) {
                 cmocka_unit_test(test_rfc3339),
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test(test_jitter),
+                cmocka_unit_test(test_backoff_delay),
                 cmocka_unit_test(test_atomic_write),
                 cmocka_unit_test(test_glob),
         };
