@@ -173,17 +173,3 @@ def check_unpolled(t, r, deployment, needles, name, project=None):
          "%s: %s's error names the problem (%s)" % (name, deployment, ", ".join(needles)),
          "error: %r" % err)
     return row
-
-
-def known_bug(t, cond, name, reason, diag=None):
-    """A check that fails because of a daemon bug under report: reported as a skip marked BUG so
-    the branch stays green. IW_CHECK_BUGS=1 turns it into a real check (to verify a fix)."""
-    if os.environ.get("IW_CHECK_BUGS") == "1":
-        return t.ok(cond, name, diag)
-    if cond:
-        t.diag("%s: passes in this build (the bug may show only under sanitizers, or be fixed;"
-               " IW_CHECK_BUGS=1 makes this a real check)" % name)
-    elif diag:
-        t.diag(diag)
-    t.skip(name, "BUG: " + reason)
-    return cond
