@@ -17,9 +17,11 @@ trap 'rm -rf "$tmp"' EXIT
 plan $(($(wc -l < "$tmp/events") + 2 * $(wc -l < "$tmp/keys")))
 
 # What a reader of inferwatchd(8) sees: the rendered page when mandoc is there, else the source.
+# The sed takes out the overstrikes (X^HX bold, _^HX underlined) as col -bx would.
 page=$(built_or_shipped docs/inferwatchd.8)
 if command -v mandoc >/dev/null 2>&1 && [ -f "$page" ]; then
-        mandoc -Tascii -Owidth=200 "$page" | col -b > "$tmp/man8.txt"
+        bs=$(printf '\b')
+        mandoc -Tascii -Owidth=200 "$page" | sed "s/.$bs//g" > "$tmp/man8.txt"
 else
         cp "$man8" "$tmp/man8.txt"
 fi
