@@ -1,6 +1,7 @@
 #!/bin/sh
 # The journal catalog, parsed by journalctl as the systemd package's trigger would: exactly one
 # entry per event type, under the MESSAGE_ID the daemon logs it with, and nothing else.
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
 catalog=$top_srcdir/systemd/inferwatch.catalog
@@ -9,7 +10,7 @@ command -v journalctl >/dev/null 2>&1 || skip_all "journalctl is not installed"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$list_events" > "$tmp/events" || skip_all "$list_events did not run"
+"$list_events" > "$tmp/events" 2>"$tmp/err" || fail_all "$list_events runs" "$tmp/err"
 n_events=$(wc -l < "$tmp/events")
 plan $((n_events + 3))
 

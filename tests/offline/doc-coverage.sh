@@ -3,6 +3,7 @@
 # in inferwatchd(8); every configuration key the parser accepts (from list-config-keys) has an
 # entry in its section of inferwatch.conf(5) and a line, possibly commented out, in its group of
 # the example configuration conf/inferwatch.conf.
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
 tools=$top_builddir/tests/tools
@@ -12,8 +13,8 @@ example=$top_srcdir/conf/inferwatch.conf
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$tools/list-events" > "$tmp/events" || skip_all "list-events did not run"
-"$tools/list-config-keys" > "$tmp/keys" || skip_all "list-config-keys did not run"
+"$tools/list-events" > "$tmp/events" 2>"$tmp/err" || fail_all "list-events runs" "$tmp/err"
+"$tools/list-config-keys" > "$tmp/keys" 2>"$tmp/err" || fail_all "list-config-keys runs" "$tmp/err"
 plan $(($(wc -l < "$tmp/events") + 2 * $(wc -l < "$tmp/keys")))
 
 # What a reader of inferwatchd(8) sees: the rendered page when mandoc is there, else the source.

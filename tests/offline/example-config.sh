@@ -2,6 +2,7 @@
 # inferwatchd -t on the shipped example configuration: valid and without warnings; outside the
 # service (no $CREDENTIALS_DIRECTORY) it names the credentials it could not check; with the
 # credentials present it checks them, and a missing one is an error at its line.
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
 daemon=$top_builddir/daemon/inferwatchd

@@ -5,6 +5,7 @@
 #   "skipping paragraph macro: PP empty", "PP after SH" and "PP after SS": scdoc opens every
 #   block with .P, also right after a heading.
 # Anything else at level WARNING or above fails.
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
 command -v mandoc >/dev/null 2>&1 || skip_all "mandoc is not installed"
