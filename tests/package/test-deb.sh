@@ -12,23 +12,15 @@
 # need a whole Debian system there.
 # Not part of make check: it takes minutes and needs dpkg-buildpackage and the build
 # dependencies of debian/control.
+# Exits non-zero when a check failed (or the build bailed out).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
-diag() { sed 's/^/# /'; }
-check() { # DESCRIPTION COMMAND...
-        desc=$1
-        shift
-        if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | diag; fi
-}
+# The offline checks' TAP helpers: ok, not_ok, skip, skip_all, check, diag; failures in $tap_failed.
+. "$top/tests/offline/tap.sh"
 bail() { echo "Bail out! $*"; exit 1; }
 
 for tool in git dpkg-buildpackage dpkg-deb dpkg-parsechangelog; do
-        command -v $tool >/dev/null 2>&1 || { echo "1..0 # SKIP $tool is not installed"; exit 0; }
+        command -v $tool >/dev/null 2>&1 || skip_all "$tool is not installed"
 done
 
 tmp=$(mktemp -d)
@@ -53,7 +45,7 @@ deb=$(ls "$tmp"/inferwatch_"$version"_*.deb 2>/dev/null | head -n 1)
 # INFERWATCH_DEB_KEEP=DIR keeps a copy of the package there.
 [ -n "${INFERWATCH_DEB_KEEP:-}" ] && cp "$deb" "$INFERWATCH_DEB_KEEP"/
 
-echo "1..23"
+plan 23
 ok "dpkg-buildpackage -us -uc -b built $(basename "$deb")"
 # lintian: errors fail; its warnings are printed (initial-upload-closes-no-bugs is expected of a
 # package that is not in Debian's archive).
@@ -101,12 +93,13 @@ if [ "$(id -u)" != 0 ]; then
         reason="not root"
 elif [ -n "${INFERWATCH_DEB_NO_INSTALL:-}" ]; then
         reason="INFERWATCH_DEB_NO_INSTALL is set"
-elif dpkg-query -W -f '${Status}' inferwatch 2>/dev/null | grep -q installed; then
+elif dpkg-query -W -f '${Status}' inferwatch 2>/dev/null | grep -q "install ok installed"; then
         reason="an inferwatch package is installed already; not touching it"
 fi
 if [ -n "$reason" ]; then
         for i in 1 2 3 4 5 6 7 8; do skip "install with dpkg -i: $reason"; done
-        exit 0
+        [ "$tap_failed" -eq 0 ]
+        exit
 fi
 
 check "dpkg -i installs it (maintainer scripts and triggers included)" dpkg -i "$deb"
@@ -127,7 +120,16 @@ if command -v journalctl >/dev/null 2>&1; then
 else
         skip "journalctl is not installed"
 fi
-check "man finds inferwatchd(8)" sh -c 'test -f /usr/share/man/man8/inferwatchd.8.gz'
+if ! command -v man >/dev/null 2>&1; then
+        skip "man -w finds inferwatchd(8): man-db is not installed"
+elif grep -Eqs '^[[:space:]]*path-exclude[[:space:]=]+/usr/share/man' /etc/dpkg/dpkg.cfg /etc/dpkg/dpkg.cfg.d/*; then
+        skip "man -w finds inferwatchd(8): dpkg is configured not to install man pages"
+else
+        check "man -w finds inferwatchd(8) where the package put it" sh -c '
+                found=$(env -u MANPATH man -w 8 inferwatchd) &&
+                test "$found" = /usr/share/man/man8/inferwatchd.8.gz || { echo "man -w: ${found:-nothing}"; false; }'
+fi
 check "dpkg --purge removes it, conffile included" sh -c '
         dpkg --purge inferwatch >/dev/null && ! test -e /etc/inferwatch/inferwatch.conf &&
         ! test -e /usr/sbin/inferwatchd'
+[ "$tap_failed" -eq 0 ]
