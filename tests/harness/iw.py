@@ -584,7 +584,9 @@ def ensure_private_namespace():
 
 
 class Journal:
-    """A throw-away systemd-journald, private to this test (see test-recipes.md).
+    """A throw-away systemd-journald, private to this test: tmpfs mounted over the journal
+    directories inside the namespace of ensure_private_namespace(), so the host's journal is
+    never touched.
 
     entries(**match) reads it back with journalctl; wait_for() polls until entries appear."""
 
