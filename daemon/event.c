@@ -144,8 +144,7 @@ void event_addf(struct event *e, const char *key, const char *fmt, ...) {
         char *v;
 
         va_start(ap, fmt);
-        if (vasprintf(&v, fmt, ap) < 0)
-                abort();
+        v = xvasprintf(fmt, ap);
         va_end(ap);
         add_field(e, key, v, false);
 }
@@ -159,8 +158,7 @@ void event_set_message(struct event *e, const char *fmt, ...) {
 
         free(e->message);
         va_start(ap, fmt);
-        if (vasprintf(&e->message, fmt, ap) < 0)
-                abort();
+        e->message = xvasprintf(fmt, ap);
         va_end(ap);
 }
 
@@ -172,8 +170,19 @@ const char *event_get(const struct event *e, const char *key) {
 }
 
 void event_list_push(struct event_list *l, struct event *e) {
-        l->items = xrealloc(l->items, (l->n + 1) * sizeof(struct event *));
-        l->items[l->n++] = e;
+        *(struct event **) array_append(&l->items, &l->n, sizeof(struct event *)) = e;
+}
+
+void event_list_move(struct event_list *dst, struct event_list *src) {
+        if (dst->n == 0) {
+                free(dst->items);
+                *dst = *src;
+        } else {
+                for (size_t i = 0; i < src->n; i++)
+                        event_list_push(dst, src->items[i]);
+                free(src->items);
+        }
+        *src = (struct event_list) {};
 }
 
 void event_list_clear(struct event_list *l) {

@@ -75,6 +75,8 @@ struct event_list {
 };
 
 void event_list_push(struct event_list *l, struct event *e);
+/* Appends src's events to dst, in order, and empties src. */
+void event_list_move(struct event_list *dst, struct event_list *src);
 void event_list_clear(struct event_list *l);
 /* The first event of a type in l, or NULL (tests). */
 const struct event *event_list_find(const struct event_list *l, enum event_type t);

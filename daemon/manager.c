@@ -62,10 +62,6 @@ static int load_config(const char *path, struct config **ret) {
         return r;
 }
 
-static void push_event(struct manager *m, struct event *e) {
-        event_list_push(&m->pending, e);
-}
-
 static struct event *monitor_event(struct manager *m, enum event_type t) {
         struct event *e = event_new(t, now_usec(CLOCK_REALTIME), NULL, 0, NULL);
         size_t n_deployments = 0;
@@ -77,7 +73,7 @@ static struct event *monitor_event(struct manager *m, enum event_type t) {
         event_add_int(e, "projects", (int64_t) m->config->n_projects);
         event_add_int(e, "named_deployments", (int64_t) n_deployments);
         event_add_int(e, "webhooks", (int64_t) m->config->n_webhooks);
-        push_event(m, e);
+        event_list_push(&m->pending, e);
         return e;
 }
 
@@ -176,13 +172,9 @@ static void save_lazily(struct manager *m) {
  * writes to a local socket that the webhooks do not share. Unless now is
  * set, changes that come right after a save wait for the save gap to end (SAVE_GAP_MIN). */
 static int flush(struct manager *m, bool now) {
-        struct event_list l = {};
         bool save;
 
-        monitor_take_events(m->monitor, &l);
-        for (size_t i = 0; i < l.n; i++)
-                push_event(m, l.items[i]);
-        free(l.items);
+        monitor_take_events(m->monitor, &m->pending);
         if (monitor_take_dirty(m->monitor))
                 m->state_dirty = true;
         save = m->state_dirty;
@@ -279,11 +271,9 @@ static void forget_leftovers(struct manager *m, struct saved_state *s) {
                 struct watch_record *r = &s->watches[i];
                 diff_forget(&r->state, r->account ? r->account : "", r->project_id, r->name, now, &l);
         }
-        for (size_t i = 0; i < l.n; i++)
-                push_event(m, l.items[i]);
-        free(l.items);
         if (l.n > 0)
                 m->state_dirty = true;
+        event_list_move(&m->pending, &l);
 }
 
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {

@@ -271,12 +271,9 @@ static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static void emit(struct monitor *m, struct event_list *l) {
-        for (size_t i = 0; i < l->n; i++)
-                event_list_push(&m->events, l->items[i]);
         if (l->n > 0)
                 m->dirty = true;
-        free(l->items);
-        *l = (struct event_list) {};
+        event_list_move(&m->events, l);
 }
 
 static void unpark_all(struct maccount *a) {
@@ -908,11 +905,7 @@ int monitor_start(struct monitor *m) {
 }
 
 void monitor_take_events(struct monitor *m, struct event_list *out) {
-        emit(m, &(struct event_list) {});
-        for (size_t i = 0; i < m->events.n; i++)
-                event_list_push(out, m->events.items[i]);
-        free(m->events.items);
-        m->events = (struct event_list) {};
+        event_list_move(out, &m->events);
 }
 
 bool monitor_take_dirty(struct monitor *m) {

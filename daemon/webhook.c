@@ -478,10 +478,7 @@ void webhooks_commit(struct webhooks *w) {
 }
 
 void webhooks_take_events(struct webhooks *w, struct event_list *out) {
-        for (size_t i = 0; i < w->events.n; i++)
-                event_list_push(out, w->events.items[i]);
-        free(w->events.items);
-        w->events = (struct event_list) {};
+        event_list_move(out, &w->events);
 }
 
 void webhooks_export(const struct webhooks *w, struct saved_state *s) {
