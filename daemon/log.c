@@ -46,31 +46,30 @@ static void log_string(int level, const char *msg) {
         fflush(stderr);
 }
 
-void log_full(int level, const char *fmt, ...) {
+_printf_(2, 0) static void log_va(int level, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        va_list ap;
 
         if (level > log_max_level)
                 return;
-        va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                abort();
-        va_end(ap);
+        msg = xvasprintf(fmt, ap);
         log_string(level, msg);
 }
 
-int log_full_errno(int level, int r, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
+void log_full(int level, const char *fmt, ...) {
         va_list ap;
 
-        if (level > log_max_level)
-                return r;
-        errno = r < 0 ? -r : r;
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                abort();
+        log_va(level, fmt, ap);
         va_end(ap);
-        log_string(level, msg);
+}
+
+int log_full_errno(int level, int r, const char *fmt, ...) {
+        va_list ap;
+
+        errno = r < 0 ? -r : r; /* for %m */
+        va_start(ap, fmt);
+        log_va(level, fmt, ap);
+        va_end(ap);
         return r;
 }
 
