@@ -24,30 +24,10 @@ static int on_post(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* A table cell on one line: control characters from the API (a newline in an error message,
- * an escape sequence in a name) are written as \n, \t, \r, \xHH; UTF-8 text stays as it is. */
-static char *cell(const char *s) {
-        char *r = xcalloc(1, strlen(s) * 4 + 1), *p = r;
-
-        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
-                if (*c == '\n')
-                        p = stpcpy(p, "\\n");
-                else if (*c == '\t')
-                        p = stpcpy(p, "\\t");
-                else if (*c == '\r')
-                        p = stpcpy(p, "\\r");
-                else if (*c < 0x20 || *c == 0x7f)
-                        p += sprintf(p, "\\x%02x", *c);
-                else
-                        *p++ = (char) *c;
-        }
-        *p = '\0';
-        return r;
-}
-
 static void table_row(FILE *f, int64_t project_id, const char *name, const char *status, const char *health,
                       const char *regions, const char *error) {
-        _cleanup_free_ char *n = cell(name), *s = cell(status), *e = cell(error);
+        /* Text from the API: a newline in an error message must not start a new row. */
+        _cleanup_free_ char *n = cescape_cell(name), *s = cescape_cell(status), *e = cescape_cell(error);
 
         fprintf(f, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, n, s, health, regions, e);
 }

@@ -95,6 +95,30 @@ static void print_json(const struct saved_state *s) {
         json_object_put(top);
 }
 
+/* Every string comes from the state file, most of them from the API at first: escaped, so that
+ * each row stays one line and nothing reaches the terminal as a control sequence. */
+static void print_watch(const struct watch_record *r, usec_t now) {
+        const struct watch_state *w = &r->state;
+        _cleanup_free_ char *name = cescape_cell(strempty(r->name));
+        _cleanup_free_ char *status = cescape_cell(w->snap ? w->snap->status : "-");
+        _cleanup_free_ char *error = cescape_cell(r->last_error ? r->last_error : "-");
+        _cleanup_free_ char *severity = cescape_cell(w->alert.open ? strempty(w->alert.severity) : "-");
+        char since[32] = "-";
+
+        if (w->status_since)
+                format_duration(since, now > w->status_since ? now - w->status_since : 0);
+        printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s\n", (long long) r->project_id, name, status,
+               health_to_string(w->health), since, severity, error);
+        for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
+                const struct container *c = &w->snap->containers[k];
+                _cleanup_free_ char *message = NULL;
+                if (!c->error_message)
+                        continue;
+                message = cescape_cell(c->error_message);
+                printf("%-10s   region %lld: %s\n", "", (long long) c->region_id, message);
+        }
+}
+
 static void print_text(const struct saved_state *s) {
         usec_t now = now_usec(CLOCK_REALTIME);
         char t[32], b1[48];
@@ -103,33 +127,25 @@ static void print_text(const struct saved_state *s) {
                (int) s->pid, pid_running(s->pid) ? "running" : "not running");
         printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
                "ALERT", "LAST ERROR");
-        for (size_t i = 0; i < s->n_watches; i++) {
-                const struct watch_record *r = &s->watches[i];
-                const struct watch_state *w = &r->state;
-                char since[32] = "-";
-                if (w->status_since)
-                        format_duration(since, now > w->status_since ? now - w->status_since : 0);
-                printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s\n", (long long) r->project_id, r->name,
-                       w->snap ? w->snap->status : "-", health_to_string(w->health), since,
-                       w->alert.open ? w->alert.severity : "-", r->last_error ? r->last_error : "-");
-                for (size_t k = 0; w->snap && k < w->snap->n_containers; k++)
-                        if (w->snap->containers[k].error_message)
-                                printf("%-10s   region %lld: %s\n", "", (long long) w->snap->containers[k].region_id,
-                                       w->snap->containers[k].error_message);
-        }
+        for (size_t i = 0; i < s->n_watches; i++)
+                print_watch(&s->watches[i], now);
         printf("\nAPI accounts:\n");
-        for (size_t i = 0; i < s->n_accounts; i++)
-                printf("  %-16s %-40s %s\n", strempty(s->accounts[i].name), s->accounts[i].url,
-                       s->accounts[i].api.unreachable ? "UNREACHABLE" : s->accounts[i].api.failures ? "failing" : "reachable");
+        for (size_t i = 0; i < s->n_accounts; i++) {
+                const struct account_record *a = &s->accounts[i];
+                _cleanup_free_ char *name = cescape_cell(strempty(a->name)), *url = cescape_cell(strempty(a->url));
+                printf("  %-16s %-40s %s\n", name, url,
+                       a->api.unreachable ? "UNREACHABLE" : a->api.failures ? "failing" : "reachable");
+        }
         if (s->n_webhooks > 0)
                 printf("\nWebhooks:\n");
         for (size_t i = 0; i < s->n_webhooks; i++) {
                 const struct webhook_record *w = &s->webhooks[i];
+                _cleanup_free_ char *name = cescape_cell(strempty(w->name));
+                _cleanup_free_ char *result = cescape_cell(w->last_result ? w->last_result : "none");
                 printf("  %-16s delivered %llu, retrying %llu, dropped %llu, backlog %llu%s; last: %s (%s)\n",
-                       strempty(w->name), (unsigned long long) w->delivered, (unsigned long long) w->retrying,
+                       name, (unsigned long long) w->delivered, (unsigned long long) w->retrying,
                        (unsigned long long) w->dropped, (unsigned long long) w->backlog,
-                       w->disabled ? ", DISABLED" : "", w->last_result ? w->last_result : "none",
-                       ago(b1, w->last_attempt, now));
+                       w->disabled ? ", DISABLED" : "", result, ago(b1, w->last_attempt, now));
         }
 }
 

@@ -434,28 +434,38 @@ size_t string_distance(const char *a, const char *b) {
         return prev[m];
 }
 
-char *cescape(const char *s) {
+/* quote: for text between double quotes, in plain ASCII (messages about the config); else for
+ * text shown as it is (a table cell), where only control characters would break the line. */
+static char *escape(const char *s, bool quote) {
         size_t n = strlen(s);
         char *buf = xmalloc(4 * n + 1), *p = buf;
 
         for (; *s; s++) {
                 unsigned char c = (unsigned char) *s;
-                if (c == '\\' || c == '"') {
+                if (quote && (c == '\\' || c == '"')) {
                         *p++ = '\\';
                         *p++ = (char) c;
-                } else if (c == '\n') {
-                        *p++ = '\\';
-                        *p++ = 'n';
-                } else if (c == '\t') {
-                        *p++ = '\\';
-                        *p++ = 't';
-                } else if (c < 0x20 || c >= 0x7f)
+                } else if (c == '\n')
+                        p = stpcpy(p, "\\n");
+                else if (c == '\t')
+                        p = stpcpy(p, "\\t");
+                else if (c == '\r')
+                        p = stpcpy(p, "\\r");
+                else if (c < 0x20 || c == 0x7f || (quote && c >= 0x80))
                         p += sprintf(p, "\\x%02x", c);
                 else
                         *p++ = (char) c;
         }
         *p = '\0';
         return buf;
+}
+
+char *cescape(const char *s) {
+        return escape(s, true);
+}
+
+char *cescape_cell(const char *s) {
+        return escape(s, false);
 }
 
 char *erase_and_free(char *s) {

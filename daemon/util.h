@@ -88,8 +88,11 @@ char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 /* Edit distance with adjacent transpositions (optimal string alignment), for "did you mean …?". */
 size_t string_distance(const char *a, const char *b);
 /* A copy of s that prints on one line: backslash, double quote and bytes outside printable ASCII
- * are escaped (\n, \t, \xHH), so text from outside can be quoted in a message. */
+ * are escaped (\n, \t, \r, \xHH), so text from outside can be quoted in a message. */
 char *cescape(const char *s);
+/* The same for text shown as it is, e.g. a table cell of --once or --status: only control
+ * characters are escaped (\n, \t, \r, \xHH); backslash, '"' and UTF-8 stay as they are. */
+char *cescape_cell(const char *s);
 /* Overwrites a secret before freeing it, so it does not linger in freed memory. Returns NULL. */
 char *erase_and_free(char *s);
 

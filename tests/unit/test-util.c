@@ -124,6 +124,27 @@ static void test_glob(void **state) {
         assert_true(glob_match("*", "x"));
 }
 
+/* Quoted in a message: plain ASCII, quotes escaped. In a table cell: only control characters. */
+static void test_cescape(void **state) {
+        static const struct {
+                const char *in, *quoted, *cell;
+        } cases[] = {
+                { "", "", "" },
+                { "plain-name_1.2", "plain-name_1.2", "plain-name_1.2" },
+                { "a\nb\tc\rd", "a\\nb\\tc\\rd", "a\\nb\\tc\\rd" },
+                { "bell\x07 esc\x1b[31m del\x7f", "bell\\x07 esc\\x1b[31m del\\x7f",
+                  "bell\\x07 esc\\x1b[31m del\\x7f" },
+                { "say \"hi\" \\o/", "say \\\"hi\\\" \\\\o/", "say \"hi\" \\o/" },
+                { "caf\xc3\xa9", "caf\\xc3\\xa9", "caf\xc3\xa9" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *q = cescape(cases[i].in), *c = cescape_cell(cases[i].in);
+                assert_string_equal(q, cases[i].quoted);
+                assert_string_equal(c, cases[i].cell);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations),
@@ -134,6 +155,7 @@ int main(void) {
                 cmocka_unit_test(test_backoff_delay),
                 cmocka_unit_test(test_atomic_write),
                 cmocka_unit_test(test_glob),
+                cmocka_unit_test(test_cescape),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
