@@ -1866,6 +1866,13 @@ struct config *config_free(struct config *c) {
         return NULL;
 }
 
+void config_diag_print(const struct config_diag *d, FILE *f) {
+        for (size_t i = 0; i < d->n_warnings; i++)
+                fprintf(f, "%s\n", d->warnings[i]);
+        for (size_t i = 0; i < d->n_errors; i++)
+                fprintf(f, "%s\n", d->errors[i]);
+}
+
 void config_diag_done(struct config_diag *d) {
         if (!d)
                 return;

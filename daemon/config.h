@@ -105,6 +105,8 @@ int config_load_string(const char *text, const char *name, unsigned flags, struc
                        struct config **ret);
 
 struct config *config_free(struct config *c);
+/* Writes the warnings, then the errors, one a line. */
+void config_diag_print(const struct config_diag *d, FILE *f);
 void config_diag_done(struct config_diag *d);
 
 const char *webhook_format_to_string(enum webhook_format f);

@@ -172,10 +172,7 @@ static int check_config(const char *path) {
         int r;
 
         r = config_load(path, 0, &diag, &c);
-        for (size_t i = 0; i < diag.n_warnings; i++)
-                fprintf(stderr, "%s\n", diag.warnings[i]);
-        for (size_t i = 0; i < diag.n_errors; i++)
-                fprintf(stderr, "%s\n", diag.errors[i]);
+        config_diag_print(&diag, stderr);
         config_diag_done(&diag);
         if (r < 0)
                 return EXIT_CONFIG;

@@ -195,10 +195,7 @@ int run_once(const char *config_path, bool json) {
         int r;
 
         r = config_load(config_path, CONFIG_LOAD_SECRETS, &diag, &c);
-        for (size_t i = 0; i < diag.n_warnings; i++)
-                fprintf(stderr, "%s\n", diag.warnings[i]);
-        for (size_t i = 0; i < diag.n_errors; i++)
-                fprintf(stderr, "%s\n", diag.errors[i]);
+        config_diag_print(&diag, stderr);
         config_diag_done(&diag);
         if (r < 0) {
                 _cleanup_free_ char *what = xasprintf("invalid configuration %s", config_path);

@@ -158,8 +158,7 @@ int run_status(const char *config_path, bool json) {
         int r;
 
         r = config_load(config_path, 0, &diag, &c);
-        for (size_t i = 0; i < diag.n_errors; i++)
-                fprintf(stderr, "%s\n", diag.errors[i]);
+        config_diag_print(&diag, stderr);
         config_diag_done(&diag);
         if (r < 0)
                 return 1;

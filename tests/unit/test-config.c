@@ -1112,6 +1112,24 @@ static void test_misc_api(void **state) {
         assert_int_equal(config_load_string(NULL, "t.conf", 0, &d, &c), -EINVAL);
 }
 
+/* What -t, --once and --status print: warnings first, then errors, one a line. */
+static void test_diag_print(void **state) {
+        struct config_diag d = {};
+        struct config *c = NULL;
+        _cleanup_free_ char *out = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        assert_int_equal(config_load_string("bogus = 1;\nfor = 0;\n" BASE, "t.conf", 0, &d, &c), -EINVAL);
+        f = open_memstream(&out, &size);
+        assert_non_null(f);
+        config_diag_print(&d, f);
+        assert_int_equal(fclose(f), 0);
+        assert_string_equal(out, "t.conf:1: warning: unknown key \"bogus\"\n"
+                                 "t.conf:2: for: must be between 1 and 100, got 0\n");
+        config_diag_done(&d);
+}
+
 static int group_setup(void **state) {
         /* The tests decide these themselves. */
         (void) unsetenv("STATE_DIRECTORY");
@@ -1140,6 +1158,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_secrets_never_echoed, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
                 cmocka_unit_test(test_misc_api),
+                cmocka_unit_test(test_diag_print),
         };
         size_t n = ELEMENTSOF(bad_cases) + ELEMENTSOF(fixed);
         _cleanup_free_ struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
