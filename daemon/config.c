@@ -96,6 +96,7 @@
 #define NAME_LEN_MAX 64U
 #define DEPLOYMENT_NAME_LEN_MAX 128U
 #define CREDENTIAL_NAME_LEN_MAX 255U
+#define ALERT_POLLS_MAX 32U /* "for", "resolve_for": diff.c remembers the last 32 polls */
 #define DEFAULT_API_URL "https://api.gcore.com"
 
 #define KIB (UINT64_C(1024))
@@ -1708,8 +1709,8 @@ static void parse_globals(struct loader *l, const config_setting_t *root, struct
                 check_order(&sc, "fast_interval", c->fast_interval, "interval", c->interval,
                             "fast_interval");
         (void) get_duration(&sc, "stuck_after", USEC_PER_SEC, 7 * USEC_PER_DAY, &c->stuck_after);
-        (void) get_unsigned(&sc, "for", 1, 100, &c->alert_for);
-        (void) get_unsigned(&sc, "resolve_for", 1, 100, &c->resolve_for);
+        (void) get_unsigned(&sc, "for", 1, ALERT_POLLS_MAX, &c->alert_for);
+        (void) get_unsigned(&sc, "resolve_for", 1, ALERT_POLLS_MAX, &c->resolve_for);
         (void) get_units(&sc, "repeat_interval", &duration_kind, USEC_PER_SEC, 30 * USEC_PER_DAY, true,
                          &c->repeat_interval);
         (void) get_unsigned(&sc, "unreachable_after", 1, 1000, &c->unreachable_after);

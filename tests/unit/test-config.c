@@ -205,14 +205,19 @@ static const struct bad_case bad_cases[] = {
         { "stuck_after_above",
           "stuck_after = \"7d1ms\";\n" BASE,
           { "t.conf:1: stuck_after: must be between 1s and 7d, got 7d1ms" } },
-        { "for_below", "for = 0;\n" BASE, { "t.conf:1: for: must be between 1 and 100, got 0" } },
-        { "for_above", "for = 101;\n" BASE, { "t.conf:1: for: must be between 1 and 100, got 101" } },
+        { "for_below", "for = 0;\n" BASE, { "t.conf:1: for: must be between 1 and 32, got 0" } },
+        { "for_above", "for = 101;\n" BASE, { "t.conf:1: for: must be between 1 and 32, got 101" } },
+        /* The diff engine remembers 32 polls: a longer run could never be seen. */
+        { "for_above_history", "for = 33;\n" BASE, { "t.conf:1: for: must be between 1 and 32, got 33" } },
+        { "resolve_for_above_history",
+          "resolve_for = 33;\n" BASE,
+          { "t.conf:1: resolve_for: must be between 1 and 32, got 33" } },
         { "resolve_for_below",
           "resolve_for = 0;\n" BASE,
-          { "t.conf:1: resolve_for: must be between 1 and 100, got 0" } },
+          { "t.conf:1: resolve_for: must be between 1 and 32, got 0" } },
         { "resolve_for_above",
           "resolve_for = 1000;\n" BASE,
-          { "t.conf:1: resolve_for: must be between 1 and 100, got 1000" } },
+          { "t.conf:1: resolve_for: must be between 1 and 32, got 1000" } },
         { "repeat_interval_below",
           "repeat_interval = \"500ms\";\n" BASE,
           { "t.conf:1: repeat_interval: must be 0 (never) or between 1s and 30d, got 500ms" } },
@@ -299,16 +304,16 @@ static const struct bad_case bad_cases[] = {
         /* libconfig 1.5 truncates integer literals to 32 bits without telling; we tell. */
         { "truncated_out_of_range",
           "for = 5000000000;\n" BASE,
-          { "t.conf:1: for: must be between 1 and 100, got 5000000000" } },
+          { "t.conf:1: for: must be between 1 and 32, got 5000000000" } },
         { "truncated_into_range",
           "max_in_flight = 4294967297;\n" BASE,
           { "t.conf:1: max_in_flight: must be between 1 and 1024, got 4294967297" } },
         { "truncated_hex_into_range",
           "for = 0x100000002;\n" BASE,
-          { "t.conf:1: for: must be between 1 and 100, got 4294967298" } },
+          { "t.conf:1: for: must be between 1 and 32, got 4294967298" } },
         { "truncated_negative",
           "resolve_for = -4294967295;\n" BASE,
-          { "t.conf:1: resolve_for: must be between 1 and 100, got -4294967295" } },
+          { "t.conf:1: resolve_for: must be between 1 and 32, got -4294967295" } },
         { "truncated_value_next_line",
           "unreachable_after =\n  4294967298;\n" BASE,
           { "t.conf:1: unreachable_after: must be between 1 and 1000, got 4294967298" } },
@@ -320,7 +325,7 @@ static const struct bad_case bad_cases[] = {
           { "t.conf:5: webhooks[0].projects[1]: must be between 1 and 9007199254740992, got 9007199254740993" } },
         { "beyond_64_bits",
           "for = 99999999999999999999;\n" BASE,
-          { "t.conf:1: for: must be between 1 and 100, got a number too large for 64 bits" } },
+          { "t.conf:1: for: must be between 1 and 32, got a number too large for 64 bits" } },
 
         /* Required keys and references. */
         { "project_no_id",
@@ -515,7 +520,7 @@ static const struct bad_case bad_cases[] = {
           { "t.conf:1: webhooks[0].url: must start with \"http://\" or \"https://\"",
             "t.conf:2: projects[0].id: must be between 1 and 9007199254740992, got 0",
             "t.conf:3: accounts[0].page_size: must be between 1 and 1000, got 0",
-            "t.conf:4: for: must be between 1 and 100, got 0",
+            "t.conf:4: for: must be between 1 and 32, got 0",
             "t.conf:5: interval: invalid duration \"1x\"; use a number of seconds or units such as \"500ms\", "
             "\"90s\", \"15m\", \"1h30m\", \"2d\"" } },
 };
@@ -579,7 +584,7 @@ static void test_every_key_with_units(void **state) {
                 "fast_interval = \"500ms\";\n"
                 "stuck_after = \"2d\";\n"
                 "for = 3;\n"
-                "resolve_for = 100;\n"
+                "resolve_for = 32;\n"
                 "repeat_interval = 0;\n"
                 "unreachable_after = 1000;\n"
                 "max_in_flight = 1024;\n"
@@ -603,7 +608,7 @@ static void test_every_key_with_units(void **state) {
         assert_int_equal(c->fast_interval, 500 * USEC_PER_MSEC);
         assert_int_equal(c->stuck_after, 2 * USEC_PER_DAY);
         assert_int_equal(c->alert_for, 3);
-        assert_int_equal(c->resolve_for, 100);
+        assert_int_equal(c->resolve_for, 32);
         assert_int_equal(c->repeat_interval, 0);
         assert_int_equal(c->unreachable_after, 1000);
         assert_int_equal(c->max_in_flight, 1024);
@@ -852,7 +857,7 @@ static void test_include_reports_its_own_name(void **state) {
                 tmp_file(t, "main.conf", ACCOUNTS "@include \"projects.conf\"\ninterval = 0;\n", 0600);
         _cleanup_free_ char *e1 = xasprintf(
                 "%s:3: projects[1]: duplicate project 1 of account \"default\" (first at line 2)", inc);
-        _cleanup_free_ char *e2 = xasprintf("%s:4: for: must be between 1 and 100, got 0", inc);
+        _cleanup_free_ char *e2 = xasprintf("%s:4: for: must be between 1 and 32, got 0", inc);
         _cleanup_free_ char *e3 = xasprintf("%s:3: interval: must be between 1s and 1d, got 0s", main_conf);
         _cleanup_free_ char *syntax = NULL, *bad = NULL;
 
@@ -868,7 +873,7 @@ static void test_include_reports_its_own_name(void **state) {
         free(tmp_file(t, "projects.conf",
                       "projects = ( { id = 5000000000; deployments = \"*\"; } );\nfor = 4294967297;\n",
                       0600));
-        bad = xasprintf("%s:2: for: must be between 1 and 100, got 4294967297", inc);
+        bad = xasprintf("%s:2: for: must be between 1 and 32, got 4294967297", inc);
         {
                 struct config_diag d = {};
                 struct config *c = NULL;
@@ -1126,7 +1131,7 @@ static void test_diag_print(void **state) {
         config_diag_print(&d, f);
         assert_int_equal(fclose(f), 0);
         assert_string_equal(out, "t.conf:1: warning: unknown key \"bogus\"\n"
-                                 "t.conf:2: for: must be between 1 and 100, got 0\n");
+                                 "t.conf:2: for: must be between 1 and 32, got 0\n");
         config_diag_done(&d);
 }
 
