@@ -1165,6 +1165,40 @@ static int get_filter_strings(const struct scope *sc, const char *key, const cha
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Names of accounts and webhooks */
+
+struct name_seen {
+        const char *name;
+        const config_setting_t *group;
+};
+
+/* The names given so far in one list, default names included, with the groups that gave them. */
+struct names_seen {
+        struct name_seen *v;
+        size_t n;
+};
+
+/* Accounts are referred to by name, webhooks keep their spools under it: each name once per list.
+ * what: "account", "webhook". */
+static void check_name_unique(struct loader *l, const config_setting_t *g, const char *path, const char *what,
+                              const char *name, struct names_seen *seen) {
+        const config_setting_t *s = config_setting_get_member(g, "name");
+        struct name_seen *e;
+
+        if (!name)
+                return;
+        for (size_t i = 0; i < seen->n; i++)
+                if (streq(seen->v[i].name, name)) {
+                        _cleanup_free_ char *at = where(l, seen->v[i].group, s ? s : g);
+                        report_error(l, s ? s : g, "%s%s: duplicate %s name \"%s\" (first at %s)", path,
+                                     s ? ".name" : "", what, name, at);
+                        return;
+                }
+        e = array_append(&seen->v, &seen->n, sizeof(*e));
+        *e = (struct name_seen) { name, g };
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Accounts */
 
 static const char *const account_keys[] = {
@@ -1181,20 +1215,8 @@ static const char *const account_keys[] = {
         NULL,
 };
 
-static void check_account_name_unique(struct loader *l, const config_setting_t *g, const char *path,
-                                      const struct config *c, const struct account *a) {
-        const config_setting_t *s = config_setting_get_member(g, "name");
-
-        for (size_t i = 0; a->name && &c->accounts[i] != a; i++)
-                if (streq_ptr(c->accounts[i].name, a->name)) {
-                        report_error(l, s ? s : g, "%s%s: duplicate account name \"%s\" (first at line %u)",
-                                     path, s ? ".name" : "", a->name, c->accounts[i].line);
-                        return;
-                }
-}
-
-static void parse_account(struct loader *l, const config_setting_t *g, const char *path, struct config *c,
-                          struct account *a, bool only) {
+static void parse_account(struct loader *l, const config_setting_t *g, const char *path, struct account *a,
+                          bool only, struct names_seen *names) {
         const struct scope sc = { l, g, path };
         int r1, r2;
 
@@ -1212,7 +1234,7 @@ static void parse_account(struct loader *l, const config_setting_t *g, const cha
                         report_error(l, g, "%s: \"name\" is required when several accounts are defined",
                                      path);
         }
-        check_account_name_unique(l, g, path, c, a);
+        check_name_unique(l, g, path, "account", a->name, names);
         if (get_url(&sc, "url", true, &a->url) == 0)
                 a->url = xstrdup(DEFAULT_API_URL);
         parse_secret(&sc, &account_secret_keys,
@@ -1235,6 +1257,7 @@ static void parse_accounts(struct loader *l, const config_setting_t *root, struc
         const struct scope sc = { l, root, NULL };
         const config_setting_t *list = get_group_list(&sc, "accounts", true, "account");
         unsigned n = list ? (unsigned) config_setting_length(list) : 0;
+        struct names_seen names = {};
 
         /* Allocated up front: projects keep pointers into this array. */
         c->accounts = xcalloc(n, sizeof(struct account));
@@ -1242,8 +1265,9 @@ static void parse_accounts(struct loader *l, const config_setting_t *root, struc
                 _cleanup_free_ char *path = xasprintf("accounts[%u]", i);
                 const config_setting_t *g = group_elem(l, list, i, path);
                 if (g)
-                        parse_account(l, g, path, c, &c->accounts[c->n_accounts++], n == 1);
+                        parse_account(l, g, path, &c->accounts[c->n_accounts++], n == 1, &names);
         }
+        free(names.v);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1365,27 +1389,28 @@ static void resolve_project_account(const struct scope *sc, const struct config 
         }
 }
 
+/* groups[i]: the group c->projects[i] came from. */
 static void check_project_unique(struct loader *l, const config_setting_t *g, const char *path,
-                                 const struct config *c, const struct project *p) {
+                                 const struct config *c, const struct project *p,
+                                 const config_setting_t *const *groups) {
         for (size_t i = 0; p->account && p->id > 0 && &c->projects[i] != p; i++)
                 if (c->projects[i].account == p->account && c->projects[i].id == p->id) {
-                        report_error(l, g,
-                                     "%s: duplicate project %" PRIi64
-                                     " of account \"%s\" (first at line %u)",
-                                     path, p->id, p->account->name, c->projects[i].line);
+                        _cleanup_free_ char *at = where(l, groups[i], g);
+                        report_error(l, g, "%s: duplicate project %" PRIi64 " of account \"%s\" (first at %s)",
+                                     path, p->id, p->account->name, at);
                         return;
                 }
 }
 
 static void parse_project(struct loader *l, const config_setting_t *g, const char *path, struct config *c,
-                          struct project *p) {
+                          struct project *p, const config_setting_t *const *groups) {
         const struct scope sc = { l, g, path };
 
         p->line = config_setting_source_line(g);
         if (get_int(&sc, "id", 1, PROJECT_ID_MAX, &p->id) == 0)
                 report_error(l, g, "%s: \"id\" is required", path);
         resolve_project_account(&sc, c, p);
-        check_project_unique(l, g, path, c, p);
+        check_project_unique(l, g, path, c, p, groups);
         parse_deployments(&sc, p);
         warn_unknown_keys(&sc, project_keys);
 }
@@ -1394,13 +1419,16 @@ static void parse_projects(struct loader *l, const config_setting_t *root, struc
         const struct scope sc = { l, root, NULL };
         const config_setting_t *list = get_group_list(&sc, "projects", true, "project");
         unsigned n = list ? (unsigned) config_setting_length(list) : 0;
+        _cleanup_free_ const config_setting_t **groups = xcalloc(n, sizeof(*groups));
 
         c->projects = xcalloc(n, sizeof(struct project));
         for (unsigned i = 0; i < n; i++) {
                 _cleanup_free_ char *path = xasprintf("projects[%u]", i);
                 const config_setting_t *g = group_elem(l, list, i, path);
-                if (g)
-                        parse_project(l, g, path, c, &c->projects[c->n_projects++]);
+                if (!g)
+                        continue;
+                groups[c->n_projects] = g;
+                parse_project(l, g, path, c, &c->projects[c->n_projects++], groups);
         }
 }
 
@@ -1565,18 +1593,6 @@ static void parse_webhook_projects(const struct scope *sc, struct webhook *w) {
         }
 }
 
-static void check_webhook_name_unique(struct loader *l, const config_setting_t *g, const char *path,
-                                      const struct config *c, const struct webhook *w) {
-        const config_setting_t *s = config_setting_get_member(g, "name");
-
-        for (size_t i = 0; w->name && &c->webhooks[i] != w; i++)
-                if (streq_ptr(c->webhooks[i].name, w->name)) {
-                        report_error(l, s ? s : g, "%s%s: duplicate webhook name \"%s\" (first at line %u)",
-                                     path, s ? ".name" : "", w->name, c->webhooks[i].line);
-                        return;
-                }
-}
-
 /* A "whsec_" secret is base64 by convention (Standard Webhooks); better said now than at start. */
 static void check_signing_secret(struct loader *l, const config_setting_t *g, const char *path,
                                  const struct webhook *w) {
@@ -1597,7 +1613,7 @@ static bool url_scheme_ok(const char *url) {
 }
 
 static void parse_webhook(struct loader *l, const config_setting_t *g, const char *path, unsigned idx,
-                          struct config *c, struct webhook *w) {
+                          struct webhook *w, struct names_seen *names) {
         const struct scope sc = { l, g, path };
 
         *w = (struct webhook) {
@@ -1609,7 +1625,7 @@ static void parse_webhook(struct loader *l, const config_setting_t *g, const cha
         };
         if (get_name(&sc, "name", &w->name) == 0)
                 w->name = xasprintf("webhook-%u", idx + 1);
-        check_webhook_name_unique(l, g, path, c, w);
+        check_name_unique(l, g, path, "webhook", w->name, names);
         parse_secret(&sc, &webhook_url_keys,
                      (struct secret_fields) { &w->url_file, &w->url_credential, &w->url, &(bool) { false } });
         if (w->url && (w->url_file || w->url_credential) && !url_scheme_ok(w->url))
@@ -1637,14 +1653,16 @@ static void parse_webhooks(struct loader *l, const config_setting_t *root, struc
         const struct scope sc = { l, root, NULL };
         const config_setting_t *list = get_group_list(&sc, "webhooks", false, "webhook");
         unsigned n = list ? (unsigned) config_setting_length(list) : 0;
+        struct names_seen names = {};
 
         c->webhooks = xcalloc(n, sizeof(struct webhook));
         for (unsigned i = 0; i < n; i++) {
                 _cleanup_free_ char *path = xasprintf("webhooks[%u]", i);
                 const config_setting_t *g = group_elem(l, list, i, path);
                 if (g)
-                        parse_webhook(l, g, path, i, c, &c->webhooks[c->n_webhooks++]);
+                        parse_webhook(l, g, path, i, &c->webhooks[c->n_webhooks++], &names);
         }
+        free(names.v);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -885,6 +885,35 @@ static void test_include_reports_its_own_name(void **state) {
         }
 }
 
+/* A duplicate in another file than the first definition says which file: "first at FILE:N". */
+static void test_duplicates_across_include(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *acc = tmp_file(t, "more-accounts.conf", "  { name = \"a\"; key = \"k\"; }\n", 0600);
+        _cleanup_free_ char *proj =
+                tmp_file(t, "more-projects.conf", "  { id = 1; account = \"a\"; deployments = \"*\"; }\n", 0600);
+        _cleanup_free_ char *hook =
+                tmp_file(t, "first-webhooks.conf", "  { name = \"w\"; url = \"https://h\"; },\n", 0600);
+        _cleanup_free_ char *main_conf = tmp_file(t, "main.conf",
+                                                  "accounts = ( { name = \"a\"; key = \"k\"; },\n"
+                                                  "@include \"more-accounts.conf\"\n"
+                                                  ");\n"
+                                                  "projects = ( { id = 1; account = \"a\"; deployments = \"*\"; },\n"
+                                                  "@include \"more-projects.conf\"\n"
+                                                  ");\n"
+                                                  "webhooks = (\n"
+                                                  "@include \"first-webhooks.conf\"\n"
+                                                  "  { name = \"w\"; url = \"https://i\"; } );\n",
+                                                  0600);
+        _cleanup_free_ char *e_hook = xasprintf(
+                "%s:9: webhooks[1].name: duplicate webhook name \"w\" (first at %s:1)", main_conf, hook);
+        _cleanup_free_ char *e_acc = xasprintf(
+                "%s:1: accounts[1].name: duplicate account name \"a\" (first at %s:1)", acc, main_conf);
+        _cleanup_free_ char *e_proj = xasprintf(
+                "%s:1: projects[1]: duplicate project 1 of account \"a\" (first at %s:4)", proj, main_conf);
+
+        assert_null(load_file_expect(main_conf, 0, STRV(e_hook, e_acc, e_proj), NONE));
+}
+
 static void test_inline_secret_mode(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *open_conf = tmp_file(t, "open.conf", BASE, 0644);
@@ -1155,6 +1184,7 @@ int main(void) {
                 cmocka_unit_test(test_state_directory_env),
                 cmocka_unit_test(test_unreadable_file),
                 cmocka_unit_test_setup_teardown(test_include_reports_its_own_name, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_duplicates_across_include, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_inline_secret_mode, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_key_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
