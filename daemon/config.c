@@ -66,6 +66,8 @@
  *              (LoadCredential=NAME) or use key_file                  (secret_file; CONFIG_LOAD_SECRETS)
  *   FILE:LINE: PATH: cannot read "P": STRERROR
  *   FILE:LINE: PATH: "P" is empty | "P" is larger than 4096 bytes | "P" contains control characters
+ *   FILE:LINE: PATH: the URL in "P" PROBLEM              (url_file, url_credential; PROBLEM as for URLs)
+ *   FILE:LINE: PATH: the signing secret [in "P"] starts with "whsec_" but the rest is not base64
  * Webhook details:
  *   FILE:LINE: PATH: unknown format "X"; use "json", "slack" or "alertmanager"
  *   FILE:LINE: PATH: unknown priority "X"; use emerg, alert, crit, err, warning, notice, info, debug or 0..7
@@ -894,6 +896,10 @@ struct secret_keys {
         const char *missing; /* message when required and none is set */
         bool is_account;
         bool is_url;         /* a webhook URL: written inline it is a URL, not a secret */
+        const char *what;    /* what the value is, for problem's message */
+        /* What is wrong with a value read from a file or credential, or NULL; the value is
+         * never echoed. NULL: any value without control characters is fine. */
+        const char *(*problem)(const char *value);
 };
 
 struct secret_fields {
@@ -901,23 +907,54 @@ struct secret_fields {
         bool *is_inline;
 };
 
+/* A "whsec_" secret is base64 by convention (Standard Webhooks); better said now than at start. */
+static const char *signing_secret_problem(const char *secret) {
+        unsigned char *key = NULL;
+        size_t n = 0;
+        int r = sign_key_from_secret(secret, &key, &n);
+
+        if (key)
+                explicit_bzero(key, n);
+        free(key);
+        return r < 0 ? "starts with \"whsec_\" but the rest is not base64" : NULL;
+}
+
+static const char *webhook_url_problem(const char *url) {
+        struct url_info info;
+
+        return url_problem(url, false, &info);
+}
+
 static const struct secret_keys account_secret_keys = {
-        "key_file",
-        "key_credential",
-        "key",
-        true,
-        "no API key; set one of \"key_file\", \"key_credential\" or \"key\"",
-        true,
+        .file = "key_file",
+        .credential = "key_credential",
+        .value = "key",
+        .required = true,
+        .missing = "no API key; set one of \"key_file\", \"key_credential\" or \"key\"",
+        .is_account = true,
+        .what = "API key",
 };
 
 static const struct secret_keys webhook_secret_keys = {
-        "secret_file", "secret_credential", "secret", false, NULL, false, false,
+        .file = "secret_file",
+        .credential = "secret_credential",
+        .value = "secret",
+        .what = "signing secret",
+        .problem = signing_secret_problem,
 };
 
 /* Slack incoming-webhook URLs and the like are capabilities: they may come from a file or a
- * credential, since the configuration file is readable by the service's dynamic user. */
+ * credential, since the configuration file is readable by the service's dynamic user. The URL
+ * written inline is checked by get_url(), with the same url_problem(). */
 static const struct secret_keys webhook_url_keys = {
-        "url_file", "url_credential", "url", true, "\"url\" is required", false, true,
+        .file = "url_file",
+        .credential = "url_credential",
+        .value = "url",
+        .required = true,
+        .missing = "\"url\" is required",
+        .is_url = true,
+        .what = "URL",
+        .problem = webhook_url_problem,
 };
 
 static bool has_control_chars(const char *s) {
@@ -935,9 +972,10 @@ static void strip_trailing_space(char *s) {
 }
 
 /* Checks (without CONFIG_LOAD_SECRETS) or reads the file a secret comes from. */
-static void load_secret_file(struct loader *l, const config_setting_t *s, const char *path, const char *file,
-                             char **ret) {
+static void load_secret_file(struct loader *l, const config_setting_t *s, const char *path,
+                             const struct secret_keys *k, const char *file, char **ret) {
         _cleanup_free_ char *buf = NULL;
+        const char *problem = NULL;
         int r;
 
         if (!(l->flags & CONFIG_LOAD_SECRETS)) {
@@ -957,6 +995,8 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
                 report_error(l, s, "%s: \"%s\" is empty", path, file);
         else if (has_control_chars(buf))
                 report_error(l, s, "%s: \"%s\" contains control characters", path, file);
+        else if (k->problem && (problem = k->problem(buf)))
+                report_error(l, s, "%s: the %s in \"%s\" %s", path, k->what, file, problem);
         else
                 *ret = TAKE_PTR(buf);
         buf = erase_and_free(buf);
@@ -977,7 +1017,7 @@ static void load_credential(struct loader *l, const config_setting_t *s, const c
                 return;
         }
         file = xasprintf("%s/%s", l->credentials_dir, name);
-        load_secret_file(l, s, path, file, ret);
+        load_secret_file(l, s, path, k, file, ret);
 }
 
 static bool credential_name_valid(const char *s) {
@@ -988,7 +1028,7 @@ static void parse_inline_secret(const struct scope *sc, const struct secret_keys
                                 struct secret_fields f) {
         _cleanup_free_ char *path = NULL;
         const config_setting_t *s = lookup(sc, k->value, &path);
-        const char *v = NULL;
+        const char *v = NULL, *problem;
         size_t idx;
 
         if (value_string(sc->l, s, path, &v) < 0)
@@ -998,6 +1038,9 @@ static void parse_inline_secret(const struct scope *sc, const struct secret_keys
                              *v ? "must not contain control characters" : "must not be empty");
                 return;
         }
+        /* Still counted as an inline secret below: the file holds it, valid or not. */
+        if (k->problem && (problem = k->problem(v)))
+                report_error(sc->l, s, "%s: the %s %s", path, k->what, problem);
         *f.value = xstrdup(v);
         *f.is_inline = true;
         idx = loader_source(sc->l, config_setting_source_file(s));
@@ -1056,7 +1099,7 @@ static void parse_secret_file(const struct scope *sc, const struct secret_keys *
         const config_setting_t *s = lookup(sc, k->file, &path);
 
         if (get_path(sc, k->file, false, f.file) > 0)
-                load_secret_file(sc->l, s, path, *f.file, f.value);
+                load_secret_file(sc->l, s, path, k, *f.file, f.value);
 }
 
 static void parse_secret(const struct scope *sc, const struct secret_keys *k, struct secret_fields f) {
@@ -1593,25 +1636,6 @@ static void parse_webhook_projects(const struct scope *sc, struct webhook *w) {
         }
 }
 
-/* A "whsec_" secret is base64 by convention (Standard Webhooks); better said now than at start. */
-static void check_signing_secret(struct loader *l, const config_setting_t *g, const char *path,
-                                 const struct webhook *w) {
-        unsigned char *key = NULL;
-        size_t n = 0;
-
-        if (!w->secret)
-                return;
-        if (sign_key_from_secret(w->secret, &key, &n) < 0)
-                report_error(l, g, "%s: the signing secret starts with \"whsec_\" but the rest is not base64", path);
-        if (key)
-                explicit_bzero(key, n);
-        free(key);
-}
-
-static bool url_scheme_ok(const char *url) {
-        return (strncmp(url, "http://", 7) == 0 && url[7]) || (strncmp(url, "https://", 8) == 0 && url[8]);
-}
-
 static void parse_webhook(struct loader *l, const config_setting_t *g, const char *path, unsigned idx,
                           struct webhook *w, struct names_seen *names) {
         const struct scope sc = { l, g, path };
@@ -1628,10 +1652,6 @@ static void parse_webhook(struct loader *l, const config_setting_t *g, const cha
         check_name_unique(l, g, path, "webhook", w->name, names);
         parse_secret(&sc, &webhook_url_keys,
                      (struct secret_fields) { &w->url_file, &w->url_credential, &w->url, &(bool) { false } });
-        if (w->url && (w->url_file || w->url_credential) && !url_scheme_ok(w->url))
-                /* Not echoed: the URL from a file or credential is the secret. */
-                report_error(l, g, "%s.%s: does not hold an http:// or https:// URL", path,
-                             w->url_file ? "url_file" : "url_credential");
         parse_format(&sc, w);
         (void) get_strings(&sc, "headers", check_header, &w->headers, &w->n_headers);
         (void) get_filter_strings(&sc, "events", "event type", check_event_glob, &w->events, &w->n_events);
@@ -1642,7 +1662,6 @@ static void parse_webhook(struct loader *l, const config_setting_t *g, const cha
         parse_secret(&sc, &webhook_secret_keys,
                      (struct secret_fields) { &w->secret_file, &w->secret_credential, &w->secret,
                                               &w->secret_inline });
-        check_signing_secret(l, g, path, w);
         (void) get_path(&sc, "ca_file", true, &w->ca_file);
         (void) get_duration(&sc, "timeout", 100 * USEC_PER_MSEC, 5 * USEC_PER_MINUTE, &w->timeout);
         (void) get_duration(&sc, "retry_max_interval", USEC_PER_SEC, USEC_PER_DAY, &w->retry_max_interval);
