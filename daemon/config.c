@@ -971,18 +971,14 @@ static void strip_trailing_space(char *s) {
                 s[--n] = '\0';
 }
 
-/* Checks (without CONFIG_LOAD_SECRETS) or reads the file a secret comes from. */
+/* Reads the file a secret comes from and checks what it holds, as the daemon does; the value is
+ * kept only with CONFIG_LOAD_SECRETS (-t erases it at once). */
 static void load_secret_file(struct loader *l, const config_setting_t *s, const char *path,
                              const struct secret_keys *k, const char *file, char **ret) {
         _cleanup_free_ char *buf = NULL;
         const char *problem = NULL;
         int r;
 
-        if (!(l->flags & CONFIG_LOAD_SECRETS)) {
-                if (access(file, R_OK) < 0)
-                        report_error(l, s, "%s: cannot read \"%s\": %s", path, file, strerror(errno));
-                return;
-        }
         r = read_full_file(file, SECRET_MAX, &buf, NULL);
         if (r == -EFBIG)
                 report_error(l, s, "%s: \"%s\" is larger than %u bytes", path, file, SECRET_MAX);
@@ -997,7 +993,7 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
                 report_error(l, s, "%s: \"%s\" contains control characters", path, file);
         else if (k->problem && (problem = k->problem(buf)))
                 report_error(l, s, "%s: the %s in \"%s\" %s", path, k->what, file, problem);
-        else
+        else if (l->flags & CONFIG_LOAD_SECRETS)
                 *ret = TAKE_PTR(buf);
         buf = erase_and_free(buf);
 }
@@ -1007,7 +1003,8 @@ static void load_credential(struct loader *l, const config_setting_t *s, const c
         _cleanup_free_ char *file = NULL;
 
         if (!l->credentials_dir) {
-                /* inferwatchd -t outside the service: nothing to check against. */
+                /* inferwatchd -t outside the service: nothing to check against (main.c lists
+                 * what it skipped). */
                 if (!(l->flags & CONFIG_LOAD_SECRETS))
                         return;
                 report_error(l, s,

@@ -91,8 +91,9 @@ struct config_diag {
 };
 
 enum config_load_flags {
-        /* Read key and secret files and credentials now (the daemon and --once do; -t checks
-         * that the files are readable but does not keep their contents). */
+        /* Keep the API keys, webhook secrets and URLs read from files and credentials (the
+         * daemon and --once do). Without it (-t) they are read and checked just the same, then
+         * erased; only credentials are skipped when $CREDENTIALS_DIRECTORY is not set. */
         CONFIG_LOAD_SECRETS = 1 << 0,
 };
 

@@ -71,6 +71,44 @@ static void load_ok(const char *text, const char *const *warnings) {
         config_free(load_expect(text, 0, NONE, warnings));
 }
 
+/* A temporary directory for the tests that need real files (cmocka setup and teardown). */
+struct tmp {
+        char dir[64];
+};
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static int tmp_setup(void **state) {
+        struct tmp *t = xcalloc(1, sizeof(*t));
+
+        strcpy(t->dir, "/tmp/test-config-XXXXXX");
+        assert_non_null(mkdtemp(t->dir));
+        *state = t;
+        return 0;
+}
+
+static int tmp_teardown(void **state) {
+        struct tmp *t = *state;
+
+        (void) nftw(t->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        free(t);
+        (void) unsetenv("CREDENTIALS_DIRECTORY");
+        return 0;
+}
+
+/* Writes dir/name with the given mode and returns its path. */
+static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+        char *path = xasprintf("%s/%s", t->dir, name);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        assert_int_equal(fchmod(fd, mode), 0);
+        return path;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Malformed configs: one cmocka test each. */
 
@@ -579,7 +617,9 @@ static void test_defaults(void **state) {
 }
 
 static void test_every_key_with_units(void **state) {
-        static const char text[] =
+        const struct tmp *t = *state;
+        _cleanup_free_ char *key = tmp_file(t, "key", "k\n", 0600);
+        _cleanup_free_ char *text = xasprintf(
                 "interval = \"1h30m\";\n"
                 "fast_interval = \"500ms\";\n"
                 "stuck_after = \"2d\";\n"
@@ -592,14 +632,15 @@ static void test_every_key_with_units(void **state) {
                 "spool_max_size = \"16GiB\";\n"
                 "spool_max_age = \"365d\";\n"
                 "accounts = ( { name = \"eu.prod-1\"; url = \"https://api.example.com/gcore///\";\n"
-                "  key_file = \"/dev/null\"; ca_file = \"/etc/ssl/ca.pem\";\n"
+                "  key_file = \"%s\"; ca_file = \"/etc/ssl/ca.pem\";\n"
                 "  connect_timeout = \"100ms\"; timeout = \"10m\"; max_response_size = \"1KiB\"; page_size = 1000; } );\n"
                 "projects = ( { id = 9007199254740992L; deployments = [ \"a\", \"b.c-d_e\" ]; } );\n"
                 "webhooks = ( { name = \"am\"; url = \"http://am:9093/api/v2/alerts?x=1\"; format = \"alertmanager\";\n"
                 "  headers = [ \"X-Scope-OrgID: team-a\" ]; events = [ \"alert.*\", \"api.auth_failed\" ];\n"
                 "  min_priority = \"warning\"; deployments = [ \"llama-*\" ]; projects = [ 1, 2 ];\n"
                 "  secret_credential = \"hook\"; ca_file = \"/ca.pem\"; timeout = \"1m\"; retry_max_interval = \"1d\"; },\n"
-                "  { url = \"https://hooks.slack.com/services/T/B/X\"; format = \"slack\"; min_priority = 3; } );\n";
+                "  { url = \"https://hooks.slack.com/services/T/B/X\"; format = \"slack\"; min_priority = 3; } );\n",
+                key);
         struct config *c = load_expect(text, 0, NONE, NONE);
         const struct account *a = &c->accounts[0];
         const struct webhook *w = &c->webhooks[0];
@@ -618,8 +659,8 @@ static void test_every_key_with_units(void **state) {
 
         assert_string_equal(a->name, "eu.prod-1");
         assert_string_equal(a->url, "https://api.example.com/gcore");
-        assert_string_equal(a->key_file, "/dev/null");
-        assert_null(a->key); /* not read without CONFIG_LOAD_SECRETS */
+        assert_string_equal(a->key_file, key);
+        assert_null(a->key); /* read and checked, but not kept without CONFIG_LOAD_SECRETS */
         assert_false(a->key_inline);
         assert_string_equal(a->ca_file, "/etc/ssl/ca.pem");
         assert_int_equal(a->connect_timeout, 100 * USEC_PER_MSEC);
@@ -785,43 +826,6 @@ static void test_state_directory_env(void **state) {
 /* ------------------------------------------------------------------------------------------ */
 /* Real files: secrets, includes, modes */
 
-struct tmp {
-        char dir[64];
-};
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static int tmp_setup(void **state) {
-        struct tmp *t = xcalloc(1, sizeof(*t));
-
-        strcpy(t->dir, "/tmp/test-config-XXXXXX");
-        assert_non_null(mkdtemp(t->dir));
-        *state = t;
-        return 0;
-}
-
-static int tmp_teardown(void **state) {
-        struct tmp *t = *state;
-
-        (void) nftw(t->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(t);
-        (void) unsetenv("CREDENTIALS_DIRECTORY");
-        return 0;
-}
-
-/* Writes dir/name with the given mode and returns its path. */
-static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
-        char *path = xasprintf("%s/%s", t->dir, name);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
-        assert_int_equal(fchmod(fd, mode), 0);
-        return path;
-}
-
 static struct config *load_file_expect(const char *path, unsigned flags, const char *const *errors,
                                        const char *const *warnings) {
         struct config_diag d = {};
@@ -918,10 +922,11 @@ static void test_inline_secret_mode(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *open_conf = tmp_file(t, "open.conf", BASE, 0644);
         _cleanup_free_ char *tight = tmp_file(t, "tight.conf", BASE, 0600);
-        _cleanup_free_ char *hook = tmp_file(t, "hook.conf",
-                                             "accounts = ( { key_file = \"/dev/null\"; } );\n" PROJECTS
-                                             "webhooks = ( { url = \"https://h\"; secret = \"s\"; } );\n",
-                                             0640);
+        _cleanup_free_ char *key = tmp_file(t, "key", "k\n", 0600);
+        _cleanup_free_ char *hook_text = xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS
+                                                   "webhooks = ( { url = \"https://h\"; secret = \"s\"; } );\n",
+                                                   key);
+        _cleanup_free_ char *hook = tmp_file(t, "hook.conf", hook_text, 0640);
         _cleanup_free_ char *w1 =
                 xasprintf("%s: warning: contains an inline secret but is readable by group/others "
                           "(mode 0644); chmod 600 it or use key_file/key_credential",
@@ -946,6 +951,11 @@ static void test_key_file(void **state) {
         _cleanup_free_ char *text_missing =
                 xasprintf("accounts = ( { key_file = \"%s/nope\"; } );\n" PROJECTS, t->dir);
         _cleanup_free_ char *e_empty = xasprintf("t.conf:1: accounts[0].key_file: \"%s\" is empty", empty);
+        _cleanup_free_ char *ctl = tmp_file(t, "ctl", "api\x1b[0m-key\n", 0600);
+        _cleanup_free_ char *text_ctl =
+                xasprintf(PROJECTS "accounts = ( { name = \"a\";\n  key_file = \"%s\"; } );\n", ctl);
+        _cleanup_free_ char *e_ctl =
+                xasprintf("t.conf:3: accounts[0].key_file: \"%s\" contains control characters", ctl);
         _cleanup_free_ char *e_missing =
                 xasprintf("t.conf:1: accounts[0].key_file: cannot read \"%s/nope\": No such "
                           "file or directory",
@@ -959,12 +969,16 @@ static void test_key_file(void **state) {
         assert_false(c->accounts[0].key_inline);
         config_free(c);
 
-        /* Without CONFIG_LOAD_SECRETS (inferwatchd -t) the file is checked, not kept. */
+        /* Without CONFIG_LOAD_SECRETS (inferwatchd -t) the file is read and checked, not kept. */
         c = load_expect(text, 0, NONE, NONE);
         assert_null(c->accounts[0].key);
         config_free(c);
 
+        /* -t refuses what the daemon refuses, with the same FILE:LINE: message. */
         assert_null(load_expect(text_empty, CONFIG_LOAD_SECRETS, STRV(e_empty), NONE));
+        assert_null(load_expect(text_empty, 0, STRV(e_empty), NONE));
+        assert_null(load_expect(text_ctl, CONFIG_LOAD_SECRETS, STRV(e_ctl), NONE));
+        assert_null(load_expect(text_ctl, 0, STRV(e_ctl), NONE));
         assert_null(load_expect(text_missing, CONFIG_LOAD_SECRETS, STRV(e_missing), NONE));
         assert_null(load_expect(text_missing, 0, STRV(e_missing), NONE));
 
@@ -974,6 +988,7 @@ static void test_key_file(void **state) {
         text_big = xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS, big);
         e_big = xasprintf("t.conf:1: accounts[0].key_file: \"%s\" is larger than 4096 bytes", big);
         assert_null(load_expect(text_big, CONFIG_LOAD_SECRETS, STRV(e_big), NONE));
+        assert_null(load_expect(text_big, 0, STRV(e_big), NONE));
 }
 
 static void test_credentials(void **state) {
@@ -988,6 +1003,10 @@ static void test_credentials(void **state) {
         static const char text_missing[] =
                 "accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS
                 "webhooks = ( { url = \"https://h\"; secret_credential = \"nope\"; } );\n";
+        static const char text_bad[] = BASE "webhooks = ( { url = \"https://h\"; secret_credential = \"bad-secret\"; } );\n";
+        _cleanup_free_ char *e_bad = xasprintf("t.conf:3: webhooks[0].secret_credential: the signing secret in "
+                                               "\"%s/bad-secret\" starts with \"whsec_\" but the rest is not base64",
+                                               t->dir);
         struct config *c;
 
         free(tmp_file(t, "gcore-api-key", "from-credential\n", 0600));
@@ -1014,18 +1033,38 @@ static void test_credentials(void **state) {
 
         assert_null(load_expect(text_missing, 0, STRV(e_missing), NONE));
         assert_null(load_expect(text_missing, CONFIG_LOAD_SECRETS, STRV(e_missing), NONE));
+
+        /* With $CREDENTIALS_DIRECTORY, -t checks a credential's contents as the daemon does. */
+        free(tmp_file(t, "bad-secret", "whsec_x", 0600));
+        assert_null(load_expect(text_bad, 0, STRV(e_bad), NONE));
+        assert_null(load_expect(text_bad, CONFIG_LOAD_SECRETS, STRV(e_bad), NONE));
+        assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+        config_free(load_expect(text_bad, 0, NONE, NONE));
 }
 
 static void test_secret_file(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *secret = tmp_file(t, "secret", "s3cr3t\r\n", 0600);
+        _cleanup_free_ char *bad = tmp_file(t, "bad-secret", "whsec_SUPERSECRET/not!base64\n", 0600);
         _cleanup_free_ char *text =
                 xasprintf(BASE "webhooks = ( { url = \"https://h\"; secret_file = \"%s\"; } );\n", secret);
+        _cleanup_free_ char *text_bad =
+                xasprintf(BASE "webhooks = ( { url = \"https://h\";\n  secret_file = \"%s\"; } );\n", bad);
+        _cleanup_free_ char *e_bad = xasprintf("t.conf:4: webhooks[0].secret_file: the signing secret in \"%s\" "
+                                               "starts with \"whsec_\" but the rest is not base64",
+                                               bad);
         struct config *c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
 
         assert_string_equal(c->webhooks[0].secret, "s3cr3t");
         assert_string_equal(c->webhooks[0].secret_file, secret);
         config_free(c);
+        c = load_expect(text, 0, NONE, NONE);
+        assert_null(c->webhooks[0].secret);
+        config_free(c);
+
+        /* On the secret_file line, for the daemon and for -t alike; the secret is not echoed. */
+        assert_null(load_expect(text_bad, CONFIG_LOAD_SECRETS, STRV(e_bad), NONE));
+        assert_null(load_expect(text_bad, 0, STRV(e_bad), NONE));
 }
 
 /* A Slack URL is a capability: it may come from a file or a credential, never echoed. */
@@ -1054,13 +1093,14 @@ static void test_url_file(void **state) {
         assert_string_equal(c->webhooks[0].url, "https://hooks.slack.com/services/T0/B0/SECRETXYZ");
         assert_string_equal(c->webhooks[0].url_file, good);
         config_free(c);
-        /* -t checks the file is readable but does not read it. */
+        /* -t reads and checks the file but does not keep the URL. */
         c = load_expect(text, 0, NONE, NONE);
         assert_null(c->webhooks[0].url);
         config_free(c);
         /* Checked as an inline url is (url_problem()), and never echoed: it is the secret. */
         assert_null(load_expect(text_bad, CONFIG_LOAD_SECRETS, STRV(e_bad), NONE));
         assert_null(load_expect(text_frag, CONFIG_LOAD_SECRETS, STRV(e_frag), NONE));
+        assert_null(load_expect(text_frag, 0, STRV(e_frag), NONE));
         assert_null(strstr(e_bad, "SECRETXYZ"));
         assert_null(strstr(e_frag, "SECRETXYZ"));
         c = load_expect(text_upper, CONFIG_LOAD_SECRETS, NONE, NONE);
@@ -1189,7 +1229,7 @@ static int group_setup(void **state) {
 int main(void) {
         static const struct CMUnitTest fixed[] = {
                 cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_every_key_with_units),
+                cmocka_unit_test_setup_teardown(test_every_key_with_units, tmp_setup, tmp_teardown),
                 cmocka_unit_test(test_integers_as_durations_and_sizes),
                 cmocka_unit_test(test_64bit_without_suffix),
                 cmocka_unit_test(test_several_accounts),
