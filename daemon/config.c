@@ -979,6 +979,8 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
         const char *problem = NULL;
         int r;
 
+        if (l->flags & CONFIG_LOAD_SKIP_SECRETS)
+                return;
         r = read_full_file(file, SECRET_MAX, &buf, NULL);
         if (r == -EFBIG)
                 report_error(l, s, "%s: \"%s\" is larger than %u bytes", path, file, SECRET_MAX);

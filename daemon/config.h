@@ -95,6 +95,9 @@ enum config_load_flags {
          * daemon and --once do). Without it (-t) they are read and checked just the same, then
          * erased; only credentials are skipped when $CREDENTIALS_DIRECTORY is not set. */
         CONFIG_LOAD_SECRETS = 1 << 0,
+        /* Open no key, secret or URL file or credential at all, only check the settings that
+         * name them (--status, which needs the state directory and calls nothing). */
+        CONFIG_LOAD_SKIP_SECRETS = 1 << 1,
 };
 
 /* Loads and validates path. On success returns 0 and sets *ret (warnings may still be in

@@ -157,7 +157,8 @@ int run_status(const char *config_path, bool json) {
         const char *why = NULL;
         int r;
 
-        r = config_load(config_path, 0, &diag, &c);
+        /* Only the state directory is needed: no secret is read. */
+        r = config_load(config_path, CONFIG_LOAD_SKIP_SECRETS, &diag, &c);
         config_diag_print(&diag, stderr);
         config_diag_done(&diag);
         if (r < 0)

@@ -981,6 +981,12 @@ static void test_key_file(void **state) {
         assert_null(load_expect(text_ctl, 0, STRV(e_ctl), NONE));
         assert_null(load_expect(text_missing, CONFIG_LOAD_SECRETS, STRV(e_missing), NONE));
         assert_null(load_expect(text_missing, 0, STRV(e_missing), NONE));
+        /* --status reads no secret: only the setting itself is checked. */
+        c = load_expect(text_missing, CONFIG_LOAD_SKIP_SECRETS, NONE, NONE);
+        assert_null(c->accounts[0].key);
+        config_free(c);
+        assert_null(load_expect("accounts = ( { key_file = \"relative\"; } );\n" PROJECTS, CONFIG_LOAD_SKIP_SECRETS,
+                                STRV("t.conf:1: accounts[0].key_file: must be an absolute path"), NONE));
 
         memset(content, 'x', 4999);
         content[4999] = '\0';
