@@ -10,6 +10,7 @@
 #include "once.h"
 #include "status.h"
 
+#define EXIT_USAGE 2
 #define EXIT_CONFIG 78 /* EX_CONFIG of sysexits.h */
 
 enum action {
@@ -21,8 +22,11 @@ enum action {
 
 struct options {
         enum action action;
+        bool once;                /* --once was asked for, even on a command line in error */
         const char *config;
         bool json;
+        bool help;
+        bool version;
         enum log_target target;
         enum log_format format;
         int level;
@@ -56,7 +60,24 @@ static bool stderr_is_journal(void) {
         return st.st_dev == dev && st.st_ino == ino;
 }
 
-static int parse_args(int argc, char *argv[], struct options *o) {
+/* Says what is wrong on stderr; the first problem is kept for --once's verdict line. */
+_printf_(2, 3) static void usage_error(char **first, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL, *line = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        line = cescape_cell(msg); /* the arguments are anybody's text */
+        fprintf(stderr, "inferwatchd: %s\n", line);
+        if (!*first)
+                *first = TAKE_PTR(line);
+}
+
+/* Every problem of the command line is reported, not only the first, and the options after a
+ * bad one are still read: --once must be recognised wherever it stands. On failure returns
+ * -EINVAL and the first problem in *ret_error. */
+static int parse_args(int argc, char *argv[], struct options *o, char **ret_error) {
         enum {
                 ARG_ONCE = 0x100,
                 ARG_STATUS,
@@ -78,64 +99,77 @@ static int parse_args(int argc, char *argv[], struct options *o) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
+        _cleanup_free_ char *error = NULL;
         const char *target = "auto";
+        bool check = false, status = false;
         int c;
 
-        while ((c = getopt_long(argc, argv, "c:tVh", options, NULL)) >= 0) {
+        opterr = 0; /* usage_error() words them */
+        while ((c = getopt_long(argc, argv, ":c:tVh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         o->config = optarg;
                         break;
                 case 't':
-                        o->action = ACTION_CHECK;
+                        check = true;
                         break;
                 case ARG_ONCE:
-                        o->action = ACTION_ONCE;
+                        o->once = true;
                         break;
                 case ARG_STATUS:
-                        o->action = ACTION_STATUS;
+                        status = true;
                         break;
                 case ARG_JSON:
                         o->json = true;
                         break;
                 case ARG_LOG_TARGET:
-                        if (!streq(optarg, "auto") && !streq(optarg, "journal") && !streq(optarg, "stderr")) {
-                                fprintf(stderr, "inferwatchd: --log-target must be auto, journal or stderr\n");
-                                return -EINVAL;
-                        }
-                        target = optarg;
+                        if (streq(optarg, "auto") || streq(optarg, "journal") || streq(optarg, "stderr"))
+                                target = optarg;
+                        else
+                                usage_error(&error, "--log-target must be auto, journal or stderr");
                         break;
                 case ARG_LOG_FORMAT:
                         if (streq(optarg, "json"))
                                 o->format = LOG_FORMAT_JSON;
                         else if (streq(optarg, "text"))
                                 o->format = LOG_FORMAT_TEXT;
-                        else {
-                                fprintf(stderr, "inferwatchd: --log-format must be text or json\n");
-                                return -EINVAL;
-                        }
+                        else
+                                usage_error(&error, "--log-format must be text or json");
                         break;
                 case ARG_LOG_LEVEL:
                         o->level = priority_from_string(optarg);
-                        if (o->level < 0) {
-                                fprintf(stderr, "inferwatchd: unknown log level \"%s\"\n", optarg);
-                                return -EINVAL;
-                        }
+                        if (o->level < 0)
+                                usage_error(&error, "unknown log level \"%s\"", optarg);
                         break;
                 case 'V':
-                        printf("inferwatchd %s\n", PACKAGE_VERSION);
-                        exit(EXIT_SUCCESS);
+                        o->version = true;
+                        break;
                 case 'h':
-                        help();
-                        exit(EXIT_SUCCESS);
+                        o->help = true;
+                        break;
+                case ':':
+                        usage_error(&error, "option \"%s\" needs a value", argv[optind - 1]);
+                        break;
                 default:
-                        return -EINVAL;
+                        /* A short option is in optopt; a long one is the argument just read. */
+                        if (optopt > 0 && optopt < 0x100)
+                                usage_error(&error, "unknown option \"-%c\"", optopt);
+                        else
+                                usage_error(&error, "unknown option \"%s\"", argv[optind - 1]);
+                        break;
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "inferwatchd: unexpected argument \"%s\"\n", argv[optind]);
+        if (optind < argc)
+                usage_error(&error, "unexpected argument \"%s\"", argv[optind]);
+        if (check + o->once + status > 1)
+                usage_error(&error, "-t, --once and --status exclude each other");
+        if (o->json && !o->once && !status)
+                usage_error(&error, "--json needs --once or --status");
+        if (error) {
+                *ret_error = TAKE_PTR(error);
                 return -EINVAL;
         }
+        o->action = check ? ACTION_CHECK : o->once ? ACTION_ONCE : status ? ACTION_STATUS : ACTION_RUN;
         if (streq(target, "journal") || (streq(target, "auto") && stderr_is_journal()))
                 o->target = LOG_TARGET_JOURNAL;
         return 0;
@@ -201,10 +235,24 @@ int main(int argc, char *argv[]) {
                 .config = SYSCONFDIR "/inferwatch/inferwatch.conf",
                 .level = LOG_INFO,
         };
+        _cleanup_free_ char *usage = NULL;
         int r;
 
-        if (parse_args(argc, argv, &o) < 0)
-                return 2;
+        if (parse_args(argc, argv, &o, &usage) < 0) {
+                if (!o.once)
+                        return EXIT_USAGE;
+                /* A Nagios check that cannot run says UNKNOWN, not a state of what it watches. */
+                printf("INFERWATCH UNKNOWN - invalid command line: %s\n", usage);
+                return NAGIOS_UNKNOWN;
+        }
+        if (o.help) {
+                help();
+                return EXIT_SUCCESS;
+        }
+        if (o.version) {
+                printf("inferwatchd %s\n", PACKAGE_VERSION);
+                return EXIT_SUCCESS;
+        }
         log_setup(o.target, o.format, o.level);
         /* Writes to a closed webhook or API connection must not kill the daemon. */
         (void) signal(SIGPIPE, SIG_IGN);

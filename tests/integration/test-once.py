@@ -1,6 +1,7 @@
 """inferwatchd --once against the simulator over real HTTP: every health class, the Nagios exit
 codes and their precedence, "*" projects across list pages with exact request counts, 401 and
-404, and an invalid configuration. Faults: test-once-faults.py; schema drift: test-once-drift.py."""
+404, an invalid configuration, and usage errors. Faults: test-once-faults.py; schema drift:
+test-once-drift.py."""
 
 import json
 import os
@@ -272,6 +273,39 @@ def test_config(t, sim, key):
     t.ok("%s:1: accounts[0].page_size" % d.config_path in d.stderr(), "--json: diagnostics on stderr", d.stderr())
 
 
+def test_usage(t, sim, key):
+    """A usage error is UNKNOWN (3) with one Nagios line when --once is on the command line,
+    wherever it stands; else the usual 2 with nothing on stdout. Conflicting modes and a --json
+    without --once or --status are usage errors too. No run makes an API request."""
+    conf = ol.config(sim, key, [ol.named(1, "healthy")])
+    once_cases = [
+        (["--once", "--bogus"], 'unknown option "--bogus"'),
+        (["--bogus", "--once"], 'unknown option "--bogus"'),
+        (["--once", "--json", "-x"], 'unknown option "-x"'),
+        (["--once", "--log-level=loud"], 'unknown log level "loud"'),
+        (["--once", "--log-format"], 'option "--log-format" needs a value'),
+        (["--once", "extra"], 'unexpected argument "extra"'),
+        (["--once", "-t"], "-t, --once and --status exclude each other"),
+        (["--status", "--once", "--json"], "-t, --once and --status exclude each other"),
+    ]
+    sim.reset_counters()
+    for args, problem in once_cases:
+        name = " ".join(args)
+        rc, out, err = iw.run_once(conf, args, timeout=ol.RUN_TIMEOUT)
+        t.eq((rc, out), (3, "INFERWATCH UNKNOWN - invalid command line: %s\n" % problem),
+             "%s: exit 3 (UNKNOWN) and one Nagios line naming the problem" % name)
+        t.ok("inferwatchd: " + problem in err, "%s: the problem on stderr too" % name, err)
+    for args, problem in ((["--bogus"], 'unknown option "--bogus"'),
+                          (["-t", "--status"], "-t, --once and --status exclude each other"),
+                          (["--json"], "--json needs --once or --status"),
+                          (["-t", "--json"], "--json needs --once or --status")):
+        name = " ".join(args)
+        rc, out, err = iw.run_once(conf, args, timeout=ol.RUN_TIMEOUT)
+        t.eq((rc, out), (2, ""), "%s: exit 2 (usage), nothing on stdout" % name)
+        t.ok("inferwatchd: " + problem in err, "%s: the problem on stderr" % name, err)
+    t.eq(sim.counters()["total"], 0, "usage errors: no API request")
+
+
 def main(t):
     with iw.Sim(scenario(), tokens=(ol.TOKEN,)) as sim:
         key = iw.write_secret("api-key", ol.TOKEN + "\n")
@@ -287,6 +321,8 @@ def main(t):
             test_auth(t, sim, key)
         with t.case("invalid configuration"):
             test_config(t, sim, key)
+        with t.case("usage errors"):
+            test_usage(t, sim, key)
 
 
 if __name__ == "__main__":
