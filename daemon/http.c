@@ -42,6 +42,9 @@ static void request_free(struct http_request *r) {
         }
         if (r->destroy)
                 r->destroy(r->userdata);
+        /* Headers carry credentials (the API key, a signature): not left in freed memory. */
+        for (struct curl_slist *h = r->headers; h; h = h->next)
+                explicit_bzero(h->data, strlen(h->data));
         curl_slist_free_all(r->headers);
         free(r->resp.body);
         free(r->resp.retry_after);

@@ -10,7 +10,7 @@
 #include "webhook.h"
 
 /* Even without changes the state is rewritten this often, so that --status shows the daemon
- * alive; with the per-deployment lines cached a rewrite mostly copies text. */
+ * alive (each rewrite serialises every deployment again: about 90 ms for 10,000). */
 #define STATE_REFRESH_MIN (5 * USEC_PER_MINUTE)
 /* Delivery figures alone are saved at most this often (a burst delivers thousands a second). */
 #define STATE_LAZY_DELAY USEC_PER_SEC

@@ -42,7 +42,6 @@ struct watch {
         uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
         usec_t last_poll;         /* CLOCK_REALTIME */
         char *last_error;
-        bool polled;
         TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
 };
 
@@ -97,8 +96,8 @@ struct monitor {
         size_t n_projects;
         struct job_list queue;
         unsigned in_flight;
+        size_t n_armed;           /* job timers enabled */
         bool once;
-        unsigned once_pending;
         struct event_list events;
         bool dirty;
 };
@@ -130,7 +129,16 @@ static void job_unqueue(struct monitor *m, struct job *j);
 static void job_unpark(struct job *j);
 static void account_probe_lost(struct maccount *a);
 
+static bool timer_enabled(sd_event_source *s) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(s, &enabled);
+        return enabled != SD_EVENT_OFF;
+}
+
 static void job_stop(struct job *j) {
+        if (j->timer && timer_enabled(j->timer))
+                j->project->m->n_armed--;
         j->timer = sd_event_source_disable_unref(j->timer);
         http_request_cancel(TAKE_PTR(j->req));
         if (j->queued)
@@ -172,6 +180,7 @@ static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata);
 static void job_arm(struct job *j, usec_t delay) {
         struct monitor *m = j->project->m;
         usec_t accuracy = MIN(MAX(delay / 50, USEC_PER_MSEC), 500 * USEC_PER_MSEC);
+        bool was_armed = j->timer && timer_enabled(j->timer);
         int r;
 
         if (j->timer) {
@@ -188,13 +197,8 @@ static void job_arm(struct job *j, usec_t delay) {
         }
         if (r < 0)
                 log_error_errno(r, "Failed to arm a poll timer: %m");
-}
-
-static bool timer_enabled(sd_event_source *s) {
-        int enabled = SD_EVENT_OFF;
-
-        (void) sd_event_source_get_enabled(s, &enabled);
-        return enabled != SD_EVENT_OFF;
+        if (!was_armed && j->timer && timer_enabled(j->timer))
+                m->n_armed++;
 }
 
 static bool job_pending(const struct job *j) {
@@ -266,7 +270,10 @@ static void job_due(struct job *j) {
 }
 
 static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        job_due(userdata);
+        struct job *j = userdata;
+
+        j->project->m->n_armed--;
+        job_due(j);
         return 0;
 }
 
@@ -431,8 +438,6 @@ static void job_finished(struct job *j) {
 
         j->req = NULL;
         m->in_flight--;
-        if (m->once)
-                m->once_pending--;
         run_queue(m);
 }
 
@@ -446,7 +451,6 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         bool same = false;
 
         job_finished(&w->job);
-        w->polled = true;
         w->last_poll = now_usec(CLOCK_REALTIME);
         if (res->outcome == API_OK) {
                 /* The very body of the last observation, which nothing else overrode since: its
@@ -544,7 +548,6 @@ static struct page_memo *page_memo_get(struct mproject *p, unsigned page) {
  * already; returns the watch's observation count after it, or 0 when it was not applied. */
 static uint64_t list_item(struct mproject *p, struct watch *w, const struct deployment *d, struct event_list *l) {
         w->seen_cycle = p->cycle;
-        w->polled = true;
         w->last_poll = now_usec(CLOCK_REALTIME);
         if (p->job.started < w->observed_at)
                 return 0;
@@ -694,8 +697,6 @@ static void job_start(struct job *j) {
         int r;
 
         m->in_flight++;
-        if (m->once)
-                m->once_pending++;
         j->started = now_usec(CLOCK_MONOTONIC);
         if (j->kind == JOB_LIST && p->offset == 0)
                 p->cycle_started = j->started;
@@ -915,19 +916,9 @@ bool monitor_take_dirty(struct monitor *m) {
         return d;
 }
 
+/* In O(1): once.c asks after every loop iteration. (--once parks nothing: no backoff.) */
 bool monitor_once_done(const struct monitor *m) {
-        if (m->once_pending > 0 || !TAILQ_EMPTY(&m->queue))
-                return false;
-        for (size_t i = 0; i < m->n_projects; i++) {
-                const struct mproject *p = &m->projects[i];
-                if (job_pending(&p->job))
-                        return false;
-                const struct watch *w;
-                TAILQ_FOREACH(w, &p->watches, link)
-                        if (job_pending(&w->job))
-                                return false;
-        }
-        return true;
+        return m->in_flight == 0 && TAILQ_EMPTY(&m->queue) && m->n_armed == 0;
 }
 
 void monitor_count(const struct monitor *m, struct monitor_counts *ret) {

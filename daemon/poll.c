@@ -101,7 +101,7 @@ static int start(struct http_client *c, const struct account *a, const char *url
         call->userdata = userdata;
         call->list = list;
         r = http_request_start(c, &o, on_done, call, ret);
-        /* The header held the key: do not leave it in freed memory. */
+        /* The header held the key: not left in freed memory (http.c erases its own copy). */
         explicit_bzero(auth, strlen(auth));
         return r;
 }

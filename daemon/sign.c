@@ -23,6 +23,7 @@ int sign_key_from_secret(const char *secret, unsigned char **ret, size_t *ret_si
         key = xmalloc(n / 4 * 3 + 1);
         len = EVP_DecodeBlock(key, (const unsigned char *) secret, (int) n);
         if (len < 0) {
+                explicit_bzero(key, n / 4 * 3 + 1); /* what was decoded before the bad character */
                 free(key);
                 return -EINVAL;
         }
