@@ -62,16 +62,12 @@ static const struct container *first_error(const struct deployment *d) {
 }
 
 static char *error_regions(const struct deployment *d) {
-        char *s = xstrdup("");
+        char *s = NULL;
 
-        for (size_t i = 0; i < d->n_containers; i++) {
-                if (!d->containers[i].error_message)
-                        continue;
-                char *n = xasprintf("%s%s%lld", s, *s ? "," : "", (long long) d->containers[i].region_id);
-                free(s);
-                s = n;
-        }
-        return s;
+        for (size_t i = 0; i < d->n_containers; i++)
+                if (d->containers[i].error_message)
+                        strextendf(&s, ",", "%lld", (long long) d->containers[i].region_id);
+        return s ? s : xstrdup("");
 }
 
 /* A reason worth reading: the first container error, the stuck state, or the model's words. */
@@ -192,13 +188,6 @@ static bool scale_changed(const struct deployment *old, const struct deployment 
         return false;
 }
 
-static void append_name(char **list, const char *name) {
-        char *n = xasprintf("%s%s%s", *list ? *list : "", *list ? "," : "", name);
-
-        free(*list);
-        *list = n;
-}
-
 static void diff_spec(const struct deployment *old, const struct deployment *d, enum health h,
                       const char *account, usec_t now, struct event_list *out) {
         static const struct {
@@ -218,10 +207,10 @@ static void diff_spec(const struct deployment *old, const struct deployment *d, 
                 const char *a = *(char *const *) ((const char *) old + fields[i].offset);
                 const char *b = *(char *const *) ((const char *) d + fields[i].offset);
                 if (!streq_ptr(a, b))
-                        append_name(&changed, fields[i].name);
+                        strextendf(&changed, ",", "%s", fields[i].name);
         }
         if (scale_changed(old, d))
-                append_name(&changed, "scale");
+                strextendf(&changed, ",", "scale");
         if (!changed)
                 return;
 

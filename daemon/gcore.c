@@ -105,21 +105,13 @@ static char *parse_command(struct json_object *v) {
         if (!json_object_is_type(v, json_type_array))
                 return NULL;
 
-        size_t n = json_object_array_length(v), len = 0;
-        char *s = xstrdup("");
-        for (size_t i = 0; i < n; i++) {
+        char *s = NULL;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
                 struct json_object *e = json_object_array_get_idx(v, i);
-                if (!json_object_is_type(e, json_type_string))
-                        continue;
-                const char *p = json_object_get_string(e);
-                size_t l = strlen(p);
-                s = xrealloc(s, len + l + 2);
-                if (len > 0)
-                        s[len++] = ' ';
-                memcpy(s + len, p, l + 1);
-                len += l;
+                if (json_object_is_type(e, json_type_string))
+                        strextendf(&s, " ", "%s", json_object_get_string(e));
         }
-        return s;
+        return s ? s : xstrdup("");
 }
 
 static int compare_strings(const void *a, const void *b) {
@@ -127,7 +119,7 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 static char *parse_envs_keys(struct json_object *v) {
-        size_t n = 0, len = 0;
+        size_t n = 0;
         const char **keys;
         char *s;
 
@@ -139,17 +131,11 @@ static char *parse_envs_keys(struct json_object *v) {
                 keys[n++] = k;
         }
         qsort(keys, n, sizeof(char *), compare_strings);
-        s = xstrdup("");
-        for (size_t i = 0; i < n; i++) {
-                size_t l = strlen(keys[i]);
-                s = xrealloc(s, len + l + 2);
-                if (i > 0)
-                        s[len++] = ',';
-                memcpy(s + len, keys[i], l + 1);
-                len += l;
-        }
+        s = NULL;
+        for (size_t i = 0; i < n; i++)
+                strextendf(&s, ",", "%s", keys[i]);
         free(keys);
-        return s;
+        return s ? s : xstrdup("");
 }
 
 /* Instance counts: never negative, and small enough that sums over regions cannot overflow. */

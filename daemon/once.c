@@ -34,20 +34,14 @@ static void table_row(FILE *f, int64_t project_id, const char *name, const char 
 
 /* "1:2/2 7:0/1"; "-" when there is no container, so that the column is never empty. */
 static char *regions_text(const struct deployment *d) {
-        char *s;
-
-        if (d->n_containers == 0)
-                return xstrdup("-");
-        s = xstrdup("");
+        char *s = NULL;
 
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
-                char *n = xasprintf("%s%s%lld:%lld/%lld", s, i ? " " : "", (long long) c->region_id,
-                                    (long long) c->ready, (long long) c->total);
-                free(s);
-                s = n;
+                strextendf(&s, " ", "%lld:%lld/%lld", (long long) c->region_id, (long long) c->ready,
+                           (long long) c->total);
         }
-        return s;
+        return s ? s : xstrdup("-");
 }
 
 static char *errors_text(const struct deployment *d) {
@@ -55,12 +49,8 @@ static char *errors_text(const struct deployment *d) {
 
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
-                if (!c->error_message)
-                        continue;
-                char *n = xasprintf("%s%sregion %lld: %s", strempty(s), s ? "; " : "", (long long) c->region_id,
-                                    c->error_message);
-                free(s);
-                s = n;
+                if (c->error_message)
+                        strextendf(&s, "; ", "region %lld: %s", (long long) c->region_id, c->error_message);
         }
         return s;
 }
@@ -147,23 +137,14 @@ static char *summary(const struct once *o) {
         static const enum health order[] = { HEALTH_FAILED, HEALTH_GONE, HEALTH_DEGRADED, HEALTH_UNKNOWN,
                                              HEALTH_PROGRESSING, HEALTH_HEALTHY, HEALTH_IDLE, HEALTH_DISABLED,
                                              HEALTH_DELETING };
-        char *s = xstrdup("");
+        char *s = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(order); i++) {
-                size_t n = o->n_by_health[order[i]];
-                if (order[i] == HEALTH_UNKNOWN)
-                        n = o->n_unpolled;
-                if (!n)
-                        continue;
-                char *k = xasprintf("%s%s%zu %s", s, *s ? ", " : "", n, health_to_string(order[i]));
-                free(s);
-                s = k;
+                size_t n = order[i] == HEALTH_UNKNOWN ? o->n_unpolled : o->n_by_health[order[i]];
+                if (n)
+                        strextendf(&s, ", ", "%zu %s", n, health_to_string(order[i]));
         }
-        if (!*s) {
-                free(s);
-                s = xstrdup("no deployments");
-        }
-        return s;
+        return s ? s : xstrdup("no deployments");
 }
 
 /* The verdict: the Nagios line (the caller prints the table after it), or the JSON object with

@@ -64,6 +64,20 @@ char *xvasprintf(const char *fmt, va_list ap) {
         return p;
 }
 
+void strextendf(char **s, const char *sep, const char *fmt, ...) {
+        _cleanup_free_ char *piece = NULL;
+        size_t n = *s ? strlen(*s) : 0, ls = *s ? strlen(sep) : 0, lp;
+        va_list ap;
+
+        va_start(ap, fmt);
+        piece = xvasprintf(fmt, ap);
+        va_end(ap);
+        lp = strlen(piece);
+        *s = xrealloc(*s, n + ls + lp + 1);
+        memcpy(*s + n, sep, ls);
+        memcpy(*s + n + ls, piece, lp + 1);
+}
+
 void *array_append(void *array_p, size_t *n, size_t sz) {
         char **array = array_p;
 

@@ -84,6 +84,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+/* Appends sep (unless *s is NULL, the empty list) and the formatted text to *s. */
+void strextendf(char **s, const char *sep, const char *fmt, ...) _printf_(3, 4);
 
 /* Edit distance with adjacent transpositions (optimal string alignment), for "did you mean …?". */
 size_t string_distance(const char *a, const char *b);

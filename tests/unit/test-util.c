@@ -81,6 +81,16 @@ static void test_jitter(void **state) {
         assert_int_equal(jitter(0, 0.5), 0);
 }
 
+static void test_strextendf(void **state) {
+        _cleanup_free_ char *s = NULL;
+
+        strextendf(&s, ", ", "%d healthy", 2);
+        assert_string_equal(s, "2 healthy");
+        strextendf(&s, ", ", "%s", "");
+        strextendf(&s, ", ", "%d %s", 1, "failed");
+        assert_string_equal(s, "2 healthy, , 1 failed");
+}
+
 static void test_backoff_delay(void **state) {
         const usec_t base = USEC_PER_SEC, cap = 10 * USEC_PER_SEC;
 
@@ -153,6 +163,7 @@ int main(void) {
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test(test_jitter),
                 cmocka_unit_test(test_backoff_delay),
+                cmocka_unit_test(test_strextendf),
                 cmocka_unit_test(test_atomic_write),
                 cmocka_unit_test(test_glob),
                 cmocka_unit_test(test_cescape),
