@@ -263,8 +263,10 @@ static void open_alert(const struct diff_params *p, struct watch_state *w, const
         MSG(e, "ALERT %s%s: %s", health_to_string(h), flapping ? " (flapping)" : "", reason);
 }
 
+/* recovered: the deployment is well again (not gone, not dropped from the configuration). */
 static void resolve_alert(struct watch_state *w, const char *account, int64_t project_id, const char *name,
-                          const char *status, enum health h, const char *why, usec_t now, struct event_list *out) {
+                          const char *status, enum health h, bool recovered, const char *why, usec_t now,
+                          struct event_list *out) {
         struct alert_state *a = &w->alert;
         struct event *e;
         char id[37], b[32];
@@ -280,7 +282,7 @@ static void resolve_alert(struct watch_state *w, const char *account, int64_t pr
         event_add(e, "alert_reason", a->summary);
         event_add_int(e, "seconds_open", (int64_t) (open_for / USEC_PER_SEC));
         event_add_int(e, "alert_started_usec", (int64_t) a->started);
-        if (h == HEALTH_GONE || streq(why, "no longer watched"))
+        if (!recovered)
                 MSG(e, "alert resolved after %s: %s", format_duration(b, open_for), why);
         else
                 MSG(e, "alert resolved after %s, now %s (%s)", format_duration(b, open_for), health_to_string(h), why);
@@ -325,7 +327,7 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 return;
         }
         if (!problem && history_run(w, false) >= p->resolve_for && !flapping) {
-                resolve_alert(w, account, d->project_id, d->name, d->status, h, reason, now, out);
+                resolve_alert(w, account, d->project_id, d->name, d->status, h, true, reason, now, out);
                 return;
         }
         if (p->repeat_interval > 0 && now >= w->alert.last_notified + p->repeat_interval)
@@ -349,7 +351,7 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
                 MSG(e, "does not exist");
         event_add(e, "health", "gone");
         if (w->alert.open)
-                resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
+                resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE, false,
                               "deployment gone", now, out);
         w->snap = deployment_free(w->snap);
         w->health = HEALTH_GONE;
@@ -496,7 +498,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
 void diff_forget(struct watch_state *w, const char *account, int64_t project_id, const char *name, usec_t now,
                  struct event_list *out) {
         if (w->alert.open)
-                resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", w->health,
+                resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", w->health, false,
                               "no longer watched", now, out);
 }
 

@@ -428,8 +428,6 @@ static void project_auth(struct mproject *p, bool ok, const struct api_error *er
                 diff_auth_success(&p->auth_failed, p->account->cfg->name, p->cfg->id, now, &l);
         else
                 diff_auth_failure(&p->auth_failed, p->account->cfg->name, p->cfg->id, err, now, &l);
-        if (l.n > 0)
-                p->m->dirty = true;
         emit(p->m, &l);
 }
 
