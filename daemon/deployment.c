@@ -1,3 +1,5 @@
+#include <json-c/json.h>
+
 #include "deployment.h"
 
 static const char *const status_names[_STATUS_MAX] = {
@@ -83,4 +85,20 @@ const struct container *deployment_find_container(const struct deployment *d, in
                 if (d->containers[i].region_id == region_id)
                         return &d->containers[i];
         return NULL;
+}
+
+struct json_object *deployment_containers_json(const struct deployment *d) {
+        struct json_object *a = json_object_new_array();
+
+        for (size_t i = 0; d && i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "region_id", json_object_new_int64(c->region_id));
+                json_object_object_add(o, "ready", json_object_new_int64(c->ready));
+                json_object_object_add(o, "total", json_object_new_int64(c->total));
+                json_object_object_add(o, "error_message",
+                                       c->error_message ? json_object_new_string(c->error_message) : NULL);
+                json_object_array_add(a, o);
+        }
+        return a;
 }

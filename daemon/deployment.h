@@ -49,4 +49,7 @@ struct deployment *deployment_free(struct deployment *d);
 void deployment_done(struct deployment *d);
 /* Deep copy. */
 struct deployment *deployment_dup(const struct deployment *d);
+struct json_object;
+/* [{"region_id", "ready", "total", "error_message"}, ...] for --once and --status; d may be NULL. */
+struct json_object *deployment_containers_json(const struct deployment *d);
 const struct container *deployment_find_container(const struct deployment *d, int64_t region_id);

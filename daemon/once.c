@@ -57,7 +57,7 @@ static char *errors_text(const struct deployment *d) {
 
 static struct json_object *row_json(const char *account, int64_t project_id, const char *name,
                                     const struct watch_state *w, const char *error) {
-        struct json_object *o = json_object_new_object(), *cs = json_object_new_array();
+        struct json_object *o = json_object_new_object();
         const struct deployment *d = w->snap;
 
         json_object_object_add(o, "account", json_object_new_string(account));
@@ -65,17 +65,7 @@ static struct json_object *row_json(const char *account, int64_t project_id, con
         json_object_object_add(o, "deployment", json_object_new_string(name));
         json_object_object_add(o, "status", d ? json_object_new_string(d->status) : NULL);
         json_object_object_add(o, "health", json_object_new_string(health_to_string(w->health)));
-        for (size_t i = 0; d && i < d->n_containers; i++) {
-                const struct container *c = &d->containers[i];
-                struct json_object *k = json_object_new_object();
-                json_object_object_add(k, "region_id", json_object_new_int64(c->region_id));
-                json_object_object_add(k, "ready", json_object_new_int64(c->ready));
-                json_object_object_add(k, "total", json_object_new_int64(c->total));
-                json_object_object_add(k, "error_message",
-                                       c->error_message ? json_object_new_string(c->error_message) : NULL);
-                json_object_array_add(cs, k);
-        }
-        json_object_object_add(o, "containers", cs);
+        json_object_object_add(o, "containers", deployment_containers_json(d));
         json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
         return o;
 }

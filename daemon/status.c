@@ -33,7 +33,7 @@ static void print_json(const struct saved_state *s) {
         for (size_t i = 0; i < s->n_watches; i++) {
                 const struct watch_record *r = &s->watches[i];
                 const struct watch_state *w = &r->state;
-                struct json_object *o = json_object_new_object(), *cs = json_object_new_array();
+                struct json_object *o = json_object_new_object();
                 json_object_object_add(o, "account", json_str(r->account));
                 json_object_object_add(o, "project_id", json_object_new_int64(r->project_id));
                 json_object_object_add(o, "deployment", json_str(r->name));
@@ -41,16 +41,7 @@ static void print_json(const struct saved_state *s) {
                 json_object_object_add(o, "health", json_str(health_to_string(w->health)));
                 json_object_object_add(o, "status_since", w->status_since ? json_str(format_rfc3339(t, w->status_since)) : NULL);
                 json_object_object_add(o, "last_error", json_str(r->last_error));
-                for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
-                        const struct container *c = &w->snap->containers[k];
-                        struct json_object *co = json_object_new_object();
-                        json_object_object_add(co, "region_id", json_object_new_int64(c->region_id));
-                        json_object_object_add(co, "ready", json_object_new_int64(c->ready));
-                        json_object_object_add(co, "total", json_object_new_int64(c->total));
-                        json_object_object_add(co, "error_message", json_str(c->error_message));
-                        json_object_array_add(cs, co);
-                }
-                json_object_object_add(o, "containers", cs);
+                json_object_object_add(o, "containers", deployment_containers_json(w->snap));
                 if (w->alert.open) {
                         struct json_object *al = json_object_new_object();
                         json_object_object_add(al, "id", json_str(event_id_to_string(w->alert.id, id)));
