@@ -5,6 +5,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/health.c daemon/health.h \
 	daemon/gcore.c daemon/gcore.h \
 	daemon/config.c daemon/config.h \
+	daemon/crashpoint.c daemon/crashpoint.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
 	daemon/diff.c daemon/diff.h \

@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "crashpoint.h"
 #include "log.h"
 #include "manager.h"
 #include "monitor.h"
@@ -184,8 +185,10 @@ static int flush(struct manager *m, bool now) {
                 return 0;
 
         if (m->webhooks) {
-                for (size_t i = 0; i < m->pending.n; i++)
+                for (size_t i = 0; i < m->pending.n; i++) {
                         webhooks_offer(m->webhooks, m->pending.items[i]);
+                        crashpoint("spool");
+                }
                 webhooks_commit(m->webhooks);
                 webhooks_take_events(m->webhooks, &m->pending);
                 if (webhooks_take_dirty(m->webhooks) && !save)
@@ -197,8 +200,10 @@ static int flush(struct manager *m, bool now) {
         }
         if (m->pending.n == 0)
                 return 0;
-        for (size_t i = 0; i < m->pending.n; i++)
+        for (size_t i = 0; i < m->pending.n; i++) {
                 log_event(m->pending.items[i]);
+                crashpoint("journal");
+        }
         event_list_clear(&m->pending);
         update_status(m);
         return 0;

@@ -3,6 +3,7 @@
  * within a few MiB (a single tree of everything took about 100 MiB). */
 #include <json-c/json.h>
 
+#include "crashpoint.h"
 #include "state.h"
 
 #define STATE_VERSION 2
@@ -192,7 +193,11 @@ char *state_to_json(const struct saved_state *s) {
 }
 
 static int write_state_to(FILE *f, const void *userdata) {
-        return write_state(f, userdata);
+        int r = write_state(f, userdata);
+
+        /* The temporary file is written, not yet renamed over state.json. */
+        crashpoint("state");
+        return r;
 }
 
 int state_save(const char *dir, const struct saved_state *s) {
