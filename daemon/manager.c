@@ -18,8 +18,8 @@
 /* A save costs in proportion to the deployments watched (10,000 make 8 MB of JSON), and a burst
  * of changes (the first poll of every deployment, an outage) comes one response per loop
  * iteration: saving after each would be quadratic. So a change that comes within the gap after
- * a save waits for the gap to end, and is then flushed with every other change of the gap, in
- * the same order (spools, state, journal). The gap is ten times what the last save took, within
+ * a save waits for the gap to end, and is then committed with every other change of the gap
+ * (commit()). The gap is ten times what the last save took, within
  * these bounds: saves take at most about a tenth of the time, and the first change after a
  * quiet period is flushed at once. */
 #define SAVE_GAP_MIN (50 * USEC_PER_MSEC)
@@ -41,7 +41,9 @@ struct manager {
         sd_event_source *save_gap_end;
         usec_t last_save;            /* CLOCK_MONOTONIC end of the last save */
         usec_t save_gap;
-        struct event_list pending;   /* events not yet given to the sinks */
+        struct event_list pending;   /* events not yet committed */
+        struct event_list replay;    /* the outbox a crash left in state.json, fed at start */
+        uint64_t batch;              /* the last commit's number */
         bool state_dirty;
         char *last_status;
 };
@@ -123,7 +125,9 @@ static void update_status(struct manager *m) {
         m->last_status = TAKE_PTR(s);
 }
 
-static void save_state(struct manager *m) {
+/* Writes state.json: the current state with its outbox, the events of this batch. Only
+ * commit() calls it. */
+static void save_state(struct manager *m, uint64_t batch) {
         usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
@@ -131,6 +135,9 @@ static void save_state(struct manager *m) {
         monitor_view(m->monitor, &s);
         if (m->webhooks)
                 webhooks_export(m->webhooks, &s);
+        s.batch = batch;
+        s.outbox = m->pending;
+        s.outbox_borrowed = true;
         r = state_save(m->config->state_directory, &s);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
@@ -140,7 +147,7 @@ static void save_state(struct manager *m) {
 }
 
 /* Whether a save due now must wait for the end of the gap after the last one (the timer then
- * wakes the loop, and the flush after it saves). */
+ * wakes the loop, and the commit after it saves). */
 static bool save_postponed(struct manager *m) {
         usec_t until = m->last_save + m->save_gap;
         int enabled = SD_EVENT_OFF;
@@ -165,46 +172,72 @@ static void save_lazily(struct manager *m) {
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_ONESHOT);
 }
 
-/* After every loop iteration that did something. The order is what makes delivery
- * at-least-once and announcements never repeated: webhook spools first (durable), then the
- * state, then the journal. A crash between the spool and the state makes the restarted daemon
- * detect the change again, so a webhook may see it twice but never not at all; a crash between
- * the state and the journal loses those journal lines (never repeats them), a window of a few
- * writes to a local socket that the webhooks do not share. Unless now is
- * set, changes that come right after a save wait for the save gap to end (SAVE_GAP_MIN). */
-static int flush(struct manager *m, bool now) {
-        bool save;
-
-        monitor_take_events(m->monitor, &m->pending);
-        if (monitor_take_dirty(m->monitor))
-                m->state_dirty = true;
-        save = m->state_dirty;
-        /* Nothing was handed to a sink yet: the events wait in m->pending, up to a bound (the
-         * discovery of 10,000 deployments would otherwise hold them all in memory). */
-        if (save && !now && m->pending.n < PENDING_MAX && save_postponed(m))
-                return 0;
-
-        if (m->webhooks) {
-                for (size_t i = 0; i < m->pending.n; i++) {
-                        webhooks_offer(m->webhooks, m->pending.items[i]);
+/* Hands a committed batch's events to the sinks: every webhook spool that wants them (made
+ * durable together), then the journal; then notes the batch as fed. Empties l. */
+static void feed(struct manager *m, struct event_list *l, uint64_t batch) {
+        if (m->webhooks && l->n > 0) {
+                for (size_t i = 0; i < l->n; i++) {
+                        webhooks_offer(m->webhooks, l->items[i]);
                         crashpoint("spool");
                 }
                 webhooks_commit(m->webhooks);
-                webhooks_take_events(m->webhooks, &m->pending);
-                if (webhooks_take_dirty(m->webhooks) && !save)
-                        save_lazily(m);
         }
-        if (save) {
-                save_state(m);
-                m->state_dirty = false;
-        }
-        if (m->pending.n == 0)
-                return 0;
-        for (size_t i = 0; i < m->pending.n; i++) {
-                log_event(m->pending.items[i]);
+        for (size_t i = 0; i < l->n; i++) {
+                log_event(l->items[i]);
                 crashpoint("journal");
         }
-        event_list_clear(&m->pending);
+        crashpoint("fed");
+        (void) state_save_fed(m->config->state_directory, batch);
+        event_list_clear(l);
+}
+
+/* Everything outstanding into m->pending: the events of the monitor, the webhooks (webhook.*)
+ * and the manager's own are all there, so a commit never leaves one behind. */
+static void collect(struct manager *m) {
+        monitor_take_events(m->monitor, &m->pending);
+        if (monitor_take_dirty(m->monitor))
+                m->state_dirty = true;
+        if (m->webhooks) {
+                webhooks_take_events(m->webhooks, &m->pending);
+                if (webhooks_take_dirty(m->webhooks))
+                        save_lazily(m);
+        }
+}
+
+/* The one place that persists state, after every loop iteration that did something (and when
+ * the lazy save of delivery figures is due). It is a transactional outbox:
+ *
+ *   1. collect(): every outstanding event, from every producer, into m->pending;
+ *   2. save_state(): state.json = the current state + those events (its outbox), written to a
+ *      temporary file, synced, renamed over the old one: both or neither are on disk;
+ *   3. feed(): the events into every webhook spool (synced), then the journal;
+ *   4. state.json.fed records the batch as fed.
+ *
+ * Since the in-memory state changes only together with the events it implies, and nothing else
+ * writes state.json, no state is ever on disk without its events: a crash before 2 loses the
+ * changes and their events together (the restarted daemon detects them again; nothing of them
+ * was reported), a crash after 2 leaves the events in state.json, and the restarted daemon feeds
+ * them again with the ids they had (manager_run), so a receiver or a journal reader may see a
+ * repeat with the same id, never a loss. An alert's ALERT_ID is in the same write as its
+ * alert.firing, so an alert never fires twice under two ids.
+ *
+ * Unless now is set, changes that come right after a save wait for the save gap to end
+ * (SAVE_GAP_MIN): neither their state nor their events reach disk, a sink or the journal before. */
+static int commit(struct manager *m, bool now) {
+        collect(m);
+        if (!m->state_dirty && m->pending.n == 0)
+                return 0;
+        /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
+        if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
+                return 0;
+        /* feed() may bring webhook.dropped events (spool limits): they are committed at once. */
+        do {
+                m->batch++;
+                save_state(m, m->batch);
+                m->state_dirty = false;
+                feed(m, &m->pending, m->batch);
+                collect(m);
+        } while (m->pending.n > 0);
         update_status(m);
         return 0;
 }
@@ -212,13 +245,8 @@ static int flush(struct manager *m, bool now) {
 static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
-        /* A postponed flush is due: saving now would store the monitor's newer state ahead of
-         * the events still pending, which a crash would then lose. That flush saves anyway. */
-        if (m->state_dirty || m->pending.n > 0)
-                return 0;
-        save_state(m);
-        update_status(m);
-        return 0;
+        m->state_dirty = true;
+        return commit(m, false);
 }
 
 struct alert_list {
@@ -252,11 +280,11 @@ static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
 }
 
 static int on_post(sd_event_source *s, void *userdata) {
-        return flush(userdata, false);
+        return commit(userdata, false);
 }
 
 static int on_save_gap_end(sd_event_source *s, uint64_t usec, void *userdata) {
-        return flush(userdata, false);
+        return commit(userdata, false);
 }
 
 static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -324,7 +352,7 @@ static void reload(struct manager *m) {
                 goto done;
         }
 
-        flush(m, true);
+        commit(m, true);
         monitor_export(old, &s);
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
@@ -353,7 +381,7 @@ static void reload(struct manager *m) {
 done:
         free(m->last_status);
         m->last_status = NULL;
-        flush(m, true);
+        commit(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);
 }
@@ -372,7 +400,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = xcalloc(1, sizeof(*m));
         struct saved_state s = {};
-        _cleanup_free_ char *moved = NULL;
+        _cleanup_free_ char *moved = NULL, *why = NULL;
         int r;
 
         m->config_path = xstrdup(o->config_path);
@@ -387,10 +415,12 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 log_error_errno(r, "State directory %s is not usable: %m", m->config->state_directory);
                 goto fail;
         }
-        r = state_load(m->config->state_directory, &s, &moved);
+        r = state_load(m->config->state_directory, &s, &moved, &why);
         if (r < 0)
-                log_warning_errno(r, "Saved state in %s was unreadable (%m); moved aside to %s, starting afresh",
-                                  m->config->state_directory, moved ? moved : "(could not move it)");
+                log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
+                            moved ? moved : "(could not move it)");
+        m->batch = s.batch;
+        event_list_move(&m->replay, &s.outbox);
 
         if ((r = sd_event_default(&m->event)) < 0 ||
             (r = sd_event_set_watchdog(m->event, true)) < 0 ||
@@ -432,6 +462,7 @@ struct manager *manager_free(struct manager *m) {
         webhooks_free(m->webhooks);
         http_client_free(m->http);
         event_list_clear(&m->pending);
+        event_list_clear(&m->replay);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
@@ -451,11 +482,18 @@ int manager_run(struct manager *m) {
         struct event *e;
         int r;
 
+        /* A crash after a commit's state.json and before its events were all fed: feed them now,
+         * with their ids, ahead of anything new. */
+        if (m->replay.n > 0) {
+                log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n,
+                         plural(m->replay.n));
+                feed(m, &m->replay, m->batch);
+        }
         e = monitor_event(m, EVENT_MONITOR_STARTED);
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
                           m->config->n_projects, plural(m->config->n_projects), m->config->n_webhooks,
                           plural(m->config->n_webhooks), format_duration((char[32]) {}, m->config->interval));
-        flush(m, true);
+        commit(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);
 
@@ -467,6 +505,6 @@ int manager_run(struct manager *m) {
         e = monitor_event(m, EVENT_MONITOR_STOPPING);
         event_set_message(e, "inferwatchd stopping");
         m->state_dirty = true;
-        flush(m, true);
+        commit(m, true);
         return r < 0 ? 1 : 0;
 }

@@ -1,6 +1,9 @@
 /* state.json: a header line, then one line per watched deployment, each a JSON object written
  * and read by json-c. One small tree at a time keeps a save and a load of 10,000 deployments
  * within a few MiB (a single tree of everything took about 100 MiB). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 
 #include "crashpoint.h"
@@ -8,6 +11,7 @@
 
 #define STATE_VERSION 2
 #define STATE_FILE "state.json"
+#define FED_FILE STATE_FILE ".fed"
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 void watch_record_done(struct watch_record *r) {
@@ -36,6 +40,8 @@ void saved_state_done(struct saved_state *s) {
                 free(s->webhooks[i].last_result);
         }
         free(s->webhooks);
+        if (!s->outbox_borrowed)
+                event_list_clear(&s->outbox);
         *s = (struct saved_state) {};
 }
 
@@ -123,6 +129,8 @@ static struct json_object *header_to_json(const struct saved_state *s) {
         add_int(o, "written", (int64_t) s->written);
         add_int(o, "pid", s->pid);
         add_int(o, "deployments", (int64_t) s->n_watches);
+        add_int(o, "batch", (int64_t) s->batch);
+        add_int(o, "outbox", (int64_t) s->outbox.n);
 
         a = json_object_new_array();
         for (size_t i = 0; i < s->n_accounts; i++) {
@@ -176,6 +184,10 @@ static int write_state(FILE *f, const struct saved_state *s) {
 
         for (size_t i = 0; i < s->n_watches && r >= 0; i++)
                 r = put_json(f, watch_to_json(&s->watches[i]));
+        for (size_t i = 0; i < s->outbox.n && r >= 0; i++) {
+                _cleanup_free_ char *json = event_to_json(s->outbox.items[i]);
+                r = fputs(json, f) < 0 || fputc('\n', f) < 0 ? -EIO : 0;
+        }
         return r;
 }
 
@@ -238,16 +250,19 @@ static usec_t get_usec(struct json_object *o, const char *k) {
         return v > 0 ? (usec_t) v : 0;
 }
 
-static int deployment_from_json(struct json_object *o, struct deployment **ret) {
+static int deployment_from_json(struct json_object *o, struct deployment **ret, const char **ret_why) {
         struct deployment *d;
         struct json_object *cs = get(o, "containers");
 
-        if (!json_object_is_type(o, json_type_object))
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_why = "the deployment's \"snapshot\" is not an object";
                 return -EBADMSG;
+        }
         d = xcalloc(1, sizeof(*d));
         d->name = get_str(o, "name");
         d->status = get_str(o, "status");
         if (!d->name || !d->status) {
+                *ret_why = "the deployment's \"snapshot\" has no \"name\" or no \"status\" string";
                 deployment_free(d);
                 return -EBADMSG;
         }
@@ -273,18 +288,26 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret) 
         return 0;
 }
 
-static int watch_from_json(struct json_object *o, struct watch_record *r) {
+static int watch_from_json(struct json_object *o, struct watch_record *r, const char **ret_why) {
         struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert");
         struct watch_state *w = &r->state;
         _cleanup_free_ char *health = NULL, *id = NULL;
 
-        if (!json_object_is_type(o, json_type_object))
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_why = "a deployment line is not a JSON object";
                 return -EBADMSG;
+        }
         r->url = get_str(o, "url");
         r->name = get_str(o, "name");
         r->project_id = get_int(o, "project_id");
-        if (!r->url || !r->name || r->project_id <= 0)
+        if (!r->url || !r->name) {
+                *ret_why = "the deployment has no \"url\" or no \"name\" string";
                 return -EBADMSG;
+        }
+        if (r->project_id <= 0) {
+                *ret_why = "the deployment's \"project_id\" is missing or not a positive integer";
+                return -EBADMSG;
+        }
         r->account = get_str(o, "account");
         r->last_error = get_str(o, "last_error");
         health = get_str(o, "health");
@@ -295,12 +318,14 @@ static int watch_from_json(struct json_object *o, struct watch_record *r) {
         w->stuck_reported = get_bool(o, "stuck_reported");
         w->history = (uint32_t) get_int(o, "history");
         w->n_history = (uint8_t) MIN(get_int(o, "n_history") < 0 ? 0 : get_int(o, "n_history"), 32);
-        if (snap && deployment_from_json(snap, &w->snap) < 0)
+        if (snap && deployment_from_json(snap, &w->snap, ret_why) < 0)
                 return -EBADMSG;
         if (json_object_is_type(a, json_type_object)) {
                 id = get_str(a, "id");
-                if (!id || sd_id128_from_string(id, &w->alert.id) < 0)
+                if (!id || sd_id128_from_string(id, &w->alert.id) < 0) {
+                        *ret_why = "the deployment's open alert has no valid \"id\"";
                         return -EBADMSG;
+                }
                 w->alert.open = true;
                 w->alert.started = get_usec(a, "started");
                 w->alert.last_notified = get_usec(a, "last_notified");
@@ -387,21 +412,39 @@ static struct json_object *parse_line(const char *line, size_t len) {
         return o;
 }
 
-static int read_state(FILE *f, struct saved_state *ret, const char **ret_why) {
+/* Lines in order: the header, its "deployments" count of deployments, its "outbox" count of
+ * events. *ret_line is the line a failure is about (1 the header). */
+static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, unsigned *ret_line) {
         struct saved_state s = {};
         _cleanup_free_ char *line = NULL;
         size_t alloc = 0;
-        int64_t expected = -1;
+        int64_t expected = -1, outbox = 0;
+        unsigned lineno = 0;
         ssize_t n;
         int r = -EBADMSG;
 
         *ret_why = "the file is empty";
         while ((n = getline(&line, &alloc, f)) >= 0) {
                 struct json_object *o;
+                lineno++;
+                *ret_line = lineno;
                 if (n > 0 && line[n - 1] == '\n')
                         line[--n] = '\0';
                 if (n == 0 || n > INT32_MAX)
                         continue;
+                if (expected >= 0 && (int64_t) s.n_watches == expected) {
+                        struct event *e;
+                        if ((int64_t) s.outbox.n >= outbox) {
+                                *ret_why = "the file holds more lines than its header announces";
+                                goto finish;
+                        }
+                        if (event_from_json(line, &e) < 0) {
+                                *ret_why = "an outbox event line is not an event";
+                                goto finish;
+                        }
+                        event_list_push(&s.outbox, e);
+                        continue;
+                }
                 o = parse_line(line, (size_t) n);
                 if (!o) {
                         *ret_why = expected < 0 ? "the first line is not JSON" : "a deployment line is not JSON";
@@ -410,6 +453,8 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why) {
                 if (expected < 0) {
                         r = header_from_json(o, &s, ret_why);
                         expected = get_int(o, "deployments");
+                        outbox = get_int(o, "outbox");
+                        s.batch = (uint64_t) MAX(get_int(o, "batch"), 0);
                         json_object_put(o);
                         if (r < 0)
                                 goto finish;
@@ -417,18 +462,17 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why) {
                         continue;
                 }
                 struct watch_record *w = array_append(&s.watches, &s.n_watches, sizeof(*w));
-                r = watch_from_json(o, w);
+                r = watch_from_json(o, w, ret_why);
                 json_object_put(o);
-                if (r < 0) {
-                        *ret_why = "a deployment entry is malformed";
+                if (r < 0)
                         goto finish;
-                }
                 r = -EBADMSG;
         }
+        *ret_line = 0;
         if (expected < 0)
                 goto finish;
-        if ((int64_t) s.n_watches != expected) {
-                *ret_why = "the file holds fewer or more deployments than its header says";
+        if ((int64_t) s.n_watches != expected || (int64_t) s.outbox.n != outbox) {
+                *ret_why = "the file holds fewer lines than its header announces (cut short)";
                 goto finish;
         }
         *ret = s;
@@ -441,36 +485,91 @@ finish:
 
 int state_from_json(const char *text, struct saved_state *ret, const char **ret_why) {
         FILE *f = fmemopen((void *) text, strlen(text), "r");
+        unsigned line = 0;
         int r;
 
         if (!f) {
                 *ret_why = "the text is empty";
                 return -EBADMSG;
         }
-        r = read_state(f, ret, ret_why);
+        r = read_state(f, ret, ret_why, &line);
         fclose(f);
         return r;
 }
 
-int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to) {
+/* What a crash during a save leaves: state.json.tmp.<pid>, a full copy of the state each. */
+static void remove_temporary_files(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, STATE_FILE ".tmp.", strlen(STATE_FILE ".tmp.")) == 0)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
+/* The batch state.json.fed names, 0 when there is none (its outbox is then fed again). */
+static uint64_t read_fed(const char *dir) {
+        _cleanup_free_ char *path = xasprintf("%s/" FED_FILE, dir), *text = NULL;
+        unsigned long long batch;
+        char *end;
+
+        if (read_full_file(path, 64, &text, NULL) < 0)
+                return 0;
+        errno = 0;
+        batch = strtoull(text, &end, 10);
+        return errno == 0 && end != text && *end == '\0' ? (uint64_t) batch : 0;
+}
+
+int state_save_fed(const char *dir, uint64_t batch) {
+        _cleanup_free_ char *path = xasprintf("%s/" FED_FILE, dir);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        char text[32];
+        int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", batch);
+
+        if (fd < 0)
+                return -errno;
+        return write(fd, text, (size_t) n) == n ? 0 : -EIO;
+}
+
+int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why) {
         _cleanup_free_ char *path = state_path(dir);
         const char *why = NULL;
+        unsigned line = 0;
+        uint64_t fed;
         char stamp[32];
         FILE *f;
         int r;
 
         *ret = (struct saved_state) {};
+        remove_temporary_files(dir);
+        fed = read_fed(dir);
         f = fopen(path, "re");
-        if (!f && errno == ENOENT)
+        if (!f && errno == ENOENT) {
+                ret->batch = fed;
                 return 0;
+        }
         if (f) {
-                r = read_state(f, ret, &why);
+                r = read_state(f, ret, &why, &line);
                 fclose(f);
-                if (r >= 0)
+                if (r >= 0) {
+                        if (fed >= ret->batch)
+                                event_list_clear(&ret->outbox);
+                        ret->batch = MAX(ret->batch, fed);
                         return 0;
-        } else
+                }
+                if (ret_why)
+                        *ret_why = line > 0 ? xasprintf("%s:%u: %s", path, line, why) : xasprintf("%s: %s", path, why);
+        } else {
                 r = -errno;
-        /* Never fatal: keep the evidence next to it and start afresh. */
+                if (ret_why)
+                        *ret_why = xasprintf("%s: %s", path, strerror(-r));
+        }
+        /* Never fatal: keep the evidence next to it and start afresh (with a batch number that
+         * state.json.fed cannot take for fed). */
+        ret->batch = fed;
         char *moved = xasprintf("%s.corrupt-%s", path, format_rfc3339(stamp, now_usec(CLOCK_REALTIME)));
         if (rename(path, moved) < 0) {
                 free(moved);
