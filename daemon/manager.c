@@ -173,7 +173,9 @@ static void save_lazily(struct manager *m) {
 }
 
 /* Hands a committed batch's events to the sinks: every webhook spool that wants them (made
- * durable together), then the journal; then notes the batch as fed. Empties l. */
+ * durable together), then the journal; then notes the batch as fed. Empties l. What the spool
+ * limits dropped meanwhile (webhook.dropped, for the journal only: no webhook takes it) is
+ * logged with the batch: the spool files are gone already, so no state is ahead of it. */
 static void feed(struct manager *m, struct event_list *l, uint64_t batch) {
         if (m->webhooks && l->n > 0) {
                 for (size_t i = 0; i < l->n; i++) {
@@ -181,6 +183,7 @@ static void feed(struct manager *m, struct event_list *l, uint64_t batch) {
                         crashpoint("spool");
                 }
                 webhooks_commit(m->webhooks);
+                webhooks_take_events(m->webhooks, l);
         }
         for (size_t i = 0; i < l->n; i++) {
                 log_event(l->items[i]);
@@ -230,14 +233,10 @@ static int commit(struct manager *m, bool now) {
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
-        /* feed() may bring webhook.dropped events (spool limits): they are committed at once. */
-        do {
-                m->batch++;
-                save_state(m, m->batch);
-                m->state_dirty = false;
-                feed(m, &m->pending, m->batch);
-                collect(m);
-        } while (m->pending.n > 0);
+        m->batch++;
+        save_state(m, m->batch);
+        m->state_dirty = false;
+        feed(m, &m->pending, m->batch);
         update_status(m);
         return 0;
 }
