@@ -169,6 +169,17 @@ static void remove_dir(const char *dir) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* Loads dir's state: n events to feed again, the batch number batch. */
+static void expect_outbox(const char *dir, size_t n, uint64_t batch) {
+        _cleanup_free_ char *moved = NULL, *why = NULL;
+        struct saved_state back;
+
+        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
+        assert_int_equal(back.outbox.n, n);
+        assert_int_equal(back.batch, batch);
+        saved_state_done(&back);
+}
+
 /* The outbox goes into the same file as the state; once fed, a load leaves it out. */
 static void test_outbox(void **state) {
         _cleanup_free_ char *dir = make_dir(), *moved = NULL, *why = NULL;
@@ -197,24 +208,15 @@ static void test_outbox(void **state) {
 
         /* Fed: the next load has nothing to feed again, and numbers batches on from 17. */
         assert_int_equal(state_save_fed(dir, 17), 0);
-        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
-        assert_int_equal(back.outbox.n, 0);
-        assert_int_equal(back.batch, 17);
-        saved_state_done(&back);
-
+        expect_outbox(dir, 0, 17);
         /* A state.json older than the mark (batch 3, say restored from a backup) counts as fed,
          * and the batch number stays at the mark: the next commit (18) is not taken for fed. */
         s.batch = 3;
         assert_int_equal(state_save(dir, &s), 0);
-        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
-        assert_int_equal(back.outbox.n, 0);
-        assert_int_equal(back.batch, 17);
-        saved_state_done(&back);
+        expect_outbox(dir, 0, 17);
         s.batch = 18;
         assert_int_equal(state_save(dir, &s), 0);
-        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
-        assert_int_equal(back.outbox.n, 2);
-        saved_state_done(&back);
+        expect_outbox(dir, 2, 18);
 
         saved_state_done(&s);
         remove_dir(dir);
