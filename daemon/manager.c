@@ -43,7 +43,7 @@ struct manager {
         usec_t save_gap;
         struct event_list pending;   /* events not yet committed */
         struct event_list replay;    /* the outbox a crash left in state.json, fed at start */
-        uint64_t batch;              /* the last commit's number */
+        sd_id128_t replay_batch;     /* the commit that replay is the outbox of */
         bool state_dirty;
         char *last_status;
 };
@@ -127,7 +127,7 @@ static void update_status(struct manager *m) {
 
 /* Writes state.json: the current state with its outbox, the events of this batch. Only
  * commit() calls it. */
-static void save_state(struct manager *m, uint64_t batch) {
+static void save_state(struct manager *m, sd_id128_t batch) {
         usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
@@ -176,7 +176,7 @@ static void save_lazily(struct manager *m) {
  * durable together), then the journal; then notes the batch as fed. Empties l. What the spool
  * limits dropped meanwhile (webhook.dropped, for the journal only: no webhook takes it) is
  * logged with the batch: the spool files are gone already, so no state is ahead of it. */
-static void feed(struct manager *m, struct event_list *l, uint64_t batch) {
+static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
         if (m->webhooks && l->n > 0) {
                 for (size_t i = 0; i < l->n; i++) {
                         webhooks_offer(m->webhooks, l->items[i]);
@@ -214,7 +214,7 @@ static void collect(struct manager *m) {
  *   2. save_state(): state.json = the current state + those events (its outbox), written to a
  *      temporary file, synced, renamed over the old one: both or neither are on disk;
  *   3. feed(): the events into every webhook spool (synced), then the journal;
- *   4. state.json.fed records the batch as fed.
+ *   4. state.json.fed records the batch (a random id, also in state.json) as fed.
  *
  * Since the in-memory state changes only together with the events it implies, and nothing else
  * writes state.json, no state is ever on disk without its events: a crash before 2 loses the
@@ -227,16 +227,19 @@ static void collect(struct manager *m) {
  * Unless now is set, changes that come right after a save wait for the save gap to end
  * (SAVE_GAP_MIN): neither their state nor their events reach disk, a sink or the journal before. */
 static int commit(struct manager *m, bool now) {
+        sd_id128_t batch;
+
         collect(m);
         if (!m->state_dirty && m->pending.n == 0)
                 return 0;
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
-        m->batch++;
-        save_state(m, m->batch);
+        if (sd_id128_randomize(&batch) < 0)
+                abort();
+        save_state(m, batch);
         m->state_dirty = false;
-        feed(m, &m->pending, m->batch);
+        feed(m, &m->pending, batch);
         update_status(m);
         return 0;
 }
@@ -418,7 +421,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         if (r < 0)
                 log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
                             moved ? moved : "(could not move it)");
-        m->batch = s.batch;
+        m->replay_batch = s.batch;
         event_list_move(&m->replay, &s.outbox);
 
         if ((r = sd_event_default(&m->event)) < 0 ||
@@ -486,7 +489,7 @@ int manager_run(struct manager *m) {
         if (m->replay.n > 0) {
                 log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n,
                          plural(m->replay.n));
-                feed(m, &m->replay, m->batch);
+                feed(m, &m->replay, m->replay_batch);
         }
         e = monitor_event(m, EVENT_MONITOR_STARTED);
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",

@@ -3,7 +3,6 @@
  * within a few MiB (a single tree of everything took about 100 MiB). */
 #include <dirent.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <json-c/json.h>
 
 #include "crashpoint.h"
@@ -124,12 +123,14 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
 
 static struct json_object *header_to_json(const struct saved_state *s) {
         struct json_object *o = json_object_new_object(), *a;
+        char id[37];
 
         add_int(o, "version", STATE_VERSION);
         add_int(o, "written", (int64_t) s->written);
         add_int(o, "pid", s->pid);
         add_int(o, "deployments", (int64_t) s->n_watches);
-        add_int(o, "batch", (int64_t) s->batch);
+        if (!sd_id128_is_null(s->batch))
+                add_str(o, "batch", event_id_to_string(s->batch, id));
         add_int(o, "outbox", (int64_t) s->outbox.n);
 
         a = json_object_new_array();
@@ -337,6 +338,7 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
 }
 
 static int header_from_json(struct json_object *o, struct saved_state *s, const char **ret_why) {
+        _cleanup_free_ char *batch = NULL;
         struct json_object *a;
 
         if (!json_object_is_type(o, json_type_object)) {
@@ -349,6 +351,11 @@ static int header_from_json(struct json_object *o, struct saved_state *s, const 
         }
         s->written = get_usec(o, "written");
         s->pid = (pid_t) get_int(o, "pid");
+        batch = get_str(o, "batch");
+        if (batch && sd_id128_from_string(batch, &s->batch) < 0) {
+                *ret_why = "the header's \"batch\" is not an id";
+                return -EBADMSG;
+        }
 
         a = get(o, "accounts");
         for (size_t i = 0; json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
@@ -454,7 +461,6 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, un
                         r = header_from_json(o, &s, ret_why);
                         expected = get_int(o, "deployments");
                         outbox = get_int(o, "outbox");
-                        s.batch = (uint64_t) MAX(get_int(o, "batch"), 0);
                         json_object_put(o);
                         if (r < 0)
                                 goto finish;
@@ -510,24 +516,22 @@ static void remove_temporary_files(const char *dir) {
         closedir(d);
 }
 
-/* The batch state.json.fed names, 0 when there is none (its outbox is then fed again). */
-static uint64_t read_fed(const char *dir) {
+/* The batch state.json.fed names; null when there is none or it is unreadable (the outbox is
+ * then fed again: a repeat with the same ids, never a loss). */
+static sd_id128_t read_fed(const char *dir) {
         _cleanup_free_ char *path = xasprintf("%s/" FED_FILE, dir), *text = NULL;
-        unsigned long long batch;
-        char *end;
+        sd_id128_t batch;
 
-        if (read_full_file(path, 64, &text, NULL) < 0)
-                return 0;
-        errno = 0;
-        batch = strtoull(text, &end, 10);
-        return errno == 0 && end != text && *end == '\0' ? (uint64_t) batch : 0;
+        if (read_full_file(path, 64, &text, NULL) < 0 || sd_id128_from_string(text, &batch) < 0)
+                return SD_ID128_NULL;
+        return batch;
 }
 
-int state_save_fed(const char *dir, uint64_t batch) {
+int state_save_fed(const char *dir, sd_id128_t batch) {
         _cleanup_free_ char *path = xasprintf("%s/" FED_FILE, dir);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        char text[32];
-        int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", batch);
+        char id[37], text[40];
+        int n = snprintf(text, sizeof(text), "%s\n", event_id_to_string(batch, id));
 
         if (fd < 0)
                 return -errno;
@@ -538,26 +542,23 @@ int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, ch
         _cleanup_free_ char *path = state_path(dir);
         const char *why = NULL;
         unsigned line = 0;
-        uint64_t fed;
         char stamp[32];
         FILE *f;
         int r;
 
         *ret = (struct saved_state) {};
         remove_temporary_files(dir);
-        fed = read_fed(dir);
         f = fopen(path, "re");
-        if (!f && errno == ENOENT) {
-                ret->batch = fed;
+        if (!f && errno == ENOENT)
                 return 0;
-        }
         if (f) {
                 r = read_state(f, ret, &why, &line);
                 fclose(f);
                 if (r >= 0) {
-                        if (fed >= ret->batch)
+                        /* Batch ids are random: equal ids are the same commit, whatever happened
+                         * to either file since (a restored backup, another state directory). */
+                        if (!sd_id128_is_null(ret->batch) && sd_id128_equal(read_fed(dir), ret->batch))
                                 event_list_clear(&ret->outbox);
-                        ret->batch = MAX(ret->batch, fed);
                         return 0;
                 }
                 if (ret_why)
@@ -567,9 +568,7 @@ int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, ch
                 if (ret_why)
                         *ret_why = xasprintf("%s: %s", path, strerror(-r));
         }
-        /* Never fatal: keep the evidence next to it and start afresh (with a batch number that
-         * state.json.fed cannot take for fed). */
-        ret->batch = fed;
+        /* Never fatal: keep the evidence next to it and start afresh. */
         char *moved = xasprintf("%s.corrupt-%s", path, format_rfc3339(stamp, now_usec(CLOCK_REALTIME)));
         if (rename(path, moved) < 0) {
                 free(moved);

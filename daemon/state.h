@@ -52,7 +52,7 @@ struct saved_state {
         struct webhook_record *webhooks;
         size_t n_webhooks;
         bool watches_borrowed;    /* the watch records point into their owner (monitor_view()) */
-        uint64_t batch;           /* the commit that wrote it (manager.c); 0 if none */
+        sd_id128_t batch;         /* the commit that wrote it (manager.c), random; null if none */
         struct event_list outbox; /* the events of that commit; state_load: only those not yet fed */
         bool outbox_borrowed;     /* the events belong to the caller (saved_state_done leaves them) */
 };
@@ -68,11 +68,10 @@ int state_from_json(const char *text, struct saved_state *ret, const char **ret_
  * missing file is an empty state (returns 0). A corrupt or unreadable one is renamed to
  * state.json.corrupt-<time> and reported through *ret_moved_to and *ret_why ("state.json:3: the
  * deployment entry has no url"; returns -EBADMSG or the read error, with *ret empty). The outbox
- * is left empty when state.json.fed says that batch was fed already; ret->batch is then the
- * larger of the two, so that the next batch number is new either way. */
+ * is left empty when state.json.fed names its batch: it was fed already. */
 int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why);
 int state_save(const char *dir, const struct saved_state *s);
 /* Records in state.json.fed that the outbox of batch reached every sink. Not synced: losing it
  * only feeds that outbox again after a crash, with the same ids. */
-int state_save_fed(const char *dir, uint64_t batch);
+int state_save_fed(const char *dir, sd_id128_t batch);
 char *state_path(const char *dir);
