@@ -1,6 +1,26 @@
 /* The engine of the key tables: a group is read by running the parser of each of its keys in
  * table order, then warning about the members no key names; a list of groups (accounts,
- * projects, webhooks) becomes an array of structs, each element starting from its defaults. */
+ * projects, webhooks) becomes an array of structs, each element starting from its defaults.
+ *
+ * How to add a key: one line in its group's table (top_keys in config.c, account_keys in
+ * config-account.c, ...): { "name", parser, offsetof(struct ..., field), min, max, .data = ... }.
+ * The shared parsers cover most keys: config_parse_unsigned, config_parse_duration (µs bounds:
+ * SEC, 5 * MINUTE), config_parse_interval0 (a duration where 0 means never), config_parse_size
+ * (byte bounds: KIB, GIB), config_parse_path, config_parse_strings (.data: a struct
+ * strings_rule), config_parse_secret (.data: a struct secret_keys; list its other two keys
+ * without a parser). A key with its own rules gets a small parser next to its table, returning
+ * 0 (absent: leave the default), 1 (set) or -EINVAL (reported); one that depends on another key
+ * comes after it in the table and asks section_result() how that one went (see parse_timeout).
+ * Put the default in the section's defaults struct (config_defaults for the top level), the
+ * field in config.h, and free it in config_free(). Then document the key in inferwatch.conf(5)
+ * and show it in conf/inferwatch.conf: tests/offline/doc-coverage.sh checks both against the
+ * table.
+ *
+ * How to add a list section ("foo = ( { ... }, ... )"): a config-foo.c with its key table, its
+ * defaults and a const struct config_section (see config-account.c), declared in
+ * config-internal.h, and one line in top_keys: { "foo", config_parse_list, C(foos), .data =
+ * &foo_section }, with struct foo *foos and size_t n_foos in struct config. The list is read in
+ * table order, after the settings of the top level; messages keep their FILE:LINE sorting. */
 #include "config-internal.h"
 
 static size_t keys_count(const struct config_key *keys) {
