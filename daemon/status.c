@@ -81,8 +81,9 @@ static void print_json(const struct saved_state *s) {
                 json_object_array_add(a, o);
         }
         json_object_object_add(top, "webhooks", a);
-        printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+        _cleanup_free_ char *text = json_sanitize(json_object_to_json_string_ext(
+                top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("%s\n", text);
         json_object_put(top);
 }
 
