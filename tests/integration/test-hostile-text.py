@@ -77,6 +77,7 @@ def main(t):
         err = w.wait_event("container.error", DEPLOYMENT="inc")[0]
         found = [e for e in w.wait_event("deployment.discovered", count=2) if e.get("DEPLOYMENT") != "inc"][0]
         w.daemon.stop()
+        scenario.no_sanitizer_report(t, w.daemon, "the daemon: no sanitizer report or crash")
         entries = w.journal.entries(SYSLOG_IDENTIFIER="inferwatchd")
         blobs = [(e.get("EVENT"), k) for e in entries for k, v in e.items() if not isinstance(v, str)]
         t.eq(blobs, [], "every field of every entry is a string in journalctl -o json, not a blob")
@@ -99,6 +100,7 @@ def main(t):
             with open(d.stdout_path, "rb") as f:
                 out = f.read()
             t.eq(rc, 0, " ".join(args) + " succeeds", diag=d.stderr())
+            scenario.no_sanitizer_report(t, d, " ".join(args) + ": no sanitizer report or crash")
             text = check_bytes(t, out, " ".join(args))
             if "--json" in args:
                 s = json.loads(text)
@@ -114,6 +116,7 @@ def main(t):
             iw.wait_until(lambda: "container.error" in d.stderr() and "forged-name" in d.stderr(), 20,
                           "container.error and the discovery on stderr")
             d.stop()
+            scenario.no_sanitizer_report(t, d, "--log-format=%s: no sanitizer report or crash" % fmt)
             with open(d.stderr_path, "rb") as f:
                 log = f.read()
             check_bytes(t, log, "stderr as " + fmt)
@@ -137,6 +140,7 @@ def main(t):
         for args in (["--once"], ["--once", "--json"]):
             d = iw.Daemon(conf.replace(w.state, iw.tmpdir("state-")), args=args)
             d.wait_exit(30)
+            scenario.no_sanitizer_report(t, d, " ".join(args) + ": no sanitizer report or crash")
             with open(d.stdout_path, "rb") as f:
                 out = f.read()
             text = check_bytes(t, out, " ".join(args))
