@@ -16,6 +16,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/journal.c daemon/journal.h \
 	daemon/monitor.c daemon/monitor.h \
 	daemon/state.c daemon/state.h \
+	daemon/lock.c daemon/lock.h \
 	daemon/manager.c daemon/manager.h \
 	daemon/once.c daemon/once.h \
 	daemon/status.c daemon/status.h \
