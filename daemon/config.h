@@ -114,7 +114,10 @@ void config_diag_print(const struct config_diag *d, FILE *f);
 void config_diag_done(struct config_diag *d);
 
 const char *webhook_format_to_string(enum webhook_format f);
-/* The keys the parser accepts in one group: "" (the top level), "accounts", "projects" or
- * "webhooks". NULL-terminated; NULL for any other group. The documentation checks read it. */
-const char *const *config_known_keys(const char *group);
+/* The groups of keys, from i = 0: "" (the top level), then each list of groups ("accounts",
+ * "projects", "webhooks"), then NULL. The documentation checks read them. */
+const char *config_group_name(size_t i);
+/* The i-th key (from 0) the parser accepts in group, in table order; NULL past the last one or
+ * for an unknown group. */
+const char *config_known_key(const char *group, size_t i);
 struct account *config_find_account(const struct config *c, const char *name);

@@ -4,7 +4,10 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/deployment.c daemon/deployment.h \
 	daemon/health.c daemon/health.h \
 	daemon/gcore.c daemon/gcore.h \
-	daemon/config.c daemon/config.h \
+	daemon/config.c daemon/config.h daemon/config-internal.h \
+	daemon/config-diag.c daemon/config-value.c daemon/config-secret.c \
+	daemon/config-section.c daemon/config-account.c daemon/config-project.c \
+	daemon/config-webhook.c \
 	daemon/crashpoint.c daemon/crashpoint.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
@@ -14,6 +17,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/journal.c daemon/journal.h \
 	daemon/monitor.c daemon/monitor.h \
 	daemon/state.c daemon/state.h \
+	daemon/lock.c daemon/lock.h \
 	daemon/manager.c daemon/manager.h \
 	daemon/once.c daemon/once.h \
 	daemon/status.c daemon/status.h \

@@ -5,8 +5,9 @@
 #define AM_ALERTNAME "InferenceDeploymentUnhealthy"
 #define AM_PATH "/api/v2/alerts"
 
+/* Receivers get no raw C1 control or byte that is not UTF-8 (json-c leaves them as they are). */
 static char *to_text(struct json_object *o) {
-        char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        char *s = json_sanitize(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 
         json_object_put(o);
         return s;
@@ -30,9 +31,12 @@ bool render_wants(enum webhook_format f, const struct event *e) {
 #define ELLIPSIS "…"
 
 /* mrkdwn treats &, < and > as markup: "<!channel>" in an error message from the API would ping
- * a whole channel. Escaped as Slack asks, then cut to max bytes, on a character boundary and
- * never inside an entity, with an ellipsis when cut. */
-static char *slack_text(const char *s, size_t max) {
+ * a whole channel. Controls escaped as in every text sink, then &, < and > as Slack asks, then
+ * cut to max bytes, on a character boundary and never inside an entity, with an ellipsis when
+ * cut. */
+static char *slack_text(const char *text, size_t max) {
+        _cleanup_free_ char *escaped = cescape_cell(text);
+        const char *s = escaped;
         char *out = xmalloc(strlen(s) * 5 + 1), *o = out;
         size_t cut, n;
 
@@ -228,7 +232,9 @@ char *render_event(enum webhook_format f, const struct event *e) {
                 return render_slack(e);
         case WEBHOOK_FORMAT_ALERTMANAGER:
                 return render_alertmanager_event(e);
-        default:
-                return event_to_json(e);
+        default: {
+                _cleanup_free_ char *raw = event_to_json(e);
+                return json_sanitize(raw);
+        }
         }
 }

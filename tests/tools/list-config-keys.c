@@ -6,10 +6,10 @@
 #include "config.h"
 
 int main(void) {
-        static const char *const groups[] = { "", "accounts", "projects", "webhooks" };
+        const char *group, *key;
 
-        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
-                for (const char *const *k = config_known_keys(groups[i]); k && *k; k++)
-                        printf("%s %s\n", *groups[i] ? groups[i] : "global", *k);
+        for (size_t i = 0; (group = config_group_name(i)); i++)
+                for (size_t j = 0; (key = config_known_key(group, j)); j++)
+                        printf("%s %s\n", *group ? group : "global", key);
         return 0;
 }
