@@ -242,6 +242,10 @@ static int commit(struct manager *m, bool now) {
         save_state(m, batch);
         m->state_dirty = false;
         feed(m, &m->pending, batch);
+        /* The delivery figures saved are those from before the feed (spooled, dropped by the
+         * limits): --status shows the new ones after the lazy save. */
+        if (m->webhooks && webhooks_take_dirty(m->webhooks))
+                save_lazily(m);
         update_status(m);
         return 0;
 }

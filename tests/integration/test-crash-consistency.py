@@ -142,6 +142,7 @@ def main(t):
 
         last = iw.Daemon(conf, ["--log-target=stderr", "--log-format=json"], binary=BINARY)
         daemons.append(last)
+        iw.wait_until(lambda: any(e["type"] == "monitor.started" for e in h.events(last)), 30, "the last daemon")
 
         def logged():
             return [e for d in daemons for e in h.events(d)]
