@@ -11,7 +11,9 @@ drains everything, and the sink's record must show:
   error, its clearing, an alert's firing and resolution), however often it was delivered;
 - no alert fired twice: per deployment, alert.firing and alert.resolved alternate, each
   resolution names the alert that fired, and every fired alert was resolved;
-- no transition lost: each container.error_cleared clears the error last reported there.
+- no transition lost: each container.error_cleared clears the error last reported there;
+- the kills did interrupt commits (restarts fed their events again), and no state.json.tmp.PID
+  of a kill before a rename is left.
 
 The seed is printed; IW_CRASH_SEED=N repeats a run, IW_CRASH_LIVES=N changes the number of kills.
 """
@@ -101,7 +103,7 @@ def key(e):
 
 def main(t):
     seed = int(os.environ.get("IW_CRASH_SEED") or random.SystemRandom().randrange(1, 1 << 30))
-    lives = int(os.environ.get("IW_CRASH_LIVES") or 16)
+    lives = int(os.environ.get("IW_CRASH_LIVES") or 24)
     t.diag("seed %d (IW_CRASH_SEED=%d repeats this run), %d lives" % (seed, seed, lives))
     rng = random.Random(seed)
     if not os.access(BINARY, os.X_OK):
