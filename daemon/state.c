@@ -8,7 +8,8 @@
 #include "crashpoint.h"
 #include "state.h"
 
-#define STATE_VERSION 2
+/* 3 added the outbox lines (an older daemon would take them for deployments); 2 is read too. */
+#define STATE_VERSION 3
 #define STATE_FILE "state.json"
 #define FED_FILE STATE_FILE ".fed"
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -345,7 +346,7 @@ static int header_from_json(struct json_object *o, struct saved_state *s, const 
                 *ret_why = "the first line is not a JSON object";
                 return -EBADMSG;
         }
-        if (get_int(o, "version") != STATE_VERSION) {
+        if (get_int(o, "version") != STATE_VERSION && get_int(o, "version") != 2) {
                 *ret_why = "unknown version";
                 return -EBADMSG;
         }

@@ -227,6 +227,19 @@ static void test_outbox(void **state) {
         remove_dir(dir);
 }
 
+/* A file of the previous version (no outbox) still reads: an upgrade keeps the state. */
+static void test_reads_version_2(void **state) {
+        struct saved_state s;
+        const char *why = NULL;
+
+        assert_int_equal(state_from_json("{\"version\":2,\"deployments\":1}\n"
+                                         "{\"url\":\"u\",\"project_id\":1,\"name\":\"x\"}\n", &s, &why), 0);
+        assert_int_equal(s.n_watches, 1);
+        assert_int_equal(s.outbox.n, 0);
+        assert_true(sd_id128_is_null(s.batch));
+        saved_state_done(&s);
+}
+
 /* What a crash in the middle of a save leaves is removed at the next start. */
 static void test_temporary_files_removed(void **state) {
         _cleanup_free_ char *dir = make_dir(), *tmp = xasprintf("%s/state.json.tmp.12345", dir), *moved = NULL,
@@ -287,6 +300,7 @@ int main(void) {
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
                 cmocka_unit_test(test_outbox),
+                cmocka_unit_test(test_reads_version_2),
                 cmocka_unit_test(test_temporary_files_removed),
                 cmocka_unit_test(test_rejection_says_why),
         };
