@@ -25,15 +25,18 @@
 /* ------------------------------------------------------------------------------------------ */
 /* The loader and its diagnostics (config-diag.c) */
 
+/* A file read: the main one, or one named by an @include. */
 struct source {
-        char *raw;  /* the @include argument as libconfig names it; NULL: main file */
-        char *name; /* for messages and reading */
-        char *text; /* read lazily to re-read integer literals; erased when done */
-        bool read_tried;
-        size_t *lines; /* offset of each line in text, built on first use */
-        size_t n_lines;
+        char *name;         /* the path as given, or an @include's resolved path */
         bool inline_key;    /* holds an account's inline "key" */
         bool inline_secret; /* holds a webhook's inline "secret" */
+};
+
+/* Where a line of the text libconfig reads comes from. */
+struct line_origin {
+        size_t source;
+        unsigned line;
+        size_t offset; /* of the line's start in the text */
 };
 
 struct diag_entry {
@@ -47,19 +50,31 @@ struct diag_entry {
 struct loader {
         unsigned flags;
         bool is_file;                /* config_load: sources are real files whose mode matters */
-        char *include_dir;           /* directory of the main file; NULL: the current one */
         const char *credentials_dir; /* $CREDENTIALS_DIRECTORY */
-        struct source *sources;      /* [0] is the main file */
+        struct source *sources;      /* [0] is the main file, then the @includes in order */
         size_t n_sources;
+        /* What libconfig parses: the main file with its @includes expanded (config-include.c),
+         * erased when done (it may hold inline secrets), and where each of its lines comes from. */
+        char *text;
+        size_t text_size, text_alloc;
+        struct line_origin *lines;
+        size_t n_lines;
         struct diag_entry *diags;
         size_t n_diags;
         size_t n_errors;
 };
 
-void loader_init(struct loader *l, const char *name, const char *text, unsigned flags, bool is_file);
+void loader_init(struct loader *l, const char *name, unsigned flags, bool is_file);
 void loader_done(struct loader *l);
-/* The index of the source libconfig calls raw (NULL: the main file), added on first use. */
-size_t loader_source(struct loader *l, const char *raw);
+/* Adds a source (or finds it, by name) and returns its index. */
+size_t loader_source(struct loader *l, const char *name);
+/* The source and line that line of the text comes from (line 0: the main file as a whole). */
+size_t loader_origin(const struct loader *l, unsigned line, unsigned *ret_line);
+/* The same for a setting. */
+size_t setting_origin(const struct loader *l, const config_setting_t *s, unsigned *ret_line);
+/* Expands the @includes of the main file's text into l->text. Returns -EINVAL after reporting
+ * an include it refuses (config-include.c). */
+int loader_expand(struct loader *l, const char *main_text);
 /* Moves the diagnostics, sorted, into diag. */
 void loader_flush_diag(struct loader *l, struct config_diag *diag);
 
@@ -75,6 +90,8 @@ char *where(struct loader *l, const config_setting_t *first, const config_settin
 int type_error(struct loader *l, const config_setting_t *s, const char *path, const char *what);
 int range_error(struct loader *l, const config_setting_t *s, const char *path, bool zero_ok, const char *min,
                 const char *max, const char *got);
+/* What a read_full_file() error means, for "cannot read "P": REASON". */
+const char *file_error(int r);
 /* " (did you mean \"X\"?)" for the closest candidate within edit distance 2, or "". */
 char *did_you_mean(const char *const *candidates, size_t n, const char *s);
 

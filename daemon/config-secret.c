@@ -34,7 +34,7 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
         if (r == -EFBIG)
                 report_error(l, s, "%s: \"%s\" is larger than %u bytes", path, file, SECRET_MAX);
         else if (r < 0)
-                report_error(l, s, "%s: cannot read \"%s\": %s", path, file, strerror(-r));
+                report_error(l, s, "%s: cannot read \"%s\": %s", path, file, file_error(r));
         if (r < 0)
                 return;
         strip_trailing_space(buf);
@@ -91,7 +91,7 @@ static void parse_inline_secret(const struct scope *sc, const struct secret_keys
                 report_error(sc->l, s, "%s: the %s %s", path, k->what, problem);
         *f.value = xstrdup(v);
         *f.is_inline = true;
-        idx = loader_source(sc->l, config_setting_source_file(s));
+        idx = setting_origin(sc->l, s, &(unsigned) { 0 });
         if (k->is_account)
                 sc->l->sources[idx].inline_key = true;
         else

@@ -113,30 +113,13 @@ static const char *after_name(const char *p, const char *name) {
         return skip_space(p + 1);
 }
 
-/* Line "line" (from 1) of the file setting s comes from, or NULL. Included files are read here;
- * an index of lines keeps this cheap for configs with thousands of integers. */
-static const char *source_line(struct loader *l, const config_setting_t *s) {
-        size_t idx = loader_source(l, config_setting_source_file(s)); /* may move l->sources */
-        struct source *src = &l->sources[idx];
+/* The line of the text setting s is on, or NULL. */
+static const char *source_line(const struct loader *l, const config_setting_t *s) {
         unsigned line = config_setting_source_line(s);
 
-        if (!src->read_tried) {
-                src->read_tried = true;
-                if (read_full_file(src->name, CONFIG_FILE_MAX, &src->text, NULL) < 0)
-                        src->text = NULL;
-        }
-        if (src->text && !src->lines) {
-                src->n_lines = 1;
-                for (const char *p = src->text; (p = strchr(p, '\n')); p++)
-                        src->n_lines++;
-                src->lines = xcalloc(src->n_lines, sizeof(size_t));
-                src->n_lines = 1;
-                for (const char *p = src->text; (p = strchr(p, '\n')); p++)
-                        src->lines[src->n_lines++] = (size_t) (p + 1 - src->text);
-        }
-        if (!src->text || line < 1 || line > src->n_lines)
+        if (!l->text || line < 1 || line > l->n_lines)
                 return NULL;
-        return src->text + src->lines[line - 1];
+        return l->text + l->lines[line - 1].offset;
 }
 
 static bool literal_matches(const struct literal *lit, const config_setting_t *s, long long stored) {

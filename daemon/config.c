@@ -2,8 +2,9 @@
  * problem. Nothing here prints: everything goes into struct config_diag.
  *
  * Every message has one of these shapes. FILE is the path as given; an @include is named by its
- * path resolved against the directory of the main file. LINE is the line where the setting (or
- * group) starts. PATH names the setting: "interval", "accounts[0].url", "webhooks[1].headers[0]",
+ * path resolved against the directory of the file holding it (config-include.c). STRERROR is
+ * strerror()'s, or "Not a regular file" for a FIFO, a device or a socket. LINE is the line where
+ * the setting (or group) starts. PATH names the setting: "interval", "accounts[0].url", "webhooks[1].headers[0]",
  * or a group, "projects[2]". Warnings have "warning: " right after "FILE:LINE: ". Strings from the
  * file are quoted C-style (\n, \xHH) so every message stays on one line. Secret values, URLs,
  * header values and bad key_file/secret_file/credential values are never echoed: they may hold
@@ -16,9 +17,11 @@
  *   FILE: warning: contains an inline secret but is readable by group/others (mode 0644); chmod 600
  *         it or use key_file/key_credential                  (secret_file/secret_credential for a
  *                                                            webhook's secret; config_load only)
+ * Includes (reading stops after them, as after a syntax error):
+ *   FILE:LINE: cannot include "P": STRERROR | more than 10 levels of @include
+ *   FILE:LINE: @include: the file name has no closing quote
  * Syntax, as libconfig words it:
- *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array |
- *              cannot open include file | ...
+ *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array | ...
  * Types (WHAT: an integer | a string | a duration such as "60s" or a number of seconds | a size such
  * as "8MiB" or a number of bytes | a list of groups such as ( { ... } ) | a group { ... } | an array
  * of strings such as [ "a", "b" ] | an array of integers such as [ 1, 2 ] | "*" or an array of
@@ -80,7 +83,8 @@
  *   FILE:LINE: warning: [PATH: ]unknown key "X" [(did you mean "Y"?)]
  *
  * All problems are collected in one pass (a syntax error stops it). Errors and warnings are each
- * sorted by file (main file first), then line, then the order found; whole-file messages first. */
+ * sorted by file (main file first, then the others in the order they are included), then line,
+ * then the order found; whole-file messages first. */
 
 #include <sys/stat.h>
 
@@ -200,21 +204,22 @@ static void check_modes(struct loader *l) {
 }
 
 static void report_syntax_error(struct loader *l, const config_t *cf) {
-        size_t src = loader_source(l, config_error_file(cf));
+        unsigned line;
+        size_t src = loader_origin(l, (unsigned) MAX(config_error_line(cf), 0), &line);
 
-        report_at(l, src, (unsigned) MAX(config_error_line(cf), 0), true, "%s",
-                  strempty(config_error_text(cf)));
+        report_at(l, src, line, true, "%s", strempty(config_error_text(cf)));
 }
 
-/* Parses the main source of l; every problem lands in l's diagnostics. */
-static int loader_run(struct loader *l, struct config **ret) {
+/* Parses text, the main source of l; every problem lands in l's diagnostics. */
+static int loader_run(struct loader *l, const char *text, struct config **ret) {
         struct config *c;
         config_t cf;
 
+        /* libconfig opens no file itself: it gets the text with the @includes expanded. */
+        if (loader_expand(l, text) < 0)
+                return -EINVAL;
         config_init(&cf);
-        if (l->include_dir)
-                config_set_include_dir(&cf, l->include_dir);
-        if (!config_read_string(&cf, l->sources[0].text)) {
+        if (!config_read_string(&cf, strempty(l->text))) {
                 report_syntax_error(l, &cf);
                 config_destroy(&cf);
                 return -EINVAL;
@@ -240,8 +245,8 @@ static int load(const char *text, const char *name, unsigned flags, bool is_file
         struct loader l;
         int r;
 
-        loader_init(&l, name, text, flags, is_file);
-        r = loader_run(&l, ret);
+        loader_init(&l, name, flags, is_file);
+        r = loader_run(&l, text, ret);
         loader_flush_diag(&l, diag ? diag : &scratch);
         loader_done(&l);
         config_diag_done(&scratch);
@@ -258,7 +263,7 @@ int config_load(const char *path, unsigned flags, struct config_diag *diag, stru
         if (r < 0) {
                 if (diag)
                         *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
-                                xasprintf("%s: cannot read: %s", path, strerror(-r));
+                                xasprintf("%s: cannot read: %s", path, file_error(r));
                 return r;
         }
         r = load(text, path, flags, true, diag, ret);

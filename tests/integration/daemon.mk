@@ -6,6 +6,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-faults.py \
 	tests/integration/test-restart.py \
 	tests/integration/test-notify.py \
+	tests/integration/test-reload-faults.py \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
 	tests/integration/test-valgrind.py

@@ -130,7 +130,7 @@ static const struct bad_case bad_cases[] = {
           { "t.conf:3: mismatched element type in array" } },
         { "syntax_missing_include",
           "@include \"/nonexistent/inferwatch/x.conf\"\n" BASE,
-          { "t.conf:1: cannot open include file" } },
+          { "t.conf:1: cannot include \"/nonexistent/inferwatch/x.conf\": No such file or directory" } },
 
         /* Missing or empty top-level lists. */
         { "empty_file", "", { "t.conf: \"accounts\" is required", "t.conf: \"projects\" is required" } },
@@ -918,6 +918,133 @@ static void test_duplicates_across_include(void **state) {
         assert_null(load_file_expect(main_conf, 0, STRV(e_hook, e_acc, e_proj), NONE));
 }
 
+/* Issue 10 item 6: libconfig's scanner called exit(2) on an @include naming a directory, taking
+ * the daemon down on reload; now it is an error at the directive's line, and nothing is lost. */
+static void test_include_directory(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *sub = xasprintf("%s/conf.d", t->dir), *main_conf = NULL, *e = NULL;
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        main_conf = tmp_file(t, "main.conf", BASE "@include \"conf.d\"\n", 0600);
+        e = xasprintf("%s:3: cannot include \"%s\": Is a directory", main_conf, sub);
+        assert_null(load_file_expect(main_conf, 0, STRV(e), NONE));
+        assert_null(load_file_expect(main_conf, CONFIG_LOAD_SECRETS, STRV(e), NONE));
+}
+
+/* Issue 10 item 7: a FIFO (or a device) as the configuration, an @include, a key, secret or URL
+ * file, or a credential blocked -t and froze a reload until a writer came. The alarm turns a
+ * hang into a failure. */
+static void test_fifo_refused(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *fifo = xasprintf("%s/fifo", t->dir), *creds = xasprintf("%s/creds", t->dir);
+        _cleanup_free_ char *cred_fifo = xasprintf("%s/gcore-api-key", creds);
+        _cleanup_free_ char *e_main = xasprintf("%s: cannot read: Not a regular file", fifo);
+        _cleanup_free_ char *t_inc = xasprintf(BASE "@include \"%s\"\n", fifo);
+        _cleanup_free_ char *e_inc = xasprintf("t.conf:3: cannot include \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *t_key = xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS, fifo);
+        _cleanup_free_ char *e_key =
+                xasprintf("t.conf:1: accounts[0].key_file: cannot read \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *t_secret =
+                xasprintf(BASE "webhooks = ( { url = \"https://h\"; secret_file = \"%s\"; } );\n", fifo);
+        _cleanup_free_ char *e_secret =
+                xasprintf("t.conf:3: webhooks[0].secret_file: cannot read \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *t_url = xasprintf(BASE "webhooks = ( { url_file = \"%s\"; } );\n", fifo);
+        _cleanup_free_ char *e_url =
+                xasprintf("t.conf:3: webhooks[0].url_file: cannot read \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *e_cred = xasprintf(
+                "t.conf:1: accounts[0].key_credential: cannot read \"%s\": Not a regular file", cred_fifo);
+        _cleanup_free_ char *e_dev =
+                xasprintf("t.conf:1: accounts[0].key_file: cannot read \"/dev/zero\": Not a regular file");
+
+        (void) alarm(30);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_null(load_file_expect(fifo, 0, STRV(e_main), NONE));
+        assert_null(load_expect(t_inc, 0, STRV(e_inc), NONE));
+        assert_null(load_expect(t_key, 0, STRV(e_key), NONE));
+        assert_null(load_expect(t_key, CONFIG_LOAD_SECRETS, STRV(e_key), NONE));
+        assert_null(load_expect(t_secret, CONFIG_LOAD_SECRETS, STRV(e_secret), NONE));
+        assert_null(load_expect(t_url, CONFIG_LOAD_SECRETS, STRV(e_url), NONE));
+        assert_null(load_expect("accounts = ( { key_file = \"/dev/zero\"; } );\n" PROJECTS, 0, STRV(e_dev),
+                                NONE));
+        assert_int_equal(mkdir(creds, 0700), 0);
+        assert_int_equal(mkfifo(cred_fifo, 0600), 0);
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", creds, 1), 0);
+        assert_null(load_expect("accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS,
+                                CONFIG_LOAD_SECRETS, STRV(e_cred), NONE));
+        (void) alarm(0);
+}
+
+/* Issue 10 item 9: with an absolute main file (as in the unit), libconfig made an absolute
+ * @include "/dir//dir/extra.conf". Absolute names are used as they are; relative ones are taken
+ * from the directory of the file that holds the @include. */
+static void test_include_paths(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *sub = xasprintf("%s/conf.d", t->dir), *accounts = NULL, *text = NULL;
+        _cleanup_free_ char *main_conf = NULL, *e1 = NULL, *e2 = NULL, *loop = NULL, *e_loop = NULL;
+        struct config *c;
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        free(tmp_file(t, "conf.d/projects.conf", "projects = ( { id = 7; deployments = \"*\"; } );\n", 0600));
+        /* "projects.conf": the one in conf.d, next to this file, not in the main file's directory. */
+        accounts = tmp_file(t, "conf.d/accounts.conf", "accounts = ( { key = \"k\"; } );\n@include \"projects.conf\"\n",
+                            0600);
+        text = xasprintf("@include \"%s\"\n", accounts);
+        main_conf = tmp_file(t, "main.conf", text, 0600);
+        c = load_file_expect(main_conf, 0, NONE, NONE);
+        assert_int_equal(c->n_projects, 1);
+        assert_int_equal(c->projects[0].id, 7);
+        config_free(c);
+
+        /* Each line keeps its own file and number, before and after an @include, at any depth. */
+        free(tmp_file(t, "conf.d/accounts.conf",
+                      "accounts = ( { key = \"k\"; } );\n@include \"projects.conf\"\nfor = 0;\n", 0600));
+        free(tmp_file(t, "main.conf", "resolve_for = 0;\n@include \"conf.d/accounts.conf\"\ninterval = 0;\n", 0600));
+        e1 = xasprintf("%s:1: resolve_for: must be between 1 and 32, got 0", main_conf);
+        e2 = xasprintf("%s:3: interval: must be between 1s and 1d, got 0s", main_conf);
+        free(text);
+        text = xasprintf("%s:3: for: must be between 1 and 32, got 0", accounts);
+        assert_null(load_file_expect(main_conf, 0, STRV(e1, e2, text), NONE));
+
+        /* A file that includes itself: refused at libconfig's depth, once. */
+        loop = tmp_file(t, "loop.conf", BASE "@include \"loop.conf\"\n", 0600);
+        e_loop = xasprintf("%s:3: cannot include \"%s\": more than 10 levels of @include", loop, loop);
+        assert_null(load_file_expect(loop, 0, STRV(e_loop), NONE));
+}
+
+/* The directive is what libconfig's scanner takes for one: at the start of a line, outside
+ * comments and strings. The rest of its line is read after the file, and another @include there
+ * is no directive. */
+static void test_include_directive(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *name = xasprintf("%s/main.conf", t->dir);
+        _cleanup_free_ char *e_range = xasprintf("%s:3: resolve_for: must be between 1 and 32, got 0", name);
+        _cleanup_free_ char *e_syntax = xasprintf("%s:3: syntax error", name);
+        struct config_diag d = {};
+        struct config *c = NULL;
+
+        free(tmp_file(t, "inc.conf", "for = 3;", 0600));
+        c = load_expect(BASE "/* @include \"nope.conf\"\n@include \"nope.conf\" */\n"
+                             "state_directory = \"/x\n@include \\\"nope.conf\\\"\"; # @include \"nope.conf\"\n",
+                        0, NONE, NONE);
+        assert_string_equal(c->state_directory, "/x\n@include \"nope.conf\"");
+        config_free(c);
+
+        assert_int_equal(config_load_string(BASE "  @include \"inc.conf\" resolve_for = 4;\n", name, 0, &d, &c), 0);
+        assert_int_equal(c->alert_for, 3);
+        assert_int_equal(c->resolve_for, 4);
+        c = config_free(c);
+        config_diag_done(&d);
+
+        assert_int_equal(config_load_string(BASE "@include \"inc.conf\" resolve_for = 0;\n", name, 0, &d, &c),
+                         -EINVAL);
+        check_messages("errors", d.errors, d.n_errors, STRV(e_range));
+        config_diag_done(&d);
+        assert_int_equal(config_load_string(BASE "@include \"inc.conf\" @include \"inc.conf\"\n", name, 0, &d, &c),
+                         -EINVAL);
+        check_messages("errors", d.errors, d.n_errors, STRV(e_syntax));
+        config_diag_done(&d);
+}
+
 static void test_inline_secret_mode(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *open_conf = tmp_file(t, "open.conf", BASE, 0644);
@@ -1246,6 +1373,10 @@ int main(void) {
                 cmocka_unit_test(test_unreadable_file),
                 cmocka_unit_test_setup_teardown(test_include_reports_its_own_name, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_duplicates_across_include, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_include_directory, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_fifo_refused, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_include_paths, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_include_directive, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_inline_secret_mode, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_key_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
