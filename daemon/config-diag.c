@@ -51,6 +51,9 @@ void loader_done(struct loader *l) {
                 explicit_bzero(l->text, l->text_alloc); /* it may hold inline secrets */
         free(l->text);
         free(l->lines);
+        for (size_t i = 0; i < l->n_unchecked; i++)
+                free(l->unchecked[i]);
+        free(l->unchecked);
         for (size_t i = 0; i < l->n_diags; i++)
                 free(l->diags[i].text);
         free(l->diags);

@@ -59,6 +59,8 @@ struct loader {
         size_t text_size, text_alloc;
         struct line_origin *lines;
         size_t n_lines;
+        char **unchecked;            /* credentials -t could not check, each once */
+        size_t n_unchecked;
         struct diag_entry *diags;
         size_t n_diags;
         size_t n_errors;

@@ -49,6 +49,14 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
         buf = erase_and_free(buf);
 }
 
+/* -t says which credentials it could not check, each once. */
+static void note_unchecked(struct loader *l, const char *name) {
+        for (size_t i = 0; i < l->n_unchecked; i++)
+                if (streq(l->unchecked[i], name))
+                        return;
+        *(char **) array_append(&l->unchecked, &l->n_unchecked, sizeof(char *)) = xstrdup(name);
+}
+
 static void load_credential(struct loader *l, const config_setting_t *s, const char *path,
                             const struct secret_keys *k, const char *name, char **ret) {
         _cleanup_free_ char *file = NULL;
@@ -56,8 +64,10 @@ static void load_credential(struct loader *l, const config_setting_t *s, const c
         if (!l->credentials_dir) {
                 /* inferwatchd -t outside the service: nothing to check against (main.c lists
                  * what it skipped). */
-                if (!(l->flags & CONFIG_LOAD_SECRETS))
+                if (!(l->flags & CONFIG_LOAD_SECRETS)) {
+                        note_unchecked(l, name);
                         return;
+                }
                 report_error(l, s,
                              "%s: $CREDENTIALS_DIRECTORY is not set; run inferwatchd from its systemd unit "
                              "(LoadCredential=%s) or use %s",

@@ -227,6 +227,9 @@ static int loader_run(struct loader *l, const char *text, struct config **ret) {
         c = xcalloc(1, sizeof(*c));
         parse_root(l, config_root_setting(&cf), c);
         c->path = xstrdup(l->sources[0].name);
+        c->unchecked_credentials = TAKE_PTR(l->unchecked);
+        c->n_unchecked_credentials = l->n_unchecked;
+        l->n_unchecked = 0;
         /* Every string we keep was copied: libconfig's die here. */
         config_destroy(&cf);
         if (l->is_file)
@@ -321,6 +324,7 @@ struct config *config_free(struct config *c) {
                 webhook_done(&c->webhooks[i]);
         free(c->webhooks);
         free(c->state_directory);
+        strv_free(c->unchecked_credentials, c->n_unchecked_credentials);
         free(c->path);
         free(c);
         return NULL;

@@ -1145,9 +1145,20 @@ static void test_credentials(void **state) {
         free(tmp_file(t, "gcore-api-key", "from-credential\n", 0600));
         free(tmp_file(t, "hook-secret", "whsec_YWJj", 0600));
 
-        /* Outside systemd: -t has nothing to check against; loading for real is an error. */
+        /* Outside systemd: -t has nothing to check against, and says which it skipped, each once;
+         * loading for real is an error. */
         assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
-        config_free(load_expect(text, 0, NONE, NONE));
+        c = load_expect(text, 0, NONE, NONE);
+        assert_int_equal(c->n_unchecked_credentials, 2);
+        assert_string_equal(c->unchecked_credentials[0], "gcore-api-key");
+        assert_string_equal(c->unchecked_credentials[1], "hook-secret");
+        config_free(c);
+        c = load_expect("accounts = ( { name = \"a\"; key_credential = \"k\"; },\n"
+                        "  { name = \"b\"; key_credential = \"k\"; } );\n"
+                        "projects = ( { id = 1; account = \"a\"; deployments = \"*\"; } );\n",
+                        0, NONE, NONE);
+        assert_int_equal(c->n_unchecked_credentials, 1);
+        config_free(c);
         assert_null(load_expect(
                 text, CONFIG_LOAD_SECRETS,
                 STRV("t.conf:1: accounts[0].key_credential: $CREDENTIALS_DIRECTORY is not set; run "
@@ -1158,6 +1169,7 @@ static void test_credentials(void **state) {
 
         assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
         c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_int_equal(c->n_unchecked_credentials, 0);
         assert_string_equal(c->accounts[0].key, "from-credential");
         assert_string_equal(c->accounts[0].key_credential, "gcore-api-key");
         assert_string_equal(c->webhooks[0].secret, "whsec_YWJj");
