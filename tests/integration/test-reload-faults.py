@@ -21,6 +21,7 @@ def main(t):
     with scenario.World(sim_scenario) as w:
         w.start(w.config([(1, ["first"])]))
         conf = w.daemon.config_path
+        polls = lambda: w.sim.counters()["by_deployment"].get("1/second", 0)  # noqa: E731
         t.ok(os.path.isabs(conf), "the configuration is named by an absolute path", diag=conf)
         conf_dir = os.path.dirname(conf)
 
@@ -64,9 +65,8 @@ def main(t):
             t.ok(any(reason in m for m in logs), "%s: refused with its reason" % what,
                  diag="\n".join(logs[-6:]))
             t.eq(w.daemon.returncode, None, "%s: the daemon still runs" % what)
-            polls = w.sim.counters()["by_deployment"].get("1/second", 0)
-            iw.wait_until(lambda: w.sim.counters()["by_deployment"].get("1/second", 0) >= polls + 2, 10,
-                          "polls after the reload with %s" % what)
+            before = polls()
+            iw.wait_until(lambda: polls() >= before + 2, 10, "polls after the reload with %s" % what)
             t.ok(True, "%s: the old configuration still polled" % what)
         t.eq(len(w.events(EVENT="monitor.reloaded")), 1, "no monitor.reloaded for the refused ones")
 
