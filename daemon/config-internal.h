@@ -177,15 +177,18 @@ struct config_key {
         const void *data; /* anything else the parser needs */
 };
 
-/* A list of groups of the top level, e.g. accounts = ( { ... }, ... ), into an array of structs. */
+/* A section of the top level: a list of groups, e.g. accounts = ( { ... }, ... ), read into an
+ * array of structs (config_parse_list), or one group, e.g. foo = { ... }, read into a struct
+ * embedded in the top level's (config_parse_group). */
 struct config_section {
-        const char *one;          /* "account", for "at least one account is required" */
-        bool required;            /* at least one element */
+        const char *one;          /* lists: "account", for "at least one account is required" */
+        bool required;            /* lists: at least one element */
         const struct config_key *keys; /* ends with { NULL } */
         size_t size;              /* of one element */
-        size_t offset_n;          /* of the element count in struct config (the key's offset: the array) */
+        size_t offset_n;          /* lists: of the element count (the key's offset: the array's) */
         size_t offset_line;       /* of the element's "line" */
         const void *defaults;     /* an element with its defaults; NULL: zeros */
+        void (*done)(void *elem); /* frees what an element holds */
 };
 
 struct section_ctx {
@@ -203,6 +206,13 @@ struct section_ctx {
 
 /* Runs the parser of every key of ctx->keys that has one and passes filter (NULL: all). */
 void parse_keys(struct section_ctx *ctx, void *obj, bool (*filter)(const struct config_key *k));
+/* Reads the top level (root) with its table into obj: the settings, the unknown keys, then the
+ * sections (so that messages on a shared line keep the order they always had). */
+void parse_top_level(struct loader *l, const config_setting_t *root, const struct config_key *keys, void *obj,
+                     struct config *c);
+bool is_section(const struct config_key *k);
+/* Frees what the sections of keys hold in obj. */
+void sections_free(const struct config_key *keys, void *obj);
 /* Warns about every member of the group that is not in keys. */
 void warn_unknown_keys(const struct scope *sc, const struct config_key *keys);
 /* What the parser of key returned, or 0 if it has none or has not run. */
@@ -220,6 +230,16 @@ int config_parse_path(struct section_ctx *ctx, const struct config_key *k, void 
 int config_parse_strings(struct section_ctx *ctx, const struct config_key *k, void *obj);
 /* data: a struct config_section; the key's offset is that of the array in struct config. */
 int config_parse_list(struct section_ctx *ctx, const struct config_key *k, void *obj);
+/* data: a struct config_section; the key's offset is that of the struct in struct config, which
+ * gets the section's defaults whether the group is there or not. */
+int config_parse_group(struct section_ctx *ctx, const struct config_key *k, void *obj);
+
+/* Loads text with keys as its top level into obj, as config_load_string() does with the real
+ * table (the tests of the table engine use it). On failure obj may hold what was read: free it
+ * with sections_free(). */
+int config_load_table(const char *text, const char *name, const struct config_key *keys, void *obj,
+                      struct config_diag *diag);
+void strv_free(char **v, size_t n);
 
 struct strings_rule {
         string_check_t check;

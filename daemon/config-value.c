@@ -557,6 +557,12 @@ static int get_filter_strings(const struct scope *sc, const char *key, const cha
         return value_strings(sc->l, s, path, check, ret, ret_n);
 }
 
+void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 bool has_control_chars(const char *s) {
         for (; *s; s++)
                 if ((unsigned char) *s < 0x20 || *s == 0x7f)

@@ -4,8 +4,8 @@
  * Every message has one of these shapes. FILE is the path as given; an @include is named by its
  * path resolved against the directory of the file holding it (config-include.c). STRERROR is
  * strerror()'s, or "Not a regular file" for a FIFO, a device or a socket. LINE is the line where
- * the setting (or group) starts. PATH names the setting: "interval", "accounts[0].url", "webhooks[1].headers[0]",
- * or a group, "projects[2]". Warnings have "warning: " right after "FILE:LINE: ". Strings from the
+ * the setting (or group) starts. PATH names the setting: "interval", "accounts[0].url",
+ * "webhooks[1].headers[0]", or a group, "projects[2]". Warnings have "warning: " right after "FILE:LINE: ". Strings from the
  * file are quoted C-style (\n, \xHH) so every message stays on one line. Secret values, URLs,
  * header values and bad key_file/secret_file/credential values are never echoed: they may hold
  * credentials.
@@ -141,7 +141,7 @@ static const struct config_key top_keys[] = {
         { "state_directory",   parse_state_directory },
         { "spool_max_size",    config_parse_size,      C(spool_max_size),    64 * KIB,   16 * GIB },
         { "spool_max_age",     config_parse_duration,  C(spool_max_age),     SEC,        365 * DAY },
-        /* The lists, in this order: projects name accounts. */
+        /* The sections, in this order: projects name accounts. */
         { "accounts",          config_parse_list,      C(accounts),          .data = &account_section },
         { "projects",          config_parse_list,      C(projects),          .data = &project_section },
         { "webhooks",          config_parse_list,      C(webhooks),          .data = &webhook_section },
@@ -161,30 +161,6 @@ static const struct config config_defaults = {
         .spool_max_size = 64 * MIB,
         .spool_max_age = 7 * USEC_PER_DAY,
 };
-
-static bool is_list(const struct config_key *k) {
-        return k->parse == config_parse_list;
-}
-
-static bool is_not_list(const struct config_key *k) {
-        return !is_list(k);
-}
-
-static void parse_root(struct loader *l, const config_setting_t *root, struct config *c) {
-        int results[ELEMENTSOF(top_keys)] = {};
-        struct section_ctx ctx = {
-                .sc = { l, root, NULL },
-                .c = c,
-                .keys = top_keys,
-                .results = results,
-        };
-
-        *c = config_defaults;
-        /* The settings first, then the lists: messages on one line keep the order they always had. */
-        parse_keys(&ctx, c, is_not_list);
-        warn_unknown_keys(&ctx.sc, top_keys);
-        parse_keys(&ctx, c, is_list);
-}
 
 /* A file holding an inline secret should be readable by its owner only. */
 static void check_modes(struct loader *l) {
@@ -210,9 +186,10 @@ static void report_syntax_error(struct loader *l, const config_t *cf) {
         report_at(l, src, line, true, "%s", strempty(config_error_text(cf)));
 }
 
-/* Parses text, the main source of l; every problem lands in l's diagnostics. */
-static int loader_run(struct loader *l, const char *text, struct config **ret) {
-        struct config *c;
+/* Parses text, the main source of l, with keys as its top level into obj; every problem lands in
+ * l's diagnostics. Returns -EINVAL if there was an error. */
+static int loader_parse(struct loader *l, const char *text, const struct config_key *keys, void *obj,
+                        struct config *c) {
         config_t cf;
 
         /* libconfig opens no file itself: it gets the text with the @includes expanded. */
@@ -224,20 +201,26 @@ static int loader_run(struct loader *l, const char *text, struct config **ret) {
                 config_destroy(&cf);
                 return -EINVAL;
         }
-        c = xcalloc(1, sizeof(*c));
-        parse_root(l, config_root_setting(&cf), c);
-        c->path = xstrdup(l->sources[0].name);
-        c->unchecked_credentials = TAKE_PTR(l->unchecked);
-        c->n_unchecked_credentials = l->n_unchecked;
-        l->n_unchecked = 0;
+        parse_top_level(l, config_root_setting(&cf), keys, obj, c);
         /* Every string we keep was copied: libconfig's die here. */
         config_destroy(&cf);
         if (l->is_file)
                 check_modes(l);
-        if (l->n_errors > 0) {
+        return l->n_errors > 0 ? -EINVAL : 0;
+}
+
+static int loader_run(struct loader *l, const char *text, struct config **ret) {
+        struct config *c = xmalloc(sizeof(*c));
+
+        *c = config_defaults;
+        c->path = xstrdup(l->sources[0].name);
+        if (loader_parse(l, text, top_keys, c, c) < 0) {
                 config_free(c);
                 return -EINVAL;
         }
+        c->unchecked_credentials = TAKE_PTR(l->unchecked);
+        c->n_unchecked_credentials = l->n_unchecked;
+        l->n_unchecked = 0;
         *ret = c;
         return 0;
 }
@@ -274,6 +257,18 @@ int config_load(const char *path, unsigned flags, struct config_diag *diag, stru
         return r;
 }
 
+int config_load_table(const char *text, const char *name, const struct config_key *keys, void *obj,
+                      struct config_diag *diag) {
+        struct loader l;
+        int r;
+
+        loader_init(&l, name, 0, false);
+        r = loader_parse(&l, text, keys, obj, NULL);
+        loader_flush_diag(&l, diag);
+        loader_done(&l);
+        return r;
+}
+
 int config_load_string(const char *text, const char *name, unsigned flags, struct config_diag *diag,
                        struct config **ret) {
         if (!text || !name || !ret)
@@ -281,48 +276,10 @@ int config_load_string(const char *text, const char *name, unsigned flags, struc
         return load(text, name, flags, false, diag, ret);
 }
 
-static void strv_free(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-static void account_done(struct account *a) {
-        free(a->name);
-        free(a->url);
-        free(a->key_file);
-        free(a->key_credential);
-        erase_and_free(a->key);
-        free(a->ca_file);
-}
-
-static void webhook_done(struct webhook *w) {
-        free(w->name);
-        free(w->url);
-        strv_free(w->headers, w->n_headers);
-        strv_free(w->events, w->n_events);
-        strv_free(w->deployments, w->n_deployments);
-        free(w->projects);
-        free(w->url_file);
-        free(w->url_credential);
-        free(w->secret_file);
-        free(w->secret_credential);
-        erase_and_free(w->secret);
-        free(w->ca_file);
-}
-
 struct config *config_free(struct config *c) {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_accounts; i++)
-                account_done(&c->accounts[i]);
-        free(c->accounts);
-        for (size_t i = 0; i < c->n_projects; i++)
-                strv_free(c->projects[i].deployments, c->projects[i].n_deployments);
-        free(c->projects);
-        for (size_t i = 0; i < c->n_webhooks; i++)
-                webhook_done(&c->webhooks[i]);
-        free(c->webhooks);
+        sections_free(top_keys, c);
         free(c->state_directory);
         strv_free(c->unchecked_credentials, c->n_unchecked_credentials);
         free(c->path);
@@ -340,12 +297,12 @@ struct account *config_find_account(const struct config *c, const char *name) {
 }
 
 
-/* The top level is group "", then each list of groups by its key. */
+/* The top level is group "", then each section by its key. */
 static const struct config_key *group_keys(const char *group) {
         if (streq(group, ""))
                 return top_keys;
         for (const struct config_key *k = top_keys; k->key; k++)
-                if (is_list(k) && streq(k->key, group))
+                if (is_section(k) && streq(k->key, group))
                         return ((const struct config_section *) k->data)->keys;
         return NULL;
 }
@@ -354,7 +311,7 @@ const char *config_group_name(size_t i) {
         if (i == 0)
                 return "";
         for (const struct config_key *k = top_keys; k->key; k++)
-                if (is_list(k) && --i == 0)
+                if (is_section(k) && --i == 0)
                         return k->key;
         return NULL;
 }

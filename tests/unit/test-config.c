@@ -11,6 +11,8 @@
 
 /* Not "config.h": -I. finds autoconf's header of the same name first. */
 #include "config.h"
+/* For the tests of the table engine with a table of their own. */
+#include "config-internal.h"
 
 /* A valid account and project for cases about something else; they come after the case's own
  * lines so that the line numbers in expectations are those of the case text. */
@@ -1364,6 +1366,110 @@ static void test_diag_print(void **state) {
         config_diag_done(&d);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The table engine, with a table of the tests' own: a group section (as a "metrics { ... }"
+ * would be) and a list section of the same struct. */
+
+struct thing {
+        char *path;
+        usec_t every;
+        unsigned line;
+};
+
+struct things {
+        usec_t interval;
+        struct thing group;
+        struct thing *list;
+        size_t n_list;
+};
+
+static void thing_done(void *elem) {
+        free(((struct thing *) elem)->path);
+}
+
+static const struct config_key thing_keys[] = {
+        { "path", config_parse_path, offsetof(struct thing, path) },
+        { "every", config_parse_duration, offsetof(struct thing, every), SEC, HOUR },
+        {}
+};
+
+static const struct thing thing_defaults = { .every = 5 * SEC };
+
+static const struct config_section thing_group = {
+        .keys = thing_keys,
+        .size = sizeof(struct thing),
+        .offset_line = offsetof(struct thing, line),
+        .defaults = &thing_defaults,
+        .done = thing_done,
+};
+
+static const struct config_section thing_list = {
+        .one = "thing",
+        .keys = thing_keys,
+        .size = sizeof(struct thing),
+        .offset_n = offsetof(struct things, n_list),
+        .offset_line = offsetof(struct thing, line),
+        .defaults = &thing_defaults,
+        .done = thing_done,
+};
+
+static const struct config_key things_keys[] = {
+        { "interval", config_parse_duration, offsetof(struct things, interval), SEC, DAY },
+        { "thing", config_parse_group, offsetof(struct things, group), .data = &thing_group },
+        { "things", config_parse_list, offsetof(struct things, list), .data = &thing_list },
+        {}
+};
+
+/* Loads text with things_keys, checks the diagnostics, returns what load returned. */
+static int load_things(const char *text, struct things *t, const char *const *errors, const char *const *warnings) {
+        struct config_diag d = {};
+        int r;
+
+        *t = (struct things) {};
+        r = config_load_table(text, "t.conf", things_keys, t, &d);
+        check_messages("errors", d.errors, d.n_errors, errors);
+        check_messages("warnings", d.warnings, d.n_warnings, warnings);
+        config_diag_done(&d);
+        return r;
+}
+
+static void test_table_engine(void **state) {
+        struct things t;
+
+        /* An absent group still gets its defaults. */
+        assert_int_equal(load_things("interval = 7;\n", &t, NONE, NONE), 0);
+        assert_int_equal(t.interval, 7 * USEC_PER_SEC);
+        assert_int_equal(t.group.every, 5 * USEC_PER_SEC);
+        assert_null(t.group.path);
+        assert_int_equal(t.n_list, 0);
+        sections_free(things_keys, &t);
+
+        assert_int_equal(load_things("thing = {\n  path = \"/x\";\n  every = \"1m\"; bogus = 1; };\n"
+                                     "things = ( { path = \"/a\"; }, { every = 2; } );\n",
+                                     &t, NONE, STRV("t.conf:3: warning: thing: unknown key \"bogus\"")),
+                         0);
+        assert_string_equal(t.group.path, "/x");
+        assert_int_equal(t.group.every, 60 * USEC_PER_SEC);
+        assert_int_equal(t.group.line, 1);
+        assert_int_equal(t.n_list, 2);
+        assert_string_equal(t.list[0].path, "/a");
+        assert_int_equal(t.list[0].every, 5 * USEC_PER_SEC);
+        assert_int_equal(t.list[1].every, 2 * USEC_PER_SEC);
+        sections_free(things_keys, &t);
+
+        /* Messages name the group, or the element, and a wrong type is one. */
+        assert_int_equal(load_things("thing = { every = \"2h\"; };\nthings = ( { path = \"x\"; } );\n", &t,
+                                     STRV("t.conf:1: thing.every: must be between 1s and 1h, got 2h",
+                                          "t.conf:2: things[0].path: must be an absolute path, got \"x\""),
+                                     NONE),
+                         -EINVAL);
+        sections_free(things_keys, &t);
+        assert_int_equal(load_things("thing = ( { } );\n", &t,
+                                     STRV("t.conf:1: thing: expected a group { ... }, got a list"), NONE),
+                         -EINVAL);
+        sections_free(things_keys, &t);
+}
+
 static int group_setup(void **state) {
         /* The tests decide these themselves. */
         (void) unsetenv("STATE_DIRECTORY");
@@ -1398,6 +1504,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
                 cmocka_unit_test(test_misc_api),
                 cmocka_unit_test(test_diag_print),
+                cmocka_unit_test(test_table_engine),
         };
         size_t n = ELEMENTSOF(bad_cases) + ELEMENTSOF(fixed);
         _cleanup_free_ struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
