@@ -75,3 +75,9 @@ tests_unit_test_signature_SOURCES = tests/unit/test-signature.c
 tests_unit_test_signature_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_signature_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-signature
+
+check_PROGRAMS += tests/unit/test-flap
+tests_unit_test_flap_SOURCES = tests/unit/test-flap.c
+tests_unit_test_flap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_flap_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-flap
