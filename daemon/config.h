@@ -44,7 +44,7 @@ struct webhook {
         size_t n_headers;
         char **events;            /* event type globs ("alert.*"); none = all */
         size_t n_events;
-        int min_priority;         /* syslog level: events with priority <= this pass; default 7 */
+        int min_priority;         /* syslog level: events with priority <= this pass; default 6 (info) */
         char **deployments;       /* deployment name globs; none = all */
         size_t n_deployments;
         int64_t *projects;        /* project ids; none = all */

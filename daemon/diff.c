@@ -1,6 +1,7 @@
 #include <syslog.h>
 
 #include "diff.h"
+#include "signature.h"
 
 void alert_state_done(struct alert_state *a) {
         free(a->severity);
@@ -154,7 +155,9 @@ static void diff_containers(const struct deployment *old, const struct deploymen
                                 emit_container_error(d, c, NULL, h, account, now, out);
                         continue;
                 }
-                if (c->error_message && !streq_ptr(c->error_message, o->error_message))
+                /* The same error in other words (a back-off that grew, another pod) is not news:
+                 * the new text is kept in the snapshot for --status and the next event. */
+                if (c->error_message && !error_same_signature(c->error_message, o->error_message))
                         emit_container_error(d, c, o->error_message, h, account, now, out);
                 else if (!c->error_message && o->error_message) {
                         e = deployment_event(EVENT_CONTAINER_ERROR_CLEARED, account, d->project_id, d->name, now, out);
@@ -423,6 +426,119 @@ static bool same_snapshot(const struct deployment *stored, const struct deployme
         return true;
 }
 
+/* FNV-1a: a poll's state reduced to a key for the flap detector. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ ((const uint8_t *) p)[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+/* What matters of a poll for flapping: status, health and, per region, whether it serves none,
+ * some or all of its instances and the signature of its error; not the exact counts (an
+ * autoscaler's work) nor the wording of an error. */
+static uint64_t flap_key(const struct deployment *d, enum health h) {
+        uint64_t k = hash_bytes(UINT64_C(0xcbf29ce484222325), d->status, strlen(d->status) + 1);
+
+        k = hash_bytes(k, &h, sizeof(h));
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                int serves = c->ready == 0 ? 0 : c->ready < c->total ? 1 : 2;
+                _cleanup_free_ char *sig = error_signature(c->error_message);
+
+                k = hash_bytes(k, &c->region_id, sizeof(c->region_id));
+                k = hash_bytes(k, &serves, sizeof(serves));
+                k = hash_bytes(k, sig, strlen(sig) + 1);
+        }
+        return k;
+}
+
+/* The events a flap is made of (what they change), kept at debug priority while it lasts. */
+static unsigned flap_aspect(enum event_type t) {
+        switch (t) {
+        case EVENT_DEPLOYMENT_STATUS_CHANGED:
+                return FLAP_STATUS;
+        case EVENT_DEPLOYMENT_HEALTH_CHANGED:
+                return FLAP_HEALTH;
+        case EVENT_CONTAINER_ERROR:
+        case EVENT_CONTAINER_ERROR_CLEARED:
+                return FLAP_ERROR;
+        case EVENT_CONTAINER_READY_CHANGED:
+                return FLAP_READY;
+        case EVENT_CONTAINER_ADDED:
+        case EVENT_CONTAINER_REMOVED:
+                return FLAP_REGIONS;
+        default:
+                return 0;
+        }
+}
+
+static void demote_flap_events(struct event_list *out, size_t first) {
+        for (size_t i = first; i < out->n; i++)
+                if (flap_aspect(out->items[i]->type)) {
+                        out->items[i]->priority = LOG_DEBUG;
+                        event_add(out->items[i], "flapping", "yes");
+                }
+}
+
+static void emit_flapping(const struct diff_params *p, const struct flap_state *f, const struct deployment *d,
+                          enum health h, const char *reason, const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING, account, d->project_id, d->name, now, out);
+        char what[64], b[32];
+
+        add_common(e, d, h);
+        event_add(e, "reason", reason);
+        event_add(e, "flapping", flap_aspects_to_string(f->aspects, what));
+        event_add_int(e, "returns", f->returns);
+        event_add_int(e, "window_polls", p->flap.window);
+        event_add_int(e, "stable_seconds", (int64_t) (p->flap.stable / USEC_PER_SEC));
+        MSG(e, "flapping: %s went back and forth %u times in the last %u polls, now %s, %s (%s); its changes are "
+            "logged at debug priority until it is stable for %s", what, f->returns, p->flap.window, d->status,
+            health_to_string(h), reason, format_duration(b, p->flap.stable));
+}
+
+static void emit_flap_ended(const struct flap_state *f, const struct deployment *d, enum health h, const char *reason,
+                            const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, d->project_id, d->name, now, out);
+        usec_t lasted = f->last_change - MIN(f->last_change, f->since);
+        char what[64], b[32], b2[32];
+
+        add_common(e, d, h);
+        event_add(e, "reason", reason);
+        event_add(e, "flapping", flap_aspects_to_string(f->aspects, what));
+        event_add_int(e, "changes", f->changes);
+        event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
+        event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));
+        MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
+            format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
+            d->status, health_to_string(h), reason);
+}
+
+/* Flap control for every event of the poll (those from out->items[first] on). same: the state
+ * is the one of the previous poll, whose key is reused. */
+static void update_flap(const struct diff_params *p, struct watch_state *w, const struct deployment *d, enum health h,
+                        const char *reason, bool same, const char *account, usec_t now, struct event_list *out,
+                        size_t first) {
+        uint64_t key = same && w->flap.n_keys > 0 ? w->flap.keys[0] : flap_key(d, h);
+        unsigned aspects = 0;
+
+        for (size_t i = first; i < out->n; i++)
+                aspects |= flap_aspect(out->items[i]->type);
+        switch (flap_observe(&p->flap, &w->flap, key, aspects, now)) {
+        case FLAP_STARTED:
+                demote_flap_events(out, first);
+                emit_flapping(p, &w->flap, d, h, reason, account, now, out);
+                break;
+        case FLAP_ONGOING:
+                demote_flap_events(out, first);
+                break;
+        case FLAP_ENDED:
+                emit_flap_ended(&w->flap, d, h, reason, account, now, out);
+                break;
+        case FLAP_CALM:
+                break;
+        }
+}
+
 void diff_observe(const struct diff_params *p, struct watch_state *w, const char *account, int64_t project_id,
                   const char *name, const struct deployment *snap, usec_t now, struct event_list *out) {
         _cleanup_free_ char *reason = NULL;
@@ -431,6 +547,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         enum health h;
         const char *why;
         bool first, stuck;
+        size_t first_event = out->n;
 
         if (!snap) {
                 observe_gone(w, account, project_id, name, now, out);
@@ -467,6 +584,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->gone = false;
                 w->history = 0;
                 w->n_history = 0;
+                w->flap = (struct flap_state) {};
                 w->stuck_reported = false;
                 w->status_since = now;
         } else {
@@ -487,6 +605,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->stuck_reported = true;
         }
 
+        update_flap(p, w, d, h, reason, d == w->snap && h == w->health, account, now, out, first_event);
         update_alert(p, w, d, h, reason, health_is_problem(h) || stuck, account, now, out);
         if (d != w->snap) {
                 deployment_free(w->snap);

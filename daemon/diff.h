@@ -3,6 +3,7 @@
 #pragma once
 
 #include "event.h"
+#include "flap.h"
 #include "gcore.h"
 #include "health.h"
 
@@ -12,6 +13,7 @@ struct diff_params {
         unsigned resolve_for;     /* good polls in a row before it resolves */
         usec_t repeat_interval;   /* 0: no reminders */
         unsigned unreachable_after;
+        struct flap_params flap;
 };
 
 /* Flapping: this many good↔problem flips within the last FLAP_WINDOW polls keep an alert
@@ -39,6 +41,7 @@ struct watch_state {
         uint32_t history;         /* bit 0 = latest poll, 1 = problem */
         uint8_t n_history;
         struct alert_state alert;
+        struct flap_state flap;
 };
 
 struct api_state {

@@ -728,6 +728,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 .resolve_for = c->resolve_for,
                 .repeat_interval = c->repeat_interval,
                 .unreachable_after = c->unreachable_after,
+                .flap = FLAP_PARAMS_DEFAULT,
         };
 
         m->n_accounts = c->n_accounts;
