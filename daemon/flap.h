@@ -25,6 +25,7 @@ struct flap_params {
         usec_t stable;            /* and stable again after this long without a change */
 };
 
+/* The defaults of inferwatch.conf(5) (flap_returns, flap_window, flap_stable). */
 #define FLAP_PARAMS_DEFAULT ((struct flap_params) { .returns = 1, .window = 10, .stable = 5 * USEC_PER_MINUTE })
 
 struct flap_state {

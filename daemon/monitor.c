@@ -728,7 +728,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 .resolve_for = c->resolve_for,
                 .repeat_interval = c->repeat_interval,
                 .unreachable_after = c->unreachable_after,
-                .flap = FLAP_PARAMS_DEFAULT,
+                .flap = { .returns = c->flap_returns, .window = c->flap_window, .stable = c->flap_stable },
         };
 
         m->n_accounts = c->n_accounts;
