@@ -433,20 +433,25 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
         return h;
 }
 
-/* What matters of a poll for flapping: status, health and, per region, whether it serves none,
- * some or all of its instances and the signature of its error; not the exact counts (an
- * autoscaler's work) nor the wording of an error. */
+/* What matters of a poll for flapping: status, health and, per region, the signature of its
+ * error and whether it serves all its instances or how many it serves: a crash-loop whose
+ * ready count goes up and down flaps, an autoscaler that resizes a fully ready region does not;
+ * the wording of an error does not matter. */
 static uint64_t flap_key(const struct deployment *d, enum health h) {
         uint64_t k = hash_bytes(UINT64_C(0xcbf29ce484222325), d->status, strlen(d->status) + 1);
 
         k = hash_bytes(k, &h, sizeof(h));
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
-                int serves = c->ready == 0 ? 0 : c->ready < c->total ? 1 : 2;
+                bool all = c->ready >= c->total;
                 _cleanup_free_ char *sig = error_signature(c->error_message);
 
                 k = hash_bytes(k, &c->region_id, sizeof(c->region_id));
-                k = hash_bytes(k, &serves, sizeof(serves));
+                k = hash_bytes(k, &all, sizeof(all));
+                if (!all) {
+                        k = hash_bytes(k, &c->ready, sizeof(c->ready));
+                        k = hash_bytes(k, &c->total, sizeof(c->total));
+                }
                 k = hash_bytes(k, sig, strlen(sig) + 1);
         }
         return k;

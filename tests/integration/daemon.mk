@@ -11,6 +11,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-reload-faults.py \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
-	tests/integration/test-valgrind.py
+	tests/integration/test-valgrind.py \
+	tests/integration/test-noise.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
