@@ -492,7 +492,7 @@ static void emit_flapping(const struct diff_params *p, const struct flap_state *
 
         add_common(e, d, h);
         event_add(e, "reason", reason);
-        event_add(e, "flapping", flap_aspects_to_string(f->aspects, what));
+        event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
         event_add_int(e, "returns", f->returns);
         event_add_int(e, "window_polls", p->flap.window);
         event_add_int(e, "stable_seconds", (int64_t) (p->flap.stable / USEC_PER_SEC));
@@ -509,7 +509,7 @@ static void emit_flap_ended(const struct flap_state *f, const struct deployment 
 
         add_common(e, d, h);
         event_add(e, "reason", reason);
-        event_add(e, "flapping", flap_aspects_to_string(f->aspects, what));
+        event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
         event_add_int(e, "changes", f->changes);
         event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
         event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));

@@ -176,7 +176,7 @@ def main(t):
         started = [e for e in flap if e["type"] == "deployment.flapping"]
         t.eq(len(started), 1, "readiness flap: one deployment.flapping")
         t.eq(started[0]["priority"], "warning", "deployment.flapping is a warning")
-        t.ok("status" in started[0]["data"]["flapping"] and "health" in started[0]["data"]["flapping"],
+        t.ok("status" in started[0]["data"]["flaps"] and "health" in started[0]["data"]["flaps"],
              "deployment.flapping says what flaps", diag=started[0]["data"])
         t.ok(len([e for e in flap if e["type"] == "deployment.status_changed"]) >= 38,
              "every change of the flap is still logged")

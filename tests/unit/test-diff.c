@@ -381,7 +381,7 @@ static void test_flap_control(void **state) {
                                 flapping++;
                                 assert_int_equal(i, 2);
                                 assert_int_equal(e->priority, LOG_WARNING);
-                                assert_string_equal(event_get(e, "flapping"), "status, health, errors and readiness");
+                                assert_string_equal(event_get(e, "flaps"), "status, health, errors and readiness");
                                 assert_string_equal(event_get(e, "returns"), "2");
                         } else if (i >= 2 && e->type != EVENT_ALERT_FIRING) {
                                 assert_int_equal(e->priority, LOG_DEBUG);
