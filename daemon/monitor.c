@@ -406,8 +406,13 @@ static void watch_reschedule(struct watch *w) {
 static void observe(struct watch *w, const struct deployment *d, struct event_list *l) {
         struct mproject *p = w->job.project;
         struct monitor *m = p->m;
+        const struct deployment *before = w->state.snap;
 
         diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, now_usec(CLOCK_REALTIME), l);
+        /* A new snapshot without an event (an error's new text under the same signature) is
+         * still what --status should show: save it. */
+        if (w->state.snap != before)
+                m->dirty = true;
         w->obs_seq++;
 }
 

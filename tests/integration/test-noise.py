@@ -191,6 +191,42 @@ def main(t):
         two = [e["data"]["error_message"] for e in counts["two-errors", 40][2] if e["type"] == "container.error"]
         t.ok(two[0].startswith("Failed to pull image") and two[1].startswith("Back-off"),
              "two errors: both reported, in order", diag=two)
+
+        h.stop(t, d)
+    latest_text(t)
+
+
+def latest_text(t):
+    """A new text with the same signature is no new container.error, but the latest text stays
+    available: --status (the saved state) shows it. One quiet deployment and no webhook, so that
+    nothing else makes the daemon save its state."""
+    name = "llama-quiet"
+    with iw.Sim({"deployments": [dict(project_id=PROJECT, name=name, **GOOD)]}) as sim:
+        conf = h.config(sim, iw.tmpdir("state-"), [{"id": PROJECT, "deployments": [name]}], [],
+                        interval="2s", fast_interval="250ms")
+        d = h.start(conf)
+
+        def errors():
+            return [e for e in h.events(d) if e["type"] == "container.error"]
+        iw.wait_until(lambda: any(e["type"] == "deployment.discovered" for e in h.events(d)), 10, "discovery")
+        first, later = crash_loop(5)[0], crash_loop(5)[3]
+        sim.set(PROJECT, name, **first)
+        iw.wait_until(lambda: len(errors()) == 1 and any(e["type"] == "alert.firing" for e in h.events(d)), 10,
+                      "the error reported and the alert open")
+        n = polls(sim, name)
+        sim.set(PROJECT, name, **later)
+        iw.wait_until(lambda: polls(sim, name) >= n + 3, 10, "three more polls")
+
+        def shown():
+            dep = next(x for x in h.status(conf)["deployments"] if x["deployment"] == name)
+            return [c["error_message"] for c in dep["containers"] if c["region_id"] == 2][0]
+        want = later["containers"][1]["error_message"]
+        try:
+            iw.wait_until(lambda: shown() == want, 5, "--status to show the latest text")
+        except TimeoutError:
+            pass
+        t.eq(shown(), want, "--status shows the latest text of the error")
+        t.eq(len(errors()), 1, "and it was no new container.error")
         h.stop(t, d)
 
 
