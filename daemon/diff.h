@@ -31,6 +31,15 @@ struct alert_state {
         char *regions;            /* regions with errors when it opened, "7" or "1,7"; "" none */
 };
 
+/* A region whose error changed: (a hash of) the signature of the error before the current one,
+ * so that going back to it (ErrImagePull ↔ ImagePullBackOff) is not reported again. Kept
+ * inline (a watch_state is copied by value) for this many regions; more are always reported. */
+#define ERROR_MEMOS 8
+struct error_memo {
+        int64_t region_id;
+        uint64_t signature;       /* 0: a free slot */
+};
+
 struct watch_state {
         struct deployment *snap;  /* last observation; NULL before the first or once gone */
         enum health health;
@@ -42,6 +51,7 @@ struct watch_state {
         uint8_t n_history;
         struct alert_state alert;
         struct flap_state flap;
+        struct error_memo memos[ERROR_MEMOS]; /* not saved: after a restart a return is reported once more */
 };
 
 struct api_state {

@@ -4,7 +4,8 @@ long it lasts. Five incidents, each played at two lengths by ten deployments of 
 
 - crash-loop back-off whose text changes on every poll (back-off, pod name over three pods) and
   whose ready count goes up and down;
-- image-pull errors whose registry address changes;
+- image-pull errors, ErrImagePull (whose registry address changes) and ImagePullBackOff in turn:
+  two container.error, then the back and forth is no news;
 - a readiness probe failing every other poll (flapping);
 - a capacity error whose text carries a changing count;
 - two genuinely different errors in succession in one region: two container.error.
@@ -39,10 +40,12 @@ def crash_loop(n):
 
 
 def image_pull(n):
-    return [bad('Failed to pull image "registry.example.com/ml/llm:v0.6.4": rpc error: code = Unavailable desc = '
-                'failed to pull and unpack image: failed to do request: Head "https://registry.example.com/v2/ml/'
-                'llm/manifests/v0.6.4": dial tcp 10.96.12.%d:443: i/o timeout' % (40 + i % 7), ready=0,
-                status="DEPLOYING") for i in range(n)]
+    """The kubelet's ErrImagePull (whose address changes) and ImagePullBackOff, in turn."""
+    pull = ('Failed to pull image "registry.example.com/ml/llm:v0.6.4": rpc error: code = Unavailable desc = failed '
+            'to pull and unpack image: failed to do request: Head "https://registry.example.com/v2/ml/llm/manifests/'
+            'v0.6.4": dial tcp 10.96.12.%d:443: i/o timeout')
+    backoff = 'Back-off pulling image "registry.example.com/ml/llm:v0.6.4"'
+    return [bad(pull % (40 + i % 7) if i % 3 == 0 else backoff, ready=0, status="DEPLOYING") for i in range(n)]
 
 
 def readiness_flap(n):
@@ -56,7 +59,7 @@ def capacity(n):
 
 
 def two_errors(n):
-    return (image_pull(n // 2) +
+    return ([image_pull(1)[0]] * (n // 2) +
             [bad("Back-off %s restarting failed container=llm pod=%s" % (BACKOFF[min(i, 5)], PODS[i % 3]), ready=0)
              for i in range(n - n // 2)])
 
@@ -166,7 +169,7 @@ def main(t):
             t.eq(d1, d2, "%s: as many webhook deliveries at %d polls as at %d, per webhook" % (inc, short, long_))
             t.eq(len([e for e in ev2 if e["type"] == "alert.firing"]), 1, "%s: one alert" % inc)
             errors = [e for e in ev2 if e["type"] == "container.error" and e["priority"] == "err"]
-            t.eq(len(errors), 2 if inc == "two-errors" else 1, "%s: container.error at err" % inc,
+            t.eq(len(errors), 2 if inc in ("two-errors", "image-pull") else 1, "%s: container.error at err" % inc,
                  diag="\n".join(e["data"]["error_message"] for e in errors))
             t.ok(all(e["priority"] != "debug" or e["data"].get("flapping") == "yes" for e in ev2),
                  "%s: only the changes of a flap are debug, and they say so" % inc)

@@ -361,6 +361,31 @@ static void test_error_signature(void **state) {
         assert_int_equal(f->ev.items[0]->priority, LOG_ERR);
 }
 
+/* The kubelet alternates ErrImagePull and ImagePullBackOff: both reported once, then going back
+ * and forth between them is not news; a third error is, and so is one after the error cleared. */
+static void test_error_alternation(void **state) {
+        struct fixture *f = *state;
+        const char *pull = "Failed to pull image \"llm:v2\": rpc error: code = NotFound desc = not found";
+        const char *backoff = "Back-off pulling image \"llm:v2\"";
+        size_t errors = 0;
+        usec_t t = T0;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t));
+        for (int i = 0; i < 20; i++) {
+                free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, i % 2 ? backoff : pull), t += SEC));
+                for (size_t j = 0; j < f->ev.n; j++)
+                        errors += f->ev.items[j]->type == EVENT_CONTAINER_ERROR;
+                assert_string_equal(f->w.snap->containers[1].error_message, i % 2 ? backoff : pull);
+        }
+        assert_int_equal(errors, 2);
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Back-off 10s restarting failed container=llm"),
+                t += SEC, "container.error");
+        assert_int_equal(f->ev.items[0]->priority, LOG_DEBUG); /* by now it flaps */
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t += SEC));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, backoff), t += SEC,
+                "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
+}
+
 /* Flap control: the second return to a recent state is a flap: one deployment.flapping, the
  * changes at debug with FLAPPING=yes, and one summary once stable for flap.stable. */
 static void test_flap_control(void **state) {
@@ -584,6 +609,7 @@ int main(void) {
                 TEST(test_reminder),
                 TEST(test_error_changes),
                 TEST(test_error_signature),
+                TEST(test_error_alternation),
                 TEST(test_flap_control),
                 TEST(test_containers_added_removed),
                 TEST(test_spec_changed),
