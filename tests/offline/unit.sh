@@ -10,7 +10,7 @@ command -v systemd-analyze >/dev/null 2>&1 || skip_all "systemd-analyze is not i
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-plan 4
+plan 6
 
 if grep -q '@[a-z_]*@' "$unit"; then
         not_ok "every @variable@ of the unit is substituted"
@@ -26,7 +26,23 @@ else
         grep -n '^ExecStart=' "$unit" | diag
 fi
 
-sed "s|^ExecStart=[^ ]*|ExecStart=$top_builddir/daemon/inferwatchd|" "$unit" > "$tmp/inferwatch.service"
+# Minimal systems (containers, debootstrap --variant=minbase) have no procps: no /bin/kill.
+if grep -Eq '^Exec[A-Za-z]*=[-@:+!]*/(usr/)?bin/(kill|pkill)( |$)' "$unit"; then
+        not_ok "no Exec*= line needs /bin/kill (procps)"
+        grep -nE '^Exec[A-Za-z]*=' "$unit" | diag
+else
+        ok "no Exec*= line needs /bin/kill (procps)"
+fi
+
+# ExecReload validates before it signals: a reload of an invalid file fails visibly.
+if grep -q '^ExecReload=/[^ ]*/inferwatchd -t ' "$unit"; then
+        ok "ExecReload checks the configuration with inferwatchd -t"
+else
+        not_ok "ExecReload checks the configuration with inferwatchd -t"
+        grep -n '^ExecReload=' "$unit" | diag
+fi
+
+sed "s|^\(Exec[A-Za-z]*\)=[^ ]*/inferwatchd |\1=$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"
 # verify prints problems but exits 0 for some of them: any output is a failure.
 out=$(systemd-analyze verify --man=no "$tmp/inferwatch.service" 2>&1)
 if [ $? -eq 0 ] && [ -z "$out" ]; then
