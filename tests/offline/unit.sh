@@ -35,14 +35,15 @@ else
 fi
 
 # ExecReload validates before it signals: a reload of an invalid file fails visibly.
-if grep -q '^ExecReload=/[^ ]*/inferwatchd -t ' "$unit"; then
+if grep -q '^ExecReload=.*/inferwatchd -t ' "$unit"; then
         ok "ExecReload checks the configuration with inferwatchd -t"
 else
         not_ok "ExecReload checks the configuration with inferwatchd -t"
         grep -n '^ExecReload=' "$unit" | diag
 fi
 
-sed "s|^\(Exec[A-Za-z]*\)=[^ ]*/inferwatchd |\1=$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"
+# Every inferwatchd of an Exec line (ExecReload's is inside sh -c '...') is the one just built.
+sed "s|[^ =']*/sbin/inferwatchd |$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"
 # verify prints problems but exits 0 for some of them: any output is a failure.
 out=$(systemd-analyze verify --man=no "$tmp/inferwatch.service" 2>&1)
 if [ $? -eq 0 ] && [ -z "$out" ]; then
