@@ -12,35 +12,22 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 plan 6
 
-if grep -q '@[a-z_]*@' "$unit"; then
-        not_ok "every @variable@ of the unit is substituted"
-        grep -n '@[a-z_]*@' "$unit" | diag
-else
-        ok "every @variable@ of the unit is substituted"
-fi
+# unit_has DESCRIPTION REGEX SHOWN / unit_lacks ...: ok when the unit has a line matching the
+# extended REGEX (lacks any); else the unit's lines matching SHOWN are the diagnostics.
+unit_has() {
+        if grep -Eq "$2" "$unit"; then ok "$1"; else not_ok "$1"; grep -nE "$3" "$unit" | diag; fi
+}
+unit_lacks() {
+        if grep -Eq "$2" "$unit"; then not_ok "$1"; grep -nE "$3" "$unit" | diag; else ok "$1"; fi
+}
 
-if grep -q '^ExecStart=/[^ ]*/inferwatchd ' "$unit"; then
-        ok "ExecStart names inferwatchd by an absolute path"
-else
-        not_ok "ExecStart names inferwatchd by an absolute path"
-        grep -n '^ExecStart=' "$unit" | diag
-fi
-
+unit_lacks "every @variable@ of the unit is substituted" '@[a-z_]*@' '@[a-z_]*@'
+unit_has "ExecStart names inferwatchd by an absolute path" '^ExecStart=/[^ ]*/inferwatchd ' '^ExecStart='
 # Minimal systems (containers, debootstrap --variant=minbase) have no procps: no /bin/kill.
-if grep -Eq '^Exec[A-Za-z]*=[-@:+!]*/(usr/)?bin/(kill|pkill)( |$)' "$unit"; then
-        not_ok "no Exec*= line needs /bin/kill (procps)"
-        grep -nE '^Exec[A-Za-z]*=' "$unit" | diag
-else
-        ok "no Exec*= line needs /bin/kill (procps)"
-fi
-
+unit_lacks "no Exec*= line needs /bin/kill (procps)" \
+        '^Exec[A-Za-z]*=[-@:+!]*/(usr/)?bin/(kill|pkill)( |$)' '^Exec[A-Za-z]*='
 # ExecReload validates before it signals: a reload of an invalid file fails visibly.
-if grep -q '^ExecReload=.*/inferwatchd -t ' "$unit"; then
-        ok "ExecReload checks the configuration with inferwatchd -t"
-else
-        not_ok "ExecReload checks the configuration with inferwatchd -t"
-        grep -n '^ExecReload=' "$unit" | diag
-fi
+unit_has "ExecReload checks the configuration with inferwatchd -t" '^ExecReload=.*/inferwatchd -t ' '^ExecReload='
 
 # Every inferwatchd of an Exec line (ExecReload's is inside sh -c '...') is the one just built.
 sed "s|[^ =']*/sbin/inferwatchd |$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"

@@ -177,17 +177,8 @@ show() {
                 -p StatusText -p NeedDaemonReload inferwatch.service 2>&1
         c journalctl -q --no-pager -n 25 -u inferwatch.service 2>&1
 }
-# expect DESCRIPTION COMMAND...: like check, with the service's state as diagnostics on failure.
-expect() {
-        desc=$1
-        shift
-        if out=$("$@" 2>&1); then
-                ok "$desc"
-        else
-                not_ok "$desc"
-                { printf '%s\n' "$out"; show; } | diag
-        fi
-}
+# expect DESCRIPTION COMMAND...: check, with the service's state as diagnostics on failure.
+expect() { tap_on_failure=show; check "$@"; tap_on_failure=; }
 # is VALUE EXPECTED WHAT: fails, saying both, when they differ.
 is() { [ "$1" = "$2" ] || { echo "$3: got '$1', expected '$2'"; return 1; }; }
 # write FILE: stdin into FILE inside the container.
