@@ -75,8 +75,11 @@ fi
 deb=$(ls "$work"/debs/inferwatch_*.deb | head -n 1)
 version=$(dpkg-deb -f "$deb" Version)
 newversion=$version+systest1
+# The unit changes too (a comment), so that systemd must be reloaded to see the new one.
 dpkg-deb -R "$deb" "$work/repack" &&
         sed -i "s/^Version: .*/Version: $newversion/" "$work/repack/DEBIAN/control" &&
+        unit=$(find "$work/repack" -name inferwatch.service -path '*/systemd/system/*') &&
+        echo "# $newversion" >> "$unit" && touch -d '+1 min' "$unit" &&
         dpkg-deb -b "$work/repack" "$work/debs/new.deb" >/dev/null ||
         fail_all "repacking the package as $newversion"
 rm -rf "$work/repack"
