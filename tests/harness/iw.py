@@ -559,6 +559,10 @@ def _namespace_unavailable():
             return "%s not found" % tool
     if not os.access(JOURNALD, os.X_OK):
         return "%s not found" % JOURNALD
+    # journald exits at once ("Failed to acquire cgroup root path") without a cgroup file system,
+    # e.g. in a build chroot without /sys.
+    if not os.path.isdir("/sys/fs/cgroup") or not os.listdir("/sys/fs/cgroup"):
+        return "no cgroup file system at /sys/fs/cgroup (a chroot without /sys?)"
     probe = subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs",
                             "/run/log" if os.path.isdir("/run/log") else "/tmp"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
