@@ -1,10 +1,12 @@
 #!/bin/sh
 # The Debian package under a real systemd 252: a minimal Debian 12 root booted with
-# systemd-nspawn -b (tests/README: "A real systemd, booted in a container"), the package installed
-# with apt-get inside it, and the service driven with systemctl and checked with journalctl against
-# the API simulator running in the container. Prints TAP. Run once by scripts/test.sh (not by
-# make check: it takes a minute or two and needs root); by hand:
-#   sudo INFERWATCH_BUILDDIR=build sh tests/system/boot.sh
+# systemd-nspawn -b, the package installed with apt-get inside it, and the service driven with
+# systemctl and checked with journalctl against the API simulator running in the container. The
+# host's PID 1 need not be systemd: commands enter the container's init with nsenter. Prints TAP.
+# Run once by scripts/test.sh (not by make check: it takes a minute or two and needs root); by
+# hand: sudo INFERWATCH_BUILDDIR=build sh tests/system/boot.sh
+# The newer version for the upgrade is the same build repacked with a higher version and a changed
+# unit file (dpkg-deb -R/-b), not a second compilation.
 # INFERWATCH_BUILDDIR: a build (not a sanitizer build) holding tests/sim/inferwatch-sim.
 # The Debian 12 root is made once with debootstrap from the machine's own apt source and cached in
 # INFERWATCH_TEST_CACHE (default /var/cache/inferwatch-test); each run boots a throw-away overlay
