@@ -375,6 +375,10 @@ enum api_outcome gcore_classify_status(long s) {
         return API_PERMANENT;
 }
 
+bool gcore_status_object_scoped(long s) {
+        return s == 409 || (s >= 500 && s < 600 && s != 502 && s != 503 && s != 504);
+}
+
 void gcore_parse_error_body(const char *body, size_t size, struct api_error *e) {
         struct json_object *o;
 

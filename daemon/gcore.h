@@ -41,6 +41,10 @@ void deployment_page_done(struct deployment_page *p);
 
 /* Classifies an HTTP status (0: the transfer failed before one arrived). */
 enum api_outcome gcore_classify_status(long http_status);
+/* Whether a retryable status speaks of the object requested rather than of the API as a whole:
+ * 409 and the 5xx a service itself answers (500, 501, 505, ...). 408, 425, 429 and a gateway's
+ * 502, 503 and 504 (like network errors and timeouts) are the API's. */
+bool gcore_status_object_scoped(long http_status);
 /* Fills exception_class/message/request_id from a Gcore error body when it is one. */
 void gcore_parse_error_body(const char *body, size_t size, struct api_error *e);
 /* Retry-After: delay-seconds or an HTTP-date, relative to now_realtime. -EINVAL if neither. */

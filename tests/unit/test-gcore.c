@@ -445,6 +445,18 @@ static void test_classify(void **state) {
                 assert_int_equal(gcore_classify_status(cases[i].status), cases[i].o);
 }
 
+/* Which retryable failures speak of the object requested (that deployment's problem) and which
+ * of the API (the account pauses). */
+static void test_object_scoped(void **state) {
+        static const long object[] = { 409, 500, 501, 505, 507, 599 };
+        static const long api[] = { 0, 200, 404, 408, 425, 429, 502, 503, 504, 600 };
+
+        for (size_t i = 0; i < ELEMENTSOF(object); i++)
+                assert_true(gcore_status_object_scoped(object[i]));
+        for (size_t i = 0; i < ELEMENTSOF(api); i++)
+                assert_false(gcore_status_object_scoped(api[i]));
+}
+
 static void test_error_body(void **state) {
         const char *j = "{\"exception_class\":\"NotFoundError\",\"message\":\"Inference instance x could not "
                         "be found\",\"request_id\":\"abc-123\",\"info\":{}}";
@@ -505,6 +517,7 @@ int main(void) {
                 cmocka_unit_test(test_page_empty),
                 cmocka_unit_test(test_urls),
                 cmocka_unit_test(test_classify),
+                cmocka_unit_test(test_object_scoped),
                 cmocka_unit_test(test_error_body),
                 cmocka_unit_test(test_retry_after),
         };
