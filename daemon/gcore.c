@@ -139,8 +139,9 @@ static char *parse_envs_keys(struct json_object *v) {
 }
 
 /* Text from the API that events and the state carry (error_message, an error body's message):
- * at most this many bytes, cut on a UTF-8 character boundary and marked as cut. */
-#define TEXT_MAX 4096
+ * at most this many bytes, cut on a UTF-8 character boundary and marked as cut. Below the 4096
+ * bytes past which journalctl shows a field as a blob (or null in JSON) unless told --all. */
+#define TEXT_MAX 4000
 #define TEXT_CUT_MARK " [... cut]"
 
 /* A text member like member_string, at most TEXT_MAX bytes: the body is valid UTF-8 (the

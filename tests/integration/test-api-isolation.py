@@ -7,7 +7,8 @@ and 4, and the long Retry-After):
 - answers whose counts cannot be trusted ("ready": "1", a null deploy_status) change nothing: no
   transition, no alert, a poll failure that says why;
 - HTTP 500 for every deployment is still an outage: one api.unreachable, one api.recovered;
-- a 429 asking for an hour of silence is api.unreachable at once, and the pause is capped."""
+- a 429 asking for an hour of silence is api.unreachable at once, and the pause is capped;
+- a 2 MB error_message is carried cut to 4000 bytes."""
 
 import scenario
 
@@ -108,6 +109,22 @@ def untrusted_counts(t, w):
     t.eq(deployment_events(w)[len(baseline):], [], "the answers trusted again are what they were: no event")
 
 
+def long_error_message(t, w):
+    """A 2 MB error_message: the events carry at most 4000 bytes of it, cut between characters."""
+    # 2 MB; two-byte characters where the cut falls (the harness sends them escaped, 6 bytes each)
+    text = "x" + "\u00e9" * 3000 + "y" * (2 * 1024 * 1024)
+    w.sim.set(1, "d11", containers=[{"region_id": 1, "ready": 0, "error_message": text}])
+    e = w.wait_event("container.error", DEPLOYMENT="d11", timeout=20)[0]
+    got = e["ERROR_MESSAGE"]
+    raw = got.encode() if isinstance(got, str) else bytes(got)
+    t.ok(len(raw) <= 4000 and raw.decode().endswith(" [... cut]"),
+         "the event carries at most 4000 bytes of it, marked as cut", diag=len(raw))
+    t.ok(text.startswith(raw.decode()[:-len(" [... cut]")]), "... its beginning, whole characters")
+    t.ok(len(e["MESSAGE"].encode()) < 4300, "the message too", diag=len(e["MESSAGE"]))
+    w.sim.set(1, "d11", ready=1, containers=[{"region_id": 1, "error_message": None}])
+    w.wait_event("container.error_cleared", DEPLOYMENT="d11", timeout=20)
+
+
 def whole_api_500(t, w):
     w.sim.fault("status", status=500, endpoint="get", duration=8)
     down = w.wait_event("api.unreachable", timeout=20)[0]
@@ -138,6 +155,8 @@ def main(t):
             one_failing(t, w)
         with t.case("untrusted counts"):
             untrusted_counts(t, w)
+        with t.case("a 2 MB error_message"):
+            long_error_message(t, w)
         with t.case("HTTP 500 everywhere"):
             whole_api_500(t, w)
         with t.case("Retry-After: 3600"):
