@@ -255,6 +255,8 @@ static int parse_containers(struct json_object *arr, struct deployment *d, const
         return 0;
 }
 
+/* -EBADMSG: o is not a deployment; -EUCLEAN: it is one (*ret holds its name and status only)
+ * whose containers cannot be trusted. */
 static int parse_object(struct json_object *o, struct deployment *ret, const char **ret_why) {
         struct deployment d = {};
 
@@ -277,8 +279,10 @@ static int parse_object(struct json_object *o, struct deployment *ret, const cha
         d.command = parse_command(member(o, "command"));
         d.envs_keys = parse_envs_keys(member(o, "envs"));
         if (parse_containers(member(o, "containers"), &d, ret_why) < 0) {
+                *ret = (struct deployment) { .name = TAKE_PTR(d.name), .status = TAKE_PTR(d.status),
+                                             .status_enum = d.status_enum, .project_id = d.project_id };
                 deployment_done(&d);
-                return -EBADMSG;
+                return -EUCLEAN;
         }
         *ret = d;
         return 0;
@@ -293,6 +297,10 @@ int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret
                 return -EBADMSG;
         }
         r = parse_object(o, ret, ret_why);
+        if (r == -EUCLEAN) {
+                deployment_done(ret);
+                r = -EBADMSG;
+        }
         json_object_put(o);
         return r;
 }
@@ -301,6 +309,7 @@ void deployment_page_done(struct deployment_page *p) {
         for (size_t i = 0; i < p->n_items; i++)
                 deployment_done(&p->items[i]);
         free(p->items);
+        free(p->unusable);
         *p = (struct deployment_page) {};
 }
 
@@ -344,9 +353,15 @@ int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret,
                 goto finish;
         }
         p.items = xcalloc(n, sizeof(struct deployment));
-        /* One unusable item spoils the page: skipping it would report a live deployment as gone. */
+        p.unusable = xcalloc(n, sizeof(char *));
+        /* An item that is no deployment spoils the page: skipping it would report a live one as
+         * gone. One whose counts cannot be trusted is that deployment's problem: kept, marked. */
         for (; p.n_items < n; p.n_items++) {
                 r = parse_object(json_object_array_get_idx(results, p.n_items), &p.items[p.n_items], ret_why);
+                if (r == -EUCLEAN) {
+                        p.unusable[p.n_items] = *ret_why;
+                        r = 0;
+                }
                 if (r < 0)
                         goto finish;
         }

@@ -26,6 +26,9 @@ struct api_error {
 struct deployment_page {
         int64_t count;            /* total across pages, as the API reports it */
         struct deployment *items;
+        /* Per item, NULL or why its containers cannot be trusted (a static string): that item
+         * holds only its name and status, and is that deployment's poll failure, not the page's. */
+        const char **unusable;
         size_t n_items;
 };
 

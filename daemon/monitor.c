@@ -617,8 +617,22 @@ static uint64_t list_item(struct mproject *p, struct watch *w, const struct depl
         if (p->job.started < w->observed_at)
                 return 0;
         w->observed_at = p->job.started;
+        w->last_error = mfree(w->last_error);
         observe(w, d, l);
         return w->obs_seq;
+}
+
+/* An item of a page whose counts cannot be trusted: listed (so not gone), not observed, and
+ * that deployment's poll failure, reported when it starts or its reason changes. */
+static void list_item_unusable(struct mproject *p, struct watch *w, const struct poll_result *res, const char *why) {
+        _cleanup_free_ char *summary = xasprintf("HTTP %ld with an unusable body: %s", res->error.http_status, why);
+        char what[256];
+
+        w->seen_cycle = p->cycle;
+        w->last_poll = now_usec(CLOCK_REALTIME);
+        if (!streq_ptr(w->last_error, summary) && !p->m->once)
+                log_warning("Poll of %s failed: %s; the rest of the list is used", job_describe(&w->job, what), summary);
+        set_watch_error(w, summary);
 }
 
 static void list_page(struct mproject *p, struct page_memo *memo, const struct poll_result *res) {
@@ -638,7 +652,10 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
                 if (!w)
                         w = watch_add(p, d->name);
                 memo->names[i] = xstrdup(d->name);
-                memo->seqs[i] = list_item(p, w, d, &l);
+                if (page->unusable[i])
+                        list_item_unusable(p, w, res, page->unusable[i]);
+                else
+                        memo->seqs[i] = list_item(p, w, d, &l);
         }
         emit(p->m, &l);
 }

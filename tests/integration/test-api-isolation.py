@@ -75,7 +75,7 @@ def one_failing(t, w):
     t.eq(len(failure_logs(w, BAD)), 1, "the failing deployment is reported once, not at every poll")
     t.ok("HTTP 500" in failure_logs(w, BAD)[0] and "on its own" in failure_logs(w, BAD)[0],
          "the report says what failed and that it is retried on its own", diag=failure_logs(w, BAD))
-    t.eq(sorted(deployment_events(w)), [("deployment.discovered", n) for n in NAMES],
+    t.eq(sorted(deployment_events(w)), [("deployment.discovered", n) for n in NAMES + ["e1", "e2", "e3"]],
          "no deployment event while it fails")
     w.sim.clear_faults()
     iw.wait_until(lambda: any(m.startswith("Poll of %s (project 1) succeeds again" % BAD) for m in w.logs()),
@@ -109,6 +109,28 @@ def untrusted_counts(t, w):
     t.eq(deployment_events(w)[len(baseline):], [], "the answers trusted again are what they were: no event")
 
 
+def untrusted_list_item(t, w):
+    """In a "*" project, one item whose counts cannot be trusted is that deployment's poll
+    failure: the page is still read (the others observed, none reported gone), no transition."""
+    baseline = deployment_events(w)
+    good = w.sim.deployment(2, "e2")["containers"]
+    w.sim.set(2, "e2", raw={"containers": [dict(good[0], deploy_status={"ready": 1, "total": -1})]})
+    lists = lambda: w.sim.counters()["by_project_list"].get("2", 0)  # noqa: E731
+    n = lists()
+    iw.wait_until(lambda: lists() >= n + 3, 6 * INTERVAL, "list polls of project 2")
+    t.eq(deployment_events(w)[len(baseline):], [], "an untrusted list item: no transition, nothing gone")
+    logs = [m for m in w.logs() if m.startswith("Poll of e2 (project 2) failed")]
+    t.ok(len(logs) == 1 and "total count is out of range" in logs[0] and "rest of the list" in logs[0],
+         "e2: one poll failure that says why, the rest of the list used", diag=logs)
+    t.eq(w.types(EVENT="api.unreachable"), [], "an untrusted list item is no api.unreachable")
+    w.sim.set(2, "e3", status="DEPLOYING")
+    w.wait_event("deployment.status_changed", DEPLOYMENT="e3", timeout=4 * INTERVAL)
+    t.ok(True, "a change of another item of the same page is seen")
+    w.sim.set(2, "e3", status="ACTIVE")
+    w.sim.set(2, "e2", raw={"containers": good})
+    w.wait_event("deployment.status_changed", DEPLOYMENT="e3", count=2, timeout=4 * INTERVAL)
+
+
 def long_error_message(t, w):
     """A 2 MB error_message: the events carry at most 4000 bytes of it, cut between characters."""
     # 2 MB; two-byte characters where the cut falls (the harness sends them escaped, 6 bytes each)
@@ -126,7 +148,7 @@ def long_error_message(t, w):
 
 
 def whole_api_500(t, w):
-    w.sim.fault("status", status=500, endpoint="get", duration=8)
+    w.sim.fault("status", status=500, endpoint="any", duration=8)
     down = w.wait_event("api.unreachable", timeout=20)[0]
     t.eq(down["HTTP_STATUS"], "500", "HTTP 500 for every deployment is an outage: api.unreachable")
     w.wait_event("api.recovered", timeout=25)
@@ -147,14 +169,17 @@ def long_retry_after(t, w):
 
 
 def main(t):
-    sim_scenario = {"deployments": [{"project_id": 1, "name": n, "status": "ACTIVE"} for n in NAMES]}
+    sim_scenario = {"deployments": [{"project_id": 1, "name": n, "status": "ACTIVE"} for n in NAMES] +
+                    [{"project_id": 2, "name": n, "status": "ACTIVE"} for n in ("e1", "e2", "e3")]}
     with scenario.World(sim_scenario) as w:
-        w.start(w.config([(1, NAMES)], interval='"%ds"' % INTERVAL))
-        w.wait_event("deployment.discovered", count=N)
+        w.start(w.config([(1, NAMES), (2, "*")], interval='"%ds"' % INTERVAL))
+        w.wait_event("deployment.discovered", count=N + 3)
         with t.case("one deployment answering 500"):
             one_failing(t, w)
         with t.case("untrusted counts"):
             untrusted_counts(t, w)
+        with t.case("an untrusted item in a list"):
+            untrusted_list_item(t, w)
         with t.case("a 2 MB error_message"):
             long_error_message(t, w)
         with t.case("HTTP 500 everywhere"):

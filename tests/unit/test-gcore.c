@@ -383,9 +383,6 @@ static void test_page_unusable(void **state) {
                 { "{\"count\":-1,\"results\":[]}", "list response has no \"count\"" },
                 { "{\"count\":2,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},{\"name\":\"b\"}]}",
                   "response has no \"status\" string" },
-                { "{\"count\":1,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
-                  "\"deploy_status\":{\"ready\":\"1\",\"total\":1}}]}]}",
-                  "a container's ready count is not an integer" },
                 { "{\"count\":1,\"results\":[7]}", "response is not a JSON object" },
                 { "[{\"name\":\"a\",\"status\":\"ACTIVE\"}]", "list response has no \"results\" array" },
                 { "{\"count\":1,\"results\":[", "response is not valid JSON" },
@@ -402,6 +399,32 @@ static void test_page_unusable(void **state) {
                 assert_string_equal(why, cases[i].why);
                 assert_int_equal(p.n_items, 0);
         }
+}
+
+/* An item whose counts cannot be trusted is that deployment's problem, not the page's: kept with
+ * its name and status only, and marked with the reason. */
+static void test_page_untrusted_item(void **state) {
+        const char *j = "{\"count\":3,\"results\":["
+                        "{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
+                        "\"deploy_status\":{\"ready\":1,\"total\":1}}]},"
+                        "{\"name\":\"b\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
+                        "\"deploy_status\":{\"ready\":\"1\",\"total\":1},\"error_message\":\"x\"}]},"
+                        "{\"name\":\"c\",\"status\":\"DEPLOYING\",\"containers\":null}]}";
+        struct deployment_page p;
+        const char *why = NULL;
+
+        assert_int_equal(gcore_parse_page(j, strlen(j), &p, &why), 0);
+        assert_int_equal(p.n_items, 3);
+        assert_null(p.unusable[0]);
+        assert_int_equal(p.items[0].n_containers, 1);
+        assert_string_equal(p.items[1].name, "b");
+        assert_string_equal(p.items[1].status, "ACTIVE");
+        assert_string_equal(p.unusable[1], "a container's ready count is not an integer");
+        assert_int_equal(p.items[1].n_containers, 0);
+        assert_null(p.items[1].image);
+        assert_string_equal(p.items[2].name, "c");
+        assert_string_equal(p.unusable[2], "response has no \"containers\" array");
+        deployment_page_done(&p);
 }
 
 static void test_page_empty(void **state) {
@@ -514,6 +537,7 @@ int main(void) {
                 cmocka_unit_test(test_unusable_bodies),
                 cmocka_unit_test(test_page),
                 cmocka_unit_test(test_page_unusable),
+                cmocka_unit_test(test_page_untrusted_item),
                 cmocka_unit_test(test_page_empty),
                 cmocka_unit_test(test_urls),
                 cmocka_unit_test(test_classify),
