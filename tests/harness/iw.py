@@ -447,7 +447,7 @@ class Sink(_Peer):
 
     def behave(self, **kw):
         """Changes how deliveries are answered: status=503, count=N or duration=S,
-        retry_after="3", delay=S, hang=True, body="..."."""
+        retry_after="3", location="https://...", delay=S, hang=True, body="..."."""
         return self._control("POST", "/_sink/behaviour", kw)
 
     def normal(self):

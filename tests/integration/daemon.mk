@@ -4,6 +4,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-damping.py \
 	tests/integration/test-discovery.py \
 	tests/integration/test-faults.py \
+	tests/integration/test-api-isolation.py \
 	tests/integration/test-restart.py \
 	tests/integration/test-hostile-text.py \
 	tests/integration/test-state-lock.py \
