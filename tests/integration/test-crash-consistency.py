@@ -48,6 +48,12 @@ def failing(message):
                             {"region_id": 7, "ready": 0, "total": 1, "error_message": message}])
 
 
+def word(n):
+    """A word per number, "kalo" for 10: error texts that differ by a number would share an error
+    signature (the daemon reports a new one only when the signature changes)."""
+    return "".join(["ka", "lo", "mi", "nu", "pa", "re", "si", "tu", "ve", "zo"][int(d)] for d in str(n))
+
+
 class Driver(threading.Thread):
     """Changes the deployments every PHASE seconds until stopped; every error text is new."""
 
@@ -62,8 +68,8 @@ class Driver(threading.Thread):
             p = 0
             while not self.done.wait(PHASE):
                 p += 1
-                self.sim.set(1, "prod-a", **(failing("a-boom-%d" % p) if p % 2 == 1 else healthy()))
-                self.sim.set(1, "prod-b", **(failing("b-boom-%d" % p) if p % 3 != 0 else healthy()))
+                self.sim.set(1, "prod-a", **(failing("a-boom-" + word(p)) if p % 2 == 1 else healthy()))
+                self.sim.set(1, "prod-b", **(failing("b-boom-" + word(p)) if p % 3 != 0 else healthy()))
         except Exception as e:  # noqa: BLE001 (reported by the main thread)
             self.error = e
 
@@ -145,7 +151,9 @@ def main(t):
                                 dict(project_id=1, name="prod-b", **healthy())]}
     with iw.Sim(scenario) as sim, iw.Sink(secret="crash-key") as sink:
         wh = h.webhook("hook", sink.hook_url(), secret="crash-key")
-        conf = h.config(sim, state, [{"id": 1, "deployments": ["prod-a", "prod-b"]}], [wh], interval="1s")
+        # No flap damping: the scenario flaps on purpose, and every change must be an event.
+        conf = h.config(sim, state, [{"id": 1, "deployments": ["prod-a", "prod-b"]}], [wh], interval="1s",
+                        flap_returns=30, flap_window=3)
         daemons = []
         driver = Driver(sim)
         driver.start()
