@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "context.h"
 #include "state.h"
 #include "status.h"
 
@@ -23,7 +24,7 @@ static struct json_object *json_str(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
-static void print_json(const struct saved_state *s) {
+static void print_json(const struct saved_state *s, struct json_object *context) {
         struct json_object *top = json_object_new_object(), *a = json_object_new_array();
         char t[32], id[37];
 
@@ -81,6 +82,8 @@ static void print_json(const struct saved_state *s) {
                 json_object_array_add(a, o);
         }
         json_object_object_add(top, "webhooks", a);
+        /* Region directories and the extra API requests (regions, log tails) counted so far. */
+        json_object_object_add(top, "context", json_object_get(context));
         printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(top);
@@ -88,7 +91,7 @@ static void print_json(const struct saved_state *s) {
 
 /* Every string comes from the state file, most of them from the API at first: escaped, so that
  * each row stays one line and nothing reaches the terminal as a control sequence. */
-static void print_watch(const struct watch_record *r, usec_t now) {
+static void print_watch(const struct watch_record *r, struct json_object *context, usec_t now) {
         const struct watch_state *w = &r->state;
         _cleanup_free_ char *name = cescape_cell(strempty(r->name));
         _cleanup_free_ char *status = cescape_cell(w->snap ? w->snap->status : "-");
@@ -102,15 +105,31 @@ static void print_watch(const struct watch_record *r, usec_t now) {
                health_to_string(w->health), since, severity, error);
         for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
                 const struct container *c = &w->snap->containers[k];
-                _cleanup_free_ char *message = NULL;
+                _cleanup_free_ char *message = NULL, *label = NULL, *region = NULL;
                 if (!c->error_message)
                         continue;
                 message = cescape_cell(c->error_message);
-                printf("%-10s   region %lld: %s\n", "", (long long) c->region_id, message);
+                label = context_saved_region_label(context, r->account, c->region_id);
+                region = cescape_cell(label);
+                printf("%-10s   region %s: %s\n", "", region, message);
         }
 }
 
-static void print_text(const struct saved_state *s) {
+static void print_requests(struct json_object *context) {
+        struct json_object *req, *v;
+        uint64_t n[3] = {};
+        static const char *const keys[] = { "regions", "logs", "failed" };
+
+        if (!json_object_object_get_ex(context, "requests", &req))
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (json_object_object_get_ex(req, keys[i], &v))
+                        n[i] = json_object_get_uint64(v);
+        printf("\nExtra API requests: %llu region directory, %llu log tail%s (%llu failed)\n",
+               (unsigned long long) n[0], (unsigned long long) n[1], plural(n[1]), (unsigned long long) n[2]);
+}
+
+static void print_text(const struct saved_state *s, struct json_object *context) {
         usec_t now = now_usec(CLOCK_REALTIME);
         char t[32], b1[48];
 
@@ -119,7 +138,7 @@ static void print_text(const struct saved_state *s) {
         printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
                "ALERT", "LAST ERROR");
         for (size_t i = 0; i < s->n_watches; i++)
-                print_watch(&s->watches[i], now);
+                print_watch(&s->watches[i], context, now);
         printf("\nAPI accounts:\n");
         for (size_t i = 0; i < s->n_accounts; i++) {
                 const struct account_record *a = &s->accounts[i];
@@ -138,12 +157,14 @@ static void print_text(const struct saved_state *s) {
                        (unsigned long long) w->dropped, (unsigned long long) w->backlog,
                        w->disabled ? ", DISABLED" : "", result, ago(b1, w->last_attempt, now));
         }
+        print_requests(context);
 }
 
 int run_status(const char *config_path, bool json) {
         struct config_diag diag = {};
         struct config *c = NULL;
         struct saved_state s = {};
+        struct json_object *context = NULL;
         _cleanup_free_ char *path = NULL, *text = NULL;
         const char *why = NULL;
         int r;
@@ -168,10 +189,12 @@ int run_status(const char *config_path, bool json) {
                 config_free(c);
                 return 1;
         }
+        (void) context_read_saved(c->state_directory, &context);
         if (json)
-                print_json(&s);
+                print_json(&s, context);
         else
-                print_text(&s);
+                print_text(&s, context);
+        json_object_put(context);
         saved_state_done(&s);
         config_free(c);
         return 0;

@@ -8,6 +8,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-notify.py \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
-	tests/integration/test-valgrind.py
+	tests/integration/test-valgrind.py \
+	tests/integration/test-context.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py

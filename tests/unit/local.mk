@@ -63,3 +63,9 @@ tests_unit_test_spool_SOURCES = tests/unit/test-spool.c
 tests_unit_test_spool_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_spool_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-spool
+
+check_PROGRAMS += tests/unit/test-logtail
+tests_unit_test_logtail_SOURCES = tests/unit/test-logtail.c
+tests_unit_test_logtail_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_logtail_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-logtail
