@@ -24,6 +24,12 @@ struct directory {
         unsigned failures;
         struct http_request *req;
         sd_event_source *timer;
+        /* The capacity page, fetched on capacity trouble and reused for CONTEXT_CAPACITY_REUSE. */
+        char *capacity;
+        size_t capacity_size;
+        char *capacity_error;
+        usec_t capacity_started;  /* CLOCK_MONOTONIC; 0: never */
+        struct http_request *capacity_req;
 };
 
 struct tail {
@@ -67,6 +73,7 @@ static int write_saved(FILE *f, const void *userdata) {
         }
         json_object_object_add(req, "regions", json_object_new_uint64(x->counters.regions));
         json_object_object_add(req, "logs", json_object_new_uint64(x->counters.logs));
+        json_object_object_add(req, "capacity", json_object_new_uint64(x->counters.capacity));
         json_object_object_add(req, "failed", json_object_new_uint64(x->counters.failed));
         json_object_object_add(o, "accounts", dirs);
         json_object_object_add(o, "requests", req);
@@ -113,17 +120,12 @@ static struct json_object *saved_account(struct json_object *saved, const char *
         return a;
 }
 
-char *context_saved_region_label(struct json_object *saved, const char *account, int64_t id) {
+void context_saved_directory(struct json_object *saved, const char *account, struct region_directory *ret) {
         struct json_object *a = saved_account(saved, strempty(account)), *regions = NULL;
-        struct region_directory d = {};
-        char *label;
 
         if (a)
                 (void) json_object_object_get_ex(a, "regions", &regions);
-        region_directory_from_json(regions, &d);
-        label = region_label(&d, id);
-        region_directory_done(&d);
-        return label;
+        region_directory_from_json(regions, ret);
 }
 
 static void load_saved(struct context *x) {
@@ -146,6 +148,8 @@ static void load_saved(struct context *x) {
                         x->counters.regions = json_object_get_uint64(v);
                 if (json_object_object_get_ex(req, "logs", &v))
                         x->counters.logs = json_object_get_uint64(v);
+                if (json_object_object_get_ex(req, "capacity", &v))
+                        x->counters.capacity = json_object_get_uint64(v);
                 if (json_object_object_get_ex(req, "failed", &v))
                         x->counters.failed = json_object_get_uint64(v);
         }
@@ -256,6 +260,93 @@ char *context_region_names(const struct context *x, const char *account, const c
         return names ? names : xstrdup("");
 }
 
+/* ---- capacity ---- */
+
+/* Error texts of scheduling and capacity failures (Kubernetes' FailedScheduling, "Insufficient
+ * nvidia.com/gpu", quota refusals), compared case-insensitively. */
+static bool capacity_trouble(const char *error) {
+        static const char *const words[] = { "insufficient", "capacity", "unschedulable", "failedscheduling",
+                                             "no nodes available", "quota", "not enough" };
+
+        for (size_t i = 0; error && i < ELEMENTSOF(words); i++)
+                if (strcasestr(error, words[i]))
+                        return true;
+        return false;
+}
+
+static bool wants_capacity(const struct event *e) {
+        return (e->type == EVENT_CONTAINER_ERROR || e->type == EVENT_ALERT_FIRING) && event_get(e, "region_id") &&
+               event_get(e, "flavor_name") && capacity_trouble(event_get(e, "error_message"));
+}
+
+static void on_capacity(struct poll_result *res, void *userdata) {
+        struct directory *d = userdata;
+        int64_t ignored;
+        const char *why = NULL;
+
+        d->capacity_req = NULL;
+        if (res->outcome == API_OK &&
+            capacity_parse(res->body, res->size, -1, "", &ignored, &why) != -EBADMSG) {
+                d->capacity = xstrndup(res->body, res->size);
+                d->capacity_size = res->size;
+                return;
+        }
+        d->x->counters.failed++;
+        d->capacity_error = res->outcome == API_OK ? xasprintf("unusable answer: %s", why)
+                                                   : xstrdup(strempty(res->error.summary));
+        log_warning("Capacity of account %s could not be fetched: %s", d->account, d->capacity_error);
+}
+
+/* Returns whether a request was started. */
+static bool fetch_capacity(struct directory *d, usec_t now) {
+        const struct account *a = config_find_account(d->x->config, d->account);
+        _cleanup_free_ char *url = NULL;
+
+        if (!a || d->capacity_req || (d->capacity_started > 0 && now - d->capacity_started < CONTEXT_CAPACITY_REUSE))
+                return false;
+        d->capacity = mfree(d->capacity);
+        d->capacity_error = mfree(d->capacity_error);
+        d->capacity_started = now;
+        url = xasprintf("%s/cloud/v3/inference/capacity", a->url);
+        d->x->counters.capacity++;
+        d->x->dirty = true;
+        if (poll_fetch(d->x->http, a, url, on_capacity, d, &d->capacity_req) < 0) {
+                d->capacity_req = NULL;
+                d->capacity_error = xstrdup("the request could not be started");
+                d->x->counters.failed++;
+        }
+        return true;
+}
+
+/* "capacity for 1xA100 in Luxembourg-2 (7): 0", in a field and at the end of the message. */
+static void attach_capacity(struct context *x, struct event *e) {
+        struct directory *d = find_directory(x, e->account);
+        const char *flavor = event_get(e, "flavor_name");
+        int64_t region = strtoll(strempty(event_get(e, "region_id")), NULL, 10), left = 0;
+        _cleanup_free_ char *label = NULL, *message = NULL;
+        const char *why = NULL;
+        int r;
+
+        if (!d || !wants_capacity(e))
+                return;
+        if (!d->capacity) {
+                event_addf(e, "capacity_status", "could not be fetched: %s",
+                           d->capacity_error ? d->capacity_error : "no answer within 2s");
+                return;
+        }
+        label = region_label(&d->regions, region);
+        r = capacity_parse(d->capacity, d->capacity_size, region, flavor, &left, &why);
+        if (r < 0) {
+                event_addf(e, "capacity_status", "%s is not listed for %s", flavor, label);
+                return;
+        }
+        event_add(e, "capacity_status", "ok");
+        event_add_int(e, "capacity", left);
+        event_addf(e, "capacity_hint", "capacity for %s in %s: %lld", flavor, label, (long long) left);
+        message = xstrdup(strempty(e->message));
+        event_set_message(e, "%s; %s", message, event_get(e, "capacity_hint"));
+}
+
 /* ---- log tails ---- */
 
 static struct tail *find_tail(const struct context *x, const char *account, int64_t project_id,
@@ -359,6 +450,12 @@ void context_prepare(struct context *x, const struct event_list *l) {
                 fetch_tail(x, e, region);
                 started = true;
         }
+        for (size_t i = 0; i < l->n; i++) {
+                const struct event *e = l->items[i];
+                struct directory *d = find_directory(x, e->account);
+                if (d && wants_capacity(e) && fetch_capacity(d, now))
+                        started = true;
+        }
         if (started) {
                 (void) sd_event_source_set_time(x->wait_end, now + CONTEXT_TAIL_WAIT);
                 (void) sd_event_source_set_enabled(x->wait_end, SD_EVENT_ONESHOT);
@@ -370,6 +467,9 @@ bool context_waiting(struct context *x) {
 
         for (size_t i = 0; i < x->n_tails; i++)
                 if (x->tails[i]->req && now - x->tails[i]->started < CONTEXT_TAIL_WAIT)
+                        return true;
+        for (size_t i = 0; i < x->n_dirs; i++)
+                if (x->dirs[i]->capacity_req && now - x->dirs[i]->capacity_started < CONTEXT_TAIL_WAIT)
                         return true;
         return false;
 }
@@ -443,6 +543,7 @@ void context_finish(struct context *x, struct event_list *l) {
                         event_add(e, "region_names", names);
                 }
                 attach_tail(x, e);
+                attach_capacity(x, e);
         }
         save(x);
 }
@@ -496,6 +597,9 @@ struct context *context_free(struct context *x) {
                 return NULL;
         for (size_t i = 0; i < x->n_dirs; i++) {
                 http_request_cancel(x->dirs[i]->req);
+                http_request_cancel(x->dirs[i]->capacity_req);
+                free(x->dirs[i]->capacity);
+                free(x->dirs[i]->capacity_error);
                 sd_event_source_disable_unref(x->dirs[i]->timer);
                 region_directory_done(&x->dirs[i]->regions);
                 free(x->dirs[i]->account);

@@ -1,7 +1,8 @@
 /* What an alert needs to answer the operator's next question (SPEC §3 "Context"): region names
  * from each account's region directory (cached in the state directory, fetched at start and
- * rarely after), and the last log lines of the failing region, fetched once when a container
- * error or an alert event is about to be reported. The requests share the poller's HTTP client
+ * rarely after), the last log lines of the failing region, fetched once when a container error
+ * or an alert event is about to be reported, and for a capacity or scheduling error the
+ * capacity left for the deployment's flavor in that region. The requests share the poller's HTTP client
  * and event loop; they are counted, and shown by --status. */
 #pragma once
 
@@ -17,11 +18,14 @@
  * follows a container error), so an incident costs at most two requests per region. */
 #define CONTEXT_TAIL_REUSE (5 * USEC_PER_MINUTE)
 #define CONTEXT_REGIONS_REFRESH (6 * USEC_PER_HOUR)
+/* The capacity page of an account serves the events of this long. */
+#define CONTEXT_CAPACITY_REUSE USEC_PER_MINUTE
 #define CONTEXT_FILE "context.json"
 
 struct context_counters {
         uint64_t regions;         /* directory requests */
         uint64_t logs;            /* log tail requests */
+        uint64_t capacity;        /* capacity requests */
         uint64_t failed;          /* of both, those that failed */
 };
 
@@ -38,8 +42,9 @@ void context_prepare(struct context *x, const struct event_list *l);
 /* Whether the events should wait: a tail they need is in flight, for less than
  * CONTEXT_TAIL_WAIT. A timer wakes the loop when the wait ends. */
 bool context_waiting(struct context *x);
-/* Adds region names (REGION_NAME=, REGION_STATE=, names in the message) and log tails
- * (LOG_TAIL=, or LOG_TAIL_ERROR= saying why there is none) to the events of l. */
+/* Adds region names (REGION_NAME=, REGION_STATE=, names in the message), log tails (LOG_TAIL=,
+ * and LOG_TAIL_STATUS= "ok" or why there is none) and capacity hints (CAPACITY_HINT=, also in
+ * the message; CAPACITY_STATUS=) to the events of l. */
 void context_finish(struct context *x, struct event_list *l);
 
 /* "Luxembourg-2 (7), Paris (1)" for a list of region ids "7,1"; the ids alone when unknown. */
@@ -52,5 +57,6 @@ const struct context_counters *context_counters(const struct context *x);
 /* For --status: the counters and region directories the daemon saved; -ENOENT when none. */
 struct json_object;
 int context_read_saved(const char *state_directory, struct json_object **ret);
-/* "Luxembourg-2 (7)" from a saved document, or the id alone. */
-char *context_saved_region_label(struct json_object *saved, const char *account, int64_t id);
+/* An account's region directory from a saved document (empty when none; saved may be NULL). */
+struct region_directory;
+void context_saved_directory(struct json_object *saved, const char *account, struct region_directory *ret);

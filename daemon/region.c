@@ -80,6 +80,45 @@ void region_directory_from_json(struct json_object *a, struct region_directory *
         *ret = d;
 }
 
+static struct json_object *region_capacity(struct json_object *results, int64_t region_id) {
+        for (size_t i = 0; i < json_object_array_length(results); i++) {
+                struct json_object *r = json_object_array_get_idx(results, i), *id, *list;
+                if (json_object_is_type(r, json_type_object) && json_object_object_get_ex(r, "region_id", &id) &&
+                    json_object_is_type(id, json_type_int) && json_object_get_int64(id) == region_id &&
+                    json_object_object_get_ex(r, "capacity", &list) && json_object_is_type(list, json_type_array))
+                        return list;
+        }
+        return NULL;
+}
+
+int capacity_parse(const char *body, size_t size, int64_t region_id, const char *flavor, int64_t *ret,
+                   const char **ret_why) {
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *doc, *results, *list;
+        int r = -ENOENT;
+
+        doc = json_tokener_parse_ex(tok, body, (int) MIN(size, (size_t) INT_MAX));
+        json_tokener_free(tok);
+        if (!json_object_is_type(doc, json_type_object) || !json_object_object_get_ex(doc, "results", &results) ||
+            !json_object_is_type(results, json_type_array)) {
+                json_object_put(doc);
+                *ret_why = "not a {count, results} page of capacities";
+                return -EBADMSG;
+        }
+        list = region_capacity(results, region_id);
+        for (size_t i = 0; list && i < json_object_array_length(list) && r < 0; i++) {
+                struct json_object *f = json_object_array_get_idx(list, i), *name, *cap;
+                if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "flavor_name", &name) &&
+                    json_object_is_type(name, json_type_string) && streq(json_object_get_string(name), flavor) &&
+                    json_object_object_get_ex(f, "capacity", &cap) && json_object_is_type(cap, json_type_int)) {
+                        *ret = json_object_get_int64(cap);
+                        r = 0;
+                }
+        }
+        json_object_put(doc);
+        return r;
+}
+
 const struct region *region_directory_find(const struct region_directory *d, int64_t id) {
         for (size_t i = 0; d && i < d->n; i++)
                 if (d->items[i].id == id)

@@ -26,5 +26,11 @@ void region_directory_from_json(struct json_object *a, struct region_directory *
 const struct region *region_directory_find(const struct region_directory *d, int64_t id);
 void region_directory_done(struct region_directory *d);
 
+/* GET /cloud/v3/inference/capacity: {count, results:[{region_id, capacity:[{flavor_name,
+ * capacity}]}]}. The capacity left for flavor in region_id: 0 and *ret set when listed, -ENOENT
+ * when not, -EBADMSG (with a static reason) when the body is not such a page. */
+int capacity_parse(const char *body, size_t size, int64_t region_id, const char *flavor, int64_t *ret,
+                   const char **ret_why);
+
 /* "Luxembourg-2 (7)", or "7" when the id is unknown or unnamed (d may be NULL). */
 char *region_label(const struct region_directory *d, int64_t id);

@@ -123,7 +123,8 @@ static struct json_object *slack_fields(const struct event *e) {
         slack_field(fields, "API", event_get(e, "api_url"));
         slack_field(fields, "Error", error ? error : event_get(e, "api_error"));
         slack_field(fields, "Reason", event_get(e, "reason"));
-        /* At most 9 so far; the priority makes every message the same shape. */
+        slack_field(fields, "Capacity", event_get(e, "capacity_hint"));
+        /* At most 10, Block Kit's limit; the priority makes every message the same shape. */
         slack_field(fields, "Priority", priority_to_string(e->priority));
         return fields;
 }
@@ -228,6 +229,7 @@ static char *render_alertmanager_event(const struct event *e) {
                 "region_names", event_get(e, "region_names"),
                 "log_tail", event_get(e, "log_tail"),
                 "log_tail_status", event_get(e, "log_tail") ? NULL : event_get(e, "log_tail_status"),
+                "capacity", event_get(e, "capacity_hint"),
                 NULL,
         };
 

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "context.h"
+#include "region.h"
 #include "state.h"
 #include "status.h"
 
@@ -103,30 +104,35 @@ static void print_watch(const struct watch_record *r, struct json_object *contex
                 format_duration(since, now > w->status_since ? now - w->status_since : 0);
         printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s\n", (long long) r->project_id, name, status,
                health_to_string(w->health), since, severity, error);
+        struct region_directory dir;
+
+        context_saved_directory(context, r->account, &dir);
         for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
                 const struct container *c = &w->snap->containers[k];
                 _cleanup_free_ char *message = NULL, *label = NULL, *region = NULL;
                 if (!c->error_message)
                         continue;
                 message = cescape_cell(c->error_message);
-                label = context_saved_region_label(context, r->account, c->region_id);
+                label = region_label(&dir, c->region_id);
                 region = cescape_cell(label);
                 printf("%-10s   region %s: %s\n", "", region, message);
         }
+        region_directory_done(&dir);
 }
 
 static void print_requests(struct json_object *context) {
         struct json_object *req, *v;
-        uint64_t n[3] = {};
-        static const char *const keys[] = { "regions", "logs", "failed" };
+        uint64_t n[4] = {};
+        static const char *const keys[] = { "regions", "logs", "capacity", "failed" };
 
         if (!json_object_object_get_ex(context, "requests", &req))
                 return;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (json_object_object_get_ex(req, keys[i], &v))
                         n[i] = json_object_get_uint64(v);
-        printf("\nExtra API requests: %llu region directory, %llu log tail%s (%llu failed)\n",
-               (unsigned long long) n[0], (unsigned long long) n[1], plural(n[1]), (unsigned long long) n[2]);
+        printf("\nExtra API requests: %llu region directory, %llu log tail%s, %llu capacity (%llu failed)\n",
+               (unsigned long long) n[0], (unsigned long long) n[1], plural(n[1]), (unsigned long long) n[2],
+               (unsigned long long) n[3]);
 }
 
 static void print_text(const struct saved_state *s, struct json_object *context) {

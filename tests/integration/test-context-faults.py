@@ -2,7 +2,9 @@
 ids, then names once it answers; with the logs endpoint failing (HTTP 500), answering garbage,
 or hanging, container.error and alert.firing still go out, without LOG_TAIL, and
 LOG_TAIL_STATUS says the tail could not be fetched; a hung logs request does not hold the
-alert back beyond the 2 s wait. A region in MAINTENANCE is said so in the message."""
+alert back beyond the 2 s wait. A region in MAINTENANCE is said so in the message. A
+scheduling failure names the capacity left for the flavor in that region, at one capacity
+request for the incident."""
 
 import scenario
 
@@ -11,12 +13,16 @@ import iw  # noqa: E402
 
 REGIONS = [{"id": 7, "display_name": "Luxembourg-2"}, {"id": 8, "display_name": "Paris-1", "state": "MAINTENANCE"}]
 ERROR = "Back-off restarting failed container"
+NO_GPU = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+CAPACITY = [{"region_id": 7, "capacity": [{"flavor_name": "1xA100", "capacity": 0},
+                                          {"flavor_name": "1xH100", "capacity": 4}]},
+            {"region_id": 8, "capacity": [{"flavor_name": "1xA100", "capacity": 9}]}]
 
 
-def fail_region(w, name, region):
+def fail_region(w, name, region, error=ERROR):
     w.sim.set(1, name, status="PARTIALLYDEPLOYED", containers=[
         {"region_id": 1, "ready": 1, "total": 1},
-        {"region_id": region, "ready": 0, "total": 1, "error_message": ERROR}])
+        {"region_id": region, "ready": 0, "total": 1, "error_message": error}])
 
 
 def check_no_tail(t, e, reason, what):
@@ -26,9 +32,10 @@ def check_no_tail(t, e, reason, what):
 
 
 def main(t):
-    names = ["a", "b", "c"]
-    sim_scenario = {"regions": REGIONS, "deployments": [
-        {"project_id": 1, "name": n, "status": "DEPLOYING", "regions": [1, 7, 8]} for n in names]}
+    names = ["a", "b", "c", "gpu"]
+    sim_scenario = {"regions": REGIONS, "capacity": CAPACITY, "deployments": [
+        {"project_id": 1, "name": n, "status": "DEPLOYING", "regions": [1, 7, 8], "flavor_name": "1xA100"}
+        for n in names]}
     with scenario.World(sim_scenario) as w:
         w.sim.fault("status", status=503, endpoint="regions")
         # A long account timeout: a hung logs request stays hung while the alert must go out.
@@ -58,6 +65,18 @@ def main(t):
              "regions back: names")
         check_no_tail(t, err, "unusable answer", "logs garbage: container.error")
         w.wait_event("alert.firing", DEPLOYMENT="b")
+
+        # A scheduling failure: the capacity left for the flavor in that region.
+        t.eq(w.sim.counters()["by_endpoint"]["capacity"], 0, "capacity: not asked for other errors")
+        fail_region(w, "gpu", 7, NO_GPU)
+        err = w.wait_event("container.error", DEPLOYMENT="gpu")[0]
+        firing = w.wait_event("alert.firing", DEPLOYMENT="gpu")[0]
+        for e, what in ((err, "container.error"), (firing, "alert.firing")):
+            t.eq((e.get("CAPACITY"), e.get("CAPACITY_HINT")), ("0", "capacity for 1xA100 in Luxembourg-2 (7): 0"),
+                 what + ": CAPACITY and CAPACITY_HINT")
+            t.ok(e["MESSAGE"].endswith("; capacity for 1xA100 in Luxembourg-2 (7): 0"), what + ": said in the message",
+                 e["MESSAGE"])
+        t.eq(w.sim.counters()["by_endpoint"]["capacity"], 1, "capacity: one request for the incident")
 
         # Logs hang: the event goes out after the 2 s wait while the request is still hung.
         hang = w.sim.fault("hang", endpoint="logs")

@@ -85,6 +85,18 @@ def main(t):
              "container.error: the message names the region", err["MESSAGE"])
         t.eq(firing.get("REGION_NAMES"), "Luxembourg-2 (7)", "alert.firing: REGION_NAMES")
 
+        # --once and --status name the region from the daemon's saved directory, at no API cost.
+        regions_before = w.sim.counters()["by_endpoint"]["regions"]
+        rc, out, _ = iw.run_once(conf, ["--once"])
+        t.ok(rc == 1 and "region Luxembourg-2 (7): " + ERROR in out, "--once: the error names the region", out)
+        rc, out, _ = iw.run_once(conf, ["--once", "--json"])
+        rows = json.loads(out)["deployments"] if rc == 1 else []
+        t.eq([(c["region_id"], c.get("region_name")) for r in rows for c in r["containers"]],
+             [(1, "Paris-1"), (7, "Luxembourg-2")], "--once --json: region_name beside region_id")
+        rc, out, _ = iw.run_once(conf, ["--status"])
+        t.ok(rc == 0 and "region Luxembourg-2 (7): " + ERROR in out, "--status: the error names the region", out)
+        t.eq(w.sim.counters()["by_endpoint"]["regions"], regions_before, "--once and --status fetch no directory")
+
         # At most two log requests for the region in this incident, none for the healthy one.
         w.sim.set(1, "llama", status="ACTIVE", containers=[{"region_id": 7, "ready": 1, "error_message": None}])
         w.wait_event("alert.resolved", DEPLOYMENT="llama")

@@ -1,4 +1,5 @@
-/* Log tails and region names: untrusted text made safe, pages parsed, regions labelled. */
+/* Log tails, region names and capacity: untrusted text made safe, pages parsed, regions
+ * labelled. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,12 +93,33 @@ static void test_regions(void **state) {
         assert_int_equal(region_directory_parse("{}", 2, &d, &why), -EBADMSG);
 }
 
+static void test_capacity(void **state) {
+        static const char page[] =
+                "{\"count\": 2, \"results\": ["
+                "{\"region_id\": 7, \"capacity\": [{\"flavor_name\": \"1xA100\", \"capacity\": 0},"
+                "                                {\"flavor_name\": \"1xH100\", \"capacity\": 4}]},"
+                "{\"region_id\": 8, \"capacity\": \"lots\"}, 3]}";
+        const char *why = NULL;
+        int64_t n = -1;
+
+        assert_int_equal(capacity_parse(page, sizeof(page) - 1, 7, "1xH100", &n, &why), 0);
+        assert_int_equal(n, 4);
+        assert_int_equal(capacity_parse(page, sizeof(page) - 1, 7, "1xA100", &n, &why), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(capacity_parse(page, sizeof(page) - 1, 7, "2xA100", &n, &why), -ENOENT);
+        assert_int_equal(capacity_parse(page, sizeof(page) - 1, 8, "1xA100", &n, &why), -ENOENT);
+        assert_int_equal(capacity_parse(page, sizeof(page) - 1, 9, "1xA100", &n, &why), -ENOENT);
+        assert_int_equal(capacity_parse("[]", 2, 7, "1xA100", &n, &why), -EBADMSG);
+        assert_int_equal(capacity_parse("{\"results\"", 12, 7, "1xA100", &n, &why), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_neutralise),
                 cmocka_unit_test(test_neutralise_huge),
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_regions),
+                cmocka_unit_test(test_capacity),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
