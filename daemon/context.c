@@ -192,10 +192,12 @@ static void on_regions(struct poll_result *res, void *userdata) {
                 schedule_regions(d, CONTEXT_REGIONS_REFRESH);
         } else {
                 d->x->counters.failed++;
-                d->failures++;
-                /* Names are a comfort, not a need: events show ids meanwhile. */
-                log_warning("Region directory of account %s could not be fetched (%s); regions are shown by id",
-                            d->account, res->outcome == API_OK ? why : strempty(res->error.summary));
+                /* Names are a comfort, not a need: events show ids meanwhile. Said once a run of
+                 * failures, not at every retry. */
+                if (d->failures++ == 0)
+                        log_warning("Region directory of account %s could not be fetched (%s); regions are shown "
+                                    "by id until it can", d->account,
+                                    res->outcome == API_OK ? why : strempty(res->error.summary));
                 schedule_regions(d, backoff_delay(REGIONS_RETRY_MIN, REGIONS_RETRY_MAX, d->failures,
                                                   res->error.retry_after));
         }
