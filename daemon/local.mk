@@ -7,7 +7,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/config.c daemon/config.h daemon/config-internal.h \
 	daemon/config-diag.c daemon/config-value.c daemon/config-secret.c \
 	daemon/config-section.c daemon/config-account.c daemon/config-project.c \
-	daemon/config-webhook.c \
+	daemon/config-webhook.c daemon/config-include.c \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
 	daemon/diff.c daemon/diff.h \
@@ -16,6 +16,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/journal.c daemon/journal.h \
 	daemon/monitor.c daemon/monitor.h \
 	daemon/state.c daemon/state.h \
+	daemon/lock.c daemon/lock.h \
 	daemon/manager.c daemon/manager.h \
 	daemon/once.c daemon/once.h \
 	daemon/status.c daemon/status.h \

@@ -25,24 +25,30 @@ int log_get_max_level(void) {
         return log_max_level;
 }
 
+/* A message may quote text from the API: one line, no control reaches a terminal or makes
+ * journald store MESSAGE as binary. JSON keeps the characters, as escapes. */
 static void log_string(int level, const char *msg) {
+        _cleanup_free_ char *line = NULL;
         char t[32];
 
-        if (log_target == LOG_TARGET_JOURNAL) {
-                (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level,
-                                       "SYSLOG_IDENTIFIER=" SYSLOG_IDENTIFIER, NULL);
-                return;
-        }
-        if (log_format == LOG_FORMAT_JSON) {
+        if (log_format == LOG_FORMAT_JSON && log_target != LOG_TARGET_JOURNAL) {
                 struct json_object *o = json_object_new_object();
                 json_object_object_add(o, "time", json_object_new_string(format_rfc3339(t, now_usec(CLOCK_REALTIME))));
                 json_object_object_add(o, "priority", json_object_new_string(priority_to_string(level)));
                 json_object_object_add(o, "message", json_object_new_string(msg));
-                fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                line = json_sanitize(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);
-        } else
-                fprintf(stderr, "%s %-7s %s\n", format_rfc3339(t, now_usec(CLOCK_REALTIME)),
-                        priority_to_string(level), msg);
+                fprintf(stderr, "%s\n", line);
+                fflush(stderr);
+                return;
+        }
+        line = cescape_cell(msg);
+        if (log_target == LOG_TARGET_JOURNAL) {
+                (void) sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", level,
+                                       "SYSLOG_IDENTIFIER=" SYSLOG_IDENTIFIER, NULL);
+                return;
+        }
+        fprintf(stderr, "%s %-7s %s\n", format_rfc3339(t, now_usec(CLOCK_REALTIME)), priority_to_string(level), line);
         fflush(stderr);
 }
 

@@ -4,6 +4,7 @@
 #include <systemd/sd-event.h>
 
 #include "context.h"
+#include "lock.h"
 #include "log.h"
 #include "manager.h"
 #include "monitor.h"
@@ -45,6 +46,7 @@ struct manager {
         struct event_list pending;   /* events not yet given to the sinks */
         bool state_dirty;
         char *last_status;
+        int state_lock;              /* held on the state directory for the daemon's lifetime */
 };
 
 static void log_diagnostics(const struct config_diag *d) {
@@ -324,6 +326,22 @@ static int ensure_state_directory(const char *dir) {
         return 0;
 }
 
+/* Two daemons on one directory would overwrite each other's spool and state. Returns the
+ * descriptor holding the lock, or a negative errno, logged. */
+static int lock_state_directory(const char *dir) {
+        pid_t holder;
+        int r = state_lock_acquire(dir, &holder);
+
+        if (r == -EBUSY && holder > 0)
+                log_error("State directory %s is in use by inferwatchd pid %ld; only one daemon may use it", dir,
+                          (long) holder);
+        else if (r == -EBUSY)
+                log_error("State directory %s is in use by another inferwatchd; only one daemon may use it", dir);
+        else if (r < 0)
+                log_error_errno(r, "Cannot lock state directory %s: %m", dir);
+        return r;
+}
+
 static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
@@ -331,13 +349,16 @@ static void reload(struct manager *m) {
         struct context *old_context = m->context;
         struct config *old_config = m->config;
         struct saved_state s;
-        int r;
+        int r, lock = -1;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading configuration",
                           (unsigned long long) now_usec(CLOCK_MONOTONIC));
         r = load_config(m->config_path, &c);
         if (r >= 0 && (r = ensure_state_directory(c->state_directory)) < 0)
                 log_error_errno(r, "State directory %s is not usable: %m", c->state_directory);
+        /* A new state directory is locked before it is used; the old lock is kept until then. */
+        if (r >= 0 && !state_lock_is(m->state_lock, c->state_directory))
+                r = lock = lock_state_directory(c->state_directory);
         if (r < 0) {
                 log_error("Reloading %s failed, keeping the configuration in force", m->config_path);
                 config_free(c);
@@ -363,6 +384,8 @@ static void reload(struct manager *m) {
                 m->context = old_context;
                 m->config = old_config;
                 config_free(c);
+                if (lock >= 0)
+                        (void) close(lock);
                 log_error("Reloading %s failed, keeping the configuration in force", m->config_path);
                 goto done;
         }
@@ -370,6 +393,10 @@ static void reload(struct manager *m) {
         webhooks_free(old_webhooks);
         context_free(old_context);
         config_free(old_config);
+        if (lock >= 0) {
+                (void) close(m->state_lock);
+                m->state_lock = lock;
+        }
         m->state_dirty = true;
         struct event *e = monitor_event(m, EVENT_MONITOR_RELOADED);
         event_set_message(e, "configuration reloaded from %s: %zu project%s, %zu webhook%s", m->config_path,
@@ -399,6 +426,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         _cleanup_free_ char *moved = NULL;
         int r;
 
+        m->state_lock = -1;
         m->config_path = xstrdup(o->config_path);
         r = load_config(m->config_path, &m->config);
         if (r < 0) {
@@ -411,6 +439,9 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 log_error_errno(r, "State directory %s is not usable: %m", m->config->state_directory);
                 goto fail;
         }
+        r = m->state_lock = lock_state_directory(m->config->state_directory);
+        if (r < 0)
+                goto fail;
         r = state_load(m->config->state_directory, &s, &moved);
         if (r < 0)
                 log_warning_errno(r, "Saved state in %s was unreadable (%m); moved aside to %s, starting afresh",
@@ -468,6 +499,8 @@ struct manager *manager_free(struct manager *m) {
         config_free(m->config);
         free(m->config_path);
         free(m->last_status);
+        if (m->state_lock >= 0)
+                (void) close(m->state_lock);
         free(m);
         return NULL;
 }

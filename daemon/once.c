@@ -174,9 +174,9 @@ static void print_verdict(enum nagios_code code, const char *summary, struct jso
                 json_object_object_add(top, "exit_code", json_object_new_int(code));
                 json_object_object_add(top, "summary", json_object_new_string(summary));
                 json_object_object_add(top, "deployments", rows ? json_object_get(rows) : json_object_new_array());
-                printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
-                                                                           JSON_C_TO_STRING_SPACED |
-                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                _cleanup_free_ char *text = json_sanitize(json_object_to_json_string_ext(
+                        top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+                printf("%s\n", text);
                 json_object_put(top);
         } else
                 printf("INFERWATCH %s - %s\n", verdict_name(code), summary);

@@ -5,8 +5,9 @@
 #define AM_ALERTNAME "InferenceDeploymentUnhealthy"
 #define AM_PATH "/api/v2/alerts"
 
+/* Receivers get no raw C1 control or byte that is not UTF-8 (json-c leaves them as they are). */
 static char *to_text(struct json_object *o) {
-        char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        char *s = json_sanitize(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 
         json_object_put(o);
         return s;
@@ -30,9 +31,12 @@ bool render_wants(enum webhook_format f, const struct event *e) {
 #define ELLIPSIS "…"
 
 /* mrkdwn treats &, < and > as markup: "<!channel>" in an error message from the API would ping
- * a whole channel. Escaped as Slack asks, then cut to max bytes, on a character boundary and
- * never inside an entity, with an ellipsis when cut. */
-static char *slack_text(const char *s, size_t max) {
+ * a whole channel. Controls escaped as in every text sink, then &, < and > as Slack asks, then
+ * cut to max bytes, on a character boundary and never inside an entity, with an ellipsis when
+ * cut. */
+static char *slack_text(const char *text, size_t max) {
+        _cleanup_free_ char *escaped = cescape_cell(text);
+        const char *s = escaped;
         char *out = xmalloc(strlen(s) * 5 + 1), *o = out;
         size_t cut, n;
 
@@ -129,25 +133,44 @@ static struct json_object *slack_fields(const struct event *e) {
         return fields;
 }
 
-/* The log tail as a code block. The lines are neutralised already (no controls); backticks
- * would end the block early, so they become apostrophes. */
+/* The log tail as a code block, one escaped line per log line (slack_text would show the line
+ * breaks as \n). The lines are neutralised already; backticks would end the block early, so
+ * they become apostrophes. Lines that do not fit are left out, the oldest first. */
 static struct json_object *slack_log_block(const struct event *e) {
         const char *tail = event_get(e, "log_tail"), *status = event_get(e, "log_tail_status");
         _cleanup_free_ char *plain = NULL, *text = NULL, *head = NULL, *body = NULL;
+        char **lines = NULL, *save = NULL;
+        size_t n = 0, size = 0;
 
         if (!tail && (!status || streq(status, "ok")))
                 return NULL;
-        if (!tail || !*tail)
+        if (!tail || !*tail) {
                 head = xasprintf("*Last log lines*: %s", tail ? "none" : status);
-        else {
-                head = xstrdup("*Last log lines*");
-                plain = xstrdup(tail);
-                for (char *p = plain; *p; p++)
-                        if (*p == '`')
-                                *p = '\'';
-                body = slack_text(plain, SLACK_TEXT_MAX - 40);
+                text = slack_text(head, SLACK_TEXT_MAX);
+                return slack_text_block("section", "mrkdwn", text);
         }
-        text = body ? xasprintf("%s\n```\n%s\n```", head, body) : slack_text(head, SLACK_TEXT_MAX);
+        plain = xstrdup(tail);
+        for (char *p = plain; *p; p++)
+                if (*p == '`')
+                        *p = '\'';
+        for (char *l = strtok_r(plain, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                *(char **) array_append(&lines, &n, sizeof(char *)) = slack_text(l, SLACK_FIELD_MAX);
+        for (size_t i = n; i > 0; i--) {
+                /* The newest lines are kept: room for the head, the fences and an ellipsis line. */
+                if (size + strlen(lines[i - 1]) + 1 > SLACK_TEXT_MAX - 64)
+                        break;
+                size += strlen(lines[i - 1]) + 1;
+                if (body) {
+                        char *b = xasprintf("%s\n%s", lines[i - 1], body);
+                        free(body);
+                        body = b;
+                } else
+                        body = xstrdup(lines[i - 1]);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(lines[i]);
+        free(lines);
+        text = xasprintf("*Last log lines*\n```\n%s\n```", body ? body : ELLIPSIS);
         return slack_text_block("section", "mrkdwn", text);
 }
 
@@ -273,7 +296,9 @@ char *render_event(enum webhook_format f, const struct event *e) {
                 return render_slack(e);
         case WEBHOOK_FORMAT_ALERTMANAGER:
                 return render_alertmanager_event(e);
-        default:
-                return event_to_json(e);
+        default: {
+                _cleanup_free_ char *raw = event_to_json(e);
+                return json_sanitize(raw);
+        }
         }
 }

@@ -1,12 +1,18 @@
 #include <json-c/json.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
 #include "context.h"
+#include "lock.h"
 #include "region.h"
 #include "state.h"
 #include "status.h"
+
+/* Whether a daemon holds the state directory, asked of its lock (which --status never takes). */
+struct holder {
+        int held;                 /* 1 held, 0 not, a negative errno when it cannot tell */
+        pid_t pid;                /* the holder, 0 if unknown */
+};
 
 static const char *ago(char buf[static 48], usec_t then, usec_t now) {
         char d[32];
@@ -17,21 +23,18 @@ static const char *ago(char buf[static 48], usec_t then, usec_t now) {
         return buf;
 }
 
-static bool pid_running(pid_t pid) {
-        return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 static struct json_object *json_str(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
-static void print_json(const struct saved_state *s, struct json_object *context) {
+static void print_json(const struct saved_state *s, const struct holder *h, struct json_object *context) {
         struct json_object *top = json_object_new_object(), *a = json_object_new_array();
         char t[32], id[37];
 
         json_object_object_add(top, "written", json_str(format_rfc3339(t, s->written)));
         json_object_object_add(top, "pid", json_object_new_int(s->pid));
-        json_object_object_add(top, "running", json_object_new_boolean(pid_running(s->pid)));
+        json_object_object_add(top, "running", h->held >= 0 ? json_object_new_boolean(h->held) : NULL);
+        json_object_object_add(top, "daemon_pid", h->held > 0 && h->pid > 0 ? json_object_new_int(h->pid) : NULL);
         for (size_t i = 0; i < s->n_watches; i++) {
                 const struct watch_record *r = &s->watches[i];
                 const struct watch_state *w = &r->state;
@@ -85,8 +88,9 @@ static void print_json(const struct saved_state *s, struct json_object *context)
         json_object_object_add(top, "webhooks", a);
         /* Region directories and the extra API requests (regions, log tails) counted so far. */
         json_object_object_add(top, "context", json_object_get(context));
-        printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+        _cleanup_free_ char *text = json_sanitize(json_object_to_json_string_ext(
+                top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("%s\n", text);
         json_object_put(top);
 }
 
@@ -135,12 +139,27 @@ static void print_requests(struct json_object *context) {
                (unsigned long long) n[3]);
 }
 
-static void print_text(const struct saved_state *s, struct json_object *context) {
+static void print_holder(const struct holder *h, const char *dir) {
+        _cleanup_free_ char *d = cescape_cell(dir);
+
+        if (h->held > 0 && h->pid > 0)
+                printf("Daemon: running, pid %ld holds %s\n", (long) h->pid, d);
+        else if (h->held > 0)
+                printf("Daemon: running, a process holds %s\n", d);
+        else if (h->held == 0)
+                printf("Daemon: not running (no inferwatchd holds %s)\n", d);
+        else
+                printf("Daemon: unknown (cannot check the lock of %s: %s)\n", d, strerror(-h->held));
+}
+
+static void print_text(const struct saved_state *s, const struct holder *h, const char *dir,
+                       struct json_object *context) {
         usec_t now = now_usec(CLOCK_REALTIME);
         char t[32], b1[48];
 
-        printf("State written %s (%s) by pid %d (%s)\n\n", format_rfc3339(t, s->written), ago(b1, s->written, now),
-               (int) s->pid, pid_running(s->pid) ? "running" : "not running");
+        printf("State written %s (%s) by pid %d\n", format_rfc3339(t, s->written), ago(b1, s->written, now), (int) s->pid);
+        print_holder(h, dir);
+        printf("\n");
         printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
                "ALERT", "LAST ERROR");
         for (size_t i = 0; i < s->n_watches; i++)
@@ -173,6 +192,7 @@ int run_status(const char *config_path, bool json) {
         struct json_object *context = NULL;
         _cleanup_free_ char *path = NULL, *text = NULL;
         const char *why = NULL;
+        struct holder h = {};
         int r;
 
         /* Only the state directory is needed: no secret is read. */
@@ -182,10 +202,12 @@ int run_status(const char *config_path, bool json) {
         if (r < 0)
                 return 1;
         path = state_path(c->state_directory);
+        h.held = state_lock_holder(c->state_directory, &h.pid);
         r = read_full_file(path, 256U * 1024 * 1024, &text, NULL);
         if (r < 0) {
                 fprintf(stderr, "No state to show: cannot read %s: %s%s\n", path, strerror(-r),
-                        r == -ENOENT ? " (has inferwatchd run yet?)" : "");
+                        h.held > 0 ? " (a daemon holds the directory: it has not saved yet?)"
+                        : r == -ENOENT ? " (has inferwatchd run yet?)" : "");
                 config_free(c);
                 return 1;
         }
@@ -197,9 +219,9 @@ int run_status(const char *config_path, bool json) {
         }
         (void) context_read_saved(c->state_directory, &context);
         if (json)
-                print_json(&s, context);
+                print_json(&s, &h, context);
         else
-                print_text(&s, context);
+                print_text(&s, &h, c->state_directory, context);
         json_object_put(context);
         saved_state_done(&s);
         config_free(c);

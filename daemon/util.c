@@ -322,7 +322,8 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         size_t size = 0, alloc = 0;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -448,14 +449,57 @@ size_t string_distance(const char *a, const char *b) {
         return prev[m];
 }
 
+/* The length (1 to 4) of the valid UTF-8 sequence at s, with its code point in *ret; 0 if s
+ * does not start one: a stray continuation byte, a sequence cut short (by the NUL too), an
+ * overlong form, a surrogate, a value beyond U+10FFFF. */
+static size_t utf8_decode(const char *s, uint32_t *ret) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t n;
+        uint32_t c, min;
+
+        if (p[0] < 0x80) {
+                *ret = p[0];
+                return 1;
+        }
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                n = 2, c = p[0] & 0x1f, min = 0x80;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                n = 3, c = p[0] & 0x0f, min = 0x800;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                n = 4, c = p[0] & 0x07, min = 0x10000;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                c = c << 6 | (p[i] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+                return 0;
+        *ret = c;
+        return n;
+}
+
+/* Characters that are not text to show: C0 (but for what the caller names), DEL, C1, the line
+ * and paragraph separators that some viewers break lines at, and the bidirectional controls
+ * that make a line read differently from what it holds. */
+static bool is_control(uint32_t c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0x061c ||
+               c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
 /* quote: for text between double quotes, in plain ASCII (messages about the config); else for
- * text shown as it is (a table cell), where only control characters would break the line. */
+ * text shown as it is (a table cell, a log line, a journal field), where valid UTF-8 text stays
+ * and only controls and bytes that are not UTF-8 are escaped. */
 static char *escape(const char *s, bool quote) {
         size_t n = strlen(s);
         char *buf = xmalloc(4 * n + 1), *p = buf;
 
-        for (; *s; s++) {
+        while (*s) {
                 unsigned char c = (unsigned char) *s;
+                uint32_t cp;
+                size_t len = utf8_decode(s, &cp);
+
                 if (quote && (c == '\\' || c == '"')) {
                         *p++ = '\\';
                         *p++ = (char) c;
@@ -465,10 +509,14 @@ static char *escape(const char *s, bool quote) {
                         p = stpcpy(p, "\\t");
                 else if (c == '\r')
                         p = stpcpy(p, "\\r");
-                else if (c < 0x20 || c == 0x7f || (quote && c >= 0x80))
+                else if (len == 0)
                         p += sprintf(p, "\\x%02x", c);
+                else if (is_control(cp) || (quote && cp >= 0x80))
+                        for (size_t i = 0; i < len; i++)
+                                p += sprintf(p, "\\x%02x", (unsigned char) s[i]);
                 else
-                        *p++ = (char) c;
+                        p = mempcpy(p, s, len);
+                s += len ? len : 1;
         }
         *p = '\0';
         return buf;
@@ -480,6 +528,25 @@ char *cescape(const char *s) {
 
 char *cescape_cell(const char *s) {
         return escape(s, false);
+}
+
+char *json_sanitize(const char *json) {
+        char *buf = xmalloc(6 * strlen(json) + 1), *p = buf;
+
+        while (*json) {
+                uint32_t cp;
+                size_t len = utf8_decode(json, &cp);
+
+                if (len == 0)
+                        p = stpcpy(p, "\\ufffd");
+                else if (cp >= 0x20 && is_control(cp))
+                        p += sprintf(p, "\\u%04x", (unsigned) cp);
+                else
+                        p = mempcpy(p, json, len);
+                json += len ? len : 1;
+        }
+        *p = '\0';
+        return buf;
 }
 
 char *erase_and_free(char *s) {

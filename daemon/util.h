@@ -92,9 +92,15 @@ size_t string_distance(const char *a, const char *b);
 /* A copy of s that prints on one line: backslash, double quote and bytes outside printable ASCII
  * are escaped (\n, \t, \r, \xHH), so text from outside can be quoted in a message. */
 char *cescape(const char *s);
-/* The same for text shown as it is, e.g. a table cell of --once or --status: only control
- * characters are escaped (\n, \t, \r, \xHH); backslash, '"' and UTF-8 stay as they are. */
+/* The same for text shown as it is, in every text sink: a table cell of --once or --status, a
+ * log line, a journal field, a Slack message. Control characters (C0, DEL, C1 U+0080–U+009F,
+ * U+2028/U+2029, bidirectional controls) and bytes that are not UTF-8 are escaped (\n, \t, \r,
+ * \xHH for each byte); backslash, '"' and other UTF-8 text stay as they are. */
 char *cescape_cell(const char *s);
+/* JSON text as json-c writes it, with what json-c leaves raw made safe: DEL, C1 controls,
+ * U+2028/U+2029 and bidirectional controls become \u escapes (the same characters to a JSON
+ * reader, none to a terminal), each byte that is not UTF-8 becomes \ufffd. */
+char *json_sanitize(const char *json);
 /* Overwrites a secret before freeing it, so it does not linger in freed memory. Returns NULL. */
 char *erase_and_free(char *s);
 
@@ -127,7 +133,9 @@ usec_t jitter(usec_t d, double fraction);
  * RETRY_AFTER_MAX). */
 usec_t backoff_delay(usec_t base, usec_t cap, unsigned attempt, usec_t retry_after);
 
-/* Reads a whole small file; strips one trailing newline. Refuses files over max bytes. */
+/* Reads a whole small file; strips one trailing newline. Refuses files over max bytes (-EFBIG),
+ * a directory (-EISDIR) and any other file that is not regular (-EINVAL), without blocking on a
+ * FIFO. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 /* Writes path atomically: a temporary file in the same directory filled by write_fn (which
  * returns a negative errno on failure), fsync, rename, fsync of the directory. */

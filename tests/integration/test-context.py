@@ -33,6 +33,12 @@ def field(entry, key):
     return v.encode("utf-8")
 
 
+def journal_tail(entry):
+    """LOG_TAIL as stored: every journal field is one line, its line breaks written as \\n."""
+    v = field(entry, "LOG_TAIL")
+    return v.replace(b"\\n", b"\n") if v is not None else None
+
+
 def check_tail(t, tail, what):
     t.ok(tail is not None, what + ": LOG_TAIL is there")
     if tail is None:
@@ -80,7 +86,8 @@ def main(t):
         for e, what in ((err, "container.error"), (firing, "alert.firing")):
             t.eq((e.get("REGION_ID"), e.get("REGION_NAME")), ("7", "Luxembourg-2"), what + ": REGION_ID and REGION_NAME")
             t.eq(e.get("LOG_TAIL_STATUS"), "ok", what + ": LOG_TAIL_STATUS=ok")
-            check_tail(t, field(e, "LOG_TAIL"), what)
+            t.ok(b"\n" not in (field(e, "LOG_TAIL") or b""), what + ": LOG_TAIL is one journal line")
+            check_tail(t, journal_tail(e), what)
         t.ok(err["MESSAGE"].startswith("llama (project 1): region Luxembourg-2 (7): " + ERROR),
              "container.error: the message names the region", err["MESSAGE"])
         t.eq(firing.get("REGION_NAMES"), "Luxembourg-2 (7)", "alert.firing: REGION_NAMES")
@@ -112,7 +119,7 @@ def main(t):
         bodies = {p: [h.body(d) for d in sink.deliveries() if d["path"] == p] for p in ("/json", "/slack", "/private")}
         jerr = next(b for b in bodies["/json"] if b["type"] == "container.error")
         t.eq(jerr["data"].get("region_name"), "Luxembourg-2", "json: data.region_name")
-        t.eq(jerr["data"].get("log_tail", "").encode(), field(err, "LOG_TAIL"), "json: data.log_tail as in the journal")
+        t.eq(jerr["data"].get("log_tail", "").encode(), journal_tail(err), "json: data.log_tail as in the journal")
         jfire = next(b for b in bodies["/json"] if b["type"] == "alert.firing")
         check_tail(t, jfire["data"].get("log_tail", "").encode(), "json alert.firing")
         perr = [b for b in bodies["/private"] if b["type"] in ("container.error", "alert.firing")]

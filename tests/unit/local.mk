@@ -69,3 +69,9 @@ tests_unit_test_logtail_SOURCES = tests/unit/test-logtail.c
 tests_unit_test_logtail_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_logtail_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-logtail
+
+check_PROGRAMS += tests/unit/test-lock
+tests_unit_test_lock_SOURCES = tests/unit/test-lock.c
+tests_unit_test_lock_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_lock_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-lock

@@ -146,12 +146,50 @@ static void test_cescape(void **state) {
                   "bell\\x07 esc\\x1b[31m del\\x7f" },
                 { "say \"hi\" \\o/", "say \\\"hi\\\" \\\\o/", "say \"hi\" \\o/" },
                 { "caf\xc3\xa9", "caf\\xc3\\xa9", "caf\xc3\xa9" },
+                /* A CR LF would forge a second log line. */
+                { "pull failed\r\n2026-11-29T00:00:00.000Z crit    forged", "pull failed\\r\\n2026-11-29T00:00:00.000Z crit    forged",
+                  "pull failed\\r\\n2026-11-29T00:00:00.000Z crit    forged" },
+                /* C1 controls as UTF-8 (U+0080, U+009B CSI, U+009F): as dangerous as ESC. */
+                { "a\xc2\x80" "b\xc2\x9b" "31mc\xc2\x9f", "a\\xc2\\x80b\\xc2\\x9b" "31mc\\xc2\\x9f",
+                  "a\\xc2\\x80b\\xc2\\x9b" "31mc\\xc2\\x9f" },
+                /* U+00A0 and U+00FF are text; U+2028 LINE SEPARATOR and U+202E (bidi override) are not. */
+                { "\xc2\xa0\xc3\xbf", "\\xc2\\xa0\\xc3\\xbf", "\xc2\xa0\xc3\xbf" },
+                { "x\xe2\x80\xa8y\xe2\x80\xaez", "x\\xe2\\x80\\xa8y\\xe2\\x80\\xaez", "x\\xe2\\x80\\xa8y\\xe2\\x80\\xaez" },
+                { "\xe2\x82\xac \xf0\x9f\x94\xa5", "\\xe2\\x82\\xac \\xf0\\x9f\\x94\\xa5", "\xe2\x82\xac \xf0\x9f\x94\xa5" },
+                /* Not UTF-8: a stray continuation byte, a lone lead byte, 0xff, an overlong '/',
+                 * a surrogate, beyond U+10FFFF. Each byte is escaped, what follows is read again. */
+                { "\x80" "a\xc3(\xff\xc0\xaf", "\\x80a\\xc3(\\xff\\xc0\\xaf", "\\x80a\\xc3(\\xff\\xc0\\xaf" },
+                { "\xed\xa0\x80|\xf4\x90\x80\x80", "\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80",
+                  "\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80" },
+                /* A sequence cut by the end of the string (a NUL from the API's "\u0000" ends it). */
+                { "end\xe2\x82\0\xac", "end\\xe2\\x82", "end\\xe2\\x82" },
+                { "\x1b]0;title\x07\x1b[2J", "\\x1b]0;title\\x07\\x1b[2J", "\\x1b]0;title\\x07\\x1b[2J" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *q = cescape(cases[i].in), *c = cescape_cell(cases[i].in);
                 assert_string_equal(q, cases[i].quoted);
                 assert_string_equal(c, cases[i].cell);
+        }
+}
+
+/* JSON text from json-c: what it leaves raw (DEL, C1, line separators, bytes that are not UTF-8)
+ * becomes \u escapes, so a JSON reader gets the same characters and a terminal no control. */
+static void test_json_sanitize(void **state) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "", "" },
+                { "{\"a\": \"plain caf\xc3\xa9 \xe2\x82\xac\"}", "{\"a\": \"plain caf\xc3\xa9 \xe2\x82\xac\"}" },
+                { "{\n  \"a\": \"\\u001b[31m\\r\\n\"\n}", "{\n  \"a\": \"\\u001b[31m\\r\\n\"\n}" },
+                { "\"del\x7f c1\xc2\x9b" "31m \xc2\x85\"", "\"del\\u007f c1\\u009b31m \\u0085\"" },
+                { "\"ls\xe2\x80\xa8ps\xe2\x80\xa9\"", "\"ls\\u2028ps\\u2029\"" },
+                { "\"bad\xff\xc3(\xed\xa0\x80\"", "\"bad\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\"" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *s = json_sanitize(cases[i].in);
+                assert_string_equal(s, cases[i].out);
         }
 }
 
@@ -167,6 +205,7 @@ int main(void) {
                 cmocka_unit_test(test_atomic_write),
                 cmocka_unit_test(test_glob),
                 cmocka_unit_test(test_cescape),
+                cmocka_unit_test(test_json_sanitize),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

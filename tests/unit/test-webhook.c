@@ -332,6 +332,54 @@ static void test_render_slack_limits(void **state) {
         }
 }
 
+/* No control character and nothing but UTF-8 in a body: C0 and DEL bytes, C1 as UTF-8. */
+static bool plain_text(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+                        return false;
+        return valid_utf8(s);
+}
+
+/* Text from the API with terminal escapes, C1 controls and a byte that is not UTF-8: every
+ * format's body is plain UTF-8 without a control; JSON keeps the characters (as \u escapes),
+ * Slack's mrkdwn shows them escaped. */
+static void test_render_hostile_text(void **state) {
+        static const char name[] = "evil\x1b[31m\xc2\x9b" "2J", error[] = "pull\r\nforged\x1b]0;x\x07 \xc2\x85 bad\xff end";
+        struct event *e = container_error(name, 1, error), *a = alert(EVENT_ALERT_FIRING, T0);
+        struct json_object *o, *f;
+        char *body;
+
+        body = render_event(WEBHOOK_FORMAT_JSON, e);
+        assert_true(plain_text(body));
+        o = json_tokener_parse(body);
+        assert_string_equal(get_str(o, "deployment"), name);
+        assert_string_equal(get_str(get(o, "data"), "error_message"),
+                            "pull\r\nforged\x1b]0;x\x07 \xc2\x85 bad\xef\xbf\xbd end");
+        json_object_put(o);
+        free(body);
+
+        body = render_event(WEBHOOK_FORMAT_SLACK, e);
+        assert_true(plain_text(body));
+        o = json_tokener_parse(body);
+        assert_string_equal(get_str(o, "text"), ":red_circle: evil\\x1b[31m\\xc2\\x9b2J (project 1): region 7: "
+                                                "pull\\r\\nforged\\x1b]0;x\\x07 \\xc2\\x85 bad\\xff end");
+        f = get(json_object_array_get_idx(get(o, "blocks"), 1), "fields");
+        assert_string_equal(get_str(json_object_array_get_idx(f, 0), "text"), "*Deployment*\nevil\\x1b[31m\\xc2\\x9b2J");
+        json_object_put(o);
+        free(body);
+
+        free(a->deployment);
+        a->deployment = xstrdup(name);
+        body = render_event(WEBHOOK_FORMAT_ALERTMANAGER, a);
+        assert_true(plain_text(body));
+        o = json_tokener_parse(body);
+        assert_string_equal(get_str(get(json_object_array_get_idx(o, 0), "labels"), "deployment"), name);
+        json_object_put(o);
+        free(body);
+        event_free(a);
+        event_free(e);
+}
+
 /* ---- render_event: alertmanager ---- */
 
 static void check_labels(struct json_object *a) {
@@ -462,6 +510,7 @@ int main(void) {
                 cmocka_unit_test(test_render_slack_api_fields),
                 cmocka_unit_test(test_render_slack_escapes),
                 cmocka_unit_test(test_render_slack_limits),
+                cmocka_unit_test(test_render_hostile_text),
                 cmocka_unit_test(test_render_alertmanager_firing),
                 cmocka_unit_test(test_render_alertmanager_resolved),
                 cmocka_unit_test(test_render_alertmanager_no_region),
