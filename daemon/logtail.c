@@ -30,43 +30,6 @@ static size_t escape_length(const unsigned char *s, size_t len) {
         return 2;
 }
 
-/* Decodes one UTF-8 character; 0 when s does not start with a valid, shortest-form one. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *ret) {
-        size_t n;
-        uint32_t c;
-
-        if (s[0] < 0x80) {
-                *ret = s[0];
-                return 1;
-        }
-        if (s[0] >= 0xC2 && s[0] <= 0xDF)
-                n = 2, c = s[0] & 0x1F;
-        else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-                n = 3, c = s[0] & 0x0F;
-        else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-                n = 4, c = s[0] & 0x07;
-        else
-                return 0;
-        if (len < n)
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF))
-                return 0;
-        *ret = c;
-        return n;
-}
-
-/* Characters that change how the rest of a line reads: C1 controls, bidirectional embeddings,
- * overrides and isolates, line and paragraph separators. */
-static bool unsafe(uint32_t c) {
-        return (c >= 0x80 && c <= 0x9F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) ||
-               c == 0x2028 || c == 0x2029 || c == 0x200E || c == 0x200F;
-}
-
 char *logtail_neutralise(const char *s, size_t len, size_t max) {
         const unsigned char *p = (const unsigned char *) s;
         size_t room = max - strlen(ELLIPSIS), cut = SIZE_MAX, o = 0, i = 0;
@@ -82,12 +45,13 @@ char *logtail_neutralise(const char *s, size_t len, size_t max) {
                         i += escape_length(p + i, len - i);
                         continue;
                 }
-                n = utf8_decode(p + i, len - i, &c);
+                /* s[len] is a NUL (json-c's strings are): no sequence is read past the end. */
+                n = utf8_decode(s + i, &c);
                 if (n == 0)
                         piece = REPLACEMENT, k = 3, n = 1;
                 else if (c == '\t' || c == '\r' || c == '\n')
                         buf[0] = ' ';
-                else if (c < 0x20 || c == 0x7F || unsafe(c))
+                else if (unicode_is_control(c))
                         buf[0] = '?';
                 else
                         piece = (const char *) p + i, k = n;

@@ -13,7 +13,8 @@
 /* s[0..len) as one printable line of valid UTF-8 of at most max bytes: terminal escape
  * sequences removed; NUL, other control characters (C0, DEL, C1), bidirectional overrides and
  * line separators replaced by '?' (tab, CR and LF by a space); invalid UTF-8 by U+FFFD; cut on a
- * character boundary with "…" when longer. max must be at least 8. */
+ * character boundary with "…" when longer. max must be at least 8; s[len] must be a NUL (s may
+ * hold others before it). */
 char *logtail_neutralise(const char *s, size_t len, size_t max);
 
 /* {count, results:[{message, pod, region_id, time}]}, newest first as asked (order_by=time.desc):

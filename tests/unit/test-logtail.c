@@ -38,9 +38,10 @@ static void test_neutralise(void **state) {
 
 static void test_neutralise_huge(void **state) {
         size_t n = 1 << 20;
-        _cleanup_free_ char *big = xmalloc(n), *out = NULL;
+        _cleanup_free_ char *big = xmalloc(n + 1), *out = NULL;
 
         memset(big, 'A', n);
+        big[n] = '\0';
         big[5] = '\x1b';
         out = logtail_neutralise(big, n, LOGTAIL_LINE_MAX);
         assert_true(strlen(out) <= LOGTAIL_LINE_MAX);
