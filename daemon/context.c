@@ -54,6 +54,7 @@ struct context {
         struct tail **tails;
         size_t n_tails;
         sd_event_source *wait_end;
+        usec_t hold_since;        /* CLOCK_MONOTONIC start of the current hold of events; 0: none */
         struct context_counters counters;
         bool dirty;               /* the saved file is behind */
 };
@@ -299,13 +300,12 @@ static void on_capacity(struct poll_result *res, void *userdata) {
         log_warning("Capacity of account %s could not be fetched: %s", d->account, d->capacity_error);
 }
 
-/* Returns whether a request was started. */
-static bool fetch_capacity(struct directory *d, usec_t now) {
+static void fetch_capacity(struct directory *d, usec_t now) {
         const struct account *a = config_find_account(d->x->config, d->account);
         _cleanup_free_ char *url = NULL;
 
         if (!a || d->capacity_req || (d->capacity_started > 0 && now - d->capacity_started < CONTEXT_CAPACITY_REUSE))
-                return false;
+                return;
         d->capacity = mfree(d->capacity);
         d->capacity_error = mfree(d->capacity_error);
         d->capacity_started = now;
@@ -317,7 +317,6 @@ static bool fetch_capacity(struct directory *d, usec_t now) {
                 d->capacity_error = xstrdup("the request could not be started");
                 d->x->counters.failed++;
         }
-        return true;
 }
 
 /* "capacity for 1xA100 in Luxembourg-2 (7): 0", in a field and at the end of the message. */
@@ -436,7 +435,6 @@ static int64_t tail_region(const struct context *x, const struct event *e) {
 
 void context_prepare(struct context *x, const struct event_list *l) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
-        bool started = false;
 
         for (size_t i = 0; i < l->n; i++) {
                 const struct event *e = l->items[i];
@@ -450,29 +448,41 @@ void context_prepare(struct context *x, const struct event_list *l) {
                 if (t && (t->req || now - t->started < CONTEXT_TAIL_REUSE))
                         continue;
                 fetch_tail(x, e, region);
-                started = true;
         }
         for (size_t i = 0; i < l->n; i++) {
                 const struct event *e = l->items[i];
                 struct directory *d = find_directory(x, e->account);
-                if (d && wants_capacity(e) && fetch_capacity(d, now))
-                        started = true;
-        }
-        if (started) {
-                (void) sd_event_source_set_time(x->wait_end, now + CONTEXT_TAIL_WAIT);
-                (void) sd_event_source_set_enabled(x->wait_end, SD_EVENT_ONESHOT);
+                if (d && wants_capacity(e))
+                        fetch_capacity(d, now);
         }
 }
 
-bool context_waiting(struct context *x) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-
+static bool fetching(const struct context *x, usec_t now) {
         for (size_t i = 0; i < x->n_tails; i++)
                 if (x->tails[i]->req && now - x->tails[i]->started < CONTEXT_TAIL_WAIT)
                         return true;
         for (size_t i = 0; i < x->n_dirs; i++)
                 if (x->dirs[i]->capacity_req && now - x->dirs[i]->capacity_started < CONTEXT_TAIL_WAIT)
                         return true;
+        return false;
+}
+
+/* A hold lasts CONTEXT_TAIL_WAIT from its start, however many requests start meanwhile. */
+bool context_waiting(struct context *x) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (!fetching(x, now)) {
+                x->hold_since = 0;
+                return false;
+        }
+        if (x->hold_since == 0) {
+                x->hold_since = now;
+                (void) sd_event_source_set_time(x->wait_end, now + CONTEXT_TAIL_WAIT);
+                (void) sd_event_source_set_enabled(x->wait_end, SD_EVENT_ONESHOT);
+        }
+        if (now - x->hold_since < CONTEXT_TAIL_WAIT)
+                return true;
+        x->hold_since = 0;
         return false;
 }
 
@@ -503,7 +513,9 @@ static void name_region(struct context *x, struct event *e) {
         from = xasprintf("region %s", id);
         /* The message is replaced from a copy: event_set_message frees the old one. */
         message = xstrdup(strempty(e->message));
-        at = strstr(message, from);
+        for (at = strstr(message, from); at && at[strlen(from)] >= '0' && at[strlen(from)] <= '9';
+             at = strstr(at + 1, from))
+                ; /* "region 7" is not the start of "region 70" */
         if (at && r->name)
                 event_set_message(e, "%.*sregion %s%s", (int) (at - message), message, label, at + strlen(from));
         if (r->state && !streq(r->state, "ACTIVE")) {
