@@ -45,38 +45,37 @@ static bool route_global(const char *url, struct route *r) {
 /* libmicrohttpd has already percent-decoded the path. Sub-resources other than .../logs
  * (.../apikey) and other methods are not simulated: they are ENDPOINT_OTHER and get Gcore's 404
  * or 405. */
-static struct route route_parse(const char *url, const char *method) {
+static void route_parse(const char *url, const char *method, struct route *r) {
         static const char prefix[] = "/cloud/v3/inference/";
-        struct route r = { .endpoint = ENDPOINT_OTHER, .project_id = -1, .region_id = -1 };
         const char *p = url + strlen(prefix), *slash;
         char *end;
         long long project;
 
-        if ((streq(method, "GET") || streq(method, "HEAD")) && route_global(url, &r))
-                return r;
+        if ((streq(method, "GET") || streq(method, "HEAD")) && route_global(url, r))
+                return;
         if (strncmp(url, prefix, strlen(prefix)) != 0 || *p < '0' || *p > '9')
-                return r;
+                return;
         errno = 0;
         project = strtoll(p, &end, 10);
         if (errno != 0 || strncmp(end, "/deployments", 12) != 0)
-                return r;
-        r.project_id = project;
+                return;
+        r->project_id = project;
         p = end + 12;
         if (!streq(method, "GET") && !streq(method, "HEAD"))
-                return r;
+                return;
         if (*p == '\0' || streq(p, "/"))
-                r.endpoint = ENDPOINT_LIST;
+                r->endpoint = ENDPOINT_LIST;
         else if (*p == '/' && !strchr(p + 1, '/')) {
-                r.endpoint = ENDPOINT_GET;
-                r.name = p + 1;
+                r->endpoint = ENDPOINT_GET;
+                r->name = p + 1;
         } else if (*p == '/' && (slash = strchr(p + 1, '/')) && streq(slash, "/logs") &&
-                   (size_t) (slash - p - 1) < sizeof(r.buf)) {
-                r.endpoint = ENDPOINT_LOGS;
-                memcpy(r.buf, p + 1, (size_t) (slash - p - 1));
-                r.buf[slash - p - 1] = '\0';
-                r.name = r.buf;
+                   (size_t) (slash - p - 1) < sizeof(r->buf)) {
+                r->endpoint = ENDPOINT_LOGS;
+                memcpy(r->buf, p + 1, (size_t) (slash - p - 1));
+                r->buf[slash - p - 1] = '\0';
+                r->name = r->buf;
         }
-        return r;
+        return;
 }
 
 static struct answer error_answer(unsigned status, const char *exception_class, const char *fmt, ...)
@@ -171,8 +170,8 @@ static struct answer answer_logs(struct sim *sim, struct MHD_Connection *c, int6
         if (!d)
                 return error_answer(404, "NotFoundError", "Inference instance %s could not be found", name);
         counters_logs(&sim->counters, project_id, name, (int64_t) region);
-        a.body = sim_context_logs(&sim->context, d->json, project_id, name, (int64_t) region, limit, offset,
-                                  streq_ptr(order, "time.asc"), &a.len);
+        a.body = sim_context_logs(&sim->context, d->json, d->json_len, project_id, name, (int64_t) region, limit,
+                                  offset, streq_ptr(order, "time.asc"), &a.len);
         return a;
 }
 
@@ -204,11 +203,13 @@ static struct answer answer_request(struct sim *sim, struct sim_request *req, st
 }
 
 enum MHD_Result api_handle(struct sim *sim, struct sim_request *req, struct MHD_Connection *c) {
-        struct route r = route_parse(req->url, req->method);
+        struct route r = { .endpoint = ENDPOINT_OTHER, .project_id = -1, .region_id = -1 };
         struct fault f = {};
         struct answer a;
         enum MHD_Result result;
 
+        /* Filled in place: a logs request's name points into r.buf. */
+        route_parse(req->url, req->method, &r);
         (void) pthread_mutex_lock(&sim->lock);
         /* A request a hang fault held is answered as if nothing happened, and was counted. */
         if (!req->hung) {

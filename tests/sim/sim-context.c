@@ -227,16 +227,19 @@ static void scenario_lines(struct json_object *d, int64_t region_id, struct json
 
 /* {count, results}, newest first (order_by=time.desc, the default) or oldest first. NULL when
  * the deployment does not exist. */
-char *sim_context_logs(const struct sim_context *x, const char *deployment_json, int64_t project_id,
-                       const char *name, int64_t region_id, uint64_t limit, uint64_t offset, bool ascending,
-                       size_t *ret_len) {
-        _cleanup_json_ struct json_object *d = json_tokener_parse(deployment_json);
+char *sim_context_logs(const struct sim_context *x, const char *deployment_json, size_t deployment_len,
+                       int64_t project_id, const char *name, int64_t region_id, uint64_t limit, uint64_t offset,
+                       bool ascending, size_t *ret_len) {
+        struct json_tokener *tok = json_tokener_new();
+        /* Parsed by its length: the model's cached JSON is a buffer with a size. */
+        _cleanup_json_ struct json_object *d = json_tokener_parse_ex(tok, deployment_json, (int) deployment_len);
         struct json_object *lines = json_object_new_array(), *results = json_object_new_array(), *extra, *o;
         _cleanup_free_ char *key = logs_key(project_id, name, region_id);
         usec_t now = now_usec(CLOCK_REALTIME);
         size_t n, first;
         char *body;
 
+        json_tokener_free(tok);
         scenario_lines(d, region_id, lines);
         if (x->logs && json_object_object_get_ex(x->logs, key, &extra))
                 for (size_t i = 0; i < json_object_array_length(extra); i++)

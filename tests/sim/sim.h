@@ -139,9 +139,9 @@ int sim_context_add_logs(struct sim_context *x, int64_t project_id, const char *
 /* id < 0: the page of every region; otherwise that region, or NULL when unknown. */
 char *sim_context_regions(const struct sim_context *x, int64_t id, size_t *ret_len);
 char *sim_context_capacity(const struct sim_context *x, size_t *ret_len);
-char *sim_context_logs(const struct sim_context *x, const char *deployment_json, int64_t project_id,
-                       const char *name, int64_t region_id, uint64_t limit, uint64_t offset, bool ascending,
-                       size_t *ret_len);
+char *sim_context_logs(const struct sim_context *x, const char *deployment_json, size_t deployment_len,
+                       int64_t project_id, const char *name, int64_t region_id, uint64_t limit, uint64_t offset,
+                       bool ascending, size_t *ret_len);
 
 /* ---- sim-faults.c: injected failures of the API endpoints ---- */
 
