@@ -277,9 +277,14 @@ static bool capacity_trouble(const char *error) {
         return false;
 }
 
-static bool wants_capacity(const struct event *e) {
-        return (e->type == EVENT_CONTAINER_ERROR || e->type == EVENT_ALERT_FIRING) && event_get(e, "region_id") &&
-               event_get(e, "flavor_name") && capacity_trouble(event_get(e, "error_message"));
+/* The region of a capacity or scheduling error, or of an alert on a region short of ready
+ * without any error; NULL when the event needs no capacity hint. */
+static const char *capacity_region(const struct event *e) {
+        if ((e->type != EVENT_CONTAINER_ERROR && e->type != EVENT_ALERT_FIRING) || !event_get(e, "flavor_name"))
+                return NULL;
+        if (event_get(e, "short_region_id"))
+                return event_get(e, "short_region_id");
+        return capacity_trouble(event_get(e, "error_message")) ? event_get(e, "region_id") : NULL;
 }
 
 static void on_capacity(struct poll_result *res, void *userdata) {
@@ -322,14 +327,15 @@ static void fetch_capacity(struct directory *d, usec_t now) {
 /* "capacity for 1xA100 in Luxembourg-2 (7): 0", in a field and at the end of the message. */
 static void attach_capacity(struct context *x, struct event *e) {
         struct directory *d = find_directory(x, e->account);
-        const char *flavor = event_get(e, "flavor_name");
-        int64_t region = strtoll(strempty(event_get(e, "region_id")), NULL, 10), left = 0;
+        const char *flavor = event_get(e, "flavor_name"), *id = capacity_region(e);
+        int64_t region, left = 0;
         _cleanup_free_ char *label = NULL, *message = NULL;
         const char *why = NULL;
         int r;
 
-        if (!d || !wants_capacity(e))
+        if (!d || !id)
                 return;
+        region = strtoll(id, NULL, 10);
         if (!d->capacity) {
                 event_addf(e, "capacity_status", "could not be fetched: %s",
                            d->capacity_error ? d->capacity_error : "no answer within 2s");
@@ -452,7 +458,7 @@ void context_prepare(struct context *x, const struct event_list *l) {
         for (size_t i = 0; i < l->n; i++) {
                 const struct event *e = l->items[i];
                 struct directory *d = find_directory(x, e->account);
-                if (d && wants_capacity(e))
+                if (d && capacity_region(e))
                         fetch_capacity(d, now);
         }
 }

@@ -259,6 +259,14 @@ static void open_alert(const struct diff_params *p, struct watch_state *w, const
                 event_add_int(e, "region_id", c->region_id);
                 event_add(e, "error_message", c->error_message);
                 event_add(e, "flavor_name", d->flavor_name);
+        } else {
+                /* No error to show: the region short of ready, for the capacity hint (context.c). */
+                for (size_t i = 0; i < d->n_containers; i++)
+                        if (d->containers[i].ready < d->containers[i].total) {
+                                event_add_int(e, "short_region_id", d->containers[i].region_id);
+                                event_add(e, "flavor_name", d->flavor_name);
+                                break;
+                        }
         }
         if (flapping)
                 event_add(e, "flapping", "yes");
