@@ -1,5 +1,6 @@
 /* The "webhooks" section: where events go, in which format, filtered how, signed with what. */
 #include <strings.h>
+#include <syslog.h>
 
 #include "config-internal.h"
 #include "event.h"
@@ -246,7 +247,7 @@ static const struct config_key webhook_keys[] = {
 
 static const struct webhook webhook_defaults = {
         .format = WEBHOOK_FORMAT_JSON,
-        .min_priority = 7,
+        .min_priority = LOG_INFO, /* debug is the journal's: the changes of a flapping deployment */
         .timeout = 10 * USEC_PER_SEC,
         .retry_max_interval = 5 * USEC_PER_MINUTE,
         .log_tail = true,

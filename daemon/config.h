@@ -44,7 +44,7 @@ struct webhook {
         size_t n_headers;
         char **events;            /* event type globs ("alert.*"); none = all */
         size_t n_events;
-        int min_priority;         /* syslog level: events with priority <= this pass; default 7 */
+        int min_priority;         /* syslog level: events with priority <= this pass; default 6 (info) */
         char **deployments;       /* deployment name globs; none = all */
         size_t n_deployments;
         int64_t *projects;        /* project ids; none = all */
@@ -70,6 +70,9 @@ struct config {
         unsigned resolve_for;     /* healthy polls before it resolves, default 1 */
         usec_t repeat_interval;   /* reminder period of an open alert, default 4 h; 0 = never */
         unsigned unreachable_after; /* failed polls in a row before api.unreachable, default 3 */
+        unsigned flap_returns;    /* flapping: more returns to a recent state than this, default 1 ... */
+        unsigned flap_window;     /* ... within this many polls, default 10 */
+        usec_t flap_stable;       /* and over once stable this long, default 5 min */
         unsigned max_in_flight;   /* concurrent API requests, default 16 */
         char *state_directory;    /* default $STATE_DIRECTORY or the configured statedir */
         uint64_t spool_max_size;  /* per webhook, default 64 MiB */

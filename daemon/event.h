@@ -12,6 +12,8 @@ enum event_type {
         EVENT_DEPLOYMENT_HEALTH_CHANGED,
         EVENT_DEPLOYMENT_STUCK,
         EVENT_DEPLOYMENT_SPEC_CHANGED,
+        EVENT_DEPLOYMENT_FLAPPING,        /* changes back and forth: its changes go to debug */
+        EVENT_DEPLOYMENT_FLAPPING_ENDED,  /* stable again: a summary of the flap */
         EVENT_CONTAINER_ERROR,
         EVENT_CONTAINER_ERROR_CLEARED,
         EVENT_CONTAINER_READY_CHANGED,

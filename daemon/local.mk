@@ -11,6 +11,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
 	daemon/diff.c daemon/diff.h \
+	daemon/signature.c daemon/signature.h \
+	daemon/flap.c daemon/flap.h \
 	daemon/poll.c daemon/poll.h \
 	daemon/log.c daemon/log.h \
 	daemon/journal.c daemon/journal.h \

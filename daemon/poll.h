@@ -17,6 +17,9 @@ struct poll_result {
         size_t size;
         bool list;
         bool parsed;                  /* poll_result_parse() succeeded */
+        bool object_scoped;           /* a retryable failure that speaks of the requested object,
+                                       * not of the API: gcore_status_object_scoped(), or an
+                                       * unusable body */
         struct deployment deployment; /* get-one, once parsed; may be moved out by the callee */
         struct deployment_page page;  /* list, once parsed; may be moved out by the callee */
         usec_t elapsed;

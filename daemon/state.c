@@ -112,6 +112,17 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
                 add_str(a, "regions", w->alert.regions);
                 json_object_object_add(o, "alert", a);
         }
+        if (w->flap.flapping) {
+                /* A flap goes on across a restart (its changes stay at debug, its end is summed
+                 * up); the poll history behind the detection starts afresh. */
+                struct json_object *f = json_object_new_object();
+                add_int(f, "since", (int64_t) w->flap.since);
+                add_int(f, "last_change", (int64_t) w->flap.last_change);
+                add_int(f, "changes", w->flap.changes);
+                add_int(f, "aspects", w->flap.aspects);
+                add_int(f, "returns", w->flap.returns);
+                json_object_object_add(o, "flap", f);
+        }
         return o;
 }
 
@@ -269,7 +280,7 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret) 
 }
 
 static int watch_from_json(struct json_object *o, struct watch_record *r) {
-        struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert");
+        struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert"), *f = get(o, "flap");
         struct watch_state *w = &r->state;
         _cleanup_free_ char *health = NULL, *id = NULL;
 
@@ -302,6 +313,14 @@ static int watch_from_json(struct json_object *o, struct watch_record *r) {
                 w->alert.severity = get_str(a, "severity");
                 w->alert.summary = get_str(a, "summary");
                 w->alert.regions = get_str(a, "regions");
+        }
+        if (json_object_is_type(f, json_type_object)) {
+                w->flap.flapping = true;
+                w->flap.since = get_usec(f, "since");
+                w->flap.last_change = get_usec(f, "last_change");
+                w->flap.changes = (unsigned) MAX(get_int(f, "changes"), 0);
+                w->flap.aspects = (unsigned) MAX(get_int(f, "aspects"), 0);
+                w->flap.returns = (unsigned) MAX(get_int(f, "returns"), 0);
         }
         return 0;
 }

@@ -197,8 +197,12 @@ static void on_delivered(const struct http_response *resp, void *userdata) {
                 arm(s, delay, true);
                 return;
         }
-        /* Any other answer will not change by asking again. */
-        _cleanup_free_ char *body = excerpt(resp), *why = xasprintf("HTTP %ld: %s", st, body);
+        /* Any other answer will not change by asking again. A redirect (http to https, a moved
+         * receiver) is not followed: the url must name where the receiver is. */
+        _cleanup_free_ char *body = excerpt(resp), *why =
+                resp->redirect_origin ? xasprintf("HTTP %ld: a redirect to %s, not followed: set the webhook's url to "
+                                                  "where the receiver is", st, resp->redirect_origin)
+                                      : xasprintf("HTTP %ld: %s", st, body);
         set_result(s, xasprintf("HTTP %ld, dropped", st));
         if (sent_is_head(s))
                 drop_head(s, why);

@@ -457,7 +457,7 @@ class Sink(_Peer):
 
     def behave(self, **kw):
         """Changes how deliveries are answered: status=503, count=N or duration=S,
-        retry_after="3", delay=S, hang=True, body="..."."""
+        retry_after="3", location="https://...", delay=S, hang=True, body="..."."""
         return self._control("POST", "/_sink/behaviour", kw)
 
     def normal(self):
@@ -569,6 +569,10 @@ def _namespace_unavailable():
             return "%s not found" % tool
     if not os.access(JOURNALD, os.X_OK):
         return "%s not found" % JOURNALD
+    # journald exits at once ("Failed to acquire cgroup root path") without a cgroup file system,
+    # e.g. in a build chroot without /sys.
+    if not os.path.isdir("/sys/fs/cgroup") or not os.listdir("/sys/fs/cgroup"):
+        return "no cgroup file system at /sys/fs/cgroup (a chroot without /sys?)"
     probe = subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs",
                             "/run/log" if os.path.isdir("/run/log") else "/tmp"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
@@ -577,13 +581,67 @@ def _namespace_unavailable():
     return None
 
 
+_MACHINE_ID = "/etc/machine-id"
+
+
+def _machine_id_valid():
+    try:
+        with open(_MACHINE_ID) as f:
+            text = f.read().strip()
+    except OSError:
+        return False
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def _give_machine_id():
+    """journald exits at once, with an empty stderr, where /etc/machine-id is missing or empty
+    (containers, chroots). Inside the private namespace only, put a generated id there: a bind
+    mount over the file, or an overlay of /etc where there is no file to mount over. The files
+    live on a tmpfs (an overlay's upper directory cannot be on the overlay many container roots
+    are). Returns None, or why it could not."""
+    if _machine_id_valid():
+        return None
+    d = tempfile.mkdtemp(prefix="iw-machine-id-")
+
+    def remove():
+        subprocess.run(["umount", "-l", d], stderr=subprocess.DEVNULL)
+        with contextlib.suppress(OSError):
+            os.rmdir(d)
+    atexit.register(remove)
+
+    def mount(*args):
+        r = subprocess.run(["mount"] + list(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
+        return None if r.returncode == 0 else "mount %s: %s" % (" ".join(args), r.stderr.decode(errors="replace").strip())
+
+    problem = mount("-t", "tmpfs", "tmpfs", d)
+    if problem:
+        return problem
+    upper, work = os.path.join(d, "upper"), os.path.join(d, "work")
+    os.mkdir(upper)
+    os.mkdir(work)
+    generated = os.path.join(upper, "machine-id")
+    _write(generated, os.urandom(16).hex() + "\n", 0o444)
+    if os.path.isfile(_MACHINE_ID):
+        problem = mount("--bind", generated, _MACHINE_ID)
+    else:
+        problem = mount("-t", "overlay", "overlay", "-o",
+                        "lowerdir=/etc,upperdir=%s,workdir=%s" % (upper, work), "/etc")
+    if problem:
+        return problem
+    return None if _machine_id_valid() else "%s is still not a valid machine id" % _MACHINE_ID
+
+
 def ensure_private_namespace():
     """Re-executes the running script inside "unshare -m --propagation private", so that the
-    tmpfs mounts of Journal are private to it. Call it first thing in a test that uses Journal.
+    tmpfs mounts of Journal are private to it, and gives that namespace a machine id if the
+    system has none. Call it first thing in a test that uses Journal.
 
-    Where that is impossible (not root, no unshare, no journald) the test is reported as
-    skipped through Tap.skip_all(), never passed."""
+    Where that is impossible (not root, no unshare, no journald, no machine id) the test is
+    reported as skipped through Tap.skip_all(), never passed."""
     if os.environ.get(_NS_ENV) == "1":
+        problem = _give_machine_id()
+        if problem:
+            Tap().skip_all("no private journald: no machine id for journald (%s)" % problem)
         return
     reason = _namespace_unavailable()
     if reason:

@@ -44,11 +44,13 @@ CLEANFILES += tests/sim/bench-sim
 TESTS += \
 	tests/harness/test-harness.py \
 	tests/harness/test-journal.py \
+	tests/harness/test-machine-id.sh \
 	tests/sim/test-sim.py \
 	tests/sim/test-sink.py
 EXTRA_DIST += \
 	tests/harness/test-harness.py \
 	tests/harness/test-journal.py \
+	tests/harness/test-machine-id.sh \
 	tests/sim/test-sim.py \
 	tests/sim/test-sink.py \
 	tests/sim/schema.json \

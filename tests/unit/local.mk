@@ -8,7 +8,7 @@ tests_unit_test_gcore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcore_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-gcore
 
-EXTRA_DIST += tests/fixtures
+EXTRA_DIST += tests/fixtures tests/unit/data
 
 check_PROGRAMS += tests/unit/test-health
 tests_unit_test_health_SOURCES = tests/unit/test-health.c
@@ -75,3 +75,15 @@ tests_unit_test_lock_SOURCES = tests/unit/test-lock.c
 tests_unit_test_lock_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lock_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-lock
+
+check_PROGRAMS += tests/unit/test-signature
+tests_unit_test_signature_SOURCES = tests/unit/test-signature.c
+tests_unit_test_signature_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_signature_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-signature
+
+check_PROGRAMS += tests/unit/test-flap
+tests_unit_test_flap_SOURCES = tests/unit/test-flap.c
+tests_unit_test_flap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_flap_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-flap

@@ -270,6 +270,15 @@ static const struct bad_case bad_cases[] = {
         { "unreachable_after_above",
           "unreachable_after = 1001;\n" BASE,
           { "t.conf:1: unreachable_after: must be between 1 and 1000, got 1001" } },
+        { "flap_returns_below",
+          "flap_returns = 0;\n" BASE,
+          { "t.conf:1: flap_returns: must be between 1 and 30, got 0" } },
+        { "flap_window_below",
+          "flap_window = 2;\n" BASE,
+          { "t.conf:1: flap_window: must be between 3 and 32, got 2" } },
+        { "flap_stable_above",
+          "flap_stable = \"2d\";\n" BASE,
+          { "t.conf:1: flap_stable: must be between 1s and 1d, got 2d" } },
         { "max_in_flight_below",
           "max_in_flight = -1;\n" BASE,
           { "t.conf:1: max_in_flight: must be between 1 and 1024, got -1" } },
@@ -585,6 +594,9 @@ static void test_defaults(void **state) {
         assert_int_equal(c->resolve_for, 1);
         assert_int_equal(c->repeat_interval, 4 * USEC_PER_HOUR);
         assert_int_equal(c->unreachable_after, 3);
+        assert_int_equal(c->flap_returns, 1);
+        assert_int_equal(c->flap_window, 10);
+        assert_int_equal(c->flap_stable, 5 * USEC_PER_MINUTE);
         assert_int_equal(c->max_in_flight, 16);
         assert_string_equal(c->state_directory, STATEDIR);
         assert_int_equal(c->spool_max_size, 64 * 1024 * 1024);
@@ -616,6 +628,11 @@ static void test_defaults(void **state) {
         assert_int_equal(c->accounts[0].timeout, 2 * USEC_PER_SEC);
         assert_int_equal(c->accounts[0].connect_timeout, 2 * USEC_PER_SEC);
         config_free(c);
+
+        /* A webhook takes info and more urgent: debug is for the changes of a flap. */
+        c = load_expect(BASE "webhooks = ( { url = \"https://h\"; } );\n", 0, NONE, NONE);
+        assert_int_equal(c->webhooks[0].min_priority, 6);
+        config_free(c);
 }
 
 static void test_every_key_with_units(void **state) {
@@ -629,6 +646,9 @@ static void test_every_key_with_units(void **state) {
                 "resolve_for = 32;\n"
                 "repeat_interval = 0;\n"
                 "unreachable_after = 1000;\n"
+                "flap_returns = 30;\n"
+                "flap_window = 32;\n"
+                "flap_stable = \"1s\";\n"
                 "max_in_flight = 1024;\n"
                 "state_directory = \"/srv/inferwatch\";\n"
                 "spool_max_size = \"16GiB\";\n"
@@ -654,6 +674,9 @@ static void test_every_key_with_units(void **state) {
         assert_int_equal(c->resolve_for, 32);
         assert_int_equal(c->repeat_interval, 0);
         assert_int_equal(c->unreachable_after, 1000);
+        assert_int_equal(c->flap_returns, 30);
+        assert_int_equal(c->flap_window, 32);
+        assert_int_equal(c->flap_stable, USEC_PER_SEC);
         assert_int_equal(c->max_in_flight, 1024);
         assert_string_equal(c->state_directory, "/srv/inferwatch");
         assert_int_equal(c->spool_max_size, 16ULL * 1024 * 1024 * 1024);
@@ -694,7 +717,7 @@ static void test_every_key_with_units(void **state) {
         assert_string_equal(w->ca_file, "/ca.pem");
         assert_int_equal(w->timeout, USEC_PER_MINUTE);
         assert_int_equal(w->retry_max_interval, USEC_PER_DAY);
-        assert_int_equal(w->line, 16);
+        assert_int_equal(w->line, 19);
 
         w = &c->webhooks[1];
         assert_string_equal(w->name, "webhook-2");

@@ -47,6 +47,9 @@ static void fill(struct saved_state *s) {
         r->state.alert.severity = xstrdup("critical");
         r->state.alert.summary = xstrdup("region 7: Failed to pull image");
         r->state.alert.regions = xstrdup("7");
+        r->state.flap = (struct flap_state) { .flapping = true, .since = 1795790100000000ULL,
+                                              .last_change = 1795790160000000ULL, .changes = 12,
+                                              .aspects = FLAP_STATUS | FLAP_HEALTH, .returns = 2 };
 
         struct account_record *a = array_append(&s->accounts, &s->n_accounts, sizeof(*a));
         a->url = xstrdup("https://api.gcore.com");
@@ -81,6 +84,12 @@ static void test_round_trip(void **state) {
         assert_true(sd_id128_equal(w->alert.id, s.watches[0].state.alert.id));
         assert_string_equal(w->snap->containers[0].error_message, "Failed to pull image");
         assert_int_equal(w->history, 5);
+        /* A flap survives a restart, not the poll history behind it. */
+        assert_true(w->flap.flapping);
+        assert_int_equal(w->flap.last_change, 1795790160000000ULL);
+        assert_int_equal(w->flap.changes, 12);
+        assert_int_equal(w->flap.aspects, FLAP_STATUS | FLAP_HEALTH);
+        assert_int_equal(w->flap.n_keys, 0);
         assert_true(back.accounts[0].api.unreachable);
         assert_true(back.projects[0].auth_failed);
         assert_int_equal(back.webhooks[0].backlog, 2);
