@@ -226,6 +226,7 @@ int config_parse_duration(struct section_ctx *ctx, const struct config_key *k, v
 int config_parse_interval0(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_size(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_path(struct section_ctx *ctx, const struct config_key *k, void *obj);
+int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj);
 /* data: a struct strings_rule. */
 int config_parse_strings(struct section_ctx *ctx, const struct config_key *k, void *obj);
 /* data: a struct config_section; the key's offset is that of the array in struct config. */

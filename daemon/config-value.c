@@ -595,6 +595,19 @@ int config_parse_size(struct section_ctx *ctx, const struct config_key *k, void 
                          FIELD(obj, k->offset, uint64_t));
 }
 
+/* true or false (log_tail of a webhook). */
+int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        _cleanup_free_ char *path = NULL;
+        const config_setting_t *s = lookup(&ctx->sc, k->key, &path);
+
+        if (!s)
+                return 0;
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+                return type_error(ctx->sc.l, s, path, "true or false");
+        *FIELD(obj, k->offset, bool) = config_setting_get_bool(s);
+        return 1;
+}
+
 /* An absolute path, quoted in messages (ca_file). */
 int config_parse_path(struct section_ctx *ctx, const struct config_key *k, void *obj) {
         return get_path(&ctx->sc, k->key, true, FIELD(obj, k->offset, char *));

@@ -26,7 +26,10 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/sign.c daemon/sign.h \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
-	daemon/webhook.c daemon/webhook.h
+	daemon/webhook.c daemon/webhook.h \
+	daemon/region.c daemon/region.h \
+	daemon/logtail.c daemon/logtail.h \
+	daemon/context.c daemon/context.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
 	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)

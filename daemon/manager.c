@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "context.h"
 #include "crashpoint.h"
 #include "lock.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct manager {
         struct http_client *http;
         struct monitor *monitor;
         struct webhooks *webhooks;
+        struct context *context;     /* region names and log tails added to events */
         sd_event_source *lazy_save;
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *post;
@@ -234,9 +236,15 @@ static int commit(struct manager *m, bool now) {
         collect(m);
         if (!m->state_dirty && m->pending.n == 0)
                 return 0;
+        /* A log tail on its way holds every event (and the state they imply) back, briefly. */
+        context_prepare(m->context, &m->pending);
+        if (!now && m->pending.n < PENDING_MAX && context_waiting(m->context))
+                return 0;
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
+        /* The events are final before they are committed: the outbox holds them as reported. */
+        context_finish(m->context, &m->pending);
         if (sd_id128_randomize(&batch) < 0)
                 abort();
         save_state(m, batch);
@@ -258,13 +266,25 @@ static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 struct alert_list {
+        struct manager *manager;
         struct am_alert *items;
         size_t n;
 };
 
+/* The tail attached to the alert when it fired: of the first region with an error. */
+static const char *region_tail(struct manager *m, const char *account, int64_t project_id, const char *name,
+                               const struct watch_state *w) {
+        const char *regions = w->alert.regions;
+
+        if (!m->context || !regions || !*regions)
+                return NULL;
+        return context_last_tail(m->context, account, project_id, name, strtoll(regions, NULL, 10));
+}
+
 static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
                           const char *error, void *userdata) {
         struct alert_list *l = userdata;
+        struct manager *m = l->manager;
 
         if (!w->alert.open)
                 return;
@@ -274,12 +294,13 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                 .status = w->snap ? w->snap->status : "",
                 .health = w->health,
                 .alert = &w->alert,
+                .log_tail = region_tail(m, account, project_id, name, w),
         };
 }
 
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
-        struct alert_list l = {};
+        struct alert_list l = { .manager = m };
 
         if (m->monitor)
                 monitor_foreach(m->monitor, collect_alert, &l);
@@ -321,6 +342,9 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         struct monitor *mon;
         int r;
 
+        r = context_new(m->event, m->http, c, &m->context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the event context: %m");
         r = webhooks_new(m->event, m->http, c, s, open_alerts, m, &m->webhooks);
         if (r < 0)
                 return r;
@@ -330,6 +354,7 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         monitor_import(mon, s);
         m->monitor = mon;
         forget_leftovers(m, s);
+        context_start(m->context);
         return monitor_start(mon);
 }
 
@@ -361,6 +386,7 @@ static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
         struct webhooks *old_webhooks = m->webhooks;
+        struct context *old_context = m->context;
         struct config *old_config = m->config;
         struct saved_state s;
         int r, lock = -1;
@@ -384,6 +410,7 @@ static void reload(struct manager *m) {
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
         m->webhooks = NULL;
+        m->context = NULL;
         m->config = c;
         r = start_monitor(m, c, &s);
         saved_state_done(&s);
@@ -391,8 +418,10 @@ static void reload(struct manager *m) {
                 /* Could not build the new poller: go back to the old one untouched. */
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
+                m->context = context_free(m->context);
                 m->monitor = old;
                 m->webhooks = old_webhooks;
+                m->context = old_context;
                 m->config = old_config;
                 config_free(c);
                 if (lock >= 0)
@@ -402,6 +431,7 @@ static void reload(struct manager *m) {
         }
         monitor_free(old);
         webhooks_free(old_webhooks);
+        context_free(old_context);
         config_free(old_config);
         if (lock >= 0) {
                 (void) close(m->state_lock);
@@ -497,6 +527,7 @@ struct manager *manager_free(struct manager *m) {
                 return NULL;
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
+        context_free(m->context);
         http_client_free(m->http);
         event_list_clear(&m->pending);
         event_list_clear(&m->replay);

@@ -19,6 +19,7 @@ struct am_alert {
         const char *status;
         enum health health;
         const struct alert_state *alert;
+        const char *log_tail;     /* the failing region's last log lines, or NULL */
 };
 /* A JSON array of alerts, for POST /api/v2/alerts. */
 char *render_alertmanager_open(const struct am_alert *alerts, size_t n);
