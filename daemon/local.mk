@@ -25,10 +25,13 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/sign.c daemon/sign.h \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
-	daemon/webhook.c daemon/webhook.h
+	daemon/webhook.c daemon/webhook.h \
+	daemon/metrics.c daemon/metrics.h \
+	daemon/metrics-collect.c daemon/metrics-collect.h \
+	daemon/metrics-http.c daemon/metrics-http.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
-	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)
+	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) -lm
 
 sbin_PROGRAMS += daemon/inferwatchd
 daemon_inferwatchd_SOURCES = daemon/main.c

@@ -6,6 +6,8 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-collect.h"
+#include "metrics-http.h"
 #include "monitor.h"
 #include "state.h"
 #include "webhook.h"
@@ -45,6 +47,8 @@ struct manager {
         bool state_dirty;
         char *last_status;
         int state_lock;              /* held on the state directory for the daemon's lifetime */
+        struct metrics_http *metrics;
+        uint64_t events[_EVENT_TYPE_MAX]; /* emitted since start, for /metrics */
 };
 
 static void log_diagnostics(const struct config_diag *d) {
@@ -199,8 +203,10 @@ static int flush(struct manager *m, bool now) {
         }
         if (m->pending.n == 0)
                 return 0;
-        for (size_t i = 0; i < m->pending.n; i++)
+        for (size_t i = 0; i < m->pending.n; i++) {
+                m->events[m->pending.items[i]->type]++;
                 log_event(m->pending.items[i]);
+        }
         event_list_clear(&m->pending);
         update_status(m);
         return 0;
@@ -276,6 +282,13 @@ static void forget_leftovers(struct manager *m, struct saved_state *s) {
         if (l.n > 0)
                 m->state_dirty = true;
         event_list_move(&m->pending, &l);
+}
+
+static int render_metrics(FILE *f, void *userdata) {
+        struct manager *m = userdata;
+
+        return metrics_collect(f, &(const struct metrics_sources) {
+                .monitor = m->monitor, .webhooks = m->webhooks, .events = m->events });
 }
 
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
@@ -441,6 +454,9 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = start_monitor(m, m->config, &s);
         if (r < 0)
                 goto fail;
+        r = metrics_http_new(m->event, NULL, render_metrics, m, &m->metrics);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
         saved_state_done(&s);
         *ret = m;
         return 0;
@@ -454,6 +470,7 @@ fail:
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        metrics_http_free(m->metrics);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
         http_client_free(m->http);

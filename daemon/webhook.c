@@ -27,6 +27,7 @@ struct sink {
         bool disabled;
         unsigned attempt;
         uint64_t delivered, dropped;
+        uint64_t failed;          /* attempts that failed and were retried, for /metrics */
         usec_t last_attempt;
         char *last_result;
         usec_t last_repost;
@@ -191,6 +192,7 @@ static void on_delivered(const struct http_response *resp, void *userdata) {
                 if (resp->retry_after)
                         (void) gcore_parse_retry_after(resp->retry_after, now_usec(CLOCK_REALTIME), &retry_after);
                 s->attempt++;
+                s->failed++;
                 delay = retry_delay(s, retry_after);
                 set_result(s, xasprintf("%s, retrying in %s (attempt %u)", what, format_duration(b, delay), s->attempt));
                 log_full(s->attempt == 1 ? LOG_NOTICE : LOG_DEBUG, "Webhook %s: %s", s->cfg->name, s->last_result);
@@ -513,4 +515,21 @@ bool webhooks_take_dirty(struct webhooks *w) {
 
         w->dirty = false;
         return d;
+}
+
+void webhooks_foreach(const struct webhooks *w, webhooks_figures_fn fn, void *userdata) {
+        for (size_t i = 0; i < w->n_sinks; i++) {
+                const struct sink *k = &w->sinks[i];
+                const struct spool_entry *head = spool_head(k->spool);
+                fn(&(struct webhook_figures) {
+                           .name = k->cfg->name,
+                           .delivered = k->delivered,
+                           .dropped = k->dropped,
+                           .failed = k->failed,
+                           .backlog = k->spool->n,
+                           .backlog_bytes = k->spool->bytes,
+                           .oldest = head ? head->time : 0,
+                           .disabled = k->disabled,
+                   }, userdata);
+        }
 }
