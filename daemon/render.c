@@ -14,7 +14,8 @@ static char *to_text(struct json_object *o) {
 }
 
 static bool is_alert(const struct event *e) {
-        return e->type == EVENT_ALERT_FIRING || e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_ALERT_REMINDER;
+        return e->type == EVENT_ALERT_FIRING || e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_ALERT_REMINDER ||
+               e->type == EVENT_ALERT_ESCALATED;
 }
 
 bool render_wants(enum webhook_format f, const struct event *e) {
@@ -185,23 +186,39 @@ static struct json_object *am_alert_object(int64_t project_id, const char *deplo
         return a;
 }
 
-static char *render_alertmanager_event(const struct event *e) {
+static struct json_object *am_open_alert(const struct event *e, const char *severity, usec_t starts,
+                                         usec_t ends) {
+        _cleanup_free_ char *summary = xasprintf("%s (project %lld) is %s", strempty(e->deployment),
+                                                 (long long) e->project_id, strempty(event_get(e, "health")));
+
+        return am_alert_object(e->project_id, e->deployment, severity, event_get(e, "regions"), summary,
+                               event_get(e, "reason"), starts, ends);
+}
+
+char *render_alertmanager_event(const struct event *e, usec_t now, usec_t open_until) {
         struct json_object *arr = json_object_new_array();
         const char *started = event_get(e, "alert_started_usec");
         usec_t starts = started ? (usec_t) strtoull(started, NULL, 10) : e->time;
-        _cleanup_free_ char *summary = NULL;
 
-        summary = xasprintf("%s (project %lld) is %s", strempty(e->deployment), (long long) e->project_id,
-                            strempty(event_get(e, "health")));
-        json_object_array_add(arr, am_alert_object(e->project_id, e->deployment, event_get(e, "severity"),
-                                                   event_get(e, "regions"),
-                                                   e->type == EVENT_ALERT_RESOLVED ? e->message : summary,
-                                                   event_get(e, e->type == EVENT_ALERT_RESOLVED ? "alert_reason" : "reason"),
-                                                   starts, e->type == EVENT_ALERT_RESOLVED ? e->time : 0));
+        switch (e->type) {
+        case EVENT_ALERT_RESOLVED:
+                json_object_array_add(arr, am_alert_object(e->project_id, e->deployment, event_get(e, "severity"),
+                                                           event_get(e, "regions"), e->message,
+                                                           event_get(e, "alert_reason"), starts, e->time));
+                break;
+        case EVENT_ALERT_ESCALATED:
+                /* Severity is a label: to Alertmanager the critical alert is a new one, which
+                 * routes on severity="critical" get at once, and the warning one ends now. */
+                json_object_array_add(arr, am_open_alert(e, "critical", starts, open_until));
+                json_object_array_add(arr, am_open_alert(e, event_get(e, "old_severity"), starts, now));
+                break;
+        default:
+                json_object_array_add(arr, am_open_alert(e, event_get(e, "severity"), starts, open_until));
+        }
         return to_text(arr);
 }
 
-char *render_alertmanager_open(const struct am_alert *alerts, size_t n) {
+char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t open_until) {
         struct json_object *arr = json_object_new_array();
 
         for (size_t i = 0; i < n; i++) {
@@ -210,7 +227,7 @@ char *render_alertmanager_open(const struct am_alert *alerts, size_t n) {
                                                          (long long) a->project_id, health_to_string(a->health));
                 json_object_array_add(arr, am_alert_object(a->project_id, a->deployment, a->alert->severity,
                                                            a->alert->regions, summary, a->alert->summary,
-                                                           a->alert->started, 0));
+                                                           a->alert->started, open_until));
         }
         return to_text(arr);
 }
@@ -231,7 +248,7 @@ char *render_event(enum webhook_format f, const struct event *e) {
         case WEBHOOK_FORMAT_SLACK:
                 return render_slack(e);
         case WEBHOOK_FORMAT_ALERTMANAGER:
-                return render_alertmanager_event(e);
+                return render_alertmanager_event(e, e->time, e->time + AM_DEFAULT_HOLD);
         default: {
                 _cleanup_free_ char *raw = event_to_json(e);
                 return json_sanitize(raw);

@@ -9,8 +9,18 @@
 /* Whether a webhook of this format has anything to say about the event (Alertmanager only
  * hears about alerts). */
 bool render_wants(enum webhook_format f, const struct event *e);
-/* The request body for one event. */
+/* The request body for one event (an Alertmanager alert still open ends AM_DEFAULT_HOLD after
+ * the event, as if posted then). */
 char *render_event(enum webhook_format f, const struct event *e);
+
+/* Alertmanager resolves an alert at its endsAt. Every post of an open alert carries one a few
+ * re-post periods ahead (Prometheus uses 4 resend periods), renewed by each re-post: resolution
+ * never depends on Alertmanager's resolve_timeout, and a daemon that dies leaves its alerts
+ * firing that long, not resolved. */
+#define AM_HOLD_PERIODS 4
+#define AM_DEFAULT_HOLD (4 * 60 * USEC_PER_SEC)
+/* One alert.* event as Alertmanager alerts posted at now; an open one ends at open_until. */
+char *render_alertmanager_event(const struct event *e, usec_t now, usec_t open_until);
 
 /* Alertmanager: the alert as it stands, for the periodic re-post of open alerts. */
 struct am_alert {
@@ -20,7 +30,7 @@ struct am_alert {
         enum health health;
         const struct alert_state *alert;
 };
-/* A JSON array of alerts, for POST /api/v2/alerts. */
-char *render_alertmanager_open(const struct am_alert *alerts, size_t n);
+/* A JSON array of alerts, for POST /api/v2/alerts, each ending at open_until. */
+char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t open_until);
 /* Appends /api/v2/alerts to an Alertmanager base URL unless it is there already. */
 char *render_alertmanager_url(const char *base);

@@ -106,6 +106,11 @@ static usec_t repost_period(const struct sink *s) {
         return MIN(s->owner->cfg->interval, AM_REPOST_MAX);
 }
 
+/* The endsAt of an open alert posted now: AM_HOLD_PERIODS re-posts ahead. */
+static usec_t am_open_until(const struct sink *s) {
+        return now_usec(CLOCK_REALTIME) + AM_HOLD_PERIODS * repost_period(s);
+}
+
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         struct sink *s = userdata;
 
@@ -275,7 +280,10 @@ static void send_head(struct sink *s) {
                 kick(s);
                 return;
         }
-        body = render_event(s->cfg->format, e);
+        if (s->cfg->format == WEBHOOK_FORMAT_ALERTMANAGER)
+                body = render_alertmanager_event(e, now_usec(CLOCK_REALTIME), am_open_until(s));
+        else
+                body = render_event(s->cfg->format, e);
         s->sent_seq = head->seq;
         r = post(s, event_id_to_string(e->id, id), body, on_delivered);
         event_free(e);
@@ -320,7 +328,7 @@ static void send_repost(struct sink *s) {
                 free(alerts);
                 return;
         }
-        body = render_alertmanager_open(alerts, n);
+        body = render_alertmanager_open(alerts, n, am_open_until(s));
         free(alerts);
         if (sd_id128_randomize(&rid) < 0)
                 return;

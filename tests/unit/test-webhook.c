@@ -135,7 +135,8 @@ static void test_accepts_alertmanager_only_alerts(void **state) {
         for (enum event_type t = 0; t < _EVENT_TYPE_MAX; t++) {
                 struct event *e = event_new(t, T0, "main", 1, "prod-a");
                 assert_int_equal(webhook_accepts(&w, e),
-                                 t == EVENT_ALERT_FIRING || t == EVENT_ALERT_RESOLVED || t == EVENT_ALERT_REMINDER);
+                                 t == EVENT_ALERT_FIRING || t == EVENT_ALERT_RESOLVED || t == EVENT_ALERT_REMINDER ||
+                                         t == EVENT_ALERT_ESCALATED);
                 event_free(e);
         }
 }
@@ -407,7 +408,8 @@ static void test_render_alertmanager_firing(void **state) {
         assert_string_equal(get_str(ann, "summary"), "prod-a (project 1) is failed");
         assert_string_equal(get_str(ann, "description"), "region 1: Failed to pull image");
         assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
-        assert_false(json_object_object_get_ex(a, "endsAt", NULL));
+        /* Open, with an explicit end a few re-posts ahead: never Alertmanager's resolve_timeout. */
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
         json_object_put(o);
         free(body);
         event_free(e);
@@ -426,6 +428,7 @@ static void test_render_alertmanager_resolved(void **state) {
         /* It started when the alert opened, and ends now. */
         assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
         assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:39:58.123Z");
+        assert_int_equal(json_object_array_length(o), 1);
         json_object_put(o);
         free(body);
         event_free(e);
@@ -458,7 +461,8 @@ static void test_render_alertmanager_open(void **state) {
                 { .project_id = 1, .deployment = "prod-a", .status = "PARTIALLYDEPLOYED", .health = HEALTH_FAILED, .alert = &s1 },
                 { .project_id = 2, .deployment = "dev-b", .status = "DEPLOYING", .health = HEALTH_DEGRADED, .alert = &s2 },
         };
-        char *body = render_alertmanager_open(alerts, 2), *empty = render_alertmanager_open(NULL, 0);
+        char *body = render_alertmanager_open(alerts, 2, T0 + 250 * USEC_PER_SEC);
+        char *empty = render_alertmanager_open(NULL, 0, T0);
         struct json_object *o = json_tokener_parse(body), *a;
 
         assert_int_equal(json_object_array_length(o), 2);
@@ -467,7 +471,7 @@ static void test_render_alertmanager_open(void **state) {
         assert_string_equal(get_str(get(a, "annotations"), "summary"), "prod-a (project 1) is failed");
         assert_string_equal(get_str(get(a, "annotations"), "description"), "region 1: Failed to pull image");
         assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
-        assert_false(json_object_object_get_ex(a, "endsAt", NULL));
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:43:08.123Z");
         a = json_object_array_get_idx(o, 1);
         assert_string_equal(get_str(get(a, "labels"), "deployment"), "dev-b");
         assert_string_equal(get_str(get(a, "labels"), "severity"), "warning");
@@ -477,6 +481,37 @@ static void test_render_alertmanager_open(void **state) {
         json_object_put(o);
         free(body);
         free(empty);
+}
+
+/* Degraded → failed (alert.escalated): the critical alert starts, the warning one ends now. */
+static void test_render_alertmanager_escalation(void **state) {
+        struct event *e = event_new(EVENT_ALERT_ESCALATED, T0 + 60 * USEC_PER_SEC, "main", 1, "prod-a");
+        struct json_object *o, *a;
+        char *body;
+
+        event_add(e, "health", "failed");
+        event_add(e, "severity", "critical");
+        event_add(e, "old_severity", "warning");
+        event_add(e, "reason", "region 7: OOM");
+        event_add(e, "regions", "7");
+        event_add_int(e, "alert_started_usec", (int64_t) T0);
+        body = render_alertmanager_event(e, T0 + 70 * USEC_PER_SEC, T0 + 250 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        assert_int_equal(json_object_array_length(o), 2);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "severity"), "critical");
+        assert_string_equal(get_str(get(a, "labels"), "deployment"), "prod-a");
+        assert_string_equal(get_str(get(a, "labels"), "region_id"), "7");
+        assert_string_equal(get_str(get(a, "annotations"), "summary"), "prod-a (project 1) is failed");
+        assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:43:08.123Z");
+        a = json_object_array_get_idx(o, 1);
+        assert_string_equal(get_str(get(a, "labels"), "severity"), "warning");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:40:08.123Z");
+        assert_true(render_wants(WEBHOOK_FORMAT_ALERTMANAGER, e));
+        json_object_put(o);
+        free(body);
+        event_free(e);
 }
 
 static void test_render_alertmanager_url(void **state) {
@@ -515,6 +550,7 @@ int main(void) {
                 cmocka_unit_test(test_render_alertmanager_resolved),
                 cmocka_unit_test(test_render_alertmanager_no_region),
                 cmocka_unit_test(test_render_alertmanager_open),
+                cmocka_unit_test(test_render_alertmanager_escalation),
                 cmocka_unit_test(test_render_alertmanager_url),
         };
 
