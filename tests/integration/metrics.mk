@@ -2,7 +2,8 @@
 # promtool and (when installed) scraped by a real Prometheus server.
 METRICS_TESTS = \
 	tests/integration/test-metrics.py \
-	tests/integration/test-metrics-prometheus.py
+	tests/integration/test-metrics-prometheus.py \
+	tests/integration/test-alertmanager-endsat.py
 
 TESTS += $(METRICS_TESTS)
-EXTRA_DIST += $(METRICS_TESTS) tests/integration/metricslib.py
+EXTRA_DIST += $(METRICS_TESTS) tests/integration/metricslib.py tests/integration/amlib.py
