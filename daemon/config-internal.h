@@ -251,6 +251,8 @@ struct strings_rule {
 
 /* The sections, in config-account.c, config-project.c, config-webhook.c. */
 extern const struct config_section account_section, project_section, webhook_section;
+/* The groups, in config-metrics.c. */
+extern const struct config_section metrics_section;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Secrets (config-secret.c) */

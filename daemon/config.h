@@ -88,6 +88,11 @@ struct config {
          * CONFIG_LOAD_SECRETS (-t) outside the service, where $CREDENTIALS_DIRECTORY is unset. */
         char **unchecked_credentials;
         size_t n_unchecked_credentials;
+
+        struct metrics_config {
+                char *listen;     /* "ADDRESS:PORT" to serve /metrics on; NULL: only sockets from systemd */
+                unsigned line;
+        } metrics;
 };
 
 /* Diagnostics collected while loading: each line is complete, "FILE:LINE: message". */

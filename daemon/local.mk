@@ -26,6 +26,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
 	daemon/webhook.c daemon/webhook.h \
+	daemon/config-metrics.c \
 	daemon/metrics.c daemon/metrics.h \
 	daemon/metrics-collect.c daemon/metrics-collect.h \
 	daemon/metrics-http.c daemon/metrics-http.h

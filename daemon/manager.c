@@ -454,9 +454,11 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = start_monitor(m, m->config, &s);
         if (r < 0)
                 goto fail;
-        r = metrics_http_new(m->event, NULL, render_metrics, m, &m->metrics);
+        r = metrics_http_new(m->event, m->config->metrics.listen, render_metrics, m, &m->metrics);
         if (r < 0 && r != -ENOENT)
                 goto fail;
+        if (m->metrics)
+                log_info("Serving /metrics on port %u", metrics_http_port(m->metrics));
         saved_state_done(&s);
         *ret = m;
         return 0;

@@ -128,5 +128,15 @@ def main(t):
         t.eq(ml.value(s, "inferwatch_events_total", type="alert.resolved"), 1.0, "one alert.resolved event")
         h.stop(t, d)
 
+        # The same from the configuration instead of systemd's socket.
+        d = h.start(conf + 'metrics = { listen = "127.0.0.1:0"; };\n')
+        line = iw.wait_until(lambda: [m for m in h.messages(d) if m and m.startswith("Serving /metrics on port ")], 15,
+                             "the port in the log")[0]
+        s, text = samples_when(int(line.split()[-1]), "metrics.listen serves", lambda s: (
+            ml.value(s, "inferwatch_deployment_health", health="healthy", **a) is not None))
+        t.eq(ml.value(s, "inferwatch_deployment_health", health="healthy", **a), 1.0,
+             "metrics { listen = \"127.0.0.1:0\"; } serves the exposition: prod-a healthy")
+        h.stop(t, d)
+
 
 iw.run(main)
