@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -8,19 +9,20 @@
 #include "metrics-http.h"
 #include "metrics.h"
 
-struct server {
-        struct metrics_http *h;
-        struct MHD_Daemon *mhd;
-        sd_event_source *io;
-        sd_event_source *timer;
+struct listener {
+        int fd;
+        sd_event_source *source;
 };
 
 struct metrics_http {
         sd_event *event;
         metrics_render_fn render;
         void *userdata;
-        struct server **servers;  /* their addresses are the event sources' userdata */
-        size_t n_servers;
+        struct MHD_Daemon *mhd;   /* without a listening socket of its own */
+        sd_event_source *io;      /* its epoll fd */
+        sd_event_source *timer;   /* its timeout */
+        struct listener *listeners;
+        size_t n_listeners;
         /* The last exposition, answered again to scrapes within METRICS_HTTP_CACHE_USEC: any
          * number of scrapers then cost one rendering (and one copy in memory) at a time. */
         struct MHD_Response *cached;
@@ -169,20 +171,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
 }
 
-static void server_arm(struct server *s) {
+static void server_arm(struct metrics_http *h) {
         MHD_UNSIGNED_LONG_LONG ms;
 
-        if (MHD_get_timeout(s->mhd, &ms) != MHD_YES) {
-                (void) sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+        if (MHD_get_timeout(h->mhd, &ms) != MHD_YES) {
+                (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
                 return;
         }
-        (void) sd_event_source_set_time_relative(s->timer, ms * USEC_PER_MSEC);
-        (void) sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_time_relative(h->timer, ms * USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 }
 
-static void server_run(struct server *s) {
-        (void) MHD_run(s->mhd);
-        server_arm(s);
+static void server_run(struct metrics_http *h) {
+        (void) MHD_run(h->mhd);
+        server_arm(h);
 }
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
@@ -195,43 +197,53 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void server_free(struct server *s) {
-        sd_event_source_disable_unref(s->io);
-        sd_event_source_disable_unref(s->timer);
-        if (s->mhd)
-                MHD_stop_daemon(s->mhd);
-        free(s);
+/* The daemon accepts, not libmicrohttpd: a level-triggered source drains the backlog however
+ * many connections wait (clients that gave up included), a bounded number per iteration so
+ * that polling goes on, and a connection beyond the limit is closed at once (MHD_add_connection
+ * refuses it) instead of waiting in the backlog. */
+static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct metrics_http *h = userdata;
+
+        for (unsigned i = 0; i < METRICS_HTTP_ACCEPT_BATCH; i++) {
+                struct sockaddr_storage sa;
+                socklen_t len = sizeof(sa);
+                int c = accept4(fd, (struct sockaddr *) &sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (c < 0)
+                        break; /* EAGAIN, or the client went away: the source says when to try again */
+                (void) MHD_add_connection(h->mhd, c, (struct sockaddr *) &sa, len);
+        }
+        server_run(h);
+        return 0;
 }
 
-static int server_start(struct metrics_http *h, int fd) {
-        struct server *s;
+static int listen_on(struct metrics_http *h, int fd) {
+        struct listener *l = array_append(&h->listeners, &h->n_listeners, sizeof(*h->listeners));
+        int flags = fcntl(fd, F_GETFL);
+
+        l->fd = fd;
+        /* systemd passes blocking sockets unless NonBlocking=yes; accept must never block. */
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        return sd_event_add_io(h->event, &l->source, fd, EPOLLIN, on_listen, h);
+}
+
+static int server_start(struct metrics_http *h) {
         const union MHD_DaemonInfo *info;
         int r;
 
-        s = xcalloc(1, sizeof(*s));
-        *(struct server **) array_append(&h->servers, &h->n_servers, sizeof(*h->servers)) = s;
-        s->h = h;
-        s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL, on_request, h,
-                                  MHD_OPTION_LISTEN_SOCKET, fd,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned) METRICS_HTTP_CONNECTION_LIMIT,
+        h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request,
+                                  h, MHD_OPTION_CONNECTION_LIMIT, (unsigned) METRICS_HTTP_CONNECTION_LIMIT,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) METRICS_HTTP_TIMEOUT_SEC,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 16384,
-                                  MHD_OPTION_END);
-        if (!s->mhd) {
-                close(fd);
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 16384, MHD_OPTION_END);
+        if (!h->mhd)
                 return -EIO;
-        }
-        info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+        info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
         if (!info)
                 return -EIO;
-        r = sd_event_add_io(h->event, &s->io, info->epoll_fd, EPOLLIN, on_io, s);
+        r = sd_event_add_io(h->event, &h->io, info->epoll_fd, EPOLLIN, on_io, h);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(h->event, &s->timer, CLOCK_MONOTONIC, 0, 0, on_timer, s);
-        if (r < 0)
-                return r;
-        server_arm(s);
-        return 0;
+        return sd_event_add_time_relative(h->event, &h->timer, CLOCK_MONOTONIC, 0, 0, on_timer, h);
 }
 
 /* Sockets passed by systemd: those that are listening stream sockets. */
@@ -243,7 +255,7 @@ static int start_passed(struct metrics_http *h) {
                         log_warning("Ignoring file descriptor %d passed by systemd: not a listening stream socket", fd);
                         continue;
                 }
-                r = server_start(h, fd);
+                r = listen_on(h, fd);
                 if (r < 0)
                         return r;
         }
@@ -263,10 +275,12 @@ int metrics_http_new(sd_event *event, const char *listen_address, metrics_render
                 int fd = bind_listen(listen_address);
                 if (fd < 0)
                         log_error_errno(fd, "Failed to listen on %s for /metrics: %m", listen_address);
-                r = fd < 0 ? fd : server_start(h, fd);
+                r = fd < 0 ? fd : listen_on(h, fd);
         }
-        if (r >= 0 && h->n_servers == 0)
+        if (r >= 0 && h->n_listeners == 0)
                 r = -ENOENT;
+        if (r >= 0)
+                r = server_start(h);
         if (r < 0) {
                 metrics_http_free(h);
                 return r;
@@ -278,9 +292,15 @@ int metrics_http_new(sd_event *event, const char *listen_address, metrics_render
 struct metrics_http *metrics_http_free(struct metrics_http *h) {
         if (!h)
                 return NULL;
-        for (size_t i = 0; i < h->n_servers; i++)
-                server_free(h->servers[i]);
-        free(h->servers);
+        for (size_t i = 0; i < h->n_listeners; i++) {
+                sd_event_source_disable_unref(h->listeners[i].source);
+                close(h->listeners[i].fd);
+        }
+        free(h->listeners);
+        sd_event_source_disable_unref(h->io);
+        sd_event_source_disable_unref(h->timer);
+        if (h->mhd)
+                MHD_stop_daemon(h->mhd);
         if (h->cached)
                 MHD_destroy_response(h->cached);
         sd_event_unref(h->event);
@@ -289,10 +309,14 @@ struct metrics_http *metrics_http_free(struct metrics_http *h) {
 }
 
 unsigned metrics_http_port(const struct metrics_http *h) {
-        const union MHD_DaemonInfo *info;
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
 
-        if (h->n_servers == 0)
+        if (h->n_listeners == 0 || getsockname(h->listeners[0].fd, (struct sockaddr *) &sa, &len) < 0)
                 return 0;
-        info = MHD_get_daemon_info(h->servers[0]->mhd, MHD_DAEMON_INFO_BIND_PORT);
-        return info ? info->port : 0;
+        if (sa.ss_family == AF_INET)
+                return ntohs(((struct sockaddr_in *) &sa)->sin_port);
+        if (sa.ss_family == AF_INET6)
+                return ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
+        return 0;
 }

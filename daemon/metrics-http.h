@@ -8,8 +8,10 @@
 
 #include "util.h"
 
-/* Concurrent connections per listening socket; more are accepted and closed at once. */
+/* Concurrent connections; more are accepted and closed at once. */
 #define METRICS_HTTP_CONNECTION_LIMIT 64
+/* Connections accepted per loop iteration at most. */
+#define METRICS_HTTP_ACCEPT_BATCH 32
 /* A connection idle (or a client too slow) this long is closed. */
 #define METRICS_HTTP_TIMEOUT_SEC 10
 /* Scrapes this close together get the same exposition (one rendering for any number). */
