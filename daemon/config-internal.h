@@ -222,6 +222,7 @@ void check_name_unique(struct section_ctx *ctx, size_t offset, const char *what,
 
 /* The shared parsers. */
 int config_parse_unsigned(struct section_ctx *ctx, const struct config_key *k, void *obj);
+int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_duration(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_interval0(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_size(struct section_ctx *ctx, const struct config_key *k, void *obj);

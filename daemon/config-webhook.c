@@ -223,6 +223,20 @@ static const struct strings_rule headers_rule = { check_header, W(n_headers) };
 static const struct strings_rule events_rule = { check_event_glob, W(n_events), "event type" };
 static const struct strings_rule deployments_rule = { check_glob, W(n_deployments), "deployment" };
 
+/* Read after format: only an Alertmanager has a use for it. */
+static int parse_watchdog(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        struct webhook *w = obj;
+        int r = config_parse_bool(ctx, k, obj);
+
+        if (r > 0 && w->watchdog && w->format != WEBHOOK_FORMAT_ALERTMANAGER) {
+                _cleanup_free_ char *path = member_path(&ctx->sc, k->key);
+                report_error(ctx->sc.l, member(&ctx->sc, k->key), "%s: only a webhook with format = \"alertmanager\" "
+                             "can post the watchdog alert", path);
+                return -EINVAL;
+        }
+        return r;
+}
+
 static const struct config_key webhook_keys[] = {
         { "name",               parse_webhook_name },
         { "url",                config_parse_secret,   .data = &webhook_url_keys },
@@ -240,6 +254,7 @@ static const struct config_key webhook_keys[] = {
         { "retry_max_interval", config_parse_duration, W(retry_max_interval), SEC,        DAY },
         { "url_file" },          /* read with url */
         { "url_credential" },    /* read with url */
+        { "watchdog",           parse_watchdog,        W(watchdog) },
         {}
 };
 #undef W

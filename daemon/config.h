@@ -56,6 +56,7 @@ struct webhook {
         char *ca_file;
         usec_t timeout;           /* per attempt, default 10 s */
         usec_t retry_max_interval; /* cap of the retry backoff, default 5 min */
+        bool watchdog;            /* alertmanager: post the always-firing InferwatchWatchdog alert */
         unsigned line;
 };
 

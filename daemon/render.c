@@ -4,6 +4,7 @@
 
 #define AM_ALERTNAME "InferenceDeploymentUnhealthy"
 #define AM_PATH "/api/v2/alerts"
+#define AM_WATCHDOG "InferwatchWatchdog"
 
 /* Receivers get no raw C1 control or byte that is not UTF-8 (json-c leaves them as they are). */
 static char *to_text(struct json_object *o) {
@@ -218,8 +219,31 @@ char *render_alertmanager_event(const struct event *e, usec_t now, usec_t open_u
         return to_text(arr);
 }
 
-char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t open_until) {
+/* Always firing while inferwatchd runs (the kube-prometheus Watchdog convention): an
+ * Alertmanager route sends it to a dead man's switch, which pages when it stops coming. */
+static struct json_object *am_watchdog(usec_t starts, usec_t ends) {
+        struct json_object *a = json_object_new_object(), *labels = json_object_new_object();
+        struct json_object *ann = json_object_new_object();
+        char t[32];
+
+        json_object_object_add(labels, "alertname", json_object_new_string(AM_WATCHDOG));
+        json_object_object_add(labels, "severity", json_object_new_string("none"));
+        json_object_object_add(a, "labels", labels);
+        json_object_object_add(ann, "summary", json_object_new_string("inferwatchd is running"));
+        json_object_object_add(ann, "description",
+                               json_object_new_string("Always firing while inferwatchd runs: route it to a dead man's "
+                                                      "switch, which must page when it stops."));
+        json_object_object_add(a, "annotations", ann);
+        json_object_object_add(a, "startsAt", json_object_new_string(format_rfc3339(t, starts)));
+        json_object_object_add(a, "endsAt", json_object_new_string(format_rfc3339(t, ends)));
+        return a;
+}
+
+char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t watchdog_since, usec_t open_until) {
         struct json_object *arr = json_object_new_array();
+
+        if (watchdog_since)
+                json_object_array_add(arr, am_watchdog(watchdog_since, open_until));
 
         for (size_t i = 0; i < n; i++) {
                 const struct am_alert *a = &alerts[i];

@@ -30,7 +30,8 @@ struct am_alert {
         enum health health;
         const struct alert_state *alert;
 };
-/* A JSON array of alerts, for POST /api/v2/alerts, each ending at open_until. */
-char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t open_until);
+/* A JSON array of alerts, for POST /api/v2/alerts, each ending at open_until; first the
+ * always-firing InferwatchWatchdog alert, started at watchdog_since, unless that is 0. */
+char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t watchdog_since, usec_t open_until);
 /* Appends /api/v2/alerts to an Alertmanager base URL unless it is there already. */
 char *render_alertmanager_url(const char *base);

@@ -35,6 +35,7 @@ struct sink {
 
 struct webhooks {
         sd_event *event;
+        usec_t started;           /* CLOCK_REALTIME, the watchdog alert's startsAt */
         struct http_client *http;
         const struct config *cfg;
         struct sink *sinks;
@@ -320,15 +321,15 @@ static void send_repost(struct sink *s) {
 
         s->last_repost = now_usec(CLOCK_MONOTONIC);
         arm(s, repost_period(s), false);
-        if (!s->owner->alerts)
-                return;
-        s->owner->alerts(s->owner->alerts_userdata, &alerts, &n);
-        n = keep_accepted(s->cfg, alerts, n);
-        if (n == 0) {
+        if (s->owner->alerts) {
+                s->owner->alerts(s->owner->alerts_userdata, &alerts, &n);
+                n = keep_accepted(s->cfg, alerts, n);
+        }
+        if (n == 0 && !s->cfg->watchdog) {
                 free(alerts);
                 return;
         }
-        body = render_alertmanager_open(alerts, n, am_open_until(s));
+        body = render_alertmanager_open(alerts, n, s->cfg->watchdog ? s->owner->started : 0, am_open_until(s));
         free(alerts);
         if (sd_id128_randomize(&rid) < 0)
                 return;
@@ -404,6 +405,7 @@ int webhooks_new(sd_event *event, struct http_client *http, const struct config 
         int r;
 
         w->event = sd_event_ref(event);
+        w->started = now_usec(CLOCK_REALTIME);
         w->http = http;
         w->cfg = c;
         w->alerts = alerts;

@@ -1,8 +1,9 @@
-"""A real Alertmanager: an alert escalated from degraded to failed reaches Alertmanager's API
-with severity="critical" within one cycle, the warning one ending; and once inferwatchd is
-stopped with the alert open, Alertmanager keeps it firing (no "resolved" notification) until the
-explicit endsAt of its last post, even with a resolve_timeout shorter than that. Skipped when
-Alertmanager is not installed."""
+"""A real Alertmanager: the InferwatchWatchdog alert fires while inferwatchd runs; an alert
+escalated from degraded to failed reaches Alertmanager's API with severity="critical" within one
+cycle, the warning one ending; and once inferwatchd is stopped with the alert open, Alertmanager
+keeps it firing (no "resolved" notification) until the explicit endsAt of its last post, even
+with a resolve_timeout shorter than that, while the watchdog going silent is what ends. Skipped
+when Alertmanager is not installed."""
 
 import os
 import sys
@@ -44,10 +45,14 @@ def main(t):
     with iw.Sim({"deployments": [{"project_id": 1, "name": "prod-a", "regions": [1, 7]}]}) as sim, iw.Sink() as sink:
         am = Alertmanager(sink.hook_url("/alertmanager"), resolve_timeout="%ds" % RESOLVE_TIMEOUT)
         try:
-            wh = h.webhook("am", am.url, format="alertmanager")
+            wh = h.webhook("am", am.url, format="alertmanager", watchdog=True)
             d = h.start(h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": ["prod-a"]}], [wh],
                                  interval="%ds" % INTERVAL))
             iw.wait_until(lambda: any(e["type"] == "deployment.discovered" for e in h.events(d)), 15, "discovery")
+            dog = iw.wait_until(lambda: [a for a in am.alerts() if a["labels"]["alertname"] == "InferwatchWatchdog"
+                                         and a["status"]["state"] == "active"], 15, "the watchdog alert")
+            t.eq(dog[0]["labels"], {"alertname": "InferwatchWatchdog", "severity": "none"},
+                 "watchdog = true: the always-firing InferwatchWatchdog alert is active while inferwatchd runs")
             sim.set(1, "prod-a", **DEGRADED)
             warning = iw.wait_until(lambda: active(am, "warning"), 20, "the warning alert in Alertmanager")
             ahead = when(warning[0]["endsAt"]) - time.time()
@@ -77,6 +82,12 @@ def main(t):
                  "%.0f s after the stop, past resolve_timeout: still firing in Alertmanager" % (time.time() - stopped))
             t.eq([a for a in notified(sink, "resolved") if a["labels"]["severity"] == "critical"], [],
                  "no resolved notification for the critical alert")
+            # What pages is the watchdog going silent: it ends with its last post's endsAt.
+            iw.wait_until(lambda: [a for x in sink.deliveries() for a in h.body(x).get("alerts", [])
+                                   if a["labels"]["alertname"] == "InferwatchWatchdog" and a["status"] == "resolved"],
+                          4 * INTERVAL + 10, "the watchdog to end")
+            t.ok(time.time() - stopped >= 3 * INTERVAL, "the watchdog ends 4 re-posts after the stop (%.1f s), "
+                 "as the open alert does" % (time.time() - stopped))
         except Exception:
             t.diag(am.log())
             raise

@@ -567,6 +567,13 @@ static const struct bad_case bad_cases[] = {
           BASE "metrics = {\n  listen = \"::1\"; };\n",
           { "t.conf:4: metrics.listen: expected a numeric address and a port such as \"127.0.0.1:10043\" or "
             "\"[::1]:10043\", got \"::1\"" } },
+        { "watchdog_not_alertmanager",
+          BASE "webhooks = ( { url = \"https://h\"; watchdog = true; } );\n",
+          { "t.conf:3: webhooks[0].watchdog: only a webhook with format = \"alertmanager\" can post the watchdog "
+            "alert" } },
+        { "watchdog_not_bool",
+          BASE "webhooks = ( { url = \"https://h\"; format = \"alertmanager\"; watchdog = 1; } );\n",
+          { "t.conf:3: webhooks[0].watchdog: expected true or false, got an integer" } },
         { "metrics_not_a_group",
           BASE "metrics = \"127.0.0.1:10043\";\n",
           { "t.conf:3: metrics: expected a group { ... }, got a string" } },

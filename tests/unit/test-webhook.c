@@ -461,8 +461,8 @@ static void test_render_alertmanager_open(void **state) {
                 { .project_id = 1, .deployment = "prod-a", .status = "PARTIALLYDEPLOYED", .health = HEALTH_FAILED, .alert = &s1 },
                 { .project_id = 2, .deployment = "dev-b", .status = "DEPLOYING", .health = HEALTH_DEGRADED, .alert = &s2 },
         };
-        char *body = render_alertmanager_open(alerts, 2, T0 + 250 * USEC_PER_SEC);
-        char *empty = render_alertmanager_open(NULL, 0, T0);
+        char *body = render_alertmanager_open(alerts, 2, 0, T0 + 250 * USEC_PER_SEC);
+        char *empty = render_alertmanager_open(NULL, 0, 0, T0);
         struct json_object *o = json_tokener_parse(body), *a;
 
         assert_int_equal(json_object_array_length(o), 2);
@@ -514,6 +514,22 @@ static void test_render_alertmanager_escalation(void **state) {
         event_free(e);
 }
 
+static void test_render_alertmanager_watchdog(void **state) {
+        char *body = render_alertmanager_open(NULL, 0, T0, T0 + 240 * USEC_PER_SEC);
+        struct json_object *o = json_tokener_parse(body), *a, *l;
+
+        assert_int_equal(json_object_array_length(o), 1);
+        a = json_object_array_get_idx(o, 0);
+        l = get(a, "labels");
+        assert_int_equal(json_object_object_length(l), 2);
+        assert_string_equal(get_str(l, "alertname"), "InferwatchWatchdog");
+        assert_string_equal(get_str(l, "severity"), "none");
+        assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
+        json_object_put(o);
+        free(body);
+}
+
 static void test_render_alertmanager_url(void **state) {
         static const char *const cases[][2] = {
                 { "http://am:9093", "http://am:9093/api/v2/alerts" },
@@ -551,6 +567,7 @@ int main(void) {
                 cmocka_unit_test(test_render_alertmanager_no_region),
                 cmocka_unit_test(test_render_alertmanager_open),
                 cmocka_unit_test(test_render_alertmanager_escalation),
+                cmocka_unit_test(test_render_alertmanager_watchdog),
                 cmocka_unit_test(test_render_alertmanager_url),
         };
 
