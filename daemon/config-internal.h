@@ -254,6 +254,8 @@ struct strings_rule {
 extern const struct config_section account_section, project_section, webhook_section;
 /* The groups, in config-metrics.c. */
 extern const struct config_section metrics_section;
+/* In config-heartbeat.c. */
+extern const struct config_section heartbeat_section;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Secrets (config-secret.c) */

@@ -94,6 +94,14 @@ struct config {
                 char *listen;     /* "ADDRESS:PORT" to serve /metrics on; NULL: only sockets from systemd */
                 unsigned line;
         } metrics;
+        struct heartbeat_config {
+                char *url;        /* pinged after each good cycle; NULL: no heartbeat (never logged) */
+                char *url_file, *url_credential;
+                char *fail_url;   /* pinged while the API is unreachable; NULL: none (never logged) */
+                char *fail_url_file, *fail_url_credential;
+                usec_t timeout;   /* per ping, default 10 s */
+                unsigned line;
+        } heartbeat;
 };
 
 /* Diagnostics collected while loading: each line is complete, "FILE:LINE: message". */

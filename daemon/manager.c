@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "heartbeat.h"
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
@@ -49,6 +50,7 @@ struct manager {
         int state_lock;              /* held on the state directory for the daemon's lifetime */
         struct metrics_http *metrics;
         uint64_t events[_EVENT_TYPE_MAX]; /* emitted since start, for /metrics */
+        struct heartbeat *heartbeat;
 };
 
 static void log_diagnostics(const struct config_diag *d) {
@@ -376,6 +378,9 @@ static void reload(struct manager *m) {
         }
         monitor_free(old);
         webhooks_free(old_webhooks);
+        m->heartbeat = heartbeat_free(m->heartbeat); /* it points into the old configuration */
+        if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
+                m->heartbeat = NULL;
         config_free(old_config);
         if (lock >= 0) {
                 (void) close(m->state_lock);
@@ -459,6 +464,9 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 goto fail;
         if (m->metrics)
                 log_info("Serving /metrics on port %u", metrics_http_port(m->metrics));
+        r = heartbeat_new(m->event, m->http, m->config, &m->monitor, &m->heartbeat);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
         saved_state_done(&s);
         *ret = m;
         return 0;
@@ -473,6 +481,7 @@ struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
         metrics_http_free(m->metrics);
+        heartbeat_free(m->heartbeat);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
         http_client_free(m->http);

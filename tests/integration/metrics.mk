@@ -3,7 +3,8 @@
 METRICS_TESTS = \
 	tests/integration/test-metrics.py \
 	tests/integration/test-metrics-prometheus.py \
-	tests/integration/test-alertmanager-endsat.py
+	tests/integration/test-alertmanager-endsat.py \
+	tests/integration/test-heartbeat.py
 
 TESTS += $(METRICS_TESTS)
 EXTRA_DIST += $(METRICS_TESTS) tests/integration/metricslib.py tests/integration/amlib.py
