@@ -1,136 +1,117 @@
 #include "metrics-collect.h"
 
-/* The labels of a deployment's series: account, project, deployment. */
-#define DEPLOYMENT_PAIRS 3
-
-struct walk {
-        FILE *f;
-        const char *name;         /* the family being written */
+/* One deployment, its labels (account, project, deployment) escaped once for all its series. */
+struct row {
+        struct monitor_watch_info w;
+        char *labels;
 };
 
-static void deployment_pairs(const struct monitor_watch_info *w, char project[static 24],
-                             const char *pairs[static 2 * DEPLOYMENT_PAIRS]) {
-        snprintf(project, 24, "%" PRIi64, w->project_id);
-        pairs[0] = "account";
-        pairs[1] = w->account;
-        pairs[2] = "project";
-        pairs[3] = project;
-        pairs[4] = "deployment";
-        pairs[5] = w->name;
-}
+struct rows {
+        struct row *items;
+        size_t n;
+};
 
-static void write_health(const struct monitor_watch_info *w, void *userdata) {
-        struct walk *k = userdata;
-        const char *pairs[2 * DEPLOYMENT_PAIRS];
+static void add_row(const struct monitor_watch_info *w, void *userdata) {
+        struct rows *rows = userdata;
+        struct row *r = array_append(&rows->items, &rows->n, sizeof(*r));
         char project[24];
 
-        deployment_pairs(w, project, pairs);
+        snprintf(project, sizeof(project), "%" PRIi64, w->project_id);
+        r->w = *w;
+        r->labels = metrics_format_labels((const char *const[]) { "account", w->account, "project", project,
+                                                                  "deployment", w->name }, 3);
+}
+
+static void write_health(FILE *f, const char *name, const struct row *r) {
         for (enum health h = 0; h < _HEALTH_MAX; h++)
-                metrics_samplev(k->f, k->name, NULL, pairs, DEPLOYMENT_PAIRS, "health", health_to_string(h),
-                                w->state->health == h);
+                metrics_sample_labels(f, name, r->labels, "health", health_to_string(h), r->w.state->health == h);
 }
 
-static void write_status(const struct monitor_watch_info *w, void *userdata) {
-        struct walk *k = userdata;
-        const char *pairs[2 * DEPLOYMENT_PAIRS];
-        char project[24];
-
-        if (!w->state->snap)
+static void write_status(FILE *f, const char *name, const struct row *r) {
+        if (!r->w.state->snap)
                 return;
-        deployment_pairs(w, project, pairs);
         for (enum deploy_status st = 0; st < _STATUS_MAX; st++)
-                metrics_samplev(k->f, k->name, NULL, pairs, DEPLOYMENT_PAIRS, "status", deploy_status_to_string(st),
-                                w->state->snap->status_enum == st);
+                metrics_sample_labels(f, name, r->labels, "status", deploy_status_to_string(st),
+                                      r->w.state->snap->status_enum == st);
 }
 
 enum region_figure { REGION_READY, REGION_TOTAL, REGION_ERROR };
 
-static void write_regions(const struct monitor_watch_info *w, struct walk *k, enum region_figure what) {
-        const char *pairs[2 * DEPLOYMENT_PAIRS];
-        char project[24], region[24];
+static void write_regions(FILE *f, const char *name, const struct row *r, enum region_figure what) {
+        const struct deployment *d = r->w.state->snap;
+        char region[24];
 
-        if (!w->state->snap)
-                return;
-        deployment_pairs(w, project, pairs);
-        for (size_t i = 0; i < w->state->snap->n_containers; i++) {
-                const struct container *c = &w->state->snap->containers[i];
+        for (size_t i = 0; d && i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
                 double v = what == REGION_READY ? (double) c->ready :
                            what == REGION_TOTAL ? (double) c->total : (double) !!c->error_message;
                 snprintf(region, sizeof(region), "%" PRIi64, c->region_id);
-                metrics_samplev(k->f, k->name, NULL, pairs, DEPLOYMENT_PAIRS, "region", region, v);
+                metrics_sample_labels(f, name, r->labels, "region", region, v);
         }
 }
 
-static void write_ready(const struct monitor_watch_info *w, void *userdata) {
-        write_regions(w, userdata, REGION_READY);
+static void write_ready(FILE *f, const char *name, const struct row *r) {
+        write_regions(f, name, r, REGION_READY);
 }
 
-static void write_total(const struct monitor_watch_info *w, void *userdata) {
-        write_regions(w, userdata, REGION_TOTAL);
+static void write_total(FILE *f, const char *name, const struct row *r) {
+        write_regions(f, name, r, REGION_TOTAL);
 }
 
-static void write_region_error(const struct monitor_watch_info *w, void *userdata) {
-        write_regions(w, userdata, REGION_ERROR);
+static void write_region_error(FILE *f, const char *name, const struct row *r) {
+        write_regions(f, name, r, REGION_ERROR);
 }
 
-static void write_alert_open(const struct monitor_watch_info *w, void *userdata) {
-        struct walk *k = userdata;
-        const char *pairs[2 * DEPLOYMENT_PAIRS];
-        char project[24];
-
-        deployment_pairs(w, project, pairs);
-        metrics_samplev(k->f, k->name, NULL, pairs, DEPLOYMENT_PAIRS, NULL, NULL, w->state->alert.open);
+static void write_alert_open(FILE *f, const char *name, const struct row *r) {
+        metrics_sample_labels(f, name, r->labels, NULL, NULL, r->w.state->alert.open);
 }
 
-static void write_alert_start(const struct monitor_watch_info *w, void *userdata) {
-        struct walk *k = userdata;
-        const char *pairs[2 * DEPLOYMENT_PAIRS];
-        char project[24];
-
-        if (!w->state->alert.open)
-                return;
-        deployment_pairs(w, project, pairs);
-        metrics_samplev(k->f, k->name, NULL, pairs, DEPLOYMENT_PAIRS, "severity", w->state->alert.severity,
-                        (double) w->state->alert.started / USEC_PER_SEC);
+static void write_alert_start(FILE *f, const char *name, const struct row *r) {
+        if (r->w.state->alert.open)
+                metrics_sample_labels(f, name, r->labels, "severity", r->w.state->alert.severity,
+                                      (double) r->w.state->alert.started / USEC_PER_SEC);
 }
 
-static void write_observed(const struct monitor_watch_info *w, void *userdata) {
-        struct walk *k = userdata;
-        const char *pairs[2 * DEPLOYMENT_PAIRS];
-        char project[24];
-
-        if (w->observed == 0)
-                return;
-        deployment_pairs(w, project, pairs);
-        metrics_samplev(k->f, k->name, NULL, pairs, DEPLOYMENT_PAIRS, NULL, NULL, (double) w->observed / USEC_PER_SEC);
+static void write_observed(FILE *f, const char *name, const struct row *r) {
+        if (r->w.observed > 0)
+                metrics_sample_labels(f, name, r->labels, NULL, NULL, (double) r->w.observed / USEC_PER_SEC);
 }
 
-static void deployment_family(FILE *f, const struct monitor *m, const char *name, const char *help,
-                              monitor_watch_info_fn fn) {
-        struct walk k = { .f = f, .name = name };
-
-        metrics_family(f, name, "gauge", help);
-        monitor_foreach_watch(m, fn, &k);
-}
+static const struct {
+        const char *name;
+        const char *help;
+        void (*write)(FILE *f, const char *name, const struct row *r);
+} deployment_families[] = {
+        { "inferwatch_deployment_health",
+          "Derived health of the deployment: 1 for the current state, 0 for the others.", write_health },
+        { "inferwatch_deployment_status",
+          "Raw status the API reports: 1 for the current one, 0 for the others.", write_status },
+        { "inferwatch_deployment_region_ready_instances", "Ready instances of the deployment in a region.",
+          write_ready },
+        { "inferwatch_deployment_region_instances", "Instances the deployment wants in a region (ready or not).",
+          write_total },
+        { "inferwatch_deployment_region_error", "Whether the region reports an error for the deployment.",
+          write_region_error },
+        { "inferwatch_deployment_alert_open", "Whether an alert is open for the deployment.", write_alert_open },
+        { "inferwatch_deployment_alert_start_time_seconds",
+          "When the open alert of the deployment started, in seconds since the epoch.", write_alert_start },
+        { "inferwatch_deployment_last_observation_timestamp_seconds",
+          "When the deployment was last observed by a successful poll, in seconds since the epoch.",
+          write_observed },
+};
 
 static void write_deployments(FILE *f, const struct monitor *m) {
-        deployment_family(f, m, "inferwatch_deployment_health",
-                          "Derived health of the deployment: 1 for the current state, 0 for the others.", write_health);
-        deployment_family(f, m, "inferwatch_deployment_status",
-                          "Raw status the API reports: 1 for the current one, 0 for the others.", write_status);
-        deployment_family(f, m, "inferwatch_deployment_region_ready_instances",
-                          "Ready instances of the deployment in a region.", write_ready);
-        deployment_family(f, m, "inferwatch_deployment_region_instances",
-                          "Instances the deployment wants in a region (ready or not).", write_total);
-        deployment_family(f, m, "inferwatch_deployment_region_error",
-                          "Whether the region reports an error for the deployment.", write_region_error);
-        deployment_family(f, m, "inferwatch_deployment_alert_open",
-                          "Whether an alert is open for the deployment.", write_alert_open);
-        deployment_family(f, m, "inferwatch_deployment_alert_start_time_seconds",
-                          "When the open alert of the deployment started, in seconds since the epoch.", write_alert_start);
-        deployment_family(f, m, "inferwatch_deployment_last_observation_timestamp_seconds",
-                          "When the deployment was last observed by a successful poll, in seconds since the epoch.",
-                          write_observed);
+        struct rows rows = {};
+
+        monitor_foreach_watch(m, add_row, &rows);
+        for (size_t k = 0; k < ELEMENTSOF(deployment_families); k++) {
+                metrics_family(f, deployment_families[k].name, "gauge", deployment_families[k].help);
+                for (size_t i = 0; i < rows.n; i++)
+                        deployment_families[k].write(f, deployment_families[k].name, &rows.items[i]);
+        }
+        for (size_t i = 0; i < rows.n; i++)
+                free(rows.items[i].labels);
+        free(rows.items);
 }
 
 enum account_figure { ACCOUNT_UP, ACCOUNT_BACKOFF, ACCOUNT_FAILURES, ACCOUNT_REQUESTS, ACCOUNT_DURATION };

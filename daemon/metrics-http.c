@@ -3,6 +3,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio_ext.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
@@ -94,6 +95,7 @@ static struct MHD_Response *render_response(struct metrics_http *h, unsigned *st
 
         if (!f)
                 abort();
+        (void) __fsetlocking(f, FSETLOCKING_BYCALLER); /* one thread: no lock per character */
         r = h->render(f, h->userdata);
         if (fclose(f) != 0)
                 abort();

@@ -38,7 +38,7 @@ void metrics_write_value(FILE *f, double v) {
         else if (isinf(v))
                 fputs(v > 0 ? "+Inf" : "-Inf", f);
         else if (v == trunc(v) && fabs(v) < 9007199254740992.0)
-                fprintf(f, "%.0f", v);
+                fprintf(f, "%lld", (long long) v);
         else {
                 snprintf(buf, sizeof(buf), "%.15g", v);
                 if (strtod(buf, NULL) != v)
@@ -73,6 +73,39 @@ void metrics_samplev(FILE *f, const char *name, const char *suffix, const char *
                 write_pair(f, &sep, extra_key, extra_value);
         if (sep[0] == ',')
                 fputc('}', f);
+        fputc(' ', f);
+        metrics_write_value(f, value);
+        fputc('\n', f);
+}
+
+char *metrics_format_labels(const char *const *pairs, size_t n_pairs) {
+        char *buf = NULL;
+        size_t size = 0;
+        const char *sep = "";
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                abort();
+        for (size_t i = 0; i < n_pairs; i++)
+                write_pair(f, &sep, pairs[2 * i], pairs[2 * i + 1]);
+        if (fclose(f) != 0)
+                abort();
+        return buf;
+}
+
+void metrics_sample_labels(FILE *f, const char *name, const char *labels, const char *extra_key,
+                           const char *extra_value, double value) {
+        const char *sep = labels && *labels ? "," : "";
+
+        fputs(name, f);
+        if (*sep || extra_key) {
+                fputc('{', f);
+                if (*sep)
+                        fputs(labels, f);
+                if (extra_key)
+                        write_pair(f, &sep, extra_key, extra_value);
+                fputc('}', f);
+        }
         fputc(' ', f);
         metrics_write_value(f, value);
         fputc('\n', f);

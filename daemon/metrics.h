@@ -17,6 +17,13 @@ void metrics_sample(FILE *f, const char *name, double value, ...) _sentinel_;
  * (extra_key NULL: none); suffix (or NULL) is appended to the name ("_bucket"). */
 void metrics_samplev(FILE *f, const char *name, const char *suffix, const char *const *pairs,
                      size_t n_pairs, const char *extra_key, const char *extra_value, double value);
+/* k1="v1",k2="v2" with the values escaped, for metrics_sample_labels (a deployment's labels are
+ * formatted once and written in many samples). */
+char *metrics_format_labels(const char *const *pairs, size_t n_pairs);
+/* name{labels,extra_key="extra_value"} value, labels as metrics_format_labels made them (NULL or
+ * "": none), extra_key NULL: none. */
+void metrics_sample_labels(FILE *f, const char *name, const char *labels, const char *extra_key,
+                           const char *extra_value, double value);
 /* A label value as the format wants it: backslash, double quote and line feed escaped. */
 void metrics_write_label_value(FILE *f, const char *v);
 /* A value: integers exactly, others in the shortest form that reads back the same. */
