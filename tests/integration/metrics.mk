@@ -7,4 +7,4 @@ METRICS_TESTS = \
 	tests/integration/test-heartbeat.py
 
 TESTS += $(METRICS_TESTS)
-EXTRA_DIST += $(METRICS_TESTS) tests/integration/metricslib.py tests/integration/amlib.py
+EXTRA_DIST += $(METRICS_TESTS) tests/integration/metricslib.py tests/integration/promlib.py

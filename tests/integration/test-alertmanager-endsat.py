@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hooklib as h  # noqa: E402
-from amlib import ALERTMANAGER, Alertmanager  # noqa: E402
+from promlib import ALERTMANAGER, Alertmanager  # noqa: E402
 from hooklib import iw  # noqa: E402
 
 INTERVAL = 3            # the re-post period too: endsAt is 4 * INTERVAL ahead of each post

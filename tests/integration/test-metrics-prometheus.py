@@ -6,84 +6,17 @@ InferwatchDown alert fires once the daemon is stopped. Skipped when Prometheus i
 The rules are the shipped file with every "for:" set to 0s (a copy), so that the test waits
 scrapes, not minutes; the durations themselves are covered by promtool test rules."""
 
-import json
 import os
-import re
-import socket
 import sys
-from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hooklib as h  # noqa: E402
 import metricslib as ml  # noqa: E402
 from hooklib import iw  # noqa: E402
+from promlib import PROMETHEUS, Prometheus  # noqa: E402
 
-PROMETHEUS = os.environ.get("IW_PROMETHEUS", "/usr/bin/prometheus")
 ERROR = {"status": "PARTIALLYDEPLOYED",
          "containers": [{"region_id": 1, "ready": 1}, {"region_id": 7, "ready": 0, "error_message": "Failed to pull image"}]}
-
-
-def free_port():
-    # Prometheus does not report a kernel-chosen port: take one and give it back.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Prometheus:
-    def __init__(self, target_port):
-        self.dir = iw.tmpdir("prometheus-")
-        rules = os.path.join(self.dir, "rules.yml")
-        with open(iw.srcdir("prometheus", "inferwatch-rules.yml")) as f:
-            text = re.sub(r"(?m)^(\s*)for: .*$", r"\1for: 0s", f.read())
-        with open(rules, "w") as f:
-            f.write(text)
-        config = os.path.join(self.dir, "prometheus.yml")
-        with open(config, "w") as f:
-            json.dump({"global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
-                       "rule_files": [rules],
-                       "scrape_configs": [{"job_name": "inferwatch",
-                                           "static_configs": [{"targets": ["127.0.0.1:%d" % target_port]}]}]}, f)
-        for _ in range(5):
-            self.port = free_port()
-            self.proc = iw._spawn([PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + self.dir + "/data",
-                                   "--web.listen-address=127.0.0.1:%d" % self.port],
-                                  os.path.join(self.dir, "stdout"), os.path.join(self.dir, "stderr"))
-            try:
-                iw.wait_until(lambda: self.proc.poll() is not None or self._ready(), 30, "Prometheus to be ready")
-            except TimeoutError:
-                raise RuntimeError("Prometheus did not start: " + self.log()) from None
-            if self.proc.poll() is None:
-                return
-        raise RuntimeError("Prometheus failed to start 5 times: " + self.log())
-
-    def _ready(self):
-        try:
-            return iw.http_request(self.port, "GET", "/-/ready", timeout=1).status == 200
-        except OSError:
-            return False
-
-    def query(self, promql):
-        """[(labels, float value)] of an instant query."""
-        r = iw.http_request(self.port, "GET", "/api/v1/query?query=" + quote(promql)).json()
-        if r.get("status") != "success":
-            raise RuntimeError("query %s: %s" % (promql, r))
-        return [(x["metric"], float(x["value"][1])) for x in r["data"]["result"]]
-
-    def value(self, promql):
-        """The single value of a query, or None when it has no result."""
-        res = self.query(promql)
-        return res[0][1] if len(res) == 1 else None
-
-    def wait_value(self, promql, expected, timeout=20):
-        iw.wait_until(lambda: self.value(promql) == expected, timeout, "%s == %s" % (promql, expected))
-        return expected
-
-    def log(self):
-        return iw._read(os.path.join(self.dir, "stderr"))[-3000:]
-
-    def stop(self):
-        iw._terminate(self.proc)
 
 
 def main(t):

@@ -49,7 +49,8 @@ def main(t):
 
         s, text = samples_when(port, "both deployments healthy", lambda s: (
             ml.value(s, "inferwatch_deployment_health", health="healthy", **a) == 1 and
-            ml.value(s, "inferwatch_deployment_health", health="healthy", **ml.deployment('we\\ird"name')) == 1))
+            ml.value(s, "inferwatch_deployment_health", health="healthy", **ml.deployment('we\\ird"name')) == 1 and
+            ml.value(s, "inferwatch_events_total", type="deployment.discovered") == 2))
         t.eq(sorted(v for k, v in ml.family(s, "inferwatch_deployment_health").items() if dict(k)["deployment"] == "prod-a"),
              [0.0] * 8 + [1.0], "the health state set: one state at 1, the other eight at 0")
         t.eq(ml.value(s, "inferwatch_deployment_status", status="ACTIVE", **a), 1.0, "status ACTIVE is 1")
@@ -67,7 +68,10 @@ def main(t):
         check_promtool(t, text, "a quoted and backslashed deployment name, escaped")
 
         sim.set(1, "prod-a", **ERROR)
-        s, text = samples_when(port, "the alert open", lambda s: ml.value(s, "inferwatch_deployment_alert_open", **a) == 1)
+        # Events are counted when handed to the sinks, which may come a little after the state.
+        s, text = samples_when(port, "the alert open", lambda s: (
+            ml.value(s, "inferwatch_deployment_alert_open", **a) == 1 and
+            ml.value(s, "inferwatch_events_total", type="alert.firing") == 1))
         t.eq(ml.value(s, "inferwatch_deployment_health", health="degraded", **a), 1.0, "health degraded is 1")
         t.eq(ml.value(s, "inferwatch_deployment_health", health="healthy", **a), 0.0, "health healthy is 0")
         t.eq(ml.value(s, "inferwatch_deployment_status", status="PARTIALLYDEPLOYED", **a), 1.0, "status PARTIALLYDEPLOYED")
@@ -121,7 +125,9 @@ def main(t):
         t.eq(ml.value(s, "inferwatch_api_up", account="default"), 1.0, "the API is still up")
 
         sim.set(1, "prod-a", status="ACTIVE", ready=1, containers=[{"region_id": 7, "error_message": None}])
-        s, text = samples_when(port, "the alert resolved", lambda s: ml.value(s, "inferwatch_deployment_alert_open", **a) == 0)
+        s, text = samples_when(port, "the alert resolved", lambda s: (
+            ml.value(s, "inferwatch_deployment_alert_open", **a) == 0 and
+            ml.value(s, "inferwatch_events_total", type="alert.resolved") == 1))
         t.eq(ml.value(s, "inferwatch_deployment_health", health="healthy", **a), 1.0, "healthy again")
         t.eq(ml.value(s, "inferwatch_deployment_alert_start_time_seconds", severity="warning", **a), None,
              "no start time once resolved")

@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hooklib as h  # noqa: E402
-from amlib import ALERTMANAGER, GROUP_INTERVAL, GROUP_WAIT, Alertmanager  # noqa: E402
+from promlib import ALERTMANAGER, GROUP_INTERVAL, GROUP_WAIT, Alertmanager  # noqa: E402
 from hooklib import iw  # noqa: E402
 
 LABELS = {"alertname": "InferenceDeploymentUnhealthy", "project_id": "1", "deployment": "prod-a", "region_id": "7",
