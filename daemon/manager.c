@@ -246,12 +246,32 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
         };
 }
 
+/* API alerts: posted to Alertmanager webhooks whose events filter names them. */
+static void collect_unreachable(const struct monitor_account_info *a, void *userdata) {
+        struct alert_list *l = userdata;
+
+        if (a->api->unreachable)
+                *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                        .kind = AM_API_UNREACHABLE, .account = a->name, .since = a->api->unreachable_since };
+}
+
+static void collect_auth_failed(const char *account, int64_t project_id, const char *error, void *userdata) {
+        struct alert_list *l = userdata;
+
+        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                .kind = AM_API_AUTH_FAILED, .account = account, .project_id = project_id,
+                .since = now_usec(CLOCK_REALTIME) };
+}
+
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
         struct alert_list l = {};
 
-        if (m->monitor)
+        if (m->monitor) {
                 monitor_foreach(m->monitor, collect_alert, &l);
+                monitor_foreach_account(m->monitor, collect_unreachable, &l);
+                monitor_foreach_auth_failed(m->monitor, collect_auth_failed, &l);
+        }
         *ret = l.items;
         *n = l.n;
 }

@@ -1055,6 +1055,12 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
         }
 }
 
+void monitor_foreach_auth_failed(const struct monitor *m, monitor_project_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++)
+                if (m->projects[i].auth_failed)
+                        fn(m->projects[i].account->cfg->name, m->projects[i].cfg->id, NULL, userdata);
+}
+
 void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata) {
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];

@@ -54,6 +54,8 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
 /* For --once output: "*" projects whose list could not be read. */
 typedef void (*monitor_project_fn)(const char *account, int64_t project_id, const char *error, void *userdata);
 void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata);
+/* Projects whose authentication fails (error: NULL). */
+void monitor_foreach_auth_failed(const struct monitor *m, monitor_project_fn fn, void *userdata);
 
 /* For /metrics: what each deployment's watch holds. */
 struct monitor_watch_info {

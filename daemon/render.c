@@ -5,6 +5,8 @@
 #define AM_ALERTNAME "InferenceDeploymentUnhealthy"
 #define AM_PATH "/api/v2/alerts"
 #define AM_WATCHDOG "InferwatchWatchdog"
+#define AM_API_UNREACHABLE_NAME "InferwatchApiUnreachable"
+#define AM_API_AUTH_FAILED_NAME "InferwatchApiAuthFailed"
 
 /* Receivers get no raw C1 control or byte that is not UTF-8 (json-c leaves them as they are). */
 static char *to_text(struct json_object *o) {
@@ -21,6 +23,11 @@ static bool is_alert(const struct event *e) {
 
 bool render_wants(enum webhook_format f, const struct event *e) {
         return f != WEBHOOK_FORMAT_ALERTMANAGER || is_alert(e);
+}
+
+bool render_wants_if_named(enum webhook_format f, const struct event *e) {
+        return f == WEBHOOK_FORMAT_ALERTMANAGER && (e->type == EVENT_API_UNREACHABLE ||
+                                                    e->type == EVENT_API_AUTH_FAILED || e->type == EVENT_API_RECOVERED);
 }
 
 /* ---- Slack ---- */
@@ -196,11 +203,52 @@ static struct json_object *am_open_alert(const struct event *e, const char *seve
                                event_get(e, "reason"), starts, ends);
 }
 
+/* An API account's alert: its labels name the account (and the project, for authentication). */
+static struct json_object *am_api_alert(const char *alertname, const char *account, int64_t project_id,
+                                        const char *summary, const char *description, usec_t starts, usec_t ends) {
+        struct json_object *a = json_object_new_object(), *labels = json_object_new_object();
+        struct json_object *ann = json_object_new_object();
+        char t[32];
+
+        json_object_object_add(labels, "alertname", json_object_new_string(alertname));
+        json_object_object_add(labels, "account", json_object_new_string(strempty(account)));
+        if (project_id) {
+                _cleanup_free_ char *project = xasprintf("%lld", (long long) project_id);
+                json_object_object_add(labels, "project_id", json_object_new_string(project));
+        }
+        json_object_object_add(labels, "severity", json_object_new_string("critical"));
+        json_object_object_add(a, "labels", labels);
+        json_object_object_add(ann, "summary", json_object_new_string(strempty(summary)));
+        json_object_object_add(ann, "description", json_object_new_string(strempty(description)));
+        json_object_object_add(a, "annotations", ann);
+        json_object_object_add(a, "startsAt", json_object_new_string(format_rfc3339(t, starts)));
+        json_object_object_add(a, "endsAt", json_object_new_string(format_rfc3339(t, ends)));
+        return a;
+}
+
+static struct json_object *am_api_event(const struct event *e, usec_t open_until) {
+        switch (e->type) {
+        case EVENT_API_UNREACHABLE:
+                return am_api_alert(AM_API_UNREACHABLE_NAME, e->account, 0, e->message, event_get(e, "api_error"),
+                                    e->time, open_until);
+        case EVENT_API_AUTH_FAILED:
+                return am_api_alert(AM_API_AUTH_FAILED_NAME, e->account, e->project_id, e->message,
+                                    event_get(e, "api_error"), e->time, open_until);
+        default: /* api.recovered: of the account, or of one project's authentication */
+                return am_api_alert(e->project_id ? AM_API_AUTH_FAILED_NAME : AM_API_UNREACHABLE_NAME, e->account,
+                                    e->project_id, e->message, event_get(e, "reason"), e->time, e->time);
+        }
+}
+
 char *render_alertmanager_event(const struct event *e, usec_t now, usec_t open_until) {
         struct json_object *arr = json_object_new_array();
         const char *started = event_get(e, "alert_started_usec");
         usec_t starts = started ? (usec_t) strtoull(started, NULL, 10) : e->time;
 
+        if (render_wants_if_named(WEBHOOK_FORMAT_ALERTMANAGER, e)) {
+                json_object_array_add(arr, am_api_event(e, open_until));
+                return to_text(arr);
+        }
         switch (e->type) {
         case EVENT_ALERT_RESOLVED:
                 json_object_array_add(arr, am_alert_object(e->project_id, e->deployment, event_get(e, "severity"),
@@ -247,6 +295,16 @@ char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t w
 
         for (size_t i = 0; i < n; i++) {
                 const struct am_alert *a = &alerts[i];
+                if (a->kind != AM_DEPLOYMENT) {
+                        bool auth = a->kind == AM_API_AUTH_FAILED;
+                        _cleanup_free_ char *summary = auth ? xasprintf("API %s, project %lld: authentication failing",
+                                                                        strempty(a->account), (long long) a->project_id)
+                                                            : xasprintf("API %s unreachable", strempty(a->account));
+                        json_object_array_add(arr, am_api_alert(auth ? AM_API_AUTH_FAILED_NAME : AM_API_UNREACHABLE_NAME,
+                                                                a->account, auth ? a->project_id : 0, summary, NULL,
+                                                                a->since, open_until));
+                        continue;
+                }
                 _cleanup_free_ char *summary = xasprintf("%s (project %lld) is %s", a->deployment,
                                                          (long long) a->project_id, health_to_string(a->health));
                 json_object_array_add(arr, am_alert_object(a->project_id, a->deployment, a->alert->severity,

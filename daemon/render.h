@@ -22,8 +22,22 @@ char *render_event(enum webhook_format f, const struct event *e);
 /* One alert.* event as Alertmanager alerts posted at now; an open one ends at open_until. */
 char *render_alertmanager_event(const struct event *e, usec_t now, usec_t open_until);
 
+/* Whether a webhook of this format posts the event when its events filter names the type (the
+ * filter then decides): Alertmanager turns api.unreachable and api.auth_failed into alerts, and
+ * the api.recovered that ends them into their end, only when asked to. */
+bool render_wants_if_named(enum webhook_format f, const struct event *e);
+
 /* Alertmanager: the alert as it stands, for the periodic re-post of open alerts. */
+enum am_kind {
+        AM_DEPLOYMENT,            /* project_id, deployment, status, health, alert */
+        AM_API_UNREACHABLE,       /* account, since */
+        AM_API_AUTH_FAILED,       /* account, project_id */
+};
+
 struct am_alert {
+        enum am_kind kind;
+        const char *account;
+        usec_t since;             /* API alerts: CLOCK_REALTIME when it began, as far as known */
         int64_t project_id;
         const char *deployment;
         const char *status;

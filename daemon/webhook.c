@@ -63,7 +63,8 @@ bool webhook_accepts(const struct webhook *cfg, const struct event *e) {
         /* Never tell a webhook about webhooks: a failing one would feed itself. */
         if (e->type == EVENT_WEBHOOK_DROPPED || e->type == EVENT_WEBHOOK_DISABLED)
                 return false;
-        if (!render_wants(cfg->format, e) || e->priority > cfg->min_priority)
+        if (!(render_wants(cfg->format, e) || (cfg->n_events > 0 && render_wants_if_named(cfg->format, e))) ||
+            e->priority > cfg->min_priority)
                 return false;
         if (cfg->n_events > 0) {
                 ok = false;
@@ -299,10 +300,16 @@ static void send_head(struct sink *s) {
 static size_t keep_accepted(const struct webhook *cfg, struct am_alert *alerts, size_t n) {
         size_t kept = 0;
 
+        static const enum event_type types[] = {
+                [AM_DEPLOYMENT] = EVENT_ALERT_FIRING,
+                [AM_API_UNREACHABLE] = EVENT_API_UNREACHABLE,
+                [AM_API_AUTH_FAILED] = EVENT_API_AUTH_FAILED,
+        };
+
         for (size_t i = 0; i < n; i++) {
                 struct event e = {
-                        .type = EVENT_ALERT_FIRING,
-                        .priority = event_type_default_priority(EVENT_ALERT_FIRING),
+                        .type = types[alerts[i].kind],
+                        .priority = event_type_default_priority(types[alerts[i].kind]),
                         .project_id = alerts[i].project_id,
                         .deployment = (char *) alerts[i].deployment,
                 };

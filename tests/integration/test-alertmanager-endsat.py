@@ -45,7 +45,8 @@ def main(t):
     with iw.Sim({"deployments": [{"project_id": 1, "name": "prod-a", "regions": [1, 7]}]}) as sim, iw.Sink() as sink:
         am = Alertmanager(sink.hook_url("/alertmanager"), resolve_timeout="%ds" % RESOLVE_TIMEOUT)
         try:
-            wh = h.webhook("am", am.url, format="alertmanager", watchdog=True)
+            wh = h.webhook("am", am.url, format="alertmanager", watchdog=True, events=["alert.*", "api.unreachable",
+                                                                                        "api.recovered"])
             d = h.start(h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": ["prod-a"]}], [wh],
                                  interval="%ds" % INTERVAL))
             iw.wait_until(lambda: any(e["type"] == "deployment.discovered" for e in h.events(d)), 15, "discovery")
@@ -73,13 +74,22 @@ def main(t):
                                                                     for a in notified(sink, "firing")), 15,
                           "the critical alert notified")
 
-            # Stopped with the alert open: the last post set its endsAt 4 periods ahead.
+            # The API goes away: with api.unreachable in its filter, the webhook posts an alert for it.
+            sim.fault("status", status=503, duration=60)
+            api = iw.wait_until(lambda: [a for a in am.alerts() if a["labels"]["alertname"] == "InferwatchApiUnreachable"
+                                         and a["status"]["state"] == "active"], 20, "the API alert in Alertmanager")
+            t.eq(api[0]["labels"], {"alertname": "InferwatchApiUnreachable", "account": "default", "severity": "critical"},
+                 "api.unreachable named in the filter: an alert with the account label")
+
+            # Stopped with the alerts open: the last post set their endsAt 4 periods ahead.
             h.stop(t, d)
             stopped = time.time()
             iw.wait_until(lambda: time.time() > stopped + RESOLVE_TIMEOUT + 2 * 2 + 1, 20,
                           "resolve_timeout and two group intervals after the stop")
             t.eq([a["labels"]["severity"] for a in active(am)], ["critical"],
                  "%.0f s after the stop, past resolve_timeout: still firing in Alertmanager" % (time.time() - stopped))
+            t.eq([a["labels"]["account"] for a in am.alerts() if a["labels"]["alertname"] == "InferwatchApiUnreachable"
+                  and a["status"]["state"] == "active"], ["default"], "and so is the API alert")
             t.eq([a for a in notified(sink, "resolved") if a["labels"]["severity"] == "critical"], [],
                  "no resolved notification for the critical alert")
             # What pages is the watchdog going silent: it ends with its last post's endsAt.

@@ -833,6 +833,20 @@ static void test_unknown_keys(void **state) {
                      "t.conf:7: warning: unknown key \"zzz\""));
 }
 
+/* -t warns about a filter that lets nothing through for the webhook's format. */
+static void test_filter_never_matches(void **state) {
+        struct config *c = load_expect(BASE "webhooks = ( { url = \"https://h\"; format = \"alertmanager\";\n"
+                                            "  events = [ \"deployment.*\", \"container.error\" ]; },\n"
+                                            "  { url = \"https://i\"; format = \"alertmanager\"; events = [ \"api.*\" ]; },\n"
+                                            "  { url = \"https://j\"; events = [ \"deployment.*\" ]; } );\n",
+                                       0, NONE,
+                                       STRV("t.conf:4: warning: webhooks[0].events: a webhook of format "
+                                            "\"alertmanager\" is sent none of these event types; it will receive "
+                                            "nothing"));
+
+        config_free(c);
+}
+
 static void test_metrics_group(void **state) {
         struct config *c = load_expect(BASE "metrics = {\n  listen = \"[::1]:10043\";\n  port = 1; };\n", 0, NONE,
                                        STRV("t.conf:5: warning: metrics: unknown key \"port\""));
@@ -1546,6 +1560,7 @@ int main(void) {
                 cmocka_unit_test(test_clear_text_warning),
                 cmocka_unit_test(test_unknown_keys),
                 cmocka_unit_test(test_metrics_group),
+                cmocka_unit_test(test_filter_never_matches),
                 cmocka_unit_test(test_priorities),
                 cmocka_unit_test(test_state_directory_env),
                 cmocka_unit_test(test_unreadable_file),

@@ -530,6 +530,71 @@ static void test_render_alertmanager_watchdog(void **state) {
         free(body);
 }
 
+/* api.unreachable and api.auth_failed become alerts only for a webhook whose filter names them. */
+static void test_alertmanager_api_alerts(void **state) {
+        struct webhook plain = { .name = (char *) "am", .format = WEBHOOK_FORMAT_ALERTMANAGER, .min_priority = 7 };
+        struct webhook asks = plain;
+        char *events[] = { (char *) "alert.*", (char *) "api.*" };
+        struct event *down = event_new(EVENT_API_UNREACHABLE, T0, "prod", 0, NULL);
+        struct event *up = event_new(EVENT_API_RECOVERED, T0 + 60 * USEC_PER_SEC, "prod", 0, NULL);
+        struct event *auth = event_new(EVENT_API_AUTH_FAILED, T0, "prod", 42, NULL);
+        struct am_alert open[] = { { .kind = AM_API_UNREACHABLE, .account = "prod", .since = T0 } };
+        struct json_object *o, *a;
+        char *body;
+
+        asks.events = events;
+        asks.n_events = 2;
+        down->priority = up->priority = auth->priority = 3;
+        event_set_message(down, "API prod unreachable");
+        event_add(down, "api_error", "HTTP 503");
+        assert_false(webhook_accepts(&plain, down));
+        assert_false(webhook_accepts(&plain, up));
+        assert_true(webhook_accepts(&asks, down));
+        assert_true(webhook_accepts(&asks, up));
+        assert_true(webhook_accepts(&asks, auth));
+
+        body = render_alertmanager_event(down, T0, T0 + 240 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_int_equal(json_object_object_length(get(a, "labels")), 3);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiUnreachable");
+        assert_string_equal(get_str(get(a, "labels"), "account"), "prod");
+        assert_string_equal(get_str(get(a, "labels"), "severity"), "critical");
+        assert_string_equal(get_str(get(a, "annotations"), "description"), "HTTP 503");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
+        json_object_put(o);
+        free(body);
+
+        body = render_alertmanager_event(up, T0 + 60 * USEC_PER_SEC, T0 + 300 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiUnreachable");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:39:58.123Z"); /* ends when it recovered */
+        json_object_put(o);
+        free(body);
+
+        body = render_alertmanager_event(auth, T0, T0 + 240 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiAuthFailed");
+        assert_string_equal(get_str(get(a, "labels"), "project_id"), "42");
+        json_object_put(o);
+        free(body);
+
+        /* Re-posted while it lasts, from when it began. */
+        body = render_alertmanager_open(open, 1, 0, T0 + 240 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiUnreachable");
+        assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
+        json_object_put(o);
+        free(body);
+        event_free(down);
+        event_free(up);
+        event_free(auth);
+}
+
 static void test_render_alertmanager_url(void **state) {
         static const char *const cases[][2] = {
                 { "http://am:9093", "http://am:9093/api/v2/alerts" },
@@ -568,6 +633,7 @@ int main(void) {
                 cmocka_unit_test(test_render_alertmanager_open),
                 cmocka_unit_test(test_render_alertmanager_escalation),
                 cmocka_unit_test(test_render_alertmanager_watchdog),
+                cmocka_unit_test(test_alertmanager_api_alerts),
                 cmocka_unit_test(test_render_alertmanager_url),
         };
 
