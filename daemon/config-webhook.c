@@ -278,6 +278,7 @@ static const struct config_key webhook_keys[] = {
         { "ca_file",            config_parse_path,     W(ca_file) },
         { "timeout",            config_parse_duration, W(timeout),            100 * MSEC, 5 * MINUTE },
         { "retry_max_interval", config_parse_duration, W(retry_max_interval), SEC,        DAY },
+        { "log_tail",           config_parse_bool,     W(log_tail) },
         { "url_file" },          /* read with url */
         { "url_credential" },    /* read with url */
         { "watchdog",           parse_watchdog,        W(watchdog) },
@@ -290,6 +291,7 @@ static const struct webhook webhook_defaults = {
         .min_priority = LOG_INFO, /* debug is the journal's: the changes of a flapping deployment */
         .timeout = 10 * USEC_PER_SEC,
         .retry_max_interval = 5 * USEC_PER_MINUTE,
+        .log_tail = true,
 };
 
 static void webhook_done(void *elem) {

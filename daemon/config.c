@@ -89,6 +89,7 @@
 #include <sys/stat.h>
 
 #include "config-internal.h"
+#include "logtail.h"
 
 #define ALERT_POLLS_MAX 32U /* "for", "resolve_for": diff.c remembers the last 32 polls */
 
@@ -144,6 +145,7 @@ static const struct config_key top_keys[] = {
         { "state_directory",   parse_state_directory },
         { "spool_max_size",    config_parse_size,      C(spool_max_size),    64 * KIB,   16 * GIB },
         { "spool_max_age",     config_parse_duration,  C(spool_max_age),     SEC,        365 * DAY },
+        { "log_tail_lines",    config_parse_unsigned,  C(log_tail_lines),    0,          LOGTAIL_LINES_MAX },
         { "metrics",           config_parse_group,     C(metrics),           .data = &metrics_section },
         { "heartbeat",         config_parse_group,     C(heartbeat),         .data = &heartbeat_section },
         /* The sections, in this order: projects name accounts. */
@@ -168,6 +170,7 @@ static const struct config config_defaults = {
         .max_in_flight = 16,
         .spool_max_size = 64 * MIB,
         .spool_max_age = 7 * USEC_PER_DAY,
+        .log_tail_lines = 5,
 };
 
 /* A file holding an inline secret should be readable by its owner only. */

@@ -57,6 +57,7 @@ struct webhook {
         usec_t timeout;           /* per attempt, default 10 s */
         usec_t retry_max_interval; /* cap of the retry backoff, default 5 min */
         bool watchdog;            /* alertmanager: post the always-firing InferwatchWatchdog alert */
+        bool log_tail;            /* deliver log tails (they may hold sensitive data), default true */
         unsigned line;
 };
 
@@ -77,6 +78,7 @@ struct config {
         char *state_directory;    /* default $STATE_DIRECTORY or the configured statedir */
         uint64_t spool_max_size;  /* per webhook, default 64 MiB */
         usec_t spool_max_age;     /* default 7 d */
+        unsigned log_tail_lines;  /* log lines attached to container errors and alerts, default 5; 0 = off */
 
         struct account *accounts;
         size_t n_accounts;

@@ -178,6 +178,7 @@ static void emit_container_error(const struct deployment *d, const struct contai
         event_add(e, "old_error_message", old);
         event_add_int(e, "ready", c->ready);
         event_add_int(e, "total", c->total);
+        event_add(e, "flavor_name", d->flavor_name); /* for the capacity hint (context.c) */
         MSG(e, "region %lld: %s", (long long) c->region_id, c->error_message);
 }
 
@@ -324,6 +325,15 @@ static void open_alert(const struct diff_params *p, struct watch_state *w, const
         if (c) {
                 event_add_int(e, "region_id", c->region_id);
                 event_add(e, "error_message", c->error_message);
+                event_add(e, "flavor_name", d->flavor_name);
+        } else {
+                /* No error to show: the region short of ready, for the capacity hint (context.c). */
+                for (size_t i = 0; i < d->n_containers; i++)
+                        if (d->containers[i].ready < d->containers[i].total) {
+                                event_add_int(e, "short_region_id", d->containers[i].region_id);
+                                event_add(e, "flavor_name", d->flavor_name);
+                                break;
+                        }
         }
         if (flapping)
                 event_add(e, "flapping", "yes");

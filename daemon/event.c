@@ -152,6 +152,19 @@ void event_addf(struct event *e, const char *key, const char *fmt, ...) {
         add_field(e, key, v, false);
 }
 
+void event_drop(struct event *e, const char *key) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < e->n_fields; i++) {
+                if (streq(e->fields[i].key, key)) {
+                        free(e->fields[i].key);
+                        free(e->fields[i].value);
+                } else
+                        e->fields[k++] = e->fields[i];
+        }
+        e->n_fields = k;
+}
+
 void event_add_int(struct event *e, const char *key, int64_t value) {
         add_field(e, key, xasprintf("%lld", (long long) value), true);
 }

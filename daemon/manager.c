@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "context.h"
 #include "heartbeat.h"
 #include "lock.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct manager {
         struct http_client *http;
         struct monitor *monitor;
         struct webhooks *webhooks;
+        struct context *context;     /* region names and log tails added to events */
         sd_event_source *lazy_save;
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *post;
@@ -186,11 +188,16 @@ static int flush(struct manager *m, bool now) {
         if (monitor_take_dirty(m->monitor))
                 m->state_dirty = true;
         save = m->state_dirty;
+        /* A log tail on its way holds every event (and the state they imply) back, briefly. */
+        context_prepare(m->context, &m->pending);
+        if (!now && m->pending.n < PENDING_MAX && context_waiting(m->context))
+                return 0;
         /* Nothing was handed to a sink yet: the events wait in m->pending, up to a bound (the
          * discovery of 10,000 deployments would otherwise hold them all in memory). */
         if (save && !now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
 
+        context_finish(m->context, &m->pending);
         if (m->webhooks) {
                 for (size_t i = 0; i < m->pending.n; i++)
                         webhooks_offer(m->webhooks, m->pending.items[i]);
@@ -227,13 +234,25 @@ static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 struct alert_list {
+        struct manager *manager;
         struct am_alert *items;
         size_t n;
 };
 
+/* The tail attached to the alert when it fired: of the first region with an error. */
+static const char *region_tail(struct manager *m, const char *account, int64_t project_id, const char *name,
+                               const struct watch_state *w) {
+        const char *regions = w->alert.regions;
+
+        if (!m->context || !regions || !*regions)
+                return NULL;
+        return context_last_tail(m->context, account, project_id, name, strtoll(regions, NULL, 10));
+}
+
 static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
                           const char *error, void *userdata) {
         struct alert_list *l = userdata;
+        struct manager *m = l->manager;
 
         if (!w->alert.open)
                 return;
@@ -243,6 +262,7 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                 .status = w->snap ? w->snap->status : "",
                 .health = w->health,
                 .alert = &w->alert,
+                .log_tail = region_tail(m, account, project_id, name, w),
         };
 }
 
@@ -265,7 +285,7 @@ static void collect_auth_failed(const char *account, int64_t project_id, const c
 
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
-        struct alert_list l = {};
+        struct alert_list l = { .manager = m };
 
         if (m->monitor) {
                 monitor_foreach(m->monitor, collect_alert, &l);
@@ -317,6 +337,9 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         struct monitor *mon;
         int r;
 
+        r = context_new(m->event, m->http, c, &m->context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the event context: %m");
         r = webhooks_new(m->event, m->http, c, s, open_alerts, m, &m->webhooks);
         if (r < 0)
                 return r;
@@ -326,6 +349,7 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         monitor_import(mon, s);
         m->monitor = mon;
         forget_leftovers(m, s);
+        context_start(m->context);
         return monitor_start(mon);
 }
 
@@ -357,6 +381,7 @@ static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
         struct webhooks *old_webhooks = m->webhooks;
+        struct context *old_context = m->context;
         struct config *old_config = m->config;
         struct saved_state s;
         int r, lock = -1;
@@ -380,6 +405,7 @@ static void reload(struct manager *m) {
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
         m->webhooks = NULL;
+        m->context = NULL;
         m->config = c;
         r = start_monitor(m, c, &s);
         saved_state_done(&s);
@@ -387,8 +413,10 @@ static void reload(struct manager *m) {
                 /* Could not build the new poller: go back to the old one untouched. */
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
+                m->context = context_free(m->context);
                 m->monitor = old;
                 m->webhooks = old_webhooks;
+                m->context = old_context;
                 m->config = old_config;
                 config_free(c);
                 if (lock >= 0)
@@ -398,6 +426,7 @@ static void reload(struct manager *m) {
         }
         monitor_free(old);
         webhooks_free(old_webhooks);
+        context_free(old_context);
         m->heartbeat = heartbeat_free(m->heartbeat); /* it points into the old configuration */
         if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
                 m->heartbeat = NULL;
@@ -504,6 +533,7 @@ struct manager *manager_free(struct manager *m) {
         heartbeat_free(m->heartbeat);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
+        context_free(m->context);
         http_client_free(m->http);
         event_list_clear(&m->pending);
         sd_event_source_disable_unref(m->sigterm);

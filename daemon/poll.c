@@ -121,3 +121,8 @@ int poll_list(struct http_client *c, const struct account *a, int64_t project_id
 
         return start(c, a, url, true, done, userdata, ret);
 }
+
+int poll_fetch(struct http_client *c, const struct account *a, const char *url, poll_done_fn done, void *userdata,
+               struct http_request **ret) {
+        return start(c, a, url, false, done, userdata, ret);
+}

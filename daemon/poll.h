@@ -32,6 +32,10 @@ int poll_get(struct http_client *c, const struct account *a, int64_t project_id,
              poll_done_fn done, void *userdata, struct http_request **ret);
 int poll_list(struct http_client *c, const struct account *a, int64_t project_id, uint64_t offset,
               poll_done_fn done, void *userdata, struct http_request **ret);
+/* Another GET of the account's API (regions, logs): the same headers, limits and outcome
+ * classification; the body is the caller's to parse (poll_result_parse does not apply). */
+int poll_fetch(struct http_client *c, const struct account *a, const char *url, poll_done_fn done, void *userdata,
+               struct http_request **ret);
 
 /* Turns a finished HTTP response into a result (exposed for tests). list selects the parser. */
 void poll_result_from_response(const struct http_response *resp, bool list, usec_t now_realtime,

@@ -43,6 +43,7 @@ struct am_alert {
         const char *status;
         enum health health;
         const struct alert_state *alert;
+        const char *log_tail;     /* the failing region's last log lines, or NULL */
 };
 /* A JSON array of alerts, for POST /api/v2/alerts, each ending at open_until; first the
  * always-firing InferwatchWatchdog alert, started at watchdog_since, unless that is 0. */

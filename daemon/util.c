@@ -452,7 +452,7 @@ size_t string_distance(const char *a, const char *b) {
 /* The length (1 to 4) of the valid UTF-8 sequence at s, with its code point in *ret; 0 if s
  * does not start one: a stray continuation byte, a sequence cut short (by the NUL too), an
  * overlong form, a surrogate, a value beyond U+10FFFF. */
-static size_t utf8_decode(const char *s, uint32_t *ret) {
+size_t utf8_decode(const char *s, uint32_t *ret) {
         const unsigned char *p = (const unsigned char *) s;
         size_t n;
         uint32_t c, min;
@@ -483,7 +483,7 @@ static size_t utf8_decode(const char *s, uint32_t *ret) {
 /* Characters that are not text to show: C0 (but for what the caller names), DEL, C1, the line
  * and paragraph separators that some viewers break lines at, and the bidirectional controls
  * that make a line read differently from what it holds. */
-static bool is_control(uint32_t c) {
+bool unicode_is_control(uint32_t c) {
         return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0x061c ||
                c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
@@ -511,7 +511,7 @@ static char *escape(const char *s, bool quote) {
                         p = stpcpy(p, "\\r");
                 else if (len == 0)
                         p += sprintf(p, "\\x%02x", c);
-                else if (is_control(cp) || (quote && cp >= 0x80))
+                else if (unicode_is_control(cp) || (quote && cp >= 0x80))
                         for (size_t i = 0; i < len; i++)
                                 p += sprintf(p, "\\x%02x", (unsigned char) s[i]);
                 else
@@ -539,7 +539,7 @@ char *json_sanitize(const char *json) {
 
                 if (len == 0)
                         p = stpcpy(p, "\\ufffd");
-                else if (cp >= 0x20 && is_control(cp))
+                else if (cp >= 0x20 && unicode_is_control(cp))
                         p += sprintf(p, "\\u%04x", (unsigned) cp);
                 else
                         p = mempcpy(p, json, len);

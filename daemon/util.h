@@ -97,6 +97,11 @@ char *cescape(const char *s);
  * U+2028/U+2029, bidirectional controls) and bytes that are not UTF-8 are escaped (\n, \t, \r,
  * \xHH for each byte); backslash, '"' and other UTF-8 text stay as they are. */
 char *cescape_cell(const char *s);
+/* The length (1 to 4) of the valid UTF-8 sequence at s (which a NUL ends), with its code point in
+ * *ret; 0 if s does not start one (stray continuation, cut short, overlong, surrogate, too big). */
+size_t utf8_decode(const char *s, uint32_t *ret);
+/* C0, DEL, C1, U+2028/U+2029 and the bidirectional controls: what no text sink shows raw. */
+bool unicode_is_control(uint32_t c);
 /* JSON text as json-c writes it, with what json-c leaves raw made safe: DEL, C1 controls,
  * U+2028/U+2029 and bidirectional controls become \u escapes (the same characters to a JSON
  * reader, none to a terminal), each byte that is not UTF-8 becomes \ufffd. */

@@ -332,6 +332,8 @@ static void send_repost(struct sink *s) {
                 s->owner->alerts(s->owner->alerts_userdata, &alerts, &n);
                 n = keep_accepted(s->cfg, alerts, n);
         }
+        for (size_t i = 0; i < n && !s->cfg->log_tail; i++)
+                alerts[i].log_tail = NULL;
         if (n == 0 && !s->cfg->watchdog) {
                 free(alerts);
                 return;
@@ -457,18 +459,38 @@ struct webhooks *webhooks_free(struct webhooks *w) {
         return NULL;
 }
 
+/* The event as spooled for webhooks that opted out of log tails: logs may hold sensitive data,
+ * so the tail is not even written to their spools. */
+static char *event_to_json_without_tail(const struct event *e) {
+        struct event *copy = event_dup(e);
+        char *json;
+
+        event_drop(copy, "log_tail");
+        json = event_to_json(copy);
+        event_free(copy);
+        return json;
+}
+
 void webhooks_offer(struct webhooks *w, const struct event *e) {
-        _cleanup_free_ char *json = NULL;
+        _cleanup_free_ char *json = NULL, *json_no_tail = NULL;
 
         for (size_t i = 0; i < w->n_sinks; i++) {
                 struct sink *s = &w->sinks[i];
+                const char *body;
                 int r;
 
                 if (!webhook_accepts(s->cfg, e))
                         continue;
-                if (!json)
-                        json = event_to_json(e);
-                r = spool_append(s->spool, json, strlen(json), e->time);
+                if (!s->cfg->log_tail && event_get(e, "log_tail")) {
+                        if (!json_no_tail)
+                                json_no_tail = event_to_json_without_tail(e);
+                        body = json_no_tail;
+                } else {
+                        if (!json)
+                                json = event_to_json(e);
+                        body = json;
+                }
+                r = spool_append(s->spool, body, strlen(body), e->time);
                 if (r < 0) {
                         _cleanup_free_ char *why = xasprintf("could not be spooled: %s", strerror(-r));
                         report_dropped(s, 1, why);

@@ -397,6 +397,16 @@ class Sim(_Peer):
         """Every change applied so far: [{"seq", "t", "realtime_us", "project_id", "name", "status", "action"}]."""
         return self._control("GET", "/_sim/changes?since=%d" % since)
 
+    def set_context(self, **kw):
+        """Replaces the region directory (regions=[{"id", "display_name", "state"}]) and/or the
+        capacity (capacity=[{"region_id", "capacity": [{"flavor_name", "capacity"}]}])."""
+        self._control("PUT", "/_sim/context", kw)
+
+    def add_logs(self, project, name, region, lines):
+        """Adds log lines (strings, or {"hex": "1b5b", "repeat": N}) to a deployment's region."""
+        self._control("POST", "/_sim/logs", {"project_id": project, "name": name, "region_id": region,
+                                             "lines": lines})
+
     def set_tokens(self, tokens):
         """Replaces the accepted API keys (to revoke or rotate one mid-test)."""
         self.tokens = list(tokens)

@@ -13,6 +13,9 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
 	tests/integration/test-valgrind.py \
+	tests/integration/test-context.py \
+	tests/integration/test-context-faults.py \
+	tests/integration/test-context-capacity.py \
 	tests/integration/test-noise.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py

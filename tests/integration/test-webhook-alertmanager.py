@@ -1,7 +1,8 @@
 """A real Alertmanager (Debian's prometheus-alertmanager) between inferwatchd and the sink: two
 inferwatchd instances, with their own state, watch the same deployment and post to it; Alertmanager
 de-duplicates them by labels and notifies the sink once "firing", then "resolved", with the
-labels that identify the deployment. Skipped when Alertmanager is not installed."""
+labels that identify the deployment, and the failing region's log tail as an annotation. Skipped
+when Alertmanager is not installed."""
 
 import os
 import sys
@@ -58,6 +59,11 @@ def main(t):
         # Give Alertmanager two more group intervals to send a second notification, if it would.
         iw.wait_until(lambda: time.time() > posted + GROUP_WAIT + 2 * GROUP_INTERVAL + 0.5, 10, "two group intervals")
         t.eq(len(notifications(sink, "firing")), 1, "two inferwatchd instances: one firing notification, not two")
+        # The failing region's last log lines, as an annotation, kept by the re-posts since.
+        held = [a for a in am.alerts() if a["labels"].get("deployment") == "prod-a"]
+        tail = held[0]["annotations"].get("log_tail", "") if held else ""
+        t.ok("Back-off: Failed to pull image" in tail and "-r7-" in tail and "-r1-" not in tail,
+             "Alertmanager's API shows region 7's log tail annotation, after re-posts", held)
 
         sim.set(1, "prod-a", status="ACTIVE", ready=1, containers=[{"region_id": 7, "error_message": None}])
         for d in daemons:

@@ -13,6 +13,7 @@ tests_sim_inferwatch_sim_SOURCES = \
 	tests/sim/sim-main.c \
 	tests/sim/sim-server.c \
 	tests/sim/sim-api.c \
+	tests/sim/sim-context.c \
 	tests/sim/sim-control.c \
 	tests/sim/sim-model.c \
 	tests/sim/sim-deployment.c \
