@@ -330,7 +330,7 @@ static int render_metrics(FILE *f, void *userdata) {
         struct manager *m = userdata;
 
         return metrics_collect(f, &(const struct metrics_sources) {
-                .monitor = m->monitor, .webhooks = m->webhooks, .events = m->events });
+                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events });
 }
 
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {

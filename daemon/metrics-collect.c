@@ -254,6 +254,21 @@ static const struct family webhook_families[] = {
           write_disabled },
 };
 
+/* ---- the context's requests: account, kind, outcome ---- */
+
+#define CONTEXT_REQUESTS "inferwatch_api_context_requests_total"
+
+static void write_context(const struct context_account_figures *c, void *userdata) {
+        FILE *f = userdata;
+
+        for (enum context_kind k = 0; k < _CONTEXT_KIND_MAX; k++) {
+                metrics_sample(f, CONTEXT_REQUESTS, (double) c->ok[k], "account", c->account, "kind",
+                               context_kind_to_string(k), "outcome", "ok", NULL);
+                metrics_sample(f, CONTEXT_REQUESTS, (double) c->failed[k], "account", c->account, "kind",
+                               context_kind_to_string(k), "outcome", "failed", NULL);
+        }
+}
+
 static void write_events(FILE *f, const uint64_t *events) {
         metrics_family(f, "inferwatch_events_total", "counter", "Events emitted, by type.");
         for (enum event_type t = 0; t < _EVENT_TYPE_MAX; t++)
@@ -278,6 +293,9 @@ int metrics_collect(FILE *f, const struct metrics_sources *s) {
         rows_done(&deployments);
         rows_done(&accounts);
         rows_done(&webhooks);
+        metrics_family(f, CONTEXT_REQUESTS, "counter",
+                       "Requests for an event's context finished (region directory, log tail, capacity), by outcome.");
+        context_foreach_account(s->context, write_context, f);
         write_events(f, s->events);
         return metrics_write_process(f);
 }

@@ -3,6 +3,7 @@
  * counters, state sets as one 0/1 series per state). */
 #pragma once
 
+#include "context.h"
 #include "event.h"
 #include "monitor.h"
 #include "webhook.h"
@@ -10,6 +11,7 @@
 struct metrics_sources {
         const struct monitor *monitor;
         const struct webhooks *webhooks;   /* NULL: no webhooks configured */
+        const struct context *context;     /* region directories, log tails, capacity; NULL: none */
         const uint64_t *events;            /* [_EVENT_TYPE_MAX]: events emitted since start */
 };
 

@@ -14,6 +14,7 @@ import hooklib as h  # noqa: E402
 import metricslib as ml  # noqa: E402
 from hooklib import iw  # noqa: E402
 
+CONTEXT = "inferwatch_api_context_requests_total"
 ERROR = {"status": "PARTIALLYDEPLOYED",
          "containers": [{"region_id": 1, "ready": 1}, {"region_id": 7, "ready": 0, "error_message": "Failed to pull image"}]}
 
@@ -50,7 +51,8 @@ def main(t):
         s, text = samples_when(port, "both deployments healthy", lambda s: (
             ml.value(s, "inferwatch_deployment_health", health="healthy", **a) == 1 and
             ml.value(s, "inferwatch_deployment_health", health="healthy", **ml.deployment('we\\ird"name')) == 1 and
-            ml.value(s, "inferwatch_events_total", type="deployment.discovered") == 2))
+            ml.value(s, "inferwatch_events_total", type="deployment.discovered") == 2 and
+            ml.value(s, CONTEXT, account="default", kind="regions", outcome="ok") == 1))
         t.eq(sorted(v for k, v in ml.family(s, "inferwatch_deployment_health").items() if dict(k)["deployment"] == "prod-a"),
              [0.0] * 8 + [1.0], "the health state set: one state at 1, the other eight at 0")
         t.eq(ml.value(s, "inferwatch_deployment_status", status="ACTIVE", **a), 1.0, "status ACTIVE is 1")
@@ -65,6 +67,10 @@ def main(t):
              "build info carries the version")
         t.ok((ml.value(s, "process_resident_memory_bytes") or 0) > 0 and
              ml.value(s, "process_start_time_seconds") > time.time() - 600, "process metrics from /proc/self")
+        t.eq({(k["kind"], k["outcome"]): v for k in map(dict, ml.family(s, CONTEXT)) for v in [ml.value(s, CONTEXT, **k)]},
+             {("regions", "ok"): 1.0, ("regions", "failed"): 0.0, ("logs", "ok"): 0.0, ("logs", "failed"): 0.0,
+              ("capacity", "ok"): 0.0, ("capacity", "failed"): 0.0},
+             "context requests: the region directory once, no log tail or capacity yet")
         check_promtool(t, text, "a quoted and backslashed deployment name, escaped")
 
         sim.set(1, "prod-a", **ERROR)
@@ -73,6 +79,9 @@ def main(t):
             ml.value(s, "inferwatch_deployment_alert_open", **a) == 1 and
             ml.value(s, "inferwatch_events_total", type="alert.firing") == 1))
         t.eq(ml.value(s, "inferwatch_deployment_health", health="degraded", **a), 1.0, "health degraded is 1")
+        t.eq((ml.value(s, CONTEXT, account="default", kind="logs", outcome="ok"),
+              ml.value(s, CONTEXT, account="default", kind="logs", outcome="failed")), (1.0, 0.0),
+             "context requests: one log tail for container.error and alert.firing, fetched")
         t.eq(ml.value(s, "inferwatch_deployment_health", health="healthy", **a), 0.0, "health healthy is 0")
         t.eq(ml.value(s, "inferwatch_deployment_status", status="PARTIALLYDEPLOYED", **a), 1.0, "status PARTIALLYDEPLOYED")
         t.eq(ml.value(s, "inferwatch_deployment_region_ready_instances", region=7, **a), 0.0, "0 ready in region 7")
