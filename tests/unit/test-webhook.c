@@ -514,6 +514,56 @@ static void test_render_alertmanager_escalation(void **state) {
         event_free(e);
 }
 
+/* The context of alert.* events (region names, log tail or why there is none, capacity) as
+ * annotations, on every alert of the post, and the last tail on a re-post with its endsAt. */
+static void test_render_alertmanager_context(void **state) {
+        struct event *e = event_new(EVENT_ALERT_ESCALATED, T0 + 60 * USEC_PER_SEC, "main", 1, "prod-a");
+        struct alert_state s = { .open = true, .started = T0, .severity = (char *) "critical", .regions = (char *) "7" };
+        struct am_alert open[] = { { .project_id = 1, .deployment = "prod-a", .alert = &s, .log_tail = "oom\nkilled" } };
+        struct json_object *o, *ann;
+        char *body;
+
+        event_add(e, "health", "failed");
+        event_add(e, "old_severity", "warning");
+        event_add(e, "regions", "7");
+        event_add(e, "region_names", "Luxembourg-2 (7)");
+        event_add(e, "log_tail_status", "ok");
+        event_add(e, "log_tail", "line 1\nline 2");
+        event_add(e, "capacity_hint", "capacity for 1xA100 in Luxembourg-2 (7): 0");
+        body = render_alertmanager_event(e, T0 + 70 * USEC_PER_SEC, T0 + 250 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        for (size_t i = 0; i < 2; i++) {
+                ann = get(json_object_array_get_idx(o, i), "annotations");
+                assert_string_equal(get_str(ann, "region_names"), "Luxembourg-2 (7)");
+                assert_string_equal(get_str(ann, "log_tail"), "line 1\nline 2");
+                assert_false(json_object_object_get_ex(ann, "log_tail_status", NULL));
+                assert_string_equal(get_str(ann, "capacity"), "capacity for 1xA100 in Luxembourg-2 (7): 0");
+        }
+        json_object_put(o);
+        free(body);
+        event_free(e);
+
+        e = event_new(EVENT_ALERT_FIRING, T0, "main", 1, "prod-a");
+        event_add(e, "regions", "7");
+        event_add(e, "log_tail_status", "could not be fetched: HTTP 500");
+        body = render_event(WEBHOOK_FORMAT_ALERTMANAGER, e);
+        o = json_tokener_parse(body);
+        ann = get(json_object_array_get_idx(o, 0), "annotations");
+        assert_string_equal(get_str(ann, "log_tail_status"), "could not be fetched: HTTP 500");
+        assert_false(json_object_object_get_ex(ann, "log_tail", NULL));
+        assert_false(json_object_object_get_ex(ann, "region_names", NULL));
+        json_object_put(o);
+        free(body);
+        event_free(e);
+
+        body = render_alertmanager_open(open, 1, 0, T0 + 250 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        assert_string_equal(get_str(get(json_object_array_get_idx(o, 0), "annotations"), "log_tail"), "oom\nkilled");
+        assert_string_equal(get_str(json_object_array_get_idx(o, 0), "endsAt"), "2026-11-27T14:43:08.123Z");
+        json_object_put(o);
+        free(body);
+}
+
 static void test_render_alertmanager_watchdog(void **state) {
         char *body = render_alertmanager_open(NULL, 0, T0, T0 + 240 * USEC_PER_SEC);
         struct json_object *o = json_tokener_parse(body), *a, *l;
@@ -632,6 +682,7 @@ int main(void) {
                 cmocka_unit_test(test_render_alertmanager_no_region),
                 cmocka_unit_test(test_render_alertmanager_open),
                 cmocka_unit_test(test_render_alertmanager_escalation),
+                cmocka_unit_test(test_render_alertmanager_context),
                 cmocka_unit_test(test_render_alertmanager_watchdog),
                 cmocka_unit_test(test_alertmanager_api_alerts),
                 cmocka_unit_test(test_render_alertmanager_url),
