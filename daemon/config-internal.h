@@ -222,11 +222,11 @@ void check_name_unique(struct section_ctx *ctx, size_t offset, const char *what,
 
 /* The shared parsers. */
 int config_parse_unsigned(struct section_ctx *ctx, const struct config_key *k, void *obj);
+int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_duration(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_interval0(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_size(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_path(struct section_ctx *ctx, const struct config_key *k, void *obj);
-int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj);
 /* data: a struct strings_rule. */
 int config_parse_strings(struct section_ctx *ctx, const struct config_key *k, void *obj);
 /* data: a struct config_section; the key's offset is that of the array in struct config. */
@@ -252,6 +252,10 @@ struct strings_rule {
 
 /* The sections, in config-account.c, config-project.c, config-webhook.c. */
 extern const struct config_section account_section, project_section, webhook_section;
+/* The groups, in config-metrics.c. */
+extern const struct config_section metrics_section;
+/* In config-heartbeat.c. */
+extern const struct config_section heartbeat_section;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Secrets (config-secret.c) */

@@ -146,6 +146,8 @@ static const struct config_key top_keys[] = {
         { "spool_max_size",    config_parse_size,      C(spool_max_size),    64 * KIB,   16 * GIB },
         { "spool_max_age",     config_parse_duration,  C(spool_max_age),     SEC,        365 * DAY },
         { "log_tail_lines",    config_parse_unsigned,  C(log_tail_lines),    0,          LOGTAIL_LINES_MAX },
+        { "metrics",           config_parse_group,     C(metrics),           .data = &metrics_section },
+        { "heartbeat",         config_parse_group,     C(heartbeat),         .data = &heartbeat_section },
         /* The sections, in this order: projects name accounts. */
         { "accounts",          config_parse_list,      C(accounts),          .data = &account_section },
         { "projects",          config_parse_list,      C(projects),          .data = &project_section },

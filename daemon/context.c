@@ -30,6 +30,7 @@ struct directory {
         char *capacity_error;
         usec_t capacity_started;  /* CLOCK_MONOTONIC; 0: never */
         struct http_request *capacity_req;
+        struct context_account_figures figures; /* since this context was made, for /metrics */
 };
 
 struct tail {
@@ -166,6 +167,16 @@ static struct directory *find_directory(const struct context *x, const char *acc
         return NULL;
 }
 
+/* A request of the account finished, or could not start (a failure too). */
+static void count_finished(struct context *x, const char *account, enum context_kind k, bool ok) {
+        struct directory *d = find_directory(x, account);
+
+        if (!ok)
+                x->counters.failed++;
+        if (d)
+                (ok ? d->figures.ok : d->figures.failed)[k]++;
+}
+
 static void fetch_regions(struct directory *d);
 
 static int on_regions_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -189,10 +200,11 @@ static void on_regions(struct poll_result *res, void *userdata) {
                 d->regions = fresh;
                 d->fetched = now_usec(CLOCK_REALTIME);
                 d->failures = 0;
+                count_finished(d->x, d->account, CONTEXT_REGIONS, true);
                 log_info("Region directory of account %s: %zu region%s", d->account, fresh.n, plural(fresh.n));
                 schedule_regions(d, CONTEXT_REGIONS_REFRESH);
         } else {
-                d->x->counters.failed++;
+                count_finished(d->x, d->account, CONTEXT_REGIONS, false);
                 /* Names are a comfort, not a need: events show ids meanwhile. Said once a run of
                  * failures, not at every retry. */
                 if (d->failures++ == 0)
@@ -216,7 +228,7 @@ static void fetch_regions(struct directory *d) {
         d->x->counters.regions++;
         if (poll_fetch(d->x->http, a, url, on_regions, d, &d->req) < 0) {
                 d->req = NULL;
-                d->x->counters.failed++;
+                count_finished(d->x, d->account, CONTEXT_REGIONS, false);
                 schedule_regions(d, REGIONS_RETRY_MAX);
         }
 }
@@ -297,9 +309,10 @@ static void on_capacity(struct poll_result *res, void *userdata) {
             capacity_parse(res->body, res->size, -1, "", &ignored, &why) != -EBADMSG) {
                 d->capacity = xstrndup(res->body, res->size);
                 d->capacity_size = res->size;
+                count_finished(d->x, d->account, CONTEXT_CAPACITY, true);
                 return;
         }
-        d->x->counters.failed++;
+        count_finished(d->x, d->account, CONTEXT_CAPACITY, false);
         d->capacity_error = res->outcome == API_OK ? xasprintf("unusable answer: %s", why)
                                                    : xstrdup(strempty(res->error.summary));
         log_warning("Capacity of account %s could not be fetched: %s", d->account, d->capacity_error);
@@ -320,7 +333,7 @@ static void fetch_capacity(struct directory *d, usec_t now) {
         if (poll_fetch(d->x->http, a, url, on_capacity, d, &d->capacity_req) < 0) {
                 d->capacity_req = NULL;
                 d->capacity_error = xstrdup("the request could not be started");
-                d->x->counters.failed++;
+                count_finished(d->x, d->account, CONTEXT_CAPACITY, false);
         }
 }
 
@@ -385,9 +398,11 @@ static void on_tail(struct poll_result *res, void *userdata) {
 
         t->req = NULL;
         if (res->outcome == API_OK &&
-            logtail_parse(res->body, res->size, t->region_id, t->x->config->log_tail_lines, &t->text, &why) >= 0)
+            logtail_parse(res->body, res->size, t->region_id, t->x->config->log_tail_lines, &t->text, &why) >= 0) {
+                count_finished(t->x, t->account, CONTEXT_LOGS, true);
                 return;
-        t->x->counters.failed++;
+        }
+        count_finished(t->x, t->account, CONTEXT_LOGS, false);
         t->error = res->outcome == API_OK ? xasprintf("unusable answer: %s", why)
                                           : xstrdup(strempty(res->error.summary));
         log_warning("Log tail of %s region %lld could not be fetched: %s", t->deployment, (long long) t->region_id,
@@ -424,7 +439,7 @@ static void fetch_tail(struct context *x, const struct event *e, int64_t region_
         if (poll_fetch(x->http, a, url, on_tail, t, &t->req) < 0) {
                 t->req = NULL;
                 t->error = xstrdup("the request could not be started");
-                x->counters.failed++;
+                count_finished(x, t->account, CONTEXT_LOGS, false);
         }
 }
 
@@ -557,7 +572,9 @@ void context_finish(struct context *x, struct event_list *l) {
                         continue;
                 name_region(x, e);
                 /* alert.* carry the error regions as "7,1"; alert.firing's region_id is the first. */
-                if (ids && *ids && e->type >= EVENT_ALERT_FIRING && e->type <= EVENT_ALERT_REMINDER &&
+                if (ids && *ids &&
+                    ((e->type >= EVENT_ALERT_FIRING && e->type <= EVENT_ALERT_REMINDER) ||
+                     e->type == EVENT_ALERT_ESCALATED) &&
                     !event_get(e, "region_names")) {
                         _cleanup_free_ char *names = context_region_names(x, e->account, ids);
                         event_add(e, "region_names", names);
@@ -579,6 +596,19 @@ const struct context_counters *context_counters(const struct context *x) {
         return &x->counters;
 }
 
+const char *context_kind_to_string(enum context_kind k) {
+        static const char *const names[_CONTEXT_KIND_MAX] = {
+                [CONTEXT_REGIONS] = "regions", [CONTEXT_LOGS] = "logs", [CONTEXT_CAPACITY] = "capacity",
+        };
+
+        return k >= 0 && k < _CONTEXT_KIND_MAX ? names[k] : NULL;
+}
+
+void context_foreach_account(const struct context *x, context_figures_fn fn, void *userdata) {
+        for (size_t i = 0; x && i < x->n_dirs; i++)
+                fn(&x->dirs[i]->figures, userdata);
+}
+
 /* ---- life ---- */
 
 int context_new(sd_event *event, struct http_client *http, const struct config *c, struct context **ret) {
@@ -597,6 +627,7 @@ int context_new(sd_event *event, struct http_client *http, const struct config *
                 struct directory *d = xcalloc(1, sizeof(*d));
                 d->x = x;
                 d->account = xstrdup(c->accounts[i].name);
+                d->figures.account = d->account;
                 *(struct directory **) array_append(&x->dirs, &x->n_dirs, sizeof(struct directory *)) = d;
                 r = sd_event_add_time(event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_SEC,
                                       on_regions_timer, d);

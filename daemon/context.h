@@ -29,6 +29,16 @@ struct context_counters {
         uint64_t failed;          /* of both, those that failed */
 };
 
+/* For /metrics: each account's context requests finished since the daemon started (or could
+ * not start: failed), by kind and outcome. */
+enum context_kind { CONTEXT_REGIONS, CONTEXT_LOGS, CONTEXT_CAPACITY, _CONTEXT_KIND_MAX };
+const char *context_kind_to_string(enum context_kind k);
+struct context_account_figures {
+        const char *account;
+        uint64_t ok[_CONTEXT_KIND_MAX], failed[_CONTEXT_KIND_MAX];
+};
+typedef void (*context_figures_fn)(const struct context_account_figures *f, void *userdata);
+
 struct context;
 
 /* Loads the cached directories from the state directory; nothing is requested yet. */
@@ -53,6 +63,7 @@ char *context_region_names(const struct context *x, const char *account, const c
 const char *context_last_tail(const struct context *x, const char *account, int64_t project_id,
                               const char *deployment, int64_t region_id);
 const struct context_counters *context_counters(const struct context *x);
+void context_foreach_account(const struct context *x, context_figures_fn fn, void *userdata);
 
 /* For --status: the counters and region directories the daemon saved; -ENOENT when none. */
 struct json_object;

@@ -30,6 +30,7 @@ enum event_type {
         EVENT_MONITOR_STOPPING,
         EVENT_WEBHOOK_DROPPED,    /* spool overflow or a permanently refused delivery */
         EVENT_WEBHOOK_DISABLED,   /* a 410 Gone from the receiver */
+        EVENT_ALERT_ESCALATED,    /* an open warning alert became critical */
         _EVENT_TYPE_MAX,
 };
 

@@ -27,12 +27,18 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
 	daemon/webhook.c daemon/webhook.h \
+	daemon/config-metrics.c \
+	daemon/config-heartbeat.c \
+	daemon/metrics.c daemon/metrics.h \
+	daemon/metrics-collect.c daemon/metrics-collect.h \
+	daemon/metrics-http.c daemon/metrics-http.h \
+	daemon/heartbeat.c daemon/heartbeat.h \
 	daemon/region.c daemon/region.h \
 	daemon/logtail.c daemon/logtail.h \
 	daemon/context.c daemon/context.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
-	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)
+	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) -lm
 
 sbin_PROGRAMS += daemon/inferwatchd
 daemon_inferwatchd_SOURCES = daemon/main.c

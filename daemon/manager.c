@@ -5,9 +5,12 @@
 
 #include "context.h"
 #include "crashpoint.h"
+#include "heartbeat.h"
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-collect.h"
+#include "metrics-http.h"
 #include "monitor.h"
 #include "state.h"
 #include "webhook.h"
@@ -50,6 +53,9 @@ struct manager {
         bool state_dirty;
         char *last_status;
         int state_lock;              /* held on the state directory for the daemon's lifetime */
+        struct metrics_http *metrics;
+        uint64_t events[_EVENT_TYPE_MAX]; /* emitted since start, for /metrics */
+        struct heartbeat *heartbeat;
 };
 
 static void log_diagnostics(const struct config_diag *d) {
@@ -190,6 +196,7 @@ static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
                 webhooks_take_events(m->webhooks, l);
         }
         for (size_t i = 0; i < l->n; i++) {
+                m->events[l->items[i]->type]++;
                 log_event(l->items[i]);
                 crashpoint("journal");
         }
@@ -298,12 +305,32 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
         };
 }
 
+/* API alerts: posted to Alertmanager webhooks whose events filter names them. */
+static void collect_unreachable(const struct monitor_account_info *a, void *userdata) {
+        struct alert_list *l = userdata;
+
+        if (a->api->unreachable)
+                *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                        .kind = AM_API_UNREACHABLE, .account = a->name, .since = a->api->unreachable_since };
+}
+
+static void collect_auth_failed(const char *account, int64_t project_id, const char *error, void *userdata) {
+        struct alert_list *l = userdata;
+
+        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                .kind = AM_API_AUTH_FAILED, .account = account, .project_id = project_id,
+                .since = now_usec(CLOCK_REALTIME) };
+}
+
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
         struct alert_list l = { .manager = m };
 
-        if (m->monitor)
+        if (m->monitor) {
                 monitor_foreach(m->monitor, collect_alert, &l);
+                monitor_foreach_account(m->monitor, collect_unreachable, &l);
+                monitor_foreach_auth_failed(m->monitor, collect_auth_failed, &l);
+        }
         *ret = l.items;
         *n = l.n;
 }
@@ -336,6 +363,13 @@ static void forget_leftovers(struct manager *m, struct saved_state *s) {
         if (l.n > 0)
                 m->state_dirty = true;
         event_list_move(&m->pending, &l);
+}
+
+static int render_metrics(FILE *f, void *userdata) {
+        struct manager *m = userdata;
+
+        return metrics_collect(f, &(const struct metrics_sources) {
+                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events });
 }
 
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
@@ -432,6 +466,9 @@ static void reload(struct manager *m) {
         monitor_free(old);
         webhooks_free(old_webhooks);
         context_free(old_context);
+        m->heartbeat = heartbeat_free(m->heartbeat); /* it points into the old configuration */
+        if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
+                m->heartbeat = NULL;
         config_free(old_config);
         if (lock >= 0) {
                 (void) close(m->state_lock);
@@ -512,6 +549,14 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = start_monitor(m, m->config, &s);
         if (r < 0)
                 goto fail;
+        r = metrics_http_new(m->event, m->config->metrics.listen, render_metrics, m, &m->metrics);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
+        if (m->metrics)
+                log_info("Serving /metrics on port %u", metrics_http_port(m->metrics));
+        r = heartbeat_new(m->event, m->http, m->config, &m->monitor, &m->heartbeat);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
         saved_state_done(&s);
         *ret = m;
         return 0;
@@ -525,6 +570,8 @@ fail:
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        metrics_http_free(m->metrics);
+        heartbeat_free(m->heartbeat);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
         context_free(m->context);

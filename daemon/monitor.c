@@ -42,6 +42,7 @@ struct watch {
         uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */
         uint64_t digest_seq;      /* 0: no digest */
         usec_t observed_at;       /* start of the request whose observation was applied last */
+        usec_t observed_realtime; /* when it was applied, for /metrics */
         uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
         usec_t last_poll;         /* CLOCK_REALTIME */
         char *last_error;
@@ -61,6 +62,8 @@ struct maccount {
         struct job *probe;
         struct job *object_failed; /* the last get-one that failed on its own, if nothing of the
                                     * account succeeded since (compared, never followed) */
+        uint64_t requests[_API_OUTCOME_MAX]; /* for /metrics */
+        struct metrics_histogram duration;
 };
 
 /* What one page of a "*" project's list said last time, so that the same bytes again need no
@@ -467,7 +470,8 @@ static void observe(struct watch *w, const struct deployment *d, struct event_li
         struct monitor *m = p->m;
         const struct deployment *before = w->state.snap;
 
-        diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, now_usec(CLOCK_REALTIME), l);
+        w->observed_realtime = now_usec(CLOCK_REALTIME);
+        diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, w->observed_realtime, l);
         /* A new snapshot without an event (an error's new text under the same signature) is
          * still what --status should show: save it. */
         if (w->state.snap != before)
@@ -493,6 +497,12 @@ static void project_auth(struct mproject *p, bool ok, const struct api_error *er
         else
                 diff_auth_failure(&p->auth_failed, p->account->cfg->name, p->cfg->id, err, now, &l);
         emit(p->m, &l);
+}
+
+/* For /metrics: one finished request, its outcome once the body was judged. */
+static void account_count(struct maccount *a, const struct poll_result *res) {
+        a->requests[res->outcome]++;
+        metrics_histogram_observe(&a->duration, (double) res->elapsed / USEC_PER_SEC);
 }
 
 static void job_finished(struct job *j) {
@@ -522,6 +532,7 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                 if (!same)
                         (void) poll_result_parse(res); /* an unusable body becomes retryable */
         }
+        account_count(p->account, res);
         /* Any answer but a retryable failure shows the API is there, a probe's included. */
         if (res->outcome != API_RETRYABLE) {
                 account_success(p->account, &w->job);
@@ -721,6 +732,7 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                 }
         }
 
+        account_count(p->account, res);
         if (res->outcome != API_RETRYABLE)
                 account_success(p->account, &p->job);
 
@@ -1043,10 +1055,44 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
         }
 }
 
+void monitor_foreach_auth_failed(const struct monitor *m, monitor_project_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++)
+                if (m->projects[i].auth_failed)
+                        fn(m->projects[i].account->cfg->name, m->projects[i].cfg->id, NULL, userdata);
+}
+
 void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata) {
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
                 if (p->list_failed)
                         fn(p->account->cfg->name, p->cfg->id, p->last_error, userdata);
+        }
+}
+
+void monitor_foreach_watch(const struct monitor *m, monitor_watch_info_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                const struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link)
+                        fn(&(struct monitor_watch_info) {
+                                   .account = p->account->cfg->name,
+                                   .project_id = p->cfg->id,
+                                   .name = w->name,
+                                   .state = &w->state,
+                                   .observed = w->observed_realtime,
+                           }, userdata);
+        }
+}
+
+void monitor_foreach_account(const struct monitor *m, monitor_account_info_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_accounts; i++) {
+                const struct maccount *a = &m->accounts[i];
+                fn(&(struct monitor_account_info) {
+                           .name = a->cfg->name,
+                           .api = &a->api,
+                           .backing_off = account_backing_off(a),
+                           .requests = a->requests,
+                           .duration = &a->duration,
+                   }, userdata);
         }
 }

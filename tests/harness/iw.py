@@ -105,12 +105,12 @@ def _die_with_parent():
         pass
 
 
-def _spawn(args, stdout_path=None, stderr_path=None, env=None):
+def _spawn(args, stdout_path=None, stderr_path=None, env=None, pass_fds=()):
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=_die_with_parent, pass_fds=pass_fds)
     finally:
         for f in (out, err):
             if f is not subprocess.DEVNULL:
@@ -477,9 +477,9 @@ class Daemon:
     """daemon/inferwatchd -c CONF [args...], CONF written from config_text with mode 0600.
 
     env is added to the inherited environment. stdout and stderr go to files. wrapper is a
-    command put in front, e.g. ("valgrind", "--leak-check=full")."""
+    command put in front, e.g. ("valgrind", "--leak-check=full"); pass_fds stay open in it."""
 
-    def __init__(self, config_text, args=(), env=None, binary=None, wrapper=()):
+    def __init__(self, config_text, args=(), env=None, binary=None, wrapper=(), pass_fds=()):
         self.dir = tmpdir("daemon-")
         self.config_path = _write(os.path.join(self.dir, "inferwatch.conf"), config_text, 0o600)
         self.stdout_path = os.path.join(self.dir, "stdout")
@@ -487,7 +487,7 @@ class Daemon:
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.args = list(wrapper) + [binary or builddir("daemon", "inferwatchd"), "-c", self.config_path] + list(args)
-        self.proc = _spawn(self.args, self.stdout_path, self.stderr_path, full_env)
+        self.proc = _spawn(self.args, self.stdout_path, self.stderr_path, full_env, pass_fds)
 
     @property
     def pid(self):

@@ -153,7 +153,9 @@ static struct answer answer_regions(struct sim *sim, int64_t id) {
         return a;
 }
 
-static struct answer answer_logs(struct sim *sim, struct MHD_Connection *c, int64_t project_id, const char *name) {
+/* count: false for a request a hang fault held, counted when it came. */
+static struct answer answer_logs(struct sim *sim, struct MHD_Connection *c, int64_t project_id, const char *name,
+                                 bool count) {
         const struct sim_deployment *d = model_get(sim->model, project_id, name);
         const char *order = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "order_by");
         struct answer a = { .status = 200 };
@@ -169,7 +171,8 @@ static struct answer answer_logs(struct sim *sim, struct MHD_Connection *c, int6
                 return error_answer(400, "ValidationError", "order_by: must be time.asc or time.desc.");
         if (!d)
                 return error_answer(404, "NotFoundError", "Inference instance %s could not be found", name);
-        counters_logs(&sim->counters, project_id, name, (int64_t) region);
+        if (count)
+                counters_logs(&sim->counters, project_id, name, (int64_t) region);
         a.body = sim_context_logs(&sim->context, d->json, d->json_len, project_id, name, (int64_t) region, limit,
                                   offset, streq_ptr(order, "time.asc"), &a.len);
         return a;
@@ -190,7 +193,7 @@ static struct answer answer_request(struct sim *sim, struct sim_request *req, st
         case ENDPOINT_REGIONS:
                 return answer_regions(sim, r->region_id);
         case ENDPOINT_LOGS:
-                return answer_logs(sim, c, r->project_id, r->name);
+                return answer_logs(sim, c, r->project_id, r->name, !req->hung);
         case ENDPOINT_CAPACITY:
                 a = (struct answer) { .status = 200 };
                 a.body = sim_context_capacity(&sim->context, &a.len);

@@ -87,3 +87,9 @@ tests_unit_test_flap_SOURCES = tests/unit/test-flap.c
 tests_unit_test_flap_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_flap_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-flap
+
+check_PROGRAMS += tests/unit/test-metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c
+tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_metrics_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-metrics
