@@ -102,6 +102,9 @@ char *cescape_cell(const char *s);
 size_t utf8_decode(const char *s, uint32_t *ret);
 /* C0, DEL, C1, U+2028/U+2029 and the bidirectional controls: what no text sink shows raw. */
 bool unicode_is_control(uint32_t c);
+/* The length of the longest beginning of s, in whole characters, whose cescape_cell() form
+ * takes at most max bytes: where to cut a text that every text sink must show within max. */
+size_t cescape_cell_prefix(const char *s, size_t max);
 /* JSON text as json-c writes it, with what json-c leaves raw made safe: DEL, C1 controls,
  * U+2028/U+2029 and bidirectional controls become \u escapes (the same characters to a JSON
  * reader, none to a terminal), each byte that is not UTF-8 becomes \ufffd. */
