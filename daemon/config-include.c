@@ -144,7 +144,7 @@ static const char *scan_step(const char *p, enum scan_state *state) {
 static int expand_file(struct loader *l, size_t src, const char *text, unsigned depth) {
         enum scan_state state = SCAN_CODE;
         const char *seg = text, *p = text;
-        unsigned line = 1, seg_line = 1;
+        unsigned line = 1, seg_line = 1, opened = 0;
         int r = 0;
 
         while (*p) {
@@ -155,7 +155,10 @@ static int expand_file(struct loader *l, size_t src, const char *text, unsigned 
                 const char *after;
 
                 if (!open) {
+                        enum scan_state before = state;
                         const char *next = scan_step(p, &state);
+                        if (before == SCAN_CODE && state != SCAN_CODE)
+                                opened = line;
                         for (; p < next; p++)
                                 line += *p == '\n';
                         continue;
@@ -177,6 +180,14 @@ static int expand_file(struct loader *l, size_t src, const char *text, unsigned 
                 seg = p = after;
         }
         emit(l, src, &seg_line, seg, (size_t) (p - seg));
+        /* An included file's string or comment left open would run on into the file that
+         * includes it, and its error be blamed on a line there (or the comment closed by the
+         * rest of the @include's line): the included file is the one at fault. */
+        if (depth > 0 && state != SCAN_CODE) {
+                report_at(l, src, opened, true, "%s opened here is not closed at the end of the file",
+                          state == SCAN_STRING ? "a string" : "a comment");
+                r = -EINVAL;
+        }
         return r;
 }
 

@@ -20,6 +20,8 @@
  * Includes (reading stops after them, as after a syntax error):
  *   FILE:LINE: cannot include "P": STRERROR | more than 10 levels of @include
  *   FILE:LINE: @include: the file name has no closing quote
+ *   FILE:LINE: a string opened here is not closed at the end of the file   (also "a comment"; an
+ *                                                            included file only)
  * Syntax, as libconfig words it:
  *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array | ...
  * Types (WHAT: an integer | a string | a duration such as "60s" or a number of seconds | a size such

@@ -898,6 +898,17 @@ static void test_include_reports_its_own_name(void **state) {
         syntax = xasprintf("%s:2: syntax error", inc);
         assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
 
+        /* A string or comment the included file leaves open is its error, at the line that
+         * opened it, not a syntax error in the including file (which came out as main.conf:3). */
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\nfor = \"3;\n", 0600));
+        syntax = xasprintf("%s:2: a string opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\n/* for = 3;\n", 0600));
+        syntax = xasprintf("%s:2: a comment opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
         /* config_load_string resolves includes against the directory of the name it is given. */
         free(tmp_file(t, "projects.conf",
                       "projects = ( { id = 5000000000; deployments = \"*\"; } );\nfor = 4294967297;\n",
