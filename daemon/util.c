@@ -554,6 +554,18 @@ char *cescape_cell(const char *s) {
         return escape(s, false);
 }
 
+char *cescape_cell_cut(const char *s, size_t max) {
+        _cleanup_free_ char *head = NULL;
+        char *shown;
+
+        if (!s[cescape_cell_prefix(s, max)])
+                return cescape_cell(s);
+        head = xstrndup(s, cescape_cell_prefix(s, max - strlen(TEXT_CUT_MARK)));
+        shown = cescape_cell(head);
+        strextendf(&shown, "", "%s", TEXT_CUT_MARK);
+        return shown;
+}
+
 char *json_sanitize(const char *json) {
         char *buf = xmalloc(6 * strlen(json) + 1), *p = buf;
 

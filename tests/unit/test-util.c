@@ -203,6 +203,15 @@ static void test_cescape_cell_prefix(void **state) {
         }
 }
 
+static void test_cescape_cell_cut(void **state) {
+        _cleanup_free_ char *fits = cescape_cell_cut("ab\x1b", 6), *cut = cescape_cell_cut("abcdefghijkl\x1b", 14);
+        _cleanup_free_ char *esc = cescape_cell_cut("\x1b\x1b\x1b\x1b\x1b\x1b", 20);
+
+        assert_string_equal(fits, "ab\\x1b");
+        assert_string_equal(cut, "abcd" TEXT_CUT_MARK);
+        assert_string_equal(esc, "\\x1b\\x1b" TEXT_CUT_MARK);
+}
+
 /* JSON text from json-c: what it leaves raw (DEL, C1, line separators, bytes that are not UTF-8)
  * becomes \u escapes, so a JSON reader gets the same characters and a terminal no control. */
 static void test_json_sanitize(void **state) {
@@ -236,6 +245,7 @@ int main(void) {
                 cmocka_unit_test(test_glob),
                 cmocka_unit_test(test_cescape),
                 cmocka_unit_test(test_cescape_cell_prefix),
+                cmocka_unit_test(test_cescape_cell_cut),
                 cmocka_unit_test(test_json_sanitize),
         };
 
