@@ -90,8 +90,21 @@ static char *resolve(const char *including, const char *name) {
 
 static int expand_file(struct loader *l, size_t src, const char *text, unsigned depth);
 
+unsigned nul_line(const char *text, size_t size) {
+        const char *nul = memchr(text, '\0', size);
+        unsigned line = 1;
+
+        if (!nul)
+                return 0;
+        for (const char *p = text; p < nul; p++)
+                line += *p == '\n';
+        return line;
+}
+
 static int include_file(struct loader *l, size_t src, unsigned line, const char *name, unsigned depth) {
         _cleanup_free_ char *path = resolve(l->sources[src].name, name), *q = cescape(path), *text = NULL;
+        size_t size = 0;
+        unsigned nul;
         int r;
 
         if (depth >= INCLUDE_DEPTH_MAX) {
@@ -100,9 +113,15 @@ static int include_file(struct loader *l, size_t src, unsigned line, const char 
                 return -EINVAL;
         }
         /* Never blocks: a FIFO or a device is refused before anything is read. */
-        r = read_full_file(path, CONFIG_FILE_MAX, &text, NULL);
+        r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
         if (r < 0) {
                 report_at(l, src, line, true, "cannot include \"%s\": %s", q, file_error(r));
+                return -EINVAL;
+        }
+        nul = nul_line(text, size);
+        if (nul > 0) {
+                report_at(l, loader_source(l, path), nul, true, NUL_MESSAGE);
+                explicit_bzero(text, size); /* all of it: what follows the NUL too */
                 return -EINVAL;
         }
         r = expand_file(l, loader_source(l, path), text, depth + 1);
