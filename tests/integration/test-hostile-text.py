@@ -125,8 +125,8 @@ def main(t):
         # The stderr log, as text and as JSON lines.
         for fmt in ("text", "json"):
             d = iw.Daemon(conf.replace(w.state, iw.tmpdir("state-")), args=["--log-target=stderr", "--log-format=" + fmt])
-            iw.wait_until(lambda: "container.error" in d.stderr() and "forged-name" in d.stderr(), 20,
-                          "container.error and the discovery on stderr")
+            iw.wait_until(lambda: "forged-error" in d.stderr() and "forged-name" in d.stderr(), 20,
+                          "inc's container.error and the discovery on stderr")
             d.stop()
             scenario.no_sanitizer_report(t, d, "--log-format=%s: no sanitizer report or crash" % fmt)
             with open(d.stderr_path, "rb") as f:
