@@ -77,6 +77,10 @@ size_t setting_origin(const struct loader *l, const config_setting_t *s, unsigne
 /* Expands the @includes of the main file's text into l->text. Returns -EINVAL after reporting
  * an include it refuses (config-include.c). */
 int loader_expand(struct loader *l, const char *main_text);
+/* The line of the first NUL byte in text (size bytes), 0 if none: a NUL would end the text
+ * there and silently drop the rest of the file. */
+unsigned nul_line(const char *text, size_t size);
+#define NUL_MESSAGE "contains a NUL byte: not a text file, or damaged"
 /* Moves the diagnostics, sorted, into diag. */
 void loader_flush_diag(struct loader *l, struct config_diag *diag);
 

@@ -20,6 +20,9 @@
  * Includes (reading stops after them, as after a syntax error):
  *   FILE:LINE: cannot include "P": STRERROR | more than 10 levels of @include
  *   FILE:LINE: @include: the file name has no closing quote
+ *   FILE:LINE: contains a NUL byte: not a text file, or damaged   (the main file too)
+ *   FILE:LINE: a string opened here is not closed at the end of the file   (also "a comment"; an
+ *                                                            included file only)
  * Syntax, as libconfig words it:
  *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array | ...
  * Types (WHAT: an integer | a string | a duration such as "60s" or a number of seconds | a size such
@@ -252,16 +255,26 @@ static int load(const char *text, const char *name, unsigned flags, bool is_file
 
 int config_load(const char *path, unsigned flags, struct config_diag *diag, struct config **ret) {
         _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        unsigned nul;
         int r;
 
         if (!path || !ret)
                 return -EINVAL;
-        r = read_full_file(path, CONFIG_FILE_MAX, &text, NULL);
+        r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
         if (r < 0) {
                 if (diag)
                         *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
                                 xasprintf("%s: cannot read: %s", path, file_error(r));
                 return r;
+        }
+        nul = nul_line(text, size);
+        if (nul > 0) {
+                if (diag)
+                        *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
+                                xasprintf("%s:%u: " NUL_MESSAGE, path, nul);
+                explicit_bzero(text, size); /* all of it: what follows the NUL too */
+                return -EINVAL;
         }
         r = load(text, path, flags, true, diag, ret);
         text = erase_and_free(TAKE_PTR(text));

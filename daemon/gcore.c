@@ -139,13 +139,10 @@ static char *parse_envs_keys(struct json_object *v) {
 }
 
 /* Text from the API that events and the state carry (error_message, an error body's message):
- * at most this many bytes, cut on a UTF-8 character boundary and marked as cut. Below the 4096
- * bytes past which journalctl shows a field as a blob (or null in JSON) unless told --all. */
-#define TEXT_MAX 4000
-#define TEXT_CUT_MARK " [... cut]"
-
-/* A text member like member_string, at most TEXT_MAX bytes: the body is valid UTF-8 (the
- * tokener checks), so backing off continuation bytes keeps it valid. */
+ * at most TEXT_SHOWN_MAX bytes as every text sink shows it (controls escaped, see cescape_cell),
+ * cut between characters and marked as cut: a text of control characters, four times longer
+ * once escaped, must fit too. */
+/* A text member like member_string, at most TEXT_SHOWN_MAX bytes once escaped. */
 static char *member_text(struct json_object *obj, const char *key) {
         struct json_object *v = member(obj, key);
         const char *s;
@@ -154,12 +151,10 @@ static char *member_text(struct json_object *obj, const char *key) {
         if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
                 return NULL;
         s = json_object_get_string(v);
-        n = (size_t) json_object_get_string_len(v);
-        if (n <= TEXT_MAX)
+        n = cescape_cell_prefix(s, TEXT_SHOWN_MAX);
+        if (s[n] == '\0')
                 return xstrdup(s);
-        n = TEXT_MAX - strlen(TEXT_CUT_MARK);
-        while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-                n--;
+        n = cescape_cell_prefix(s, TEXT_SHOWN_MAX - strlen(TEXT_CUT_MARK));
         return xasprintf("%.*s%s", (int) n, s, TEXT_CUT_MARK);
 }
 

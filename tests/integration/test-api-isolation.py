@@ -8,7 +8,7 @@ and 4, and the long Retry-After):
   transition, no alert, a poll failure that says why;
 - HTTP 500 for every deployment is still an outage: one api.unreachable, one api.recovered;
 - a 429 asking for an hour of silence is api.unreachable at once, and the pause is capped;
-- a 2 MB error_message is carried cut to 4000 bytes."""
+- a 2 MB error_message is carried cut to 4000 bytes, also when its controls are escaped."""
 
 import scenario
 
@@ -145,6 +145,18 @@ def long_error_message(t, w):
     t.ok(len(e["MESSAGE"].encode()) < 4300, "the message too", diag=len(e["MESSAGE"]))
     w.sim.set(1, "d11", ready=1, containers=[{"region_id": 1, "error_message": None}])
     w.wait_event("container.error_cleared", DEPLOYMENT="d11", timeout=20)
+    # Control characters, each shown as \xHH: the cap holds for the text as the journal stores it
+    # (a field of 4096 bytes or more is null in journalctl -o json).
+    text = "\x1b" * 5000
+    w.sim.set(1, "d11", ready=0, containers=[{"region_id": 1, "ready": 0, "error_message": text}])
+    e = w.wait_event("container.error", DEPLOYMENT="d11", count=2, timeout=20)[1]
+    got = e.get("ERROR_MESSAGE")
+    t.ok(isinstance(got, str) and len(got.encode()) <= 4000 and got.endswith("\\x1b [... cut]"),
+         "4000 bytes at most once escaped, marked as cut", diag=len(got) if isinstance(got, str) else repr(got))
+    t.ok(isinstance(e.get("MESSAGE"), str) and len(e["MESSAGE"].encode()) < 4096,
+         "the message too", diag=repr(e.get("MESSAGE"))[:200])
+    w.sim.set(1, "d11", ready=1, containers=[{"region_id": 1, "error_message": None}])
+    w.wait_event("container.error_cleared", DEPLOYMENT="d11", count=2, timeout=20)
 
 
 def whole_api_500(t, w):

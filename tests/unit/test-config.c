@@ -101,14 +101,19 @@ static int tmp_teardown(void **state) {
 }
 
 /* Writes dir/name with the given mode and returns its path. */
-static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+/* A file of n bytes of content (which may hold a NUL). */
+static char *tmp_file_n(const struct tmp *t, const char *name, const char *content, size_t n, mode_t mode) {
         char *path = xasprintf("%s/%s", t->dir, name);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
         assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        assert_int_equal(write(fd, content, n), (ssize_t) n);
         assert_int_equal(fchmod(fd, mode), 0);
         return path;
+}
+
+static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+        return tmp_file_n(t, name, content, strlen(content), mode);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -947,6 +952,29 @@ static void test_include_reports_its_own_name(void **state) {
                       0600));
         syntax = xasprintf("%s:2: syntax error", inc);
         assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
+        /* A string or comment the included file leaves open is its error, at the line that
+         * opened it, not a syntax error in the including file (which came out as main.conf:3). */
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\nfor = \"3;\n", 0600));
+        syntax = xasprintf("%s:2: a string opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\n/* for = 3;\n", 0600));
+        syntax = xasprintf("%s:2: a comment opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
+        /* A NUL byte ended the text there: the rest of the file was silently dropped. */
+        free(syntax);
+        {
+                static const char with_nul[] = "projects = ( { id = 1; deployments = \"*\"; } );\n\0for = 0;\n";
+                free(tmp_file_n(t, "projects.conf", with_nul, sizeof(with_nul) - 1, 0600));
+        }
+        syntax = xasprintf("%s:2: contains a NUL byte: not a text file, or damaged", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        syntax = xasprintf("%s:2: contains a NUL byte: not a text file, or damaged", inc);
+        assert_null(load_file_expect(inc, 0, STRV(syntax), NONE));
 
         /* config_load_string resolves includes against the directory of the name it is given. */
         free(tmp_file(t, "projects.conf",
