@@ -211,5 +211,11 @@ static int expand_file(struct loader *l, size_t src, const char *text, unsigned 
 }
 
 int loader_expand(struct loader *l, const char *main_text) {
-        return expand_file(l, 0, main_text, 0);
+        int r = expand_file(l, 0, main_text, 0);
+
+        /* read_full_file drops a file's last newline, and libconfig's scanner wants one to end a
+         * comment on the last line ("# x" there was a syntax error). */
+        if (l->text_size > 0 && l->text[l->text_size - 1] != '\n')
+                text_append(l, "\n", 1);
+        return r;
 }

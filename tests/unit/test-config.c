@@ -1023,6 +1023,25 @@ static void test_duplicates_across_include(void **state) {
 
 /* Issue 10 item 6: libconfig's scanner called exit(2) on an @include naming a directory, taking
  * the daemon down on reload; now it is an error at the directive's line, and nothing is lost. */
+/* read_full_file drops a file's last newline: a file (or an included one) whose last line is a
+ * comment was a syntax error, libconfig's scanner wanting the newline that ends a comment. */
+static void test_last_line_comment(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *main_conf = NULL, *inc = NULL, *with_inc = NULL, *text = NULL;
+        struct config *c;
+
+        main_conf = tmp_file(t, "main.conf", BASE "# the last line is a comment\n", 0600);
+        c = load_file_expect(main_conf, 0, NONE, NONE);
+        assert_non_null(c);
+        config_free(c);
+        inc = tmp_file(t, "inc.conf", "interval = \"3s\"; // no newline after this comment", 0600);
+        text = xasprintf(BASE "@include \"%s\"\n// and one here too", inc);
+        with_inc = tmp_file(t, "with-inc.conf", text, 0600);
+        c = load_file_expect(with_inc, 0, NONE, NONE);
+        assert_non_null(c);
+        config_free(c);
+}
+
 static void test_include_directory(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *sub = xasprintf("%s/conf.d", t->dir), *main_conf = NULL, *e = NULL;
@@ -1594,6 +1613,7 @@ int main(void) {
                 cmocka_unit_test(test_unreadable_file),
                 cmocka_unit_test_setup_teardown(test_include_reports_its_own_name, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_duplicates_across_include, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_last_line_comment, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_include_directory, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_fifo_refused, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_include_paths, tmp_setup, tmp_teardown),
