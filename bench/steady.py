@@ -61,6 +61,7 @@ def syscalls(n, window):
 def instructions(n, window, keep=None):
     """Instructions per poll under callgrind, zeroed after the warm-up; returns (per poll, polls, file)."""
     cg = keep or iw.tmpdir("callgrind-")
+    os.makedirs(cg, exist_ok=True)
     base = os.path.join(cg, "steady.out")
     sim, d = start(n, wrapper=["valgrind", "--tool=callgrind", "--quiet", "--callgrind-out-file=" + base])
     subprocess.run(["callgrind_control", "--zero", str(d.pid)], check=True, stdout=subprocess.DEVNULL)
