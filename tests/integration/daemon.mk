@@ -12,6 +12,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
 	tests/integration/test-valgrind.py \
-	tests/integration/test-noise.py
+	tests/integration/test-noise.py \
+	tests/integration/test-https.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py

@@ -66,6 +66,7 @@ struct json_object *counters_to_json(const struct counters *c) {
         json_object_object_add(by_endpoint, "list", json_object_new_uint64(c->by_endpoint[ENDPOINT_LIST]));
         json_object_object_add(by_endpoint, "other", json_object_new_uint64(c->by_endpoint[ENDPOINT_OTHER]));
         json_object_object_add(o, "total", json_object_new_uint64(c->total));
+        json_object_object_add(o, "connections", json_object_new_uint64(c->connections));
         json_object_object_add(o, "by_endpoint", by_endpoint);
         json_object_object_add(o, "by_deployment", copy(c->by_deployment));
         json_object_object_add(o, "by_status", copy(c->by_status));
