@@ -56,6 +56,8 @@ struct webhook {
         char *ca_file;
         usec_t timeout;           /* per attempt, default 10 s */
         usec_t retry_max_interval; /* cap of the retry backoff, default 5 min */
+        bool watchdog;            /* alertmanager: post the always-firing InferwatchWatchdog alert */
+        bool log_tail;            /* deliver log tails (they may hold sensitive data), default true */
         unsigned line;
 };
 
@@ -76,6 +78,7 @@ struct config {
         char *state_directory;    /* default $STATE_DIRECTORY or the configured statedir */
         uint64_t spool_max_size;  /* per webhook, default 64 MiB */
         usec_t spool_max_age;     /* default 7 d */
+        unsigned log_tail_lines;  /* log lines attached to container errors and alerts, default 5; 0 = off */
 
         struct account *accounts;
         size_t n_accounts;
@@ -88,6 +91,19 @@ struct config {
          * CONFIG_LOAD_SECRETS (-t) outside the service, where $CREDENTIALS_DIRECTORY is unset. */
         char **unchecked_credentials;
         size_t n_unchecked_credentials;
+
+        struct metrics_config {
+                char *listen;     /* "ADDRESS:PORT" to serve /metrics on; NULL: only sockets from systemd */
+                unsigned line;
+        } metrics;
+        struct heartbeat_config {
+                char *url;        /* pinged after each good cycle; NULL: no heartbeat (never logged) */
+                char *url_file, *url_credential;
+                char *fail_url;   /* pinged while the API is unreachable; NULL: none (never logged) */
+                char *fail_url_file, *fail_url_credential;
+                usec_t timeout;   /* per ping, default 10 s */
+                unsigned line;
+        } heartbeat;
 };
 
 /* Diagnostics collected while loading: each line is complete, "FILE:LINE: message". */

@@ -178,6 +178,7 @@ static void emit_container_error(const struct deployment *d, const struct contai
         event_add(e, "old_error_message", old);
         event_add_int(e, "ready", c->ready);
         event_add_int(e, "total", c->total);
+        event_add(e, "flavor_name", d->flavor_name); /* for the capacity hint (context.c) */
         MSG(e, "region %lld: %s", (long long) c->region_id, c->error_message);
 }
 
@@ -324,10 +325,40 @@ static void open_alert(const struct diff_params *p, struct watch_state *w, const
         if (c) {
                 event_add_int(e, "region_id", c->region_id);
                 event_add(e, "error_message", c->error_message);
+                event_add(e, "flavor_name", d->flavor_name);
+        } else {
+                /* No error to show: the region short of ready, for the capacity hint (context.c). */
+                for (size_t i = 0; i < d->n_containers; i++)
+                        if (d->containers[i].ready < d->containers[i].total) {
+                                event_add_int(e, "short_region_id", d->containers[i].region_id);
+                                event_add(e, "flavor_name", d->flavor_name);
+                                break;
+                        }
         }
         if (flapping)
                 event_add(e, "flapping", "yes");
         MSG(e, "ALERT %s%s: %s", health_to_string(h), flapping ? " (flapping)" : "", reason);
+}
+
+/* A warning alert whose deployment is now failed becomes critical (never the other way: the
+ * alert keeps the worst severity it had). */
+static void escalate_alert(struct watch_state *w, const struct deployment *d, enum health h, const char *reason,
+                           const char *account, usec_t now, struct event_list *out) {
+        struct alert_state *a = &w->alert;
+        struct event *e;
+        char id[37];
+
+        e = deployment_event(EVENT_ALERT_ESCALATED, account, d->project_id, d->name, now, out);
+        add_common(e, d, h);
+        event_add(e, "alert_id", event_id_to_string(a->id, id));
+        event_add(e, "severity", "critical");
+        event_add(e, "old_severity", a->severity);
+        event_add(e, "reason", reason);
+        event_add(e, "regions", a->regions);
+        event_add_int(e, "alert_started_usec", (int64_t) a->started);
+        MSG(e, "ALERT escalated to critical, %s: %s", health_to_string(h), reason);
+        free(a->severity);
+        a->severity = xstrdup("critical");
 }
 
 /* recovered: the deployment is well again (not gone, not dropped from the configuration). */
@@ -397,6 +428,8 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 resolve_alert(w, account, d->project_id, d->name, d->status, h, true, reason, now, out);
                 return;
         }
+        if (h == HEALTH_FAILED && !streq_ptr(w->alert.severity, "critical"))
+                escalate_alert(w, d, h, reason, account, now, out);
         if (p->repeat_interval > 0 && now >= w->alert.last_notified + p->repeat_interval)
                 remind_alert(w, d, h, reason, account, now, out);
 }

@@ -38,6 +38,7 @@ static const struct event_type_info event_types[_EVENT_TYPE_MAX] = {
         [EVENT_MONITOR_STOPPING] = { "monitor.stopping", SD_ID128_MAKE(06,ad,52,bc,5f,5c,44,09,be,4a,14,e0,3b,db,6e,1a), LOG_INFO },
         [EVENT_WEBHOOK_DROPPED] = { "webhook.dropped", SD_ID128_MAKE(ec,47,93,41,0a,35,42,69,a0,b3,cd,0c,99,38,87,fe), LOG_WARNING },
         [EVENT_WEBHOOK_DISABLED] = { "webhook.disabled", SD_ID128_MAKE(1f,94,4f,c8,70,b6,4e,22,af,58,38,2b,81,c3,f3,b6), LOG_ERR },
+        [EVENT_ALERT_ESCALATED] = { "alert.escalated", SD_ID128_MAKE(cf,5b,b2,55,6d,71,45,ea,9d,c1,84,e4,f4,c4,0f,fb), LOG_ERR },
 };
 
 static const char *const priority_names[8] = {
@@ -149,6 +150,19 @@ void event_addf(struct event *e, const char *key, const char *fmt, ...) {
         v = xvasprintf(fmt, ap);
         va_end(ap);
         add_field(e, key, v, false);
+}
+
+void event_drop(struct event *e, const char *key) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < e->n_fields; i++) {
+                if (streq(e->fields[i].key, key)) {
+                        free(e->fields[i].key);
+                        free(e->fields[i].value);
+                } else
+                        e->fields[k++] = e->fields[i];
+        }
+        e->n_fields = k;
 }
 
 void event_add_int(struct event *e, const char *key, int64_t value) {

@@ -30,6 +30,7 @@ enum event_type {
         EVENT_MONITOR_STOPPING,
         EVENT_WEBHOOK_DROPPED,    /* spool overflow or a permanently refused delivery */
         EVENT_WEBHOOK_DISABLED,   /* a 410 Gone from the receiver */
+        EVENT_ALERT_ESCALATED,    /* an open warning alert became critical */
         _EVENT_TYPE_MAX,
 };
 
@@ -62,6 +63,8 @@ void event_add(struct event *e, const char *key, const char *value);
 void event_addf(struct event *e, const char *key, const char *fmt, ...) _printf_(3, 4);
 void event_add_int(struct event *e, const char *key, int64_t value);
 void event_set_message(struct event *e, const char *fmt, ...) _printf_(2, 3);
+/* Removes every field named key. */
+void event_drop(struct event *e, const char *key);
 /* The value of a field, or NULL. */
 const char *event_get(const struct event *e, const char *key);
 

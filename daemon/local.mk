@@ -8,6 +8,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/config-diag.c daemon/config-value.c daemon/config-secret.c \
 	daemon/config-section.c daemon/config-account.c daemon/config-project.c \
 	daemon/config-webhook.c daemon/config-include.c \
+	daemon/crashpoint.c daemon/crashpoint.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
 	daemon/diff.c daemon/diff.h \
@@ -25,10 +26,19 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/sign.c daemon/sign.h \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
-	daemon/webhook.c daemon/webhook.h
+	daemon/webhook.c daemon/webhook.h \
+	daemon/config-metrics.c \
+	daemon/config-heartbeat.c \
+	daemon/metrics.c daemon/metrics.h \
+	daemon/metrics-collect.c daemon/metrics-collect.h \
+	daemon/metrics-http.c daemon/metrics-http.h \
+	daemon/heartbeat.c daemon/heartbeat.h \
+	daemon/region.c daemon/region.h \
+	daemon/logtail.c daemon/logtail.h \
+	daemon/context.c daemon/context.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
-	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(XXHASH_LIBS)
+	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(XXHASH_LIBS) -lm
 
 sbin_PROGRAMS += daemon/inferwatchd
 daemon_inferwatchd_SOURCES = daemon/main.c

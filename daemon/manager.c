@@ -3,9 +3,14 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "context.h"
+#include "crashpoint.h"
+#include "heartbeat.h"
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-collect.h"
+#include "metrics-http.h"
 #include "monitor.h"
 #include "state.h"
 #include "webhook.h"
@@ -18,8 +23,8 @@
 /* A save costs in proportion to the deployments watched (10,000 make 8 MB of JSON), and a burst
  * of changes (the first poll of every deployment, an outage) comes one response per loop
  * iteration: saving after each would be quadratic. So a change that comes within the gap after
- * a save waits for the gap to end, and is then flushed with every other change of the gap, in
- * the same order (spools, state, journal). The gap is ten times what the last save took, within
+ * a save waits for the gap to end, and is then committed with every other change of the gap
+ * (commit()). The gap is ten times what the last save took, within
  * these bounds: saves take at most about a tenth of the time, and the first change after a
  * quiet period is flushed at once. */
 #define SAVE_GAP_MIN (50 * USEC_PER_MSEC)
@@ -34,6 +39,7 @@ struct manager {
         struct http_client *http;
         struct monitor *monitor;
         struct webhooks *webhooks;
+        struct context *context;     /* region names and log tails added to events */
         sd_event_source *lazy_save;
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *post;
@@ -41,10 +47,15 @@ struct manager {
         sd_event_source *save_gap_end;
         usec_t last_save;            /* CLOCK_MONOTONIC end of the last save */
         usec_t save_gap;
-        struct event_list pending;   /* events not yet given to the sinks */
+        struct event_list pending;   /* events not yet committed */
+        struct event_list replay;    /* the outbox a crash left in state.json, fed at start */
+        sd_id128_t replay_batch;     /* the commit that replay is the outbox of */
         bool state_dirty;
         char *last_status;
         int state_lock;              /* held on the state directory for the daemon's lifetime */
+        struct metrics_http *metrics;
+        uint64_t events[_EVENT_TYPE_MAX]; /* emitted since start, for /metrics */
+        struct heartbeat *heartbeat;
 };
 
 static void log_diagnostics(const struct config_diag *d) {
@@ -124,7 +135,9 @@ static void update_status(struct manager *m) {
         m->last_status = TAKE_PTR(s);
 }
 
-static void save_state(struct manager *m) {
+/* Writes state.json: the current state with its outbox, the events of this batch. Only
+ * commit() calls it. */
+static void save_state(struct manager *m, sd_id128_t batch) {
         usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
@@ -132,6 +145,9 @@ static void save_state(struct manager *m) {
         monitor_view(m->monitor, &s);
         if (m->webhooks)
                 webhooks_export(m->webhooks, &s);
+        s.batch = batch;
+        s.outbox = m->pending;
+        s.outbox_borrowed = true;
         r = state_save(m->config->state_directory, &s);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
@@ -141,7 +157,7 @@ static void save_state(struct manager *m) {
 }
 
 /* Whether a save due now must wait for the end of the gap after the last one (the timer then
- * wakes the loop, and the flush after it saves). */
+ * wakes the loop, and the commit after it saves). */
 static bool save_postponed(struct manager *m) {
         usec_t until = m->last_save + m->save_gap;
         int enabled = SD_EVENT_OFF;
@@ -166,42 +182,85 @@ static void save_lazily(struct manager *m) {
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_ONESHOT);
 }
 
-/* After every loop iteration that did something. The order is what makes delivery
- * at-least-once and announcements never repeated: webhook spools first (durable), then the
- * state, then the journal. A crash between the spool and the state makes the restarted daemon
- * detect the change again, so a webhook may see it twice but never not at all; a crash between
- * the state and the journal loses those journal lines (never repeats them), a window of a few
- * writes to a local socket that the webhooks do not share. Unless now is
- * set, changes that come right after a save wait for the save gap to end (SAVE_GAP_MIN). */
-static int flush(struct manager *m, bool now) {
-        bool save;
+/* Hands a committed batch's events to the sinks: every webhook spool that wants them (made
+ * durable together), then the journal; then notes the batch as fed. Empties l. What the spool
+ * limits dropped meanwhile (webhook.dropped, for the journal only: no webhook takes it) is
+ * logged with the batch: the spool files are gone already, so no state is ahead of it. */
+static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
+        if (m->webhooks && l->n > 0) {
+                for (size_t i = 0; i < l->n; i++) {
+                        webhooks_offer(m->webhooks, l->items[i]);
+                        crashpoint("spool");
+                }
+                webhooks_commit(m->webhooks);
+                webhooks_take_events(m->webhooks, l);
+        }
+        for (size_t i = 0; i < l->n; i++) {
+                m->events[l->items[i]->type]++;
+                log_event(l->items[i]);
+                crashpoint("journal");
+        }
+        crashpoint("fed");
+        (void) state_save_fed(m->config->state_directory, batch);
+        event_list_clear(l);
+}
 
+/* Everything outstanding into m->pending: the events of the monitor, the webhooks (webhook.*)
+ * and the manager's own are all there, so a commit never leaves one behind. */
+static void collect(struct manager *m) {
         monitor_take_events(m->monitor, &m->pending);
         if (monitor_take_dirty(m->monitor))
                 m->state_dirty = true;
-        save = m->state_dirty;
-        /* Nothing was handed to a sink yet: the events wait in m->pending, up to a bound (the
-         * discovery of 10,000 deployments would otherwise hold them all in memory). */
-        if (save && !now && m->pending.n < PENDING_MAX && save_postponed(m))
-                return 0;
-
         if (m->webhooks) {
-                for (size_t i = 0; i < m->pending.n; i++)
-                        webhooks_offer(m->webhooks, m->pending.items[i]);
-                webhooks_commit(m->webhooks);
                 webhooks_take_events(m->webhooks, &m->pending);
-                if (webhooks_take_dirty(m->webhooks) && !save)
+                if (webhooks_take_dirty(m->webhooks))
                         save_lazily(m);
         }
-        if (save) {
-                save_state(m);
-                m->state_dirty = false;
-        }
-        if (m->pending.n == 0)
+}
+
+/* The one place that persists state, after every loop iteration that did something (and when
+ * the lazy save of delivery figures is due). It is a transactional outbox:
+ *
+ *   1. collect(): every outstanding event, from every producer, into m->pending;
+ *   2. save_state(): state.json = the current state + those events (its outbox), written to a
+ *      temporary file, synced, renamed over the old one: both or neither are on disk;
+ *   3. feed(): the events into every webhook spool (synced), then the journal;
+ *   4. state.json.fed records the batch (a random id, also in state.json) as fed.
+ *
+ * Since the in-memory state changes only together with the events it implies, and nothing else
+ * writes state.json, no state is ever on disk without its events: a crash before 2 loses the
+ * changes and their events together (the restarted daemon detects them again; nothing of them
+ * was reported), a crash after 2 leaves the events in state.json, and the restarted daemon feeds
+ * them again with the ids they had (manager_run), so a receiver or a journal reader may see a
+ * repeat with the same id, never a loss. An alert's ALERT_ID is in the same write as its
+ * alert.firing, so an alert never fires twice under two ids.
+ *
+ * Unless now is set, changes that come right after a save wait for the save gap to end
+ * (SAVE_GAP_MIN): neither their state nor their events reach disk, a sink or the journal before. */
+static int commit(struct manager *m, bool now) {
+        sd_id128_t batch;
+
+        collect(m);
+        if (!m->state_dirty && m->pending.n == 0)
                 return 0;
-        for (size_t i = 0; i < m->pending.n; i++)
-                log_event(m->pending.items[i]);
-        event_list_clear(&m->pending);
+        /* A log tail on its way holds every event (and the state they imply) back, briefly. */
+        context_prepare(m->context, &m->pending);
+        if (!now && m->pending.n < PENDING_MAX && context_waiting(m->context))
+                return 0;
+        /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
+        if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
+                return 0;
+        /* The events are final before they are committed: the outbox holds them as reported. */
+        context_finish(m->context, &m->pending);
+        if (sd_id128_randomize(&batch) < 0)
+                abort();
+        save_state(m, batch);
+        m->state_dirty = false;
+        feed(m, &m->pending, batch);
+        /* The delivery figures saved are those from before the feed (spooled, dropped by the
+         * limits): --status shows the new ones after the lazy save. */
+        if (m->webhooks && webhooks_take_dirty(m->webhooks))
+                save_lazily(m);
         update_status(m);
         return 0;
 }
@@ -209,23 +268,30 @@ static int flush(struct manager *m, bool now) {
 static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
-        /* A postponed flush is due: saving now would store the monitor's newer state ahead of
-         * the events still pending, which a crash would then lose. That flush saves anyway. */
-        if (m->state_dirty || m->pending.n > 0)
-                return 0;
-        save_state(m);
-        update_status(m);
-        return 0;
+        m->state_dirty = true;
+        return commit(m, false);
 }
 
 struct alert_list {
+        struct manager *manager;
         struct am_alert *items;
         size_t n;
 };
 
+/* The tail attached to the alert when it fired: of the first region with an error. */
+static const char *region_tail(struct manager *m, const char *account, int64_t project_id, const char *name,
+                               const struct watch_state *w) {
+        const char *regions = w->alert.regions;
+
+        if (!m->context || !regions || !*regions)
+                return NULL;
+        return context_last_tail(m->context, account, project_id, name, strtoll(regions, NULL, 10));
+}
+
 static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
                           const char *error, void *userdata) {
         struct alert_list *l = userdata;
+        struct manager *m = l->manager;
 
         if (!w->alert.open)
                 return;
@@ -235,25 +301,46 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                 .status = w->snap ? w->snap->status : "",
                 .health = w->health,
                 .alert = &w->alert,
+                .log_tail = region_tail(m, account, project_id, name, w),
         };
+}
+
+/* API alerts: posted to Alertmanager webhooks whose events filter names them. */
+static void collect_unreachable(const struct monitor_account_info *a, void *userdata) {
+        struct alert_list *l = userdata;
+
+        if (a->api->unreachable)
+                *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                        .kind = AM_API_UNREACHABLE, .account = a->name, .since = a->api->unreachable_since };
+}
+
+static void collect_auth_failed(const char *account, int64_t project_id, const char *error, void *userdata) {
+        struct alert_list *l = userdata;
+
+        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                .kind = AM_API_AUTH_FAILED, .account = account, .project_id = project_id,
+                .since = now_usec(CLOCK_REALTIME) };
 }
 
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
-        struct alert_list l = {};
+        struct alert_list l = { .manager = m };
 
-        if (m->monitor)
+        if (m->monitor) {
                 monitor_foreach(m->monitor, collect_alert, &l);
+                monitor_foreach_account(m->monitor, collect_unreachable, &l);
+                monitor_foreach_auth_failed(m->monitor, collect_auth_failed, &l);
+        }
         *ret = l.items;
         *n = l.n;
 }
 
 static int on_post(sd_event_source *s, void *userdata) {
-        return flush(userdata, false);
+        return commit(userdata, false);
 }
 
 static int on_save_gap_end(sd_event_source *s, uint64_t usec, void *userdata) {
-        return flush(userdata, false);
+        return commit(userdata, false);
 }
 
 static int on_refresh(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -278,10 +365,20 @@ static void forget_leftovers(struct manager *m, struct saved_state *s) {
         event_list_move(&m->pending, &l);
 }
 
+static int render_metrics(FILE *f, void *userdata) {
+        struct manager *m = userdata;
+
+        return metrics_collect(f, &(const struct metrics_sources) {
+                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events });
+}
+
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
         struct monitor *mon;
         int r;
 
+        r = context_new(m->event, m->http, c, &m->context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the event context: %m");
         r = webhooks_new(m->event, m->http, c, s, open_alerts, m, &m->webhooks);
         if (r < 0)
                 return r;
@@ -291,6 +388,7 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         monitor_import(mon, s);
         m->monitor = mon;
         forget_leftovers(m, s);
+        context_start(m->context);
         return monitor_start(mon);
 }
 
@@ -322,6 +420,7 @@ static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
         struct webhooks *old_webhooks = m->webhooks;
+        struct context *old_context = m->context;
         struct config *old_config = m->config;
         struct saved_state s;
         int r, lock = -1;
@@ -340,11 +439,12 @@ static void reload(struct manager *m) {
                 goto done;
         }
 
-        flush(m, true);
+        commit(m, true);
         monitor_export(old, &s);
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
         m->webhooks = NULL;
+        m->context = NULL;
         m->config = c;
         r = start_monitor(m, c, &s);
         saved_state_done(&s);
@@ -352,8 +452,10 @@ static void reload(struct manager *m) {
                 /* Could not build the new poller: go back to the old one untouched. */
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
+                m->context = context_free(m->context);
                 m->monitor = old;
                 m->webhooks = old_webhooks;
+                m->context = old_context;
                 m->config = old_config;
                 config_free(c);
                 if (lock >= 0)
@@ -363,6 +465,10 @@ static void reload(struct manager *m) {
         }
         monitor_free(old);
         webhooks_free(old_webhooks);
+        context_free(old_context);
+        m->heartbeat = heartbeat_free(m->heartbeat); /* it points into the old configuration */
+        if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
+                m->heartbeat = NULL;
         config_free(old_config);
         if (lock >= 0) {
                 (void) close(m->state_lock);
@@ -375,7 +481,7 @@ static void reload(struct manager *m) {
 done:
         free(m->last_status);
         m->last_status = NULL;
-        flush(m, true);
+        commit(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);
 }
@@ -394,7 +500,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = xcalloc(1, sizeof(*m));
         struct saved_state s = {};
-        _cleanup_free_ char *moved = NULL;
+        _cleanup_free_ char *moved = NULL, *why = NULL;
         int r;
 
         m->state_lock = -1;
@@ -413,10 +519,12 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = m->state_lock = lock_state_directory(m->config->state_directory);
         if (r < 0)
                 goto fail;
-        r = state_load(m->config->state_directory, &s, &moved);
+        r = state_load(m->config->state_directory, &s, &moved, &why);
         if (r < 0)
-                log_warning_errno(r, "Saved state in %s was unreadable (%m); moved aside to %s, starting afresh",
-                                  m->config->state_directory, moved ? moved : "(could not move it)");
+                log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
+                            moved ? moved : "(could not move it)");
+        m->replay_batch = s.batch;
+        event_list_move(&m->replay, &s.outbox);
 
         if ((r = sd_event_default(&m->event)) < 0 ||
             (r = sd_event_set_watchdog(m->event, true)) < 0 ||
@@ -441,6 +549,14 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = start_monitor(m, m->config, &s);
         if (r < 0)
                 goto fail;
+        r = metrics_http_new(m->event, m->config->metrics.listen, render_metrics, m, &m->metrics);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
+        if (m->metrics)
+                log_info("Serving /metrics on port %u", metrics_http_port(m->metrics));
+        r = heartbeat_new(m->event, m->http, m->config, &m->monitor, &m->heartbeat);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
         saved_state_done(&s);
         *ret = m;
         return 0;
@@ -454,10 +570,14 @@ fail:
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        metrics_http_free(m->metrics);
+        heartbeat_free(m->heartbeat);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
+        context_free(m->context);
         http_client_free(m->http);
         event_list_clear(&m->pending);
+        event_list_clear(&m->replay);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
@@ -479,11 +599,18 @@ int manager_run(struct manager *m) {
         struct event *e;
         int r;
 
+        /* A crash after a commit's state.json and before its events were all fed: feed them now,
+         * with their ids, ahead of anything new. */
+        if (m->replay.n > 0) {
+                log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n,
+                         plural(m->replay.n));
+                feed(m, &m->replay, m->replay_batch);
+        }
         e = monitor_event(m, EVENT_MONITOR_STARTED);
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
                           m->config->n_projects, plural(m->config->n_projects), m->config->n_webhooks,
                           plural(m->config->n_webhooks), format_duration((char[32]) {}, m->config->interval));
-        flush(m, true);
+        commit(m, true);
         (void) sd_notify(false, "READY=1");
         update_status(m);
 
@@ -495,6 +622,6 @@ int manager_run(struct manager *m) {
         e = monitor_event(m, EVENT_MONITOR_STOPPING);
         event_set_message(e, "inferwatchd stopping");
         m->state_dirty = true;
-        flush(m, true);
+        commit(m, true);
         return r < 0 ? 1 : 0;
 }

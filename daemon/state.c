@@ -1,12 +1,17 @@
 /* state.json: a header line, then one line per watched deployment, each a JSON object written
  * and read by json-c. One small tree at a time keeps a save and a load of 10,000 deployments
  * within a few MiB (a single tree of everything took about 100 MiB). */
+#include <dirent.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 
+#include "crashpoint.h"
 #include "state.h"
 
-#define STATE_VERSION 2
+/* 3 added the outbox lines (an older daemon would take them for deployments); 2 is read too. */
+#define STATE_VERSION 3
 #define STATE_FILE "state.json"
+#define FED_FILE STATE_FILE ".fed"
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 void watch_record_done(struct watch_record *r) {
@@ -35,6 +40,8 @@ void saved_state_done(struct saved_state *s) {
                 free(s->webhooks[i].last_result);
         }
         free(s->webhooks);
+        if (!s->outbox_borrowed)
+                event_list_clear(&s->outbox);
         *s = (struct saved_state) {};
 }
 
@@ -128,11 +135,15 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
 
 static struct json_object *header_to_json(const struct saved_state *s) {
         struct json_object *o = json_object_new_object(), *a;
+        char id[37];
 
         add_int(o, "version", STATE_VERSION);
         add_int(o, "written", (int64_t) s->written);
         add_int(o, "pid", s->pid);
         add_int(o, "deployments", (int64_t) s->n_watches);
+        if (!sd_id128_is_null(s->batch))
+                add_str(o, "batch", event_id_to_string(s->batch, id));
+        add_int(o, "outbox", (int64_t) s->outbox.n);
 
         a = json_object_new_array();
         for (size_t i = 0; i < s->n_accounts; i++) {
@@ -186,6 +197,10 @@ static int write_state(FILE *f, const struct saved_state *s) {
 
         for (size_t i = 0; i < s->n_watches && r >= 0; i++)
                 r = put_json(f, watch_to_json(&s->watches[i]));
+        for (size_t i = 0; i < s->outbox.n && r >= 0; i++) {
+                _cleanup_free_ char *json = event_to_json(s->outbox.items[i]);
+                r = fputs(json, f) < 0 || fputc('\n', f) < 0 ? -EIO : 0;
+        }
         return r;
 }
 
@@ -203,7 +218,11 @@ char *state_to_json(const struct saved_state *s) {
 }
 
 static int write_state_to(FILE *f, const void *userdata) {
-        return write_state(f, userdata);
+        int r = write_state(f, userdata);
+
+        /* The temporary file is written, not yet renamed over state.json. */
+        crashpoint("state");
+        return r;
 }
 
 int state_save(const char *dir, const struct saved_state *s) {
@@ -244,16 +263,19 @@ static usec_t get_usec(struct json_object *o, const char *k) {
         return v > 0 ? (usec_t) v : 0;
 }
 
-static int deployment_from_json(struct json_object *o, struct deployment **ret) {
+static int deployment_from_json(struct json_object *o, struct deployment **ret, const char **ret_why) {
         struct deployment *d;
         struct json_object *cs = get(o, "containers");
 
-        if (!json_object_is_type(o, json_type_object))
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_why = "the deployment's \"snapshot\" is not an object";
                 return -EBADMSG;
+        }
         d = xcalloc(1, sizeof(*d));
         d->name = get_str(o, "name");
         d->status = get_str(o, "status");
         if (!d->name || !d->status) {
+                *ret_why = "the deployment's \"snapshot\" has no \"name\" or no \"status\" string";
                 deployment_free(d);
                 return -EBADMSG;
         }
@@ -279,18 +301,26 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret) 
         return 0;
 }
 
-static int watch_from_json(struct json_object *o, struct watch_record *r) {
+static int watch_from_json(struct json_object *o, struct watch_record *r, const char **ret_why) {
         struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert"), *f = get(o, "flap");
         struct watch_state *w = &r->state;
         _cleanup_free_ char *health = NULL, *id = NULL;
 
-        if (!json_object_is_type(o, json_type_object))
+        if (!json_object_is_type(o, json_type_object)) {
+                *ret_why = "a deployment line is not a JSON object";
                 return -EBADMSG;
+        }
         r->url = get_str(o, "url");
         r->name = get_str(o, "name");
         r->project_id = get_int(o, "project_id");
-        if (!r->url || !r->name || r->project_id <= 0)
+        if (!r->url || !r->name) {
+                *ret_why = "the deployment has no \"url\" or no \"name\" string";
                 return -EBADMSG;
+        }
+        if (r->project_id <= 0) {
+                *ret_why = "the deployment's \"project_id\" is missing or not a positive integer";
+                return -EBADMSG;
+        }
         r->account = get_str(o, "account");
         r->last_error = get_str(o, "last_error");
         health = get_str(o, "health");
@@ -301,12 +331,14 @@ static int watch_from_json(struct json_object *o, struct watch_record *r) {
         w->stuck_reported = get_bool(o, "stuck_reported");
         w->history = (uint32_t) get_int(o, "history");
         w->n_history = (uint8_t) MIN(get_int(o, "n_history") < 0 ? 0 : get_int(o, "n_history"), 32);
-        if (snap && deployment_from_json(snap, &w->snap) < 0)
+        if (snap && deployment_from_json(snap, &w->snap, ret_why) < 0)
                 return -EBADMSG;
         if (json_object_is_type(a, json_type_object)) {
                 id = get_str(a, "id");
-                if (!id || sd_id128_from_string(id, &w->alert.id) < 0)
+                if (!id || sd_id128_from_string(id, &w->alert.id) < 0) {
+                        *ret_why = "the deployment's open alert has no valid \"id\"";
                         return -EBADMSG;
+                }
                 w->alert.open = true;
                 w->alert.started = get_usec(a, "started");
                 w->alert.last_notified = get_usec(a, "last_notified");
@@ -326,18 +358,24 @@ static int watch_from_json(struct json_object *o, struct watch_record *r) {
 }
 
 static int header_from_json(struct json_object *o, struct saved_state *s, const char **ret_why) {
+        _cleanup_free_ char *batch = NULL;
         struct json_object *a;
 
         if (!json_object_is_type(o, json_type_object)) {
                 *ret_why = "the first line is not a JSON object";
                 return -EBADMSG;
         }
-        if (get_int(o, "version") != STATE_VERSION) {
+        if (get_int(o, "version") != STATE_VERSION && get_int(o, "version") != 2) {
                 *ret_why = "unknown version";
                 return -EBADMSG;
         }
         s->written = get_usec(o, "written");
         s->pid = (pid_t) get_int(o, "pid");
+        batch = get_str(o, "batch");
+        if (batch && sd_id128_from_string(batch, &s->batch) < 0) {
+                *ret_why = "the header's \"batch\" is not an id";
+                return -EBADMSG;
+        }
 
         a = get(o, "accounts");
         for (size_t i = 0; json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
@@ -401,21 +439,39 @@ static struct json_object *parse_line(const char *line, size_t len) {
         return o;
 }
 
-static int read_state(FILE *f, struct saved_state *ret, const char **ret_why) {
+/* Lines in order: the header, its "deployments" count of deployments, its "outbox" count of
+ * events. *ret_line is the line a failure is about (1 the header). */
+static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, unsigned *ret_line) {
         struct saved_state s = {};
         _cleanup_free_ char *line = NULL;
         size_t alloc = 0;
-        int64_t expected = -1;
+        int64_t expected = -1, outbox = 0;
+        unsigned lineno = 0;
         ssize_t n;
         int r = -EBADMSG;
 
         *ret_why = "the file is empty";
         while ((n = getline(&line, &alloc, f)) >= 0) {
                 struct json_object *o;
+                lineno++;
+                *ret_line = lineno;
                 if (n > 0 && line[n - 1] == '\n')
                         line[--n] = '\0';
                 if (n == 0 || n > INT32_MAX)
                         continue;
+                if (expected >= 0 && (int64_t) s.n_watches == expected) {
+                        struct event *e;
+                        if ((int64_t) s.outbox.n >= outbox) {
+                                *ret_why = "the file holds more lines than its header announces";
+                                goto finish;
+                        }
+                        if (event_from_json(line, &e) < 0) {
+                                *ret_why = "an outbox event line is not an event";
+                                goto finish;
+                        }
+                        event_list_push(&s.outbox, e);
+                        continue;
+                }
                 o = parse_line(line, (size_t) n);
                 if (!o) {
                         *ret_why = expected < 0 ? "the first line is not JSON" : "a deployment line is not JSON";
@@ -424,6 +480,7 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why) {
                 if (expected < 0) {
                         r = header_from_json(o, &s, ret_why);
                         expected = get_int(o, "deployments");
+                        outbox = get_int(o, "outbox");
                         json_object_put(o);
                         if (r < 0)
                                 goto finish;
@@ -431,18 +488,17 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why) {
                         continue;
                 }
                 struct watch_record *w = array_append(&s.watches, &s.n_watches, sizeof(*w));
-                r = watch_from_json(o, w);
+                r = watch_from_json(o, w, ret_why);
                 json_object_put(o);
-                if (r < 0) {
-                        *ret_why = "a deployment entry is malformed";
+                if (r < 0)
                         goto finish;
-                }
                 r = -EBADMSG;
         }
+        *ret_line = 0;
         if (expected < 0)
                 goto finish;
-        if ((int64_t) s.n_watches != expected) {
-                *ret_why = "the file holds fewer or more deployments than its header says";
+        if ((int64_t) s.n_watches != expected || (int64_t) s.outbox.n != outbox) {
+                *ret_why = "the file holds fewer lines than its header announces (cut short)";
                 goto finish;
         }
         *ret = s;
@@ -455,35 +511,83 @@ finish:
 
 int state_from_json(const char *text, struct saved_state *ret, const char **ret_why) {
         FILE *f = fmemopen((void *) text, strlen(text), "r");
+        unsigned line = 0;
         int r;
 
         if (!f) {
                 *ret_why = "the text is empty";
                 return -EBADMSG;
         }
-        r = read_state(f, ret, ret_why);
+        r = read_state(f, ret, ret_why, &line);
         fclose(f);
         return r;
 }
 
-int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to) {
+/* What a crash during a save leaves: state.json.tmp.<pid>, a full copy of the state each. */
+static void remove_temporary_files(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, STATE_FILE ".tmp.", strlen(STATE_FILE ".tmp.")) == 0)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
+/* The batch state.json.fed names; null when there is none or it is unreadable (the outbox is
+ * then fed again: a repeat with the same ids, never a loss). */
+static sd_id128_t read_fed(const char *dir) {
+        _cleanup_free_ char *path = xasprintf("%s/" FED_FILE, dir), *text = NULL;
+        sd_id128_t batch;
+
+        if (read_full_file(path, 64, &text, NULL) < 0 || sd_id128_from_string(text, &batch) < 0)
+                return SD_ID128_NULL;
+        return batch;
+}
+
+int state_save_fed(const char *dir, sd_id128_t batch) {
+        _cleanup_free_ char *path = xasprintf("%s/" FED_FILE, dir);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        char id[37], text[40];
+        int n = snprintf(text, sizeof(text), "%s\n", event_id_to_string(batch, id));
+
+        if (fd < 0)
+                return -errno;
+        return write(fd, text, (size_t) n) == n ? 0 : -EIO;
+}
+
+int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why) {
         _cleanup_free_ char *path = state_path(dir);
         const char *why = NULL;
+        unsigned line = 0;
         char stamp[32];
         FILE *f;
         int r;
 
         *ret = (struct saved_state) {};
+        remove_temporary_files(dir);
         f = fopen(path, "re");
         if (!f && errno == ENOENT)
                 return 0;
         if (f) {
-                r = read_state(f, ret, &why);
+                r = read_state(f, ret, &why, &line);
                 fclose(f);
-                if (r >= 0)
+                if (r >= 0) {
+                        /* Batch ids are random: equal ids are the same commit, whatever happened
+                         * to either file since (a restored backup, another state directory). */
+                        if (!sd_id128_is_null(ret->batch) && sd_id128_equal(read_fed(dir), ret->batch))
+                                event_list_clear(&ret->outbox);
                         return 0;
-        } else
+                }
+                if (ret_why)
+                        *ret_why = line > 0 ? xasprintf("%s:%u: %s", path, line, why) : xasprintf("%s: %s", path, why);
+        } else {
                 r = -errno;
+                if (ret_why)
+                        *ret_why = xasprintf("%s: %s", path, strerror(-r));
+        }
         /* Never fatal: keep the evidence next to it and start afresh. */
         char *moved = xasprintf("%s.corrupt-%s", path, format_rfc3339(stamp, now_usec(CLOCK_REALTIME)));
         if (rename(path, moved) < 0) {

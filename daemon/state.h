@@ -1,6 +1,7 @@
 /* What survives a restart (SPEC §5): every watched deployment's last state and open alert,
- * each account's reachability, each project's authentication verdict. Written atomically to
- * state.json in the state directory: a header line, then one JSON line per deployment. */
+ * each account's reachability, each project's authentication verdict, and the events that state
+ * implies (the outbox, see manager.c's commit()). Written atomically to state.json in the state
+ * directory: a header line, one JSON line per deployment, then one JSON line per outbox event. */
 #pragma once
 
 #include "diff.h"
@@ -51,6 +52,9 @@ struct saved_state {
         struct webhook_record *webhooks;
         size_t n_webhooks;
         bool watches_borrowed;    /* the watch records point into their owner (monitor_view()) */
+        sd_id128_t batch;         /* the commit that wrote it (manager.c), random; null if none */
+        struct event_list outbox; /* the events of that commit; state_load: only those not yet fed */
+        bool outbox_borrowed;     /* the events belong to the caller (saved_state_done leaves them) */
 };
 
 void saved_state_done(struct saved_state *s);
@@ -60,9 +64,14 @@ char *state_to_json(const struct saved_state *s);
 /* -EBADMSG with a description in *ret_why when the text is not a state this version reads. */
 int state_from_json(const char *text, struct saved_state *ret, const char **ret_why);
 
-/* Reads dir/state.json. A missing file is an empty state (returns 0). A corrupt or unreadable
- * one is renamed to state.json.corrupt-<time> and reported through *ret_moved_to (returns
- * -EBADMSG or the read error, with *ret empty). */
-int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to);
+/* Reads dir/state.json, after removing the temporary files of saves a crash interrupted. A
+ * missing file is an empty state (returns 0). A corrupt or unreadable one is renamed to
+ * state.json.corrupt-<time> and reported through *ret_moved_to and *ret_why ("state.json:3: the
+ * deployment entry has no url"; returns -EBADMSG or the read error, with *ret empty). The outbox
+ * is left empty when state.json.fed names its batch: it was fed already. */
+int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why);
 int state_save(const char *dir, const struct saved_state *s);
+/* Records in state.json.fed that the outbox of batch reached every sink. Not synced: losing it
+ * only feeds that outbox again after a crash, with the same ids. */
+int state_save_fed(const char *dir, sd_id128_t batch);
 char *state_path(const char *dir);

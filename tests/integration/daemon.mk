@@ -4,6 +4,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-damping.py \
 	tests/integration/test-discovery.py \
 	tests/integration/test-faults.py \
+	tests/integration/test-api-isolation.py \
 	tests/integration/test-restart.py \
 	tests/integration/test-hostile-text.py \
 	tests/integration/test-state-lock.py \
@@ -12,6 +13,9 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
 	tests/integration/test-valgrind.py \
+	tests/integration/test-context.py \
+	tests/integration/test-context-faults.py \
+	tests/integration/test-context-capacity.py \
 	tests/integration/test-noise.py \
 	tests/integration/test-https.py
 TESTS += $(DAEMON_SCENARIOS)

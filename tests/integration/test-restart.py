@@ -59,7 +59,8 @@ def main(t):
         w.wait_event("deployment.discovered", count=n_discovered + 4)
         moved = glob.glob(path + ".corrupt-*")
         t.eq(len(moved), 1, "the corrupt file was moved aside", diag=str(os.listdir(w.state)))
-        t.ok(any("unreadable" in m and "moved aside" in m for m in w.logs()), "and that was logged",
+        t.ok(any("state.json:1: the first line is not JSON" in m and "moved aside" in m for m in w.logs()),
+             "and that was logged, with the file, the line and why",
              diag="\n".join(w.logs()[-5:]))
         t.eq(w.daemon.returncode, None, "still running")
         scenario.no_sanitizer_report(t, w.daemon)

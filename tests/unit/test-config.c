@@ -101,14 +101,19 @@ static int tmp_teardown(void **state) {
 }
 
 /* Writes dir/name with the given mode and returns its path. */
-static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+/* A file of n bytes of content (which may hold a NUL). */
+static char *tmp_file_n(const struct tmp *t, const char *name, const char *content, size_t n, mode_t mode) {
         char *path = xasprintf("%s/%s", t->dir, name);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
         assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        assert_int_equal(write(fd, content, n), (ssize_t) n);
         assert_int_equal(fchmod(fd, mode), 0);
         return path;
+}
+
+static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+        return tmp_file_n(t, name, content, strlen(content), mode);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -559,6 +564,31 @@ static const struct bad_case bad_cases[] = {
           BASE "webhooks = ( { url = \"https://h\"; projects = []; } );\n",
           { "t.conf:3: webhooks[0].projects: must not be empty; leave it out to match every project" } },
 
+        { "metrics_listen_hostname",
+          BASE "metrics = { listen = \"localhost:10043\"; };\n",
+          { "t.conf:3: metrics.listen: expected a numeric address and a port such as \"127.0.0.1:10043\" or "
+            "\"[::1]:10043\", got \"localhost:10043\"" } },
+        { "metrics_listen_no_port",
+          BASE "metrics = {\n  listen = \"::1\"; };\n",
+          { "t.conf:4: metrics.listen: expected a numeric address and a port such as \"127.0.0.1:10043\" or "
+            "\"[::1]:10043\", got \"::1\"" } },
+        { "watchdog_not_alertmanager",
+          BASE "webhooks = ( { url = \"https://h\"; watchdog = true; } );\n",
+          { "t.conf:3: webhooks[0].watchdog: only a webhook with format = \"alertmanager\" can post the watchdog "
+            "alert" } },
+        { "watchdog_not_bool",
+          BASE "webhooks = ( { url = \"https://h\"; format = \"alertmanager\"; watchdog = 1; } );\n",
+          { "t.conf:3: webhooks[0].watchdog: expected true or false, got an integer" } },
+        { "heartbeat_without_url",
+          BASE "heartbeat = {\n  fail_url = \"https://hc-ping.com/x/fail\"; };\n",
+          { "t.conf:3: heartbeat: \"url\", \"url_file\" or \"url_credential\" is required" } },
+        { "heartbeat_bad_fail_url",
+          BASE "heartbeat = { url = \"https://hc-ping.com/x\"; fail_url = \"hc-ping.com/x/fail\"; };\n",
+          { "t.conf:3: heartbeat.fail_url: must start with \"http://\" or \"https://\"" } },
+        { "metrics_not_a_group",
+          BASE "metrics = \"127.0.0.1:10043\";\n",
+          { "t.conf:3: metrics: expected a group { ... }, got a string" } },
+
         /* Everything at once: all reported, in line order, though found in another order. */
         { "several_errors_in_line_order",
           "webhooks = ( { url = \"gopher://h\"; } );\n"
@@ -808,6 +838,31 @@ static void test_unknown_keys(void **state) {
                      "t.conf:7: warning: unknown key \"zzz\""));
 }
 
+/* -t warns about a filter that lets nothing through for the webhook's format. */
+static void test_filter_never_matches(void **state) {
+        struct config *c = load_expect(BASE "webhooks = ( { url = \"https://h\"; format = \"alertmanager\";\n"
+                                            "  events = [ \"deployment.*\", \"container.error\" ]; },\n"
+                                            "  { url = \"https://i\"; format = \"alertmanager\"; events = [ \"api.*\" ]; },\n"
+                                            "  { url = \"https://j\"; events = [ \"deployment.*\" ]; } );\n",
+                                       0, NONE,
+                                       STRV("t.conf:4: warning: webhooks[0].events: a webhook of format "
+                                            "\"alertmanager\" is sent none of these event types; it will receive "
+                                            "nothing"));
+
+        config_free(c);
+}
+
+static void test_metrics_group(void **state) {
+        struct config *c = load_expect(BASE "metrics = {\n  listen = \"[::1]:10043\";\n  port = 1; };\n", 0, NONE,
+                                       STRV("t.conf:5: warning: metrics: unknown key \"port\""));
+
+        assert_string_equal(c->metrics.listen, "[::1]:10043");
+        config_free(c);
+        c = load_expect(BASE, 0, NONE, NONE);
+        assert_null(c->metrics.listen); /* off by default */
+        config_free(c);
+}
+
 static void test_priorities(void **state) {
         static const struct {
                 const char *value;
@@ -897,6 +952,29 @@ static void test_include_reports_its_own_name(void **state) {
                       0600));
         syntax = xasprintf("%s:2: syntax error", inc);
         assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
+        /* A string or comment the included file leaves open is its error, at the line that
+         * opened it, not a syntax error in the including file (which came out as main.conf:3). */
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\nfor = \"3;\n", 0600));
+        syntax = xasprintf("%s:2: a string opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\n/* for = 3;\n", 0600));
+        syntax = xasprintf("%s:2: a comment opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
+        /* A NUL byte ended the text there: the rest of the file was silently dropped. */
+        free(syntax);
+        {
+                static const char with_nul[] = "projects = ( { id = 1; deployments = \"*\"; } );\n\0for = 0;\n";
+                free(tmp_file_n(t, "projects.conf", with_nul, sizeof(with_nul) - 1, 0600));
+        }
+        syntax = xasprintf("%s:2: contains a NUL byte: not a text file, or damaged", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        syntax = xasprintf("%s:2: contains a NUL byte: not a text file, or damaged", inc);
+        assert_null(load_file_expect(inc, 0, STRV(syntax), NONE));
 
         /* config_load_string resolves includes against the directory of the name it is given. */
         free(tmp_file(t, "projects.conf",
@@ -1509,6 +1587,8 @@ int main(void) {
                 cmocka_unit_test(test_several_accounts),
                 cmocka_unit_test(test_clear_text_warning),
                 cmocka_unit_test(test_unknown_keys),
+                cmocka_unit_test(test_metrics_group),
+                cmocka_unit_test(test_filter_never_matches),
                 cmocka_unit_test(test_priorities),
                 cmocka_unit_test(test_state_directory_env),
                 cmocka_unit_test(test_unreadable_file),

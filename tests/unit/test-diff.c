@@ -326,6 +326,29 @@ static void test_reminder(void **state) {
         OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad"), T0 + 800 * SEC, "");
 }
 
+/* Degraded (some instances serve) → failed (none does): the open alert becomes critical, once. */
+static void test_escalation(void **state) {
+        struct fixture *f = *state;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0));
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0 + SEC, "alert.firing");
+        assert_string_equal(field(f, 0, "severity"), "warning");
+        OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad", 0, 1, NULL), T0 + 2 * SEC, "container.ready_changed,"
+                "container.ready_changed,deployment.health_changed,alert.escalated");
+        assert_string_equal(field(f, 3, "severity"), "critical");
+        assert_string_equal(field(f, 3, "old_severity"), "warning");
+        assert_string_equal(field(f, 3, "health"), "failed");
+        assert_string_equal(f->w.alert.severity, "critical");
+        OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad", 0, 1, NULL), T0 + 3 * SEC, "");
+        /* Back to degraded: the alert stays critical, nothing more is said. */
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0 + 4 * SEC, "container.ready_changed,"
+                "container.ready_changed,deployment.health_changed");
+        assert_string_equal(f->w.alert.severity, "critical");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0 + 5 * SEC, "container.error_cleared,"
+                "deployment.health_changed,alert.resolved");
+        assert_string_equal(field(f, 2, "severity"), "critical");
+}
+
 static void test_error_changes(void **state) {
         struct fixture *f = *state;
 
@@ -607,6 +630,7 @@ int main(void) {
                 TEST(test_never_existed),
                 TEST(test_gone_resolves_alert),
                 TEST(test_reminder),
+                TEST(test_escalation),
                 TEST(test_error_changes),
                 TEST(test_error_signature),
                 TEST(test_error_alternation),

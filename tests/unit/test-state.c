@@ -1,5 +1,7 @@
-/* The state file: round trip, and a corrupt file moved aside rather than fatal. */
+/* The state file: round trip, its outbox, and a corrupt file moved aside (saying why) rather than
+ * fatal. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,26 +125,28 @@ static void test_rejects(void **state) {
 static void test_load_save_corrupt(void **state) {
         char dir[] = "/tmp/iw-state-XXXXXX";
         struct saved_state s = {}, back;
-        _cleanup_free_ char *path = NULL, *moved = NULL;
+        _cleanup_free_ char *path = NULL, *moved = NULL, *why = NULL;
         DIR *d;
         struct dirent *de;
         int n = 0;
 
         assert_non_null(mkdtemp(dir));
         /* Nothing saved yet: an empty state, no complaint. */
-        assert_int_equal(state_load(dir, &back, &moved), 0);
+        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
         assert_int_equal(back.n_watches, 0);
         fill(&s);
         assert_int_equal(state_save(dir, &s), 0);
-        assert_int_equal(state_load(dir, &back, &moved), 0);
+        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
         assert_int_equal(back.n_watches, 1);
         saved_state_done(&back);
 
         path = state_path(dir);
         assert_int_equal(write_file_atomic(path, "{\"version\":2,\"deploym", 21, 0600), 0);
-        assert_int_equal(state_load(dir, &back, &moved), -EBADMSG);
+        assert_int_equal(state_load(dir, &back, &moved, &why), -EBADMSG);
         assert_int_equal(back.n_watches, 0);
         assert_non_null(moved);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "/state.json:1: the first line is not JSON"));
         assert_int_equal(access(moved, F_OK), 0);
         assert_int_equal(access(path, F_OK), -1);
         unlink(moved);
@@ -154,6 +158,132 @@ static void test_load_save_corrupt(void **state) {
         assert_int_equal(n, 0); /* no temp files left behind */
         rmdir(dir);
         saved_state_done(&s);
+}
+
+static char *make_dir(void) {
+        char *dir = xstrdup("/tmp/iw-state-XXXXXX");
+
+        assert_non_null(mkdtemp(dir));
+        return dir;
+}
+
+static void remove_dir(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+/* Loads dir's state: n events to feed again, the batch id batch. */
+static void expect_outbox(const char *dir, size_t n, sd_id128_t batch) {
+        _cleanup_free_ char *moved = NULL, *why = NULL;
+        struct saved_state back;
+
+        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
+        assert_int_equal(back.outbox.n, n);
+        assert_true(sd_id128_equal(back.batch, batch));
+        saved_state_done(&back);
+}
+
+/* The outbox goes into the same file as the state; once fed, a load leaves it out. */
+static void test_outbox(void **state) {
+        _cleanup_free_ char *dir = make_dir(), *moved = NULL, *why = NULL;
+        struct saved_state s = {}, back;
+        struct event *e = event_new(EVENT_ALERT_FIRING, 1795790100000000ULL, "main", 1, "my-instance");
+        sd_id128_t first, second;
+        char a[37], b[37];
+
+        fill(&s);
+        event_add(e, "alert_id", "x");
+        event_add_int(e, "region_id", 7);
+        event_set_message(e, "ALERT");
+        event_list_push(&s.outbox, e);
+        event_list_push(&s.outbox, event_new(EVENT_MONITOR_STARTED, 1795790100000000ULL, NULL, 0, NULL));
+        assert_int_equal(sd_id128_randomize(&first), 0);
+        assert_int_equal(sd_id128_randomize(&second), 0);
+        s.batch = first;
+        assert_int_equal(state_save(dir, &s), 0);
+
+        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
+        assert_true(sd_id128_equal(back.batch, first));
+        assert_int_equal(back.n_watches, 1);
+        assert_int_equal(back.outbox.n, 2);
+        assert_string_equal(event_id_to_string(back.outbox.items[0]->id, a), event_id_to_string(e->id, b));
+        assert_int_equal(back.outbox.items[0]->type, EVENT_ALERT_FIRING);
+        assert_string_equal(event_get(back.outbox.items[0], "region_id"), "7");
+        assert_int_equal(back.outbox.items[1]->type, EVENT_MONITOR_STARTED);
+        saved_state_done(&back);
+
+        /* Fed: the next load has nothing to feed again. */
+        assert_int_equal(state_save_fed(dir, first), 0);
+        expect_outbox(dir, 0, first);
+        /* Any other batch was not fed, whatever the mark says (a crash after its rename). */
+        s.batch = second;
+        assert_int_equal(state_save(dir, &s), 0);
+        expect_outbox(dir, 2, second);
+        /* A mark that cannot be read: fed again (a repeat, never a loss). */
+        _cleanup_free_ char *fed = xasprintf("%s/state.json.fed", dir);
+        assert_int_equal(write_file_atomic(fed, "garbage", 7, 0600), 0);
+        s.batch = first;
+        assert_int_equal(state_save(dir, &s), 0);
+        expect_outbox(dir, 2, first);
+
+        saved_state_done(&s);
+        remove_dir(dir);
+}
+
+/* A file of the previous version (no outbox) still reads: an upgrade keeps the state. */
+static void test_reads_version_2(void **state) {
+        struct saved_state s;
+        const char *why = NULL;
+
+        assert_int_equal(state_from_json("{\"version\":2,\"deployments\":1}\n"
+                                         "{\"url\":\"u\",\"project_id\":1,\"name\":\"x\"}\n", &s, &why), 0);
+        assert_int_equal(s.n_watches, 1);
+        assert_int_equal(s.outbox.n, 0);
+        assert_true(sd_id128_is_null(s.batch));
+        saved_state_done(&s);
+}
+
+/* What a crash in the middle of a save leaves is removed at the next start. */
+static void test_temporary_files_removed(void **state) {
+        _cleanup_free_ char *dir = make_dir(), *tmp = xasprintf("%s/state.json.tmp.12345", dir), *moved = NULL,
+                            *why = NULL, *other = xasprintf("%s/notes.txt", dir);
+        struct saved_state back;
+        int fd;
+
+        fd = open(tmp, O_WRONLY | O_CREAT, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "{\"version\":2,", 13), 13);
+        close(fd);
+        fd = open(other, O_WRONLY | O_CREAT, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(state_load(dir, &back, &moved, &why), 0);
+        assert_int_equal(access(tmp, F_OK), -1);
+        assert_int_equal(access(other, F_OK), 0);
+        remove_dir(dir);
+}
+
+/* A rejected file says where and what. */
+static void test_rejection_says_why(void **state) {
+        _cleanup_free_ char *dir = make_dir(), *path = NULL, *moved = NULL, *why = NULL;
+        static const char text[] = "{\"version\":2,\"deployments\":2}\n"
+                                   "{\"url\":\"u\",\"project_id\":1,\"name\":\"x\"}\n"
+                                   "{\"url\":\"u\",\"project_id\":0,\"name\":\"y\"}\n";
+        struct saved_state back;
+
+        path = state_path(dir);
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+        assert_int_equal(state_load(dir, &back, &moved, &why), -EBADMSG);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "/state.json:3: "));
+        assert_non_null(strstr(why, "\"project_id\" is missing or not a positive integer"));
+        remove_dir(dir);
 }
 
 /* One line per deployment after the header. */
@@ -178,6 +308,10 @@ int main(void) {
                 cmocka_unit_test(test_lines),
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
+                cmocka_unit_test(test_outbox),
+                cmocka_unit_test(test_reads_version_2),
+                cmocka_unit_test(test_temporary_files_removed),
+                cmocka_unit_test(test_rejection_says_why),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,6 @@
+#include "crashpoint.h"
+
+/* See crashpoint.h: the test build replaces this object with one that can crash. */
+void crashpoint(const char *where) {
+        (void) where;
+}

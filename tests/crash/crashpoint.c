@@ -1,0 +1,28 @@
+/* The crash hooks of the test build (see daemon/crashpoint.h). INFERWATCH_CRASHPOINT=WHERE:N
+ * kills the daemon with SIGKILL at the Nth call of crashpoint(WHERE) ("spool", "state",
+ * "journal", "fed"; "any" counts every call). Unset, nothing happens. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crashpoint.h"
+
+void crashpoint(const char *where) {
+        static unsigned long calls;
+        static const char *spec;
+        static bool read;
+        const char *colon;
+
+        if (!read) {
+                spec = getenv("INFERWATCH_CRASHPOINT");
+                read = true;
+        }
+        if (!spec || !(colon = strchr(spec, ':')))
+                return;
+        if (!(strncmp(spec, "any", 3) == 0 && colon == spec + 3) &&
+            !(strncmp(spec, where, (size_t) (colon - spec)) == 0 && where[colon - spec] == '\0'))
+                return;
+        if (++calls == strtoul(colon + 1, NULL, 10))
+                (void) raise(SIGKILL);
+}

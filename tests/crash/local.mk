@@ -1,0 +1,8 @@
+# The daemon with crash hooks (tests/crash/crashpoint.c replaces daemon/crashpoint.c: an object
+# given explicitly wins over the library's), and the crash-consistency test that kills it.
+check_PROGRAMS += tests/crash/inferwatchd-crashpoints
+tests_crash_inferwatchd_crashpoints_SOURCES = daemon/main.c tests/crash/crashpoint.c
+tests_crash_inferwatchd_crashpoints_LDADD = $(INFERWATCH_LIBS)
+
+TESTS += tests/integration/test-crash-consistency.py
+EXTRA_DIST += tests/integration/test-crash-consistency.py
