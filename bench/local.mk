@@ -7,6 +7,7 @@ BENCH_FILES = \
 	bench/benchlib.py \
 	bench/report.py \
 	bench/b1_poll_cost.py \
+	bench/steady.py \
 	bench/b2_scale.py \
 	bench/b3_latency.py \
 	bench/b4_webhooks.py \

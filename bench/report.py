@@ -26,19 +26,19 @@ def method(key):
 
 
 def b1(res):
-    rows = [(r["peer"], r["cycles"], r["polls"], fmt(r["cpu_user_s"]), fmt(r["cpu_sys_s"]),
+    rows = [(r["peer"], r.get("scheme", "http"), r["cycles"], r["polls"], fmt(r["cpu_user_s"]), fmt(r["cpu_sys_s"]),
              fmt(r["cpu_per_poll_us"], "%.4g"), fmt(r["cpu_ratio"], "%.3g"),
              fmt(r.get("marginal_cpu_per_poll_us"), "%.4g"), fmt(r.get("instructions_per_poll"), "%.3g"),
-             fmt(r.get("instruction_ratio"), "%.3g"), fmt(r.get("instruction_polls")))
+             fmt(r.get("instruction_ratio"), "%.3g"), fmt(r.get("instruction_polls")), fmt(r.get("connections")))
             for r in res["rows"]]
     return ("%d deployments x %d cycles = %d polls per peer (2 regions per deployment, about 1.3 KB of "
             "JSON each); inferwatchd and the Python loops once more with %d cycles, whose difference gives the "
             "marginal cost of a poll, without the process's start and exit. The shell loop's callgrind run "
             "covers %d polls.\n\n"
             % (res["n"], res["k"], res["n"] * res["k"], res["k_long"], res["shell_callgrind_polls"]) +
-            md_table(rows, ("peer", "cycles", "polls", "user s", "sys s", "CPU per poll (µs)",
+            md_table(rows, ("peer", "scheme", "cycles", "polls", "user s", "sys s", "CPU per poll (µs)",
                             "ratio to inferwatchd", "marginal CPU per poll (µs)", "instructions per poll", "ratio",
-                            "polls under callgrind")))
+                            "polls under callgrind", "connections opened")))
 
 
 def b2(res):

@@ -39,6 +39,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -201,14 +202,19 @@ class PeerError(Exception):
         self.body = body
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=10.0):
-    """One request to 127.0.0.1:port on a fresh connection. body may be bytes, str or a
-    JSON-serializable object. Returns a Response; network errors propagate."""
+def http_request(port, method, path, body=None, headers=None, timeout=10.0, ca_file=None):
+    """One request to 127.0.0.1:port on a fresh connection (HTTPS trusting ca_file, if given).
+    body may be bytes, str or a JSON-serializable object. Returns a Response; network errors
+    propagate."""
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
     if isinstance(body, str):
         body = body.encode()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if ca_file:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=ssl.create_default_context(cafile=ca_file))
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -260,7 +266,7 @@ class _Peer:
 
     def request(self, method, path, body=None, headers=None, timeout=10.0):
         """Any request to the peer; returns a Response."""
-        return http_request(self.port, method, path, body, headers, timeout)
+        return http_request(self.port, method, path, body, headers, timeout, getattr(self, "ca_file", None))
 
     def _control(self, method, path, body=None):
         r = self.request(method, path, body)
@@ -289,25 +295,54 @@ class _Peer:
         return False
 
 
+def make_test_ca():
+    """A CA and a server certificate for 127.0.0.1 it signed, made now with the openssl command
+    (P-256 keys, valid one day). Returns (ca_file, cert_file, key_file); SkipTest-worthy
+    RuntimeError if openssl is missing."""
+    if not shutil.which("openssl"):
+        raise RuntimeError("the openssl command is not installed")
+    d = tmpdir("tls-")
+    p = lambda name: os.path.join(d, name)  # noqa: E731
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _write(p("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    for args in (["req", "-x509"] + ec + ["-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "1",
+                                          "-subj", "/CN=inferwatch test CA"],
+                 ["req"] + ec + ["-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=127.0.0.1"],
+                 ["x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                  "-CAcreateserial", "-out", p("server.pem"), "-days", "1", "-extfile", p("ext")]):
+        subprocess.run(["openssl"] + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return p("ca.pem"), p("server.pem"), p("server.key")
+
+
 class Sim(_Peer):
     """The Gcore API simulator (docs/simulator.md), started at construction.
 
     scenario: a dict in the scenario file format (None: empty). tokens: accepted API keys,
-    passed through a 0600 file, never a command line; .token is the first one."""
+    passed through a 0600 file, never a command line; .token is the first one. tls: serve
+    HTTPS with a certificate of a CA made at run time (make_test_ca); .ca_file is its CA."""
 
     program = "inferwatch-sim"
 
-    def __init__(self, scenario=None, tokens=("test-token",), seed=1, verbose=False):
+    def __init__(self, scenario=None, tokens=("test-token",), seed=1, verbose=False, tls=False):
         super().__init__(verbose)
         self.tokens = list(tokens)
         self.token = self.tokens[0] if self.tokens else None
         self.seed = seed
+        self.ca_file = self.tls_cert = self.tls_key = None
+        if tls:
+            self.ca_file, self.tls_cert, self.tls_key = make_test_ca()
         self.scenario_path = _write(os.path.join(self.dir, "scenario.json"), json.dumps(scenario or {}))
         self.token_path = _write(os.path.join(self.dir, "tokens"), "".join(t + "\n" for t in self.tokens))
         self._start()
 
     def _args(self):
-        return ["--scenario", self.scenario_path, "--token-file", self.token_path, "--seed", str(self.seed)]
+        tls = ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key] if self.tls_cert else []
+        return ["--scenario", self.scenario_path, "--token-file", self.token_path, "--seed", str(self.seed)] + tls
+
+    @property
+    def url(self):
+        """http://127.0.0.1:PORT, or https:// with tls"""
+        return "%s://127.0.0.1:%d" % ("https" if self.tls_cert else "http", self.port)
 
     def restart(self):
         """Stops and starts again on the same port, from the scenario's initial state."""

@@ -32,9 +32,9 @@ def begin():
 class World:
     """The peers of one scenario. ``with World(scenario) as w:`` then ``w.start(...)``."""
 
-    def __init__(self, scenario=None, tokens=(TOKEN,)):
+    def __init__(self, scenario=None, tokens=(TOKEN,), tls=False):
         self.journal = iw.Journal()
-        self.sim = iw.Sim(scenario or {}, tokens=tokens)
+        self.sim = iw.Sim(scenario or {}, tokens=tokens, tls=tls)
         self.key = iw.write_secret("api-key", TOKEN)
         self.state = iw.tmpdir("state-")
         self.daemon = None

@@ -23,23 +23,64 @@ int peer_parse_listen(const char *s, struct sockaddr_in *ret) {
         return 0;
 }
 
-int peer_start(const struct sockaddr_in *addr, MHD_AccessHandlerCallback handler, void *handler_cls,
-               MHD_RequestCompletedCallback completed, void *completed_cls, struct MHD_Daemon **ret,
+int peer_tls_load(const char *cert_file, const char *key_file, struct peer_tls *ret, const char **ret_why) {
+        struct peer_tls t = {};
+        int r;
+
+        r = read_full_file(cert_file, 1024 * 1024, &t.cert, NULL);
+        if (r < 0) {
+                *ret_why = cert_file;
+                return r;
+        }
+        r = read_full_file(key_file, 1024 * 1024, &t.key, NULL);
+        if (r < 0) {
+                free(t.cert);
+                *ret_why = key_file;
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+void peer_tls_done(struct peer_tls *t) {
+        if (t->key)
+                explicit_bzero(t->key, strlen(t->key));
+        free(t->key);
+        free(t->cert);
+        *t = (struct peer_tls) {};
+}
+
+int peer_start(const struct sockaddr_in *addr, const struct peer_tls *tls, MHD_AccessHandlerCallback handler,
+               void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
+               MHD_NotifyConnectionCallback connected, void *connected_cls, struct MHD_Daemon **ret,
                unsigned *ret_port) {
+        bool https = tls && tls->cert;
+        struct MHD_OptionItem extra[4] = {}, *o = extra;
         const union MHD_DaemonInfo *info;
         struct MHD_Daemon *d;
+
+        if (https) {
+                if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+                        return -EPROTONOSUPPORT;
+                *o++ = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert };
+                *o++ = (struct MHD_OptionItem) { MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key };
+        }
+        if (connected)
+                *o++ = (struct MHD_OptionItem) { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) connected, connected_cls };
+        *o = (struct MHD_OptionItem) { MHD_OPTION_END, 0, NULL };
 
         /* One epoll thread serves every connection; hangs and drips suspend theirs instead of
          * blocking it. Address reuse lets a test restart a peer on the port it had. TURBO skips
          * the shutdown(SHUT_WR) before close, so an abort with SO_LINGER 0 is a bare RST. */
         d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                                     MHD_USE_TURBO,
+                                     MHD_USE_TURBO | (https ? MHD_USE_TLS : 0),
                              0, NULL, NULL, handler, handler_cls,
                              MHD_OPTION_SOCK_ADDR, (const struct sockaddr *) addr,
                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
                              MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                              MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4096,
                              MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned) 1024,
+                             MHD_OPTION_ARRAY, extra,
                              MHD_OPTION_END);
         if (!d)
                 return -EADDRINUSE;

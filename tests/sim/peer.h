@@ -22,9 +22,22 @@ static inline void json_object_putp(struct json_object **o) {
 /* "127.0.0.1:PORT", ":PORT" or "PORT"; only 127.0.0.1 is accepted, the peers are for tests. */
 int peer_parse_listen(const char *s, struct sockaddr_in *ret);
 
-/* Starts an epoll daemon on its own thread with keep-alive and suspend/resume enabled. */
-int peer_start(const struct sockaddr_in *addr, MHD_AccessHandlerCallback handler, void *handler_cls,
-               MHD_RequestCompletedCallback completed, void *completed_cls, struct MHD_Daemon **ret,
+/* A server certificate and its key (PEM, read from --tls-cert and --tls-key). */
+struct peer_tls {
+        char *cert;
+        char *key;
+};
+
+/* Reads both files; on failure names the file in *ret_why (static storage). */
+int peer_tls_load(const char *cert_file, const char *key_file, struct peer_tls *ret, const char **ret_why);
+void peer_tls_done(struct peer_tls *t);
+
+/* Starts an epoll daemon on its own thread with keep-alive and suspend/resume enabled; over
+ * HTTPS (libmicrohttpd with GnuTLS) when tls has a certificate. connected, if not NULL, is
+ * called with each new connection (before any TLS handshake). */
+int peer_start(const struct sockaddr_in *addr, const struct peer_tls *tls, MHD_AccessHandlerCallback handler,
+               void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
+               MHD_NotifyConnectionCallback connected, void *connected_cls, struct MHD_Daemon **ret,
                unsigned *ret_port);
 
 /* Writes the port file atomically (only once listening) and prints "listening on ..." on stdout. */

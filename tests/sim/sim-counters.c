@@ -78,6 +78,7 @@ struct json_object *counters_to_json(const struct counters *c) {
         json_object_object_add(by_endpoint, "logs", json_object_new_uint64(c->by_endpoint[ENDPOINT_LOGS]));
         json_object_object_add(by_endpoint, "capacity", json_object_new_uint64(c->by_endpoint[ENDPOINT_CAPACITY]));
         json_object_object_add(o, "total", json_object_new_uint64(c->total));
+        json_object_object_add(o, "connections", json_object_new_uint64(c->connections));
         json_object_object_add(o, "by_endpoint", by_endpoint);
         json_object_object_add(o, "by_deployment", copy(c->by_deployment));
         json_object_object_add(o, "by_status", copy(c->by_status));

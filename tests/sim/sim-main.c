@@ -12,6 +12,8 @@ struct options {
         const char *scenario;
         const char *token_file;
         const char *port_file;
+        const char *tls_cert;
+        const char *tls_key;
         struct sockaddr_in listen;
         uint64_t seed;
         bool verbose;
@@ -24,6 +26,8 @@ static void help(void) {
                "  --token-file FILE   accepted API tokens, one per line (never pass them as arguments)\n"
                "  --listen ADDR       127.0.0.1:PORT to listen on (default 127.0.0.1:0, any free port)\n"
                "  --port-file FILE    write the bound port there once listening\n"
+               "  --tls-cert FILE     serve HTTPS with this PEM certificate (chain) ...\n"
+               "  --tls-key FILE      ... and this PEM private key\n"
                "  --seed N            seed of the random changes (default 1)\n"
                "  -v, --verbose       log every request to stderr\n"
                "  -h, --help          show this help\n");
@@ -35,6 +39,8 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                 { "token-file", required_argument, NULL, 't' },
                 { "listen", required_argument, NULL, 'l' },
                 { "port-file", required_argument, NULL, 'p' },
+                { "tls-cert", required_argument, NULL, 'C' },
+                { "tls-key", required_argument, NULL, 'K' },
                 { "seed", required_argument, NULL, 'S' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -54,6 +60,12 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                         break;
                 case 'p':
                         o->port_file = optarg;
+                        break;
+                case 'C':
+                        o->tls_cert = optarg;
+                        break;
+                case 'K':
+                        o->tls_key = optarg;
                         break;
                 case 'l':
                         if (peer_parse_listen(optarg, &o->listen) < 0) {
@@ -78,6 +90,10 @@ static int parse_options(int argc, char *argv[], struct options *o) {
                 }
         if (optind < argc) {
                 fprintf(stderr, "inferwatch-sim: unexpected argument '%s'\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (!o->tls_cert != !o->tls_key) {
+                fprintf(stderr, "inferwatch-sim: --tls-cert and --tls-key go together\n");
                 return -EINVAL;
         }
         return 0;
@@ -158,6 +174,8 @@ static void sim_done(struct sim *sim) {
 static int run(int argc, char *argv[]) {
         struct options o;
         struct sim sim = {};
+        struct peer_tls tls = {};
+        const char *why = NULL;
         unsigned port;
         int r;
 
@@ -168,7 +186,18 @@ static int run(int argc, char *argv[]) {
         r = sim_init(&sim, &o);
         if (r < 0)
                 goto out;
-        r = sim_start(&sim, &o.listen, &port);
+        if (o.tls_cert) {
+                r = peer_tls_load(o.tls_cert, o.tls_key, &tls, &why);
+                if (r < 0) {
+                        fprintf(stderr, "inferwatch-sim: %s: %s\n", why, strerror(-r));
+                        goto out;
+                }
+        }
+        r = sim_start(&sim, &o.listen, &tls, &port);
+        if (r == -EPROTONOSUPPORT) {
+                fprintf(stderr, "inferwatch-sim: this libmicrohttpd is built without HTTPS support\n");
+                goto out;
+        }
         if (r < 0) {
                 fprintf(stderr, "inferwatch-sim: cannot listen on 127.0.0.1:%u\n", (unsigned) ntohs(o.listen.sin_port));
                 goto out;
@@ -182,6 +211,7 @@ static int run(int argc, char *argv[]) {
                 sim_tick(&sim);
 out:
         sim_done(&sim);
+        peer_tls_done(&tls);
         return r;
 }
 

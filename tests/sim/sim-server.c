@@ -5,6 +5,29 @@
 /* Control bodies are small JSON documents; anything bigger is a mistake. */
 #define REQUEST_BODY_MAX (4u * 1024 * 1024)
 
+/* Each connection has a flag: whether it carried an API request yet. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+                *socket_context = xcalloc(1, sizeof(bool));
+        else
+                free(TAKE_PTR(*socket_context));
+}
+
+/* Counts the connections that carried API requests (with TLS, each paid a handshake): what
+ * connection reuse saves. The harness's control requests are not counted. */
+static void count_connection(struct sim *sim, struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        bool *seen = info ? info->socket_context : NULL;
+
+        if (!seen || *seen)
+                return;
+        *seen = true;
+        (void) pthread_mutex_lock(&sim->lock);
+        sim->counters.connections++;
+        (void) pthread_mutex_unlock(&sim->lock);
+}
+
 static bool is_control(const char *url) {
         return strncmp(url, "/_sim/", 6) == 0 || streq(url, "/_sim");
 }
@@ -31,6 +54,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_NO;
         if (is_control(url))
                 return control_handle(sim, req, c);
+        count_connection(sim, c);
         return api_handle(sim, req, c);
 }
 
@@ -44,8 +68,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         *con_cls = NULL;
 }
 
-int sim_start(struct sim *sim, const struct sockaddr_in *addr, unsigned *ret_port) {
-        return peer_start(addr, on_request, sim, on_completed, sim, &sim->mhd, ret_port);
+int sim_start(struct sim *sim, const struct sockaddr_in *addr, const struct peer_tls *tls, unsigned *ret_port) {
+        return peer_start(addr, tls, on_request, sim, on_completed, sim, on_connection, sim, &sim->mhd, ret_port);
 }
 
 static bool hang_holds(uint64_t fault_id, void *userdata) {

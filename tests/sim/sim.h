@@ -201,6 +201,7 @@ struct json_object *faults_to_json(const struct faults *f, usec_t now);
 
 struct counters {
         uint64_t total;
+        uint64_t connections;     /* connections that carried API requests */
         uint64_t by_endpoint[_ENDPOINT_MAX];
         struct json_object *by_deployment;
         struct json_object *by_status;
@@ -242,7 +243,7 @@ struct sim_request {
         bool hung;                /* parked by a hang fault; answered normally once resumed */
 };
 
-int sim_start(struct sim *sim, const struct sockaddr_in *addr, unsigned *ret_port);
+int sim_start(struct sim *sim, const struct sockaddr_in *addr, const struct peer_tls *tls, unsigned *ret_port);
 /* Moves the scenario clock's consequences forward and wakes parked connections. */
 void sim_tick(struct sim *sim);
 void sim_stop(struct sim *sim);

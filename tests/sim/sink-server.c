@@ -319,7 +319,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 }
 
 int sink_start(struct sink *s, const struct sockaddr_in *addr, unsigned *ret_port) {
-        return peer_start(addr, on_request, s, on_completed, s, &s->mhd, ret_port);
+        return peer_start(addr, NULL, on_request, s, on_completed, s, NULL, NULL, &s->mhd, ret_port);
 }
 
 /* A hang lasts while the behaviour that caused it is the current one and has not expired. */

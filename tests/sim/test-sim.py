@@ -413,12 +413,13 @@ def test_counters(t, sim):
     sim.deployments()
     t.eq(sim.counters(), {
         "total": 11,
+        "connections": 11,  # the harness opens a connection per request
         "by_endpoint": {"get": 7, "list": 3, "other": 1, "regions": 0, "logs": 0, "capacity": 0},
         "by_deployment": {"1/my-instance": 4, "1/nope": 1, "1/other": 2},
         "by_status": {"200": 5, "404": 2, "401": 1, "400": 1, "503": 1, "none": 1},
         "by_project_list": {"2": 3},
         "by_logs": {},
-    }, "counters are exact, by endpoint, deployment, status and project; /_sim/ is not counted")
+    }, "counters are exact, by endpoint, deployment, status and project, connections; /_sim/ is not counted")
     sim.reset_counters()
     t.eq(sim.counters()["total"], 0, "counters reset")
 
