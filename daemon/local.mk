@@ -38,7 +38,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/context.c daemon/context.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
-	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) $(XXHASH_LIBS) -lm
+	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) -lm
 
 sbin_PROGRAMS += daemon/inferwatchd
 daemon_inferwatchd_SOURCES = daemon/main.c
