@@ -53,16 +53,17 @@ static struct error_memo *error_memo(struct watch_state *w, int64_t region_id) {
 }
 
 /* A region's error changed to c's from old's (another signature). Whether that is news: not
- * when it goes back to the error it had before old's, e.g. the kubelet alternating between
- * ErrImagePull and ImagePullBackOff. */
-static bool error_is_news(struct watch_state *w, const struct container *c, const char *old) {
+ * when it goes back to the error it had before old's within ERROR_RETURN_WINDOW, e.g. the
+ * kubelet alternating between ErrImagePull and ImagePullBackOff. */
+static bool error_is_news(struct watch_state *w, const struct container *c, const char *old, usec_t now) {
         struct error_memo *m = error_memo(w, c->region_id);
         bool back;
 
         if (!m)
                 return true;
-        back = m->signature == signature_hash(c->error_message);
+        back = m->signature == signature_hash(c->error_message) && now - MIN(now, m->left) <= ERROR_RETURN_WINDOW;
         m->signature = signature_hash(old);
+        m->left = now;
         return !back;
 }
 
@@ -218,7 +219,7 @@ static unsigned diff_containers(struct watch_state *w, const struct deployment *
                 /* The same error in other words (a back-off that grew, another pod) is not news:
                  * the new text is kept in the snapshot for --status and the next event. */
                 if (c->error_message && !error_same_signature(c->error_message, o->error_message)) {
-                        if (error_is_news(w, c, o->error_message))
+                        if (error_is_news(w, c, o->error_message, now))
                                 emit_container_error(d, c, o->error_message, h, account, now, out);
                         else
                                 quiet |= FLAP_ERROR;

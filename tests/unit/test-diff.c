@@ -409,6 +409,29 @@ static void test_error_alternation(void **state) {
                 "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
 }
 
+/* Going back to an error is not news only for a while: A → B, B for a day, then A again is a
+ * container.error that says A (the last event said B). */
+static void test_error_return_after_long(void **state) {
+        struct fixture *f = *state;
+        const char *a = "Failed to pull image \"llm:v2\": rpc error: code = NotFound desc = not found";
+        const char *b = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu";
+        usec_t t = T0;
+
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, a), t));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, b), t += SEC, "container.error,alert.firing");
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, b), t += USEC_PER_DAY));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, a), t += SEC, "container.error");
+        assert_string_equal(field(f, 0, "error_message"), a);
+        assert_string_equal(field(f, 0, "old_error_message"), b);
+        assert_int_equal(f->ev.items[0]->priority, LOG_ERR);
+        /* Within the window, back to B is still the same incident (A, B, A, B flaps, though). */
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, b), t += ERROR_RETURN_WINDOW, "deployment.flapping");
+        /* After it, A again is news. */
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, a), t += ERROR_RETURN_WINDOW + SEC));
+        assert_non_null(event_list_find(&f->ev, EVENT_CONTAINER_ERROR));
+        assert_string_equal(event_get(event_list_find(&f->ev, EVENT_CONTAINER_ERROR), "error_message"), a);
+}
+
 /* Flap control: the second return to a recent state is a flap: one deployment.flapping, the
  * changes at debug with FLAPPING=yes, and one summary once stable for flap.stable. */
 static void test_flap_control(void **state) {
@@ -634,6 +657,7 @@ int main(void) {
                 TEST(test_error_changes),
                 TEST(test_error_signature),
                 TEST(test_error_alternation),
+                TEST(test_error_return_after_long),
                 TEST(test_flap_control),
                 TEST(test_containers_added_removed),
                 TEST(test_spec_changed),
