@@ -435,6 +435,10 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 remind_alert(w, d, h, reason, account, now, out);
 }
 
+static void emit_flap_ended(const struct flap_state *f, int64_t project_id, const char *name, const char *status,
+                            enum health h, const char *reason, const char *account, usec_t now,
+                            struct event_list *out);
+
 static void observe_gone(struct watch_state *w, const char *account, int64_t project_id, const char *name,
                          usec_t now, struct event_list *out) {
         struct event *e;
@@ -454,6 +458,11 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         if (w->alert.open)
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE, false,
                               "deployment gone", now, out);
+        /* Every deployment.flapping has its end: a flap does not outlive its deployment. */
+        if (w->flap.flapping)
+                emit_flap_ended(&w->flap, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
+                                "deployment gone", account, now, out);
+        w->flap = (struct flap_state) {};
         w->snap = deployment_free(w->snap);
         forget_errors(w);
         w->health = HEALTH_GONE;
@@ -593,21 +602,28 @@ static void emit_flapping(const struct diff_params *p, const struct flap_state *
             health_to_string(h), reason, format_duration(b, p->flap.stable));
 }
 
-static void emit_flap_ended(const struct flap_state *f, const struct deployment *d, enum health h, const char *reason,
-                            const char *account, usec_t now, struct event_list *out) {
-        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, d->project_id, d->name, now, out);
+/* The end of a flap: stable again for flap_stable, or gone (status: the last one seen, h gone). */
+static void emit_flap_ended(const struct flap_state *f, int64_t project_id, const char *name, const char *status,
+                            enum health h, const char *reason, const char *account, usec_t now,
+                            struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, project_id, name, now, out);
         usec_t lasted = f->last_change - MIN(f->last_change, f->since);
         char what[64], b[32], b2[32];
 
-        add_common(e, d, h);
+        event_add(e, "status", status);
+        event_add(e, "health", health_to_string(h));
         event_add(e, "reason", reason);
         event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
         event_add_int(e, "changes", f->changes);
         event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
         event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));
-        MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
-            format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
-            d->status, health_to_string(h), reason);
+        if (h == HEALTH_GONE)
+                MSG(e, "gone while flapping, after flapping for %s (%u changes of %s); was %s", format_duration(b2, lasted),
+                    f->changes, what, status);
+        else
+                MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
+                    format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
+                    status, health_to_string(h), reason);
 }
 
 /* Flap control for every event of the poll (those from out->items[first] on). same: the state
@@ -629,7 +645,7 @@ static void update_flap(const struct diff_params *p, struct watch_state *w, cons
                 demote_flap_events(out, first);
                 break;
         case FLAP_ENDED:
-                emit_flap_ended(&w->flap, d, h, reason, account, now, out);
+                emit_flap_ended(&w->flap, d->project_id, d->name, d->status, h, reason, account, now, out);
                 break;
         case FLAP_CALM:
                 break;

@@ -483,6 +483,32 @@ static void test_flap_control(void **state) {
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + 2 * SEC, "");
 }
 
+/* A deployment that goes gone while flapping: its flap ends with it (every flapping has its
+ * end), and when it comes back it starts afresh. */
+static void test_flap_gone(void **state) {
+        struct fixture *f = *state;
+        usec_t t = T0;
+        const struct event *e;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL), t));
+        for (int i = 0; i < 6; i++)
+                free(observe(f, i % 2 ? MAKE("ACTIVE", 1, 1, NULL) : MAKE("PARTIALLYDEPLOYED", 0, 1, NULL), t += SEC));
+        assert_true(f->w.flap.flapping);
+        free(observe(f, NULL, t += SEC));
+        e = event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED);
+        assert_non_null(e);
+        assert_int_equal(e->priority, LOG_NOTICE);
+        assert_string_equal(event_get(e, "health"), "gone");
+        assert_string_equal(event_get(e, "reason"), "deployment gone");
+        assert_string_equal(event_get(e, "status"), "ACTIVE");
+        assert_string_equal(event_get(e, "changes"), "4");
+        assert_non_null(strstr(e->message, "gone while flapping"));
+        assert_false(f->w.flap.flapping);
+        OBSERVE(f, NULL, t += 10 * USEC_PER_MINUTE, "");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), t += SEC, "deployment.discovered");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), t += 10 * USEC_PER_MINUTE, "");
+}
+
 static void test_containers_added_removed(void **state) {
         struct fixture *f = *state;
         struct deployment *d;
@@ -658,6 +684,7 @@ int main(void) {
                 TEST(test_error_signature),
                 TEST(test_error_alternation),
                 TEST(test_error_return_after_long),
+                TEST(test_flap_gone),
                 TEST(test_flap_control),
                 TEST(test_containers_added_removed),
                 TEST(test_spec_changed),
