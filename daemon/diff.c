@@ -474,12 +474,16 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         w->status_since = now;
 }
 
+/* with_health: the health changed in the same poll, and its deployment.health_changed tells
+ * this change too (OLD_STATUS): then this one stays at info, in the journal but not shouted
+ * twice (nor sent to a webhook whose min_priority is notice). */
 static void emit_status_changed(const struct deployment *old, const struct deployment *d, enum health h,
-                                usec_t in_old, const char *account, usec_t now, struct event_list *out) {
+                                bool with_health, usec_t in_old, const char *account, usec_t now,
+                                struct event_list *out) {
         struct event *e = deployment_event(EVENT_DEPLOYMENT_STATUS_CHANGED, account, d->project_id, d->name, now, out);
         char b[32];
 
-        if (health_is_problem(h))
+        if (health_is_problem(h) && !with_health)
                 e->priority = health_priority(h);
         event_add(e, "old_status", old->status);
         event_add(e, "new_status", d->status);
@@ -489,16 +493,22 @@ static void emit_status_changed(const struct deployment *old, const struct deplo
         MSG(e, "%s → %s after %s", old->status, d->status, format_duration(b, in_old));
 }
 
-static void emit_health_changed(const struct deployment *d, enum health old, enum health h, const char *reason,
-                                const char *account, usec_t now, struct event_list *out) {
+/* old_status: the status before, when it changed in the same poll; else NULL. */
+static void emit_health_changed(const struct deployment *d, enum health old, enum health h, const char *old_status,
+                                const char *reason, const char *account, usec_t now, struct event_list *out) {
         struct event *e = deployment_event(EVENT_DEPLOYMENT_HEALTH_CHANGED, account, d->project_id, d->name, now, out);
 
         e->priority = health_priority(h);
         event_add(e, "status", d->status);
+        event_add(e, "old_status", old_status);
         event_add(e, "old_health", health_to_string(old));
         event_add(e, "health", health_to_string(h));
         event_add(e, "reason", reason);
-        MSG(e, "health %s → %s (%s)", health_to_string(old), health_to_string(h), reason);
+        if (old_status)
+                MSG(e, "health %s → %s, status %s → %s (%s)", health_to_string(old), health_to_string(h), old_status,
+                    d->status, reason);
+        else
+                MSG(e, "health %s → %s (%s)", health_to_string(old), health_to_string(h), reason);
 }
 
 static void emit_stuck(const struct deployment *d, enum health h, usec_t unsettled_for, const char *account,
@@ -703,14 +713,18 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->stuck_reported = false;
                 w->status_since = now;
         } else {
-                if (!streq(w->snap->status, d->status)) {
-                        emit_status_changed(w->snap, d, h, now - MIN(now, w->status_since), account, now, out);
+                bool status_changed = !streq(w->snap->status, d->status);
+
+                if (status_changed) {
+                        emit_status_changed(w->snap, d, h, h != w->health, now - MIN(now, w->status_since), account,
+                                            now, out);
                         w->status_since = now;
                 }
                 quiet = diff_containers(w, w->snap, d, h, account, now, out);
                 diff_spec(w->snap, d, h, account, now, out);
                 if (h != w->health)
-                        emit_health_changed(d, w->health, h, reason, account, now, out);
+                        emit_health_changed(d, w->health, h, status_changed ? w->snap->status : NULL, reason, account,
+                                            now, out);
         }
 
         if (!w->unsettled_since)

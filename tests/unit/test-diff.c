@@ -461,8 +461,9 @@ static void test_flap_control(void **state) {
                 }
         }
         assert_int_equal(flapping, 1);
-        /* The first bad poll (3), alert.firing and deployment.flapping. */
-        assert_int_equal(warnings, 5);
+        /* The first bad poll (container.error and deployment.health_changed, which tells its
+         * status change too), alert.firing and deployment.flapping. */
+        assert_int_equal(warnings, 4);
         assert_true(f->w.flap.flapping);
         /* Calm: the alert resolves once the flips leave its window; the flap ends only once
          * stable for flap.stable. */
@@ -481,6 +482,38 @@ static void test_flap_control(void **state) {
         assert_string_equal(field(f, 0, "health"), "healthy");
         assert_false(f->w.flap.flapping);
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + 2 * SEC, "");
+}
+
+/* A poll that changes the status and the health: deployment.health_changed tells both (at the
+ * health's priority), deployment.status_changed stays in the journal at info; alone, a status
+ * change keeps the priority of a problem. */
+static void test_status_with_health(void **state) {
+        struct fixture *f = *state;
+        const struct event *s, *h;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "OOMKilled"), T0 + 60 * SEC,
+                "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
+        s = f->ev.items[0];
+        h = f->ev.items[3];
+        assert_int_equal(s->priority, LOG_INFO);
+        assert_string_equal(event_get(s, "old_status"), "ACTIVE");
+        assert_string_equal(event_get(s, "seconds_in_previous"), "60");
+        assert_int_equal(h->priority, LOG_WARNING);
+        assert_string_equal(event_get(h, "old_status"), "ACTIVE");
+        assert_string_equal(event_get(h, "status"), "PARTIALLYDEPLOYED");
+        assert_string_equal(h->message, "my-instance (project 1): health healthy → degraded, status ACTIVE → "
+                                        "PARTIALLYDEPLOYED (region 2: OOMKilled)");
+        /* Still degraded, another status: the status change is the news, at warning. */
+        OBSERVE(f, MAKE("DEPLOYING", 1, 1, NULL, 0, 1, "OOMKilled"), T0 + 61 * SEC, "deployment.status_changed,alert.firing");
+        assert_int_equal(f->ev.items[0]->priority, LOG_WARNING);
+        /* Healthy again: both at their usual priorities, health_changed a notice with OLD_STATUS. */
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0 + 62 * SEC,
+                "deployment.status_changed,container.error_cleared,container.ready_changed,"
+                "deployment.health_changed,alert.resolved");
+        assert_int_equal(f->ev.items[0]->priority, LOG_INFO);
+        assert_int_equal(f->ev.items[3]->priority, LOG_NOTICE);
+        assert_string_equal(event_get(f->ev.items[3], "old_status"), "DEPLOYING");
 }
 
 /* A deployment that goes gone while flapping: its flap ends with it (every flapping has its
@@ -685,6 +718,7 @@ int main(void) {
                 TEST(test_error_alternation),
                 TEST(test_error_return_after_long),
                 TEST(test_flap_gone),
+                TEST(test_status_with_health),
                 TEST(test_flap_control),
                 TEST(test_containers_added_removed),
                 TEST(test_spec_changed),
