@@ -134,8 +134,10 @@ static int parse_fast_interval(struct section_ctx *ctx, const struct config_key 
 
 /* Read after flap_returns: within flap_window polls a deployment can come back at most
  * flap_window - 2 times (the first two polls only set the states it comes back to), so more
- * than flap_returns returns needs flap_window ≥ flap_returns + 3; a smaller window is a flap
- * detector that can never trigger, refused at the key the file sets. */
+ * than flap_returns returns needs flap_window ≥ flap_returns + 3. A smaller window is a flap
+ * detector that can never trigger: most likely a mistake, warned about at the key the file
+ * sets, but not refused, since it is also how a configuration turns flap detection off (and a
+ * service that started before must start after an upgrade). */
 static int parse_flap_window(struct section_ctx *ctx, const struct config_key *k, void *obj) {
         struct config *c = obj;
         int r1 = section_result(ctx, "flap_returns");
@@ -151,10 +153,10 @@ static int parse_flap_window(struct section_ctx *ctx, const struct config_key *k
                 blame = "flap_returns";
                 s = lookup(&ctx->sc, blame, &path);
         }
-        report_error(ctx->sc.l, s, "%s: flap_returns = %u needs flap_window of at least %u polls (it can come back "
-                     "at most flap_window - 2 times), got %u: a flap that can never be detected", path,
-                     c->flap_returns, c->flap_returns + 3, c->flap_window);
-        return -EINVAL;
+        report_warning(ctx->sc.l, s, "%s: flap_returns = %u needs flap_window of at least %u polls (it can come back "
+                       "at most flap_window - 2 times), got %u: flap detection is off", path, c->flap_returns,
+                       c->flap_returns + 3, c->flap_window);
+        return r2;
 }
 
 #define C(field) offsetof(struct config, field)
@@ -166,7 +168,7 @@ static const struct config_key top_keys[] = {
         { "resolve_for",       config_parse_unsigned,  C(resolve_for),       1,          ALERT_POLLS_MAX },
         { "repeat_interval",   config_parse_interval0, C(repeat_interval),   SEC,        30 * DAY },
         { "unreachable_after", config_parse_unsigned,  C(unreachable_after), 1,          1000 },
-        { "flap_returns",      config_parse_unsigned,  C(flap_returns),      1,          29 },
+        { "flap_returns",      config_parse_unsigned,  C(flap_returns),      1,          30 },
         { "flap_window",       parse_flap_window,      C(flap_window),       3,          32 },
         { "flap_stable",       config_parse_duration,  C(flap_stable),       SEC,        DAY },
         { "max_in_flight",     config_parse_unsigned,  C(max_in_flight),     1,          1024 },
