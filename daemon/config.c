@@ -132,6 +132,33 @@ static int parse_fast_interval(struct section_ctx *ctx, const struct config_key 
         return r2;
 }
 
+/* Read after flap_returns: within flap_window polls a deployment can come back at most
+ * flap_window - 2 times (the first two polls only set the states it comes back to), so more
+ * than flap_returns returns needs flap_window ≥ flap_returns + 3. A smaller window is a flap
+ * detector that can never trigger: most likely a mistake, warned about at the key the file
+ * sets, but not refused, since it is also how a configuration turns flap detection off (and a
+ * service that started before must start after an upgrade). */
+static int parse_flap_window(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        struct config *c = obj;
+        int r1 = section_result(ctx, "flap_returns");
+        int r2 = config_parse_unsigned(ctx, k, obj);
+        const char *blame = "flap_window";
+        _cleanup_free_ char *path = NULL;
+        const config_setting_t *s;
+
+        if (r1 < 0 || r2 < 0 || c->flap_returns + 3 <= c->flap_window)
+                return r2;
+        s = lookup(&ctx->sc, blame, &path);
+        if (!s) {
+                blame = "flap_returns";
+                s = lookup(&ctx->sc, blame, &path);
+        }
+        report_warning(ctx->sc.l, s, "%s: flap_returns = %u needs flap_window of at least %u polls (it can come back "
+                       "at most flap_window - 2 times), got %u: flap detection is off", path, c->flap_returns,
+                       c->flap_returns + 3, c->flap_window);
+        return r2;
+}
+
 #define C(field) offsetof(struct config, field)
 static const struct config_key top_keys[] = {
         { "interval",          config_parse_duration,  C(interval),          SEC,        DAY },
@@ -142,7 +169,7 @@ static const struct config_key top_keys[] = {
         { "repeat_interval",   config_parse_interval0, C(repeat_interval),   SEC,        30 * DAY },
         { "unreachable_after", config_parse_unsigned,  C(unreachable_after), 1,          1000 },
         { "flap_returns",      config_parse_unsigned,  C(flap_returns),      1,          30 },
-        { "flap_window",       config_parse_unsigned,  C(flap_window),       3,          32 },
+        { "flap_window",       parse_flap_window,      C(flap_window),       3,          32 },
         { "flap_stable",       config_parse_duration,  C(flap_stable),       SEC,        DAY },
         { "max_in_flight",     config_parse_unsigned,  C(max_in_flight),     1,          1024 },
         { "state_directory",   parse_state_directory },

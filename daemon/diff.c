@@ -53,16 +53,17 @@ static struct error_memo *error_memo(struct watch_state *w, int64_t region_id) {
 }
 
 /* A region's error changed to c's from old's (another signature). Whether that is news: not
- * when it goes back to the error it had before old's, e.g. the kubelet alternating between
- * ErrImagePull and ImagePullBackOff. */
-static bool error_is_news(struct watch_state *w, const struct container *c, const char *old) {
+ * when it goes back to the error it had before old's within ERROR_RETURN_WINDOW, e.g. the
+ * kubelet alternating between ErrImagePull and ImagePullBackOff. */
+static bool error_is_news(struct watch_state *w, const struct container *c, const char *old, usec_t now) {
         struct error_memo *m = error_memo(w, c->region_id);
         bool back;
 
         if (!m)
                 return true;
-        back = m->signature == signature_hash(c->error_message);
+        back = m->signature == signature_hash(c->error_message) && now - MIN(now, m->left) <= ERROR_RETURN_WINDOW;
         m->signature = signature_hash(old);
+        m->left = now;
         return !back;
 }
 
@@ -218,7 +219,7 @@ static unsigned diff_containers(struct watch_state *w, const struct deployment *
                 /* The same error in other words (a back-off that grew, another pod) is not news:
                  * the new text is kept in the snapshot for --status and the next event. */
                 if (c->error_message && !error_same_signature(c->error_message, o->error_message)) {
-                        if (error_is_news(w, c, o->error_message))
+                        if (error_is_news(w, c, o->error_message, now))
                                 emit_container_error(d, c, o->error_message, h, account, now, out);
                         else
                                 quiet |= FLAP_ERROR;
@@ -434,6 +435,10 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 remind_alert(w, d, h, reason, account, now, out);
 }
 
+static void emit_flap_ended(const struct flap_state *f, int64_t project_id, const char *name, const char *status,
+                            enum health h, const char *reason, const char *account, usec_t now,
+                            struct event_list *out);
+
 static void observe_gone(struct watch_state *w, const char *account, int64_t project_id, const char *name,
                          usec_t now, struct event_list *out) {
         struct event *e;
@@ -453,6 +458,11 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         if (w->alert.open)
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE, false,
                               "deployment gone", now, out);
+        /* Every deployment.flapping has its end: a flap does not outlive its deployment. */
+        if (w->flap.flapping)
+                emit_flap_ended(&w->flap, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
+                                "deployment gone", account, now, out);
+        w->flap = (struct flap_state) {};
         w->snap = deployment_free(w->snap);
         forget_errors(w);
         w->health = HEALTH_GONE;
@@ -464,12 +474,16 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         w->status_since = now;
 }
 
+/* with_health: the health changed in the same poll, and its deployment.health_changed tells
+ * this change too (OLD_STATUS): then this one stays at info, in the journal but not shouted
+ * twice (nor sent to a webhook whose min_priority is notice). */
 static void emit_status_changed(const struct deployment *old, const struct deployment *d, enum health h,
-                                usec_t in_old, const char *account, usec_t now, struct event_list *out) {
+                                bool with_health, usec_t in_old, const char *account, usec_t now,
+                                struct event_list *out) {
         struct event *e = deployment_event(EVENT_DEPLOYMENT_STATUS_CHANGED, account, d->project_id, d->name, now, out);
         char b[32];
 
-        if (health_is_problem(h))
+        if (health_is_problem(h) && !with_health)
                 e->priority = health_priority(h);
         event_add(e, "old_status", old->status);
         event_add(e, "new_status", d->status);
@@ -479,16 +493,22 @@ static void emit_status_changed(const struct deployment *old, const struct deplo
         MSG(e, "%s → %s after %s", old->status, d->status, format_duration(b, in_old));
 }
 
-static void emit_health_changed(const struct deployment *d, enum health old, enum health h, const char *reason,
-                                const char *account, usec_t now, struct event_list *out) {
+/* old_status: the status before, when it changed in the same poll; else NULL. */
+static void emit_health_changed(const struct deployment *d, enum health old, enum health h, const char *old_status,
+                                const char *reason, const char *account, usec_t now, struct event_list *out) {
         struct event *e = deployment_event(EVENT_DEPLOYMENT_HEALTH_CHANGED, account, d->project_id, d->name, now, out);
 
         e->priority = health_priority(h);
         event_add(e, "status", d->status);
+        event_add(e, "old_status", old_status);
         event_add(e, "old_health", health_to_string(old));
         event_add(e, "health", health_to_string(h));
         event_add(e, "reason", reason);
-        MSG(e, "health %s → %s (%s)", health_to_string(old), health_to_string(h), reason);
+        if (old_status)
+                MSG(e, "health %s → %s, status %s → %s (%s)", health_to_string(old), health_to_string(h), old_status,
+                    d->status, reason);
+        else
+                MSG(e, "health %s → %s (%s)", health_to_string(old), health_to_string(h), reason);
 }
 
 static void emit_stuck(const struct deployment *d, enum health h, usec_t unsettled_for, const char *account,
@@ -592,21 +612,28 @@ static void emit_flapping(const struct diff_params *p, const struct flap_state *
             health_to_string(h), reason, format_duration(b, p->flap.stable));
 }
 
-static void emit_flap_ended(const struct flap_state *f, const struct deployment *d, enum health h, const char *reason,
-                            const char *account, usec_t now, struct event_list *out) {
-        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, d->project_id, d->name, now, out);
+/* The end of a flap: stable again for flap_stable, or gone (status: the last one seen, h gone). */
+static void emit_flap_ended(const struct flap_state *f, int64_t project_id, const char *name, const char *status,
+                            enum health h, const char *reason, const char *account, usec_t now,
+                            struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, project_id, name, now, out);
         usec_t lasted = f->last_change - MIN(f->last_change, f->since);
         char what[64], b[32], b2[32];
 
-        add_common(e, d, h);
+        event_add(e, "status", status);
+        event_add(e, "health", health_to_string(h));
         event_add(e, "reason", reason);
         event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
         event_add_int(e, "changes", f->changes);
         event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
         event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));
-        MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
-            format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
-            d->status, health_to_string(h), reason);
+        if (h == HEALTH_GONE)
+                MSG(e, "gone while flapping, after flapping for %s (%u changes of %s); was %s", format_duration(b2, lasted),
+                    f->changes, what, status);
+        else
+                MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
+                    format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
+                    status, health_to_string(h), reason);
 }
 
 /* Flap control for every event of the poll (those from out->items[first] on). same: the state
@@ -628,7 +655,7 @@ static void update_flap(const struct diff_params *p, struct watch_state *w, cons
                 demote_flap_events(out, first);
                 break;
         case FLAP_ENDED:
-                emit_flap_ended(&w->flap, d, h, reason, account, now, out);
+                emit_flap_ended(&w->flap, d->project_id, d->name, d->status, h, reason, account, now, out);
                 break;
         case FLAP_CALM:
                 break;
@@ -686,14 +713,18 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->stuck_reported = false;
                 w->status_since = now;
         } else {
-                if (!streq(w->snap->status, d->status)) {
-                        emit_status_changed(w->snap, d, h, now - MIN(now, w->status_since), account, now, out);
+                bool status_changed = !streq(w->snap->status, d->status);
+
+                if (status_changed) {
+                        emit_status_changed(w->snap, d, h, h != w->health, now - MIN(now, w->status_since), account,
+                                            now, out);
                         w->status_since = now;
                 }
                 quiet = diff_containers(w, w->snap, d, h, account, now, out);
                 diff_spec(w->snap, d, h, account, now, out);
                 if (h != w->health)
-                        emit_health_changed(d, w->health, h, reason, account, now, out);
+                        emit_health_changed(d, w->health, h, status_changed ? w->snap->status : NULL, reason, account,
+                                            now, out);
         }
 
         if (!w->unsettled_since)

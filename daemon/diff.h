@@ -32,12 +32,17 @@ struct alert_state {
 };
 
 /* A region whose error changed: (a hash of) the signature of the error before the current one,
- * so that going back to it (ErrImagePull ↔ ImagePullBackOff) is not reported again. Kept
- * inline (a watch_state is copied by value) for this many regions; more are always reported. */
+ * so that going back to it (ErrImagePull ↔ ImagePullBackOff) is not reported again, as long as
+ * it left less than ERROR_RETURN_WINDOW ago: longer than kubelet's 5-minute cap of its image
+ * pull back-off, so the two errors of one back-off stay one incident, but an error coming back
+ * after a long other one is news again. Kept inline (a watch_state is copied by value) for this
+ * many regions; more are always reported. */
 #define ERROR_MEMOS 8
+#define ERROR_RETURN_WINDOW (15 * USEC_PER_MINUTE)
 struct error_memo {
         int64_t region_id;
         uint64_t signature;       /* 0: a free slot */
+        usec_t left;              /* CLOCK_REALTIME when the region left that error */
 };
 
 struct watch_state {

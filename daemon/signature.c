@@ -90,29 +90,67 @@ static bool accepted(const struct rule *r, const char *s, const regmatch_t *m) {
         return !(r->keep_dotted && dotted(s, so, eo));
 }
 
+unsigned long error_signature_searches;
+
+/* The output of one rule, appended in amortised constant time per byte. */
+struct text {
+        char *p;
+        size_t n, size;
+};
+
+static void text_add(struct text *t, const char *s, size_t n) {
+        if (t->n + n + 1 > t->size) {
+                t->size = MAX(t->n + n + 1, 2 * t->size);
+                t->p = xrealloc(t->p, t->size);
+        }
+        memcpy(t->p + t->n, s, n);
+        t->n += n;
+        t->p[t->n] = '\0';
+}
+
+/* Where to look again after a rejected match at so: not inside the same word, where every
+ * match starts glued to the word character before it and is rejected (word_bounded). Searching
+ * again from each of those characters made a long word cost one search per byte (4000 hex
+ * letters: 4000 searches of the rest of the text, tens of milliseconds); skipping them makes
+ * the searches of one rule at most one per word or separator, each from a later position. */
+static size_t next_start(const char *s, size_t so) {
+        size_t pos = so + 1;
+
+        while (s[pos] && is_word(s[pos]) && is_word(s[pos - 1]))
+                pos++;
+        return pos;
+}
+
 static char *apply(const struct rule *r, const regex_t *re, const char *s) {
-        char *out = xstrdup("");
+        struct text out = {};
         size_t pos = 0, len = strlen(s);
         regmatch_t m[8];
 
-        while (pos < len && regexec(re, s + pos, (size_t) r->group + 1, m, pos > 0 ? REG_NOTBOL : 0) == 0) {
+        text_add(&out, "", 0);
+        while (pos < len) {
+                error_signature_searches++;
+                if (regexec(re, s + pos, (size_t) r->group + 1, m, pos > 0 ? REG_NOTBOL : 0) != 0)
+                        break;
                 for (int i = 0; i <= r->group; i++)
                         if (m[i].rm_so >= 0) {
                                 m[i].rm_so += (regoff_t) pos;
                                 m[i].rm_eo += (regoff_t) pos;
                         }
                 if (!accepted(r, s, m)) {
-                        /* Not this one: keep its first character and look again after it. */
-                        strextendf(&out, "", "%.*s", (int) (m[0].rm_so + 1 - (regoff_t) pos), s + pos);
-                        pos = (size_t) m[0].rm_so + 1;
+                        /* Not this one: keep the text up to where to look again. */
+                        size_t next = next_start(s, (size_t) m[0].rm_so);
+                        text_add(&out, s + pos, next - pos);
+                        pos = next;
                         continue;
                 }
-                strextendf(&out, "", "%.*s%s", (int) (m[r->group].rm_so - (regoff_t) pos), s + pos, r->replacement);
-                strextendf(&out, "", "%.*s", (int) (m[0].rm_eo - m[r->group].rm_eo), s + m[r->group].rm_eo);
+                text_add(&out, s + pos, (size_t) (m[r->group].rm_so - (regoff_t) pos));
+                text_add(&out, r->replacement, strlen(r->replacement));
+                text_add(&out, s + m[r->group].rm_eo, (size_t) (m[0].rm_eo - m[r->group].rm_eo));
                 pos = (size_t) MAX(m[0].rm_eo, m[0].rm_so + 1);
         }
-        strextendf(&out, "", "%s", s + MIN(pos, len));
-        return out;
+        if (pos < len)
+                text_add(&out, s + pos, len - pos);
+        return out.p;
 }
 
 /* Runs of white space become one space, and the ends are trimmed. */

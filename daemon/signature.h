@@ -12,3 +12,7 @@ char *error_signature(const char *msg);
 
 /* Whether a and b (NULL: no error) are the same error. */
 bool error_same_signature(const char *a, const char *b);
+
+/* Test hook: regexec() calls made so far by error_signature(), to bound the work on hostile
+ * text (a structural bound instead of a timing). */
+extern unsigned long error_signature_searches;

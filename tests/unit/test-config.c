@@ -676,7 +676,7 @@ static void test_every_key_with_units(void **state) {
                 "resolve_for = 32;\n"
                 "repeat_interval = 0;\n"
                 "unreachable_after = 1000;\n"
-                "flap_returns = 30;\n"
+                "flap_returns = 27;\n"
                 "flap_window = 32;\n"
                 "flap_stable = \"1s\";\n"
                 "max_in_flight = 1024;\n"
@@ -704,7 +704,7 @@ static void test_every_key_with_units(void **state) {
         assert_int_equal(c->resolve_for, 32);
         assert_int_equal(c->repeat_interval, 0);
         assert_int_equal(c->unreachable_after, 1000);
-        assert_int_equal(c->flap_returns, 30);
+        assert_int_equal(c->flap_returns, 27);
         assert_int_equal(c->flap_window, 32);
         assert_int_equal(c->flap_stable, USEC_PER_SEC);
         assert_int_equal(c->max_in_flight, 1024);
@@ -809,6 +809,22 @@ static void test_several_accounts(void **state) {
         assert_null(config_find_account(c, "nope"));
         assert_null(config_find_account(c, NULL));
         config_free(c);
+}
+
+/* More returns than the window can hold: a flap detector that never triggers, warned about at
+ * the key the file sets (the window, or flap_returns under the default window); loaded. */
+static void test_flap_never(void **state) {
+        load_ok("flap_returns = 8;\nflap_window = 10;\n" BASE,
+                STRV("t.conf:2: warning: flap_window: flap_returns = 8 needs flap_window of at least 11 polls (it can "
+                     "come back at most flap_window - 2 times), got 10: flap detection is off"));
+        load_ok("flap_returns = 8;\n" BASE,
+                STRV("t.conf:1: warning: flap_returns: flap_returns = 8 needs flap_window of at least 11 polls (it can "
+                     "come back at most flap_window - 2 times), got 10: flap detection is off"));
+        load_ok("flap_returns = 30;\nflap_window = 3;\n" BASE,
+                STRV("t.conf:2: warning: flap_window: flap_returns = 30 needs flap_window of at least 33 polls (it "
+                     "can come back at most flap_window - 2 times), got 3: flap detection is off"));
+        load_ok("flap_returns = 7;\nflap_window = 10;\n" BASE, NONE);
+        load_ok("flap_window = 4;\n" BASE, NONE);
 }
 
 static void test_clear_text_warning(void **state) {
@@ -1604,6 +1620,7 @@ int main(void) {
                 cmocka_unit_test(test_integers_as_durations_and_sizes),
                 cmocka_unit_test(test_64bit_without_suffix),
                 cmocka_unit_test(test_several_accounts),
+                cmocka_unit_test(test_flap_never),
                 cmocka_unit_test(test_clear_text_warning),
                 cmocka_unit_test(test_unknown_keys),
                 cmocka_unit_test(test_metrics_group),

@@ -409,6 +409,29 @@ static void test_error_alternation(void **state) {
                 "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
 }
 
+/* Going back to an error is not news only for a while: A → B, B for a day, then A again is a
+ * container.error that says A (the last event said B). */
+static void test_error_return_after_long(void **state) {
+        struct fixture *f = *state;
+        const char *a = "Failed to pull image \"llm:v2\": rpc error: code = NotFound desc = not found";
+        const char *b = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu";
+        usec_t t = T0;
+
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, a), t));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, b), t += SEC, "container.error,alert.firing");
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, b), t += USEC_PER_DAY));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, a), t += SEC, "container.error");
+        assert_string_equal(field(f, 0, "error_message"), a);
+        assert_string_equal(field(f, 0, "old_error_message"), b);
+        assert_int_equal(f->ev.items[0]->priority, LOG_ERR);
+        /* Within the window, back to B is still the same incident (A, B, A, B flaps, though). */
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, b), t += ERROR_RETURN_WINDOW, "deployment.flapping");
+        /* After it, A again is news. */
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, a), t += ERROR_RETURN_WINDOW + SEC));
+        assert_non_null(event_list_find(&f->ev, EVENT_CONTAINER_ERROR));
+        assert_string_equal(event_get(event_list_find(&f->ev, EVENT_CONTAINER_ERROR), "error_message"), a);
+}
+
 /* Flap control: the second return to a recent state is a flap: one deployment.flapping, the
  * changes at debug with FLAPPING=yes, and one summary once stable for flap.stable. */
 static void test_flap_control(void **state) {
@@ -438,8 +461,9 @@ static void test_flap_control(void **state) {
                 }
         }
         assert_int_equal(flapping, 1);
-        /* The first bad poll (3), alert.firing and deployment.flapping. */
-        assert_int_equal(warnings, 5);
+        /* The first bad poll (container.error and deployment.health_changed, which tells its
+         * status change too), alert.firing and deployment.flapping. */
+        assert_int_equal(warnings, 4);
         assert_true(f->w.flap.flapping);
         /* Calm: the alert resolves once the flips leave its window; the flap ends only once
          * stable for flap.stable. */
@@ -458,6 +482,64 @@ static void test_flap_control(void **state) {
         assert_string_equal(field(f, 0, "health"), "healthy");
         assert_false(f->w.flap.flapping);
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + 2 * SEC, "");
+}
+
+/* A poll that changes the status and the health: deployment.health_changed tells both (at the
+ * health's priority), deployment.status_changed stays in the journal at info; alone, a status
+ * change keeps the priority of a problem. */
+static void test_status_with_health(void **state) {
+        struct fixture *f = *state;
+        const struct event *s, *h;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "OOMKilled"), T0 + 60 * SEC,
+                "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
+        s = f->ev.items[0];
+        h = f->ev.items[3];
+        assert_int_equal(s->priority, LOG_INFO);
+        assert_string_equal(event_get(s, "old_status"), "ACTIVE");
+        assert_string_equal(event_get(s, "seconds_in_previous"), "60");
+        assert_int_equal(h->priority, LOG_WARNING);
+        assert_string_equal(event_get(h, "old_status"), "ACTIVE");
+        assert_string_equal(event_get(h, "status"), "PARTIALLYDEPLOYED");
+        assert_string_equal(h->message, "my-instance (project 1): health healthy → degraded, status ACTIVE → "
+                                        "PARTIALLYDEPLOYED (region 2: OOMKilled)");
+        /* Still degraded, another status: the status change is the news, at warning. */
+        OBSERVE(f, MAKE("DEPLOYING", 1, 1, NULL, 0, 1, "OOMKilled"), T0 + 61 * SEC, "deployment.status_changed,alert.firing");
+        assert_int_equal(f->ev.items[0]->priority, LOG_WARNING);
+        /* Healthy again: both at their usual priorities, health_changed a notice with OLD_STATUS. */
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0 + 62 * SEC,
+                "deployment.status_changed,container.error_cleared,container.ready_changed,"
+                "deployment.health_changed,alert.resolved");
+        assert_int_equal(f->ev.items[0]->priority, LOG_INFO);
+        assert_int_equal(f->ev.items[3]->priority, LOG_NOTICE);
+        assert_string_equal(event_get(f->ev.items[3], "old_status"), "DEPLOYING");
+}
+
+/* A deployment that goes gone while flapping: its flap ends with it (every flapping has its
+ * end), and when it comes back it starts afresh. */
+static void test_flap_gone(void **state) {
+        struct fixture *f = *state;
+        usec_t t = T0;
+        const struct event *e;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL), t));
+        for (int i = 0; i < 6; i++)
+                free(observe(f, i % 2 ? MAKE("ACTIVE", 1, 1, NULL) : MAKE("PARTIALLYDEPLOYED", 0, 1, NULL), t += SEC));
+        assert_true(f->w.flap.flapping);
+        free(observe(f, NULL, t += SEC));
+        e = event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED);
+        assert_non_null(e);
+        assert_int_equal(e->priority, LOG_NOTICE);
+        assert_string_equal(event_get(e, "health"), "gone");
+        assert_string_equal(event_get(e, "reason"), "deployment gone");
+        assert_string_equal(event_get(e, "status"), "ACTIVE");
+        assert_string_equal(event_get(e, "changes"), "4");
+        assert_non_null(strstr(e->message, "gone while flapping"));
+        assert_false(f->w.flap.flapping);
+        OBSERVE(f, NULL, t += 10 * USEC_PER_MINUTE, "");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), t += SEC, "deployment.discovered");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), t += 10 * USEC_PER_MINUTE, "");
 }
 
 static void test_containers_added_removed(void **state) {
@@ -634,6 +716,9 @@ int main(void) {
                 TEST(test_error_changes),
                 TEST(test_error_signature),
                 TEST(test_error_alternation),
+                TEST(test_error_return_after_long),
+                TEST(test_flap_gone),
+                TEST(test_status_with_health),
                 TEST(test_flap_control),
                 TEST(test_containers_added_removed),
                 TEST(test_spec_changed),
