@@ -81,6 +81,17 @@ static const struct account account_defaults = {
         .page_size = 100,
 };
 
+static void account_done(void *elem) {
+        struct account *a = elem;
+
+        free(a->name);
+        free(a->url);
+        free(a->key_file);
+        free(a->key_credential);
+        erase_and_free(a->key);
+        free(a->ca_file);
+}
+
 const struct config_section account_section = {
         .one = "account",
         .required = true,
@@ -89,4 +100,5 @@ const struct config_section account_section = {
         .offset_n = offsetof(struct config, n_accounts),
         .offset_line = offsetof(struct account, line),
         .defaults = &account_defaults,
+        .done = account_done,
 };

@@ -1,64 +1,62 @@
-/* The loader's sources (the main file and its @includes) and its diagnostics: every message is
+/* The loader's sources (the main file and its @includes), where each line of the text comes
+ * from, and its diagnostics: every message is
  * "FILE:LINE: message", collected, then sorted by file, line and the order found. The message
  * catalogue is at the top of config.c. */
 #include "config-internal.h"
 
-static char *dirname_of(const char *path) {
-        const char *slash = strrchr(path, '/');
-
-        if (!slash)
-                return NULL;
-        return xstrndup(path, slash == path ? 1 : (size_t) (slash - path));
-}
-
-size_t loader_source(struct loader *l, const char *raw) {
+size_t loader_source(struct loader *l, const char *name) {
         struct source *s;
 
-        if (!raw)
-                return 0;
-        for (size_t i = 1; i < l->n_sources; i++)
-                if (streq(l->sources[i].raw, raw))
+        for (size_t i = 0; i < l->n_sources; i++)
+                if (streq(l->sources[i].name, name))
                         return i;
         s = array_append(&l->sources, &l->n_sources, sizeof(*s));
-        s->raw = xstrdup(raw);
-        /* libconfig 1.5 resolves a relative @include against include_dir; say the same path. */
-        if (raw[0] == '/' || !l->include_dir)
-                s->name = xstrdup(raw);
-        else
-                s->name = xasprintf("%s%s%s", l->include_dir, streq(l->include_dir, "/") ? "" : "/", raw);
+        s->name = xstrdup(name);
         return l->n_sources - 1;
 }
 
-void loader_init(struct loader *l, const char *name, const char *text, unsigned flags, bool is_file) {
-        struct source *main_source;
+size_t loader_origin(const struct loader *l, unsigned line, unsigned *ret_line) {
+        const struct line_origin *o;
 
+        if (line == 0 || l->n_lines == 0) {
+                *ret_line = 0;
+                return 0;
+        }
+        /* libconfig may blame the line after the last one, at the end of the text. */
+        o = &l->lines[MIN(line, l->n_lines) - 1];
+        *ret_line = o->line + (line > l->n_lines ? line - (unsigned) l->n_lines : 0);
+        return o->source;
+}
+
+size_t setting_origin(const struct loader *l, const config_setting_t *s, unsigned *ret_line) {
+        return loader_origin(l, config_setting_source_line(s), ret_line);
+}
+
+void loader_init(struct loader *l, const char *name, unsigned flags, bool is_file) {
         *l = (struct loader) {
                 .flags = flags,
                 .is_file = is_file,
-                .include_dir = dirname_of(name),
                 .credentials_dir = getenv("CREDENTIALS_DIRECTORY"),
         };
         if (l->credentials_dir && !*l->credentials_dir)
                 l->credentials_dir = NULL;
-        main_source = array_append(&l->sources, &l->n_sources, sizeof(*main_source));
-        main_source->name = xstrdup(name);
-        main_source->text = xstrdup(text);
-        main_source->read_tried = true;
+        (void) loader_source(l, name);
 }
 
 void loader_done(struct loader *l) {
-        for (size_t i = 0; i < l->n_sources; i++) {
-                free(l->sources[i].raw);
+        for (size_t i = 0; i < l->n_sources; i++)
                 free(l->sources[i].name);
-                /* The text may hold inline secrets. */
-                erase_and_free(l->sources[i].text);
-                free(l->sources[i].lines);
-        }
         free(l->sources);
+        if (l->text)
+                explicit_bzero(l->text, l->text_alloc); /* it may hold inline secrets */
+        free(l->text);
+        free(l->lines);
+        for (size_t i = 0; i < l->n_unchecked; i++)
+                free(l->unchecked[i]);
+        free(l->unchecked);
         for (size_t i = 0; i < l->n_diags; i++)
                 free(l->diags[i].text);
         free(l->diags);
-        free(l->include_dir);
 }
 
 _printf_(5, 0) static void report_va(struct loader *l, size_t src, unsigned line, bool error,
@@ -80,14 +78,12 @@ _printf_(5, 0) static void report_va(struct loader *l, size_t src, unsigned line
 
 /* About setting s, at its file and line; s == NULL or the root: about the main file as a whole. */
 void report(struct loader *l, const config_setting_t *s, bool error, const char *fmt, ...) {
+        unsigned line = 0;
+        size_t src = s ? setting_origin(l, s, &line) : 0;
         va_list ap;
 
         va_start(ap, fmt);
-        if (s)
-                report_va(l, loader_source(l, config_setting_source_file(s)), config_setting_source_line(s),
-                          error, fmt, ap);
-        else
-                report_va(l, 0, 0, error, fmt, ap);
+        report_va(l, src, line, error, fmt, ap);
         va_end(ap);
 }
 
@@ -126,12 +122,18 @@ void loader_flush_diag(struct loader *l, struct config_diag *diag) {
 
 /* "line 7", or "other.conf:7" when first and the setting being reported live in different files. */
 char *where(struct loader *l, const config_setting_t *first, const config_setting_t *now) {
-        size_t a = loader_source(l, config_setting_source_file(first));
-        size_t b = loader_source(l, config_setting_source_file(now));
+        unsigned line, now_line;
+        size_t a = setting_origin(l, first, &line);
+        size_t b = setting_origin(l, now, &now_line);
 
         if (a == b)
-                return xasprintf("line %u", config_setting_source_line(first));
-        return xasprintf("%s:%u", l->sources[a].name, config_setting_source_line(first));
+                return xasprintf("line %u", line);
+        return xasprintf("%s:%u", l->sources[a].name, line);
+}
+
+const char *file_error(int r) {
+        /* read_full_file() refuses, without blocking, anything but a directory or a regular file. */
+        return r == -EINVAL ? "Not a regular file" : strerror(-r);
 }
 
 /* ------------------------------------------------------------------------------------------ */

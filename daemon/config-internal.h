@@ -25,15 +25,18 @@
 /* ------------------------------------------------------------------------------------------ */
 /* The loader and its diagnostics (config-diag.c) */
 
+/* A file read: the main one, or one named by an @include. */
 struct source {
-        char *raw;  /* the @include argument as libconfig names it; NULL: main file */
-        char *name; /* for messages and reading */
-        char *text; /* read lazily to re-read integer literals; erased when done */
-        bool read_tried;
-        size_t *lines; /* offset of each line in text, built on first use */
-        size_t n_lines;
+        char *name;         /* the path as given, or an @include's resolved path */
         bool inline_key;    /* holds an account's inline "key" */
         bool inline_secret; /* holds a webhook's inline "secret" */
+};
+
+/* Where a line of the text libconfig reads comes from. */
+struct line_origin {
+        size_t source;
+        unsigned line;
+        size_t offset; /* of the line's start in the text */
 };
 
 struct diag_entry {
@@ -47,19 +50,33 @@ struct diag_entry {
 struct loader {
         unsigned flags;
         bool is_file;                /* config_load: sources are real files whose mode matters */
-        char *include_dir;           /* directory of the main file; NULL: the current one */
         const char *credentials_dir; /* $CREDENTIALS_DIRECTORY */
-        struct source *sources;      /* [0] is the main file */
+        struct source *sources;      /* [0] is the main file, then the @includes in order */
         size_t n_sources;
+        /* What libconfig parses: the main file with its @includes expanded (config-include.c),
+         * erased when done (it may hold inline secrets), and where each of its lines comes from. */
+        char *text;
+        size_t text_size, text_alloc;
+        struct line_origin *lines;
+        size_t n_lines;
+        char **unchecked;            /* credentials -t could not check, each once */
+        size_t n_unchecked;
         struct diag_entry *diags;
         size_t n_diags;
         size_t n_errors;
 };
 
-void loader_init(struct loader *l, const char *name, const char *text, unsigned flags, bool is_file);
+void loader_init(struct loader *l, const char *name, unsigned flags, bool is_file);
 void loader_done(struct loader *l);
-/* The index of the source libconfig calls raw (NULL: the main file), added on first use. */
-size_t loader_source(struct loader *l, const char *raw);
+/* Adds a source (or finds it, by name) and returns its index. */
+size_t loader_source(struct loader *l, const char *name);
+/* The source and line that line of the text comes from (line 0: the main file as a whole). */
+size_t loader_origin(const struct loader *l, unsigned line, unsigned *ret_line);
+/* The same for a setting. */
+size_t setting_origin(const struct loader *l, const config_setting_t *s, unsigned *ret_line);
+/* Expands the @includes of the main file's text into l->text. Returns -EINVAL after reporting
+ * an include it refuses (config-include.c). */
+int loader_expand(struct loader *l, const char *main_text);
 /* Moves the diagnostics, sorted, into diag. */
 void loader_flush_diag(struct loader *l, struct config_diag *diag);
 
@@ -75,6 +92,8 @@ char *where(struct loader *l, const config_setting_t *first, const config_settin
 int type_error(struct loader *l, const config_setting_t *s, const char *path, const char *what);
 int range_error(struct loader *l, const config_setting_t *s, const char *path, bool zero_ok, const char *min,
                 const char *max, const char *got);
+/* What a read_full_file() error means, for "cannot read "P": REASON". */
+const char *file_error(int r);
 /* " (did you mean \"X\"?)" for the closest candidate within edit distance 2, or "". */
 char *did_you_mean(const char *const *candidates, size_t n, const char *s);
 
@@ -158,15 +177,18 @@ struct config_key {
         const void *data; /* anything else the parser needs */
 };
 
-/* A list of groups of the top level, e.g. accounts = ( { ... }, ... ), into an array of structs. */
+/* A section of the top level: a list of groups, e.g. accounts = ( { ... }, ... ), read into an
+ * array of structs (config_parse_list), or one group, e.g. foo = { ... }, read into a struct
+ * embedded in the top level's (config_parse_group). */
 struct config_section {
-        const char *one;          /* "account", for "at least one account is required" */
-        bool required;            /* at least one element */
+        const char *one;          /* lists: "account", for "at least one account is required" */
+        bool required;            /* lists: at least one element */
         const struct config_key *keys; /* ends with { NULL } */
         size_t size;              /* of one element */
-        size_t offset_n;          /* of the element count in struct config (the key's offset: the array) */
+        size_t offset_n;          /* lists: of the element count (the key's offset: the array's) */
         size_t offset_line;       /* of the element's "line" */
         const void *defaults;     /* an element with its defaults; NULL: zeros */
+        void (*done)(void *elem); /* frees what an element holds */
 };
 
 struct section_ctx {
@@ -184,6 +206,13 @@ struct section_ctx {
 
 /* Runs the parser of every key of ctx->keys that has one and passes filter (NULL: all). */
 void parse_keys(struct section_ctx *ctx, void *obj, bool (*filter)(const struct config_key *k));
+/* Reads the top level (root) with its table into obj: the settings, the unknown keys, then the
+ * sections (so that messages on a shared line keep the order they always had). */
+void parse_top_level(struct loader *l, const config_setting_t *root, const struct config_key *keys, void *obj,
+                     struct config *c);
+bool is_section(const struct config_key *k);
+/* Frees what the sections of keys hold in obj. */
+void sections_free(const struct config_key *keys, void *obj);
 /* Warns about every member of the group that is not in keys. */
 void warn_unknown_keys(const struct scope *sc, const struct config_key *keys);
 /* What the parser of key returned, or 0 if it has none or has not run. */
@@ -201,6 +230,16 @@ int config_parse_path(struct section_ctx *ctx, const struct config_key *k, void 
 int config_parse_strings(struct section_ctx *ctx, const struct config_key *k, void *obj);
 /* data: a struct config_section; the key's offset is that of the array in struct config. */
 int config_parse_list(struct section_ctx *ctx, const struct config_key *k, void *obj);
+/* data: a struct config_section; the key's offset is that of the struct in struct config, which
+ * gets the section's defaults whether the group is there or not. */
+int config_parse_group(struct section_ctx *ctx, const struct config_key *k, void *obj);
+
+/* Loads text with keys as its top level into obj, as config_load_string() does with the real
+ * table (the tests of the table engine use it). On failure obj may hold what was read: free it
+ * with sections_free(). */
+int config_load_table(const char *text, const char *name, const struct config_key *keys, void *obj,
+                      struct config_diag *diag);
+void strv_free(char **v, size_t n);
 
 struct strings_rule {
         string_check_t check;

@@ -156,6 +156,12 @@ static const struct config_key project_keys[] = {
         {}
 };
 
+static void project_done(void *elem) {
+        struct project *p = elem;
+
+        strv_free(p->deployments, p->n_deployments);
+}
+
 const struct config_section project_section = {
         .one = "project",
         .required = true,
@@ -163,4 +169,5 @@ const struct config_section project_section = {
         .size = sizeof(struct project),
         .offset_n = offsetof(struct config, n_projects),
         .offset_line = offsetof(struct project, line),
+        .done = project_done,
 };

@@ -34,7 +34,7 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
         if (r == -EFBIG)
                 report_error(l, s, "%s: \"%s\" is larger than %u bytes", path, file, SECRET_MAX);
         else if (r < 0)
-                report_error(l, s, "%s: cannot read \"%s\": %s", path, file, strerror(-r));
+                report_error(l, s, "%s: cannot read \"%s\": %s", path, file, file_error(r));
         if (r < 0)
                 return;
         strip_trailing_space(buf);
@@ -49,6 +49,14 @@ static void load_secret_file(struct loader *l, const config_setting_t *s, const 
         buf = erase_and_free(buf);
 }
 
+/* -t says which credentials it could not check, each once. */
+static void note_unchecked(struct loader *l, const char *name) {
+        for (size_t i = 0; i < l->n_unchecked; i++)
+                if (streq(l->unchecked[i], name))
+                        return;
+        *(char **) array_append(&l->unchecked, &l->n_unchecked, sizeof(char *)) = xstrdup(name);
+}
+
 static void load_credential(struct loader *l, const config_setting_t *s, const char *path,
                             const struct secret_keys *k, const char *name, char **ret) {
         _cleanup_free_ char *file = NULL;
@@ -56,8 +64,10 @@ static void load_credential(struct loader *l, const config_setting_t *s, const c
         if (!l->credentials_dir) {
                 /* inferwatchd -t outside the service: nothing to check against (main.c lists
                  * what it skipped). */
-                if (!(l->flags & CONFIG_LOAD_SECRETS))
+                if (!(l->flags & CONFIG_LOAD_SECRETS)) {
+                        note_unchecked(l, name);
                         return;
+                }
                 report_error(l, s,
                              "%s: $CREDENTIALS_DIRECTORY is not set; run inferwatchd from its systemd unit "
                              "(LoadCredential=%s) or use %s",
@@ -91,7 +101,7 @@ static void parse_inline_secret(const struct scope *sc, const struct secret_keys
                 report_error(sc->l, s, "%s: the %s %s", path, k->what, problem);
         *f.value = xstrdup(v);
         *f.is_inline = true;
-        idx = loader_source(sc->l, config_setting_source_file(s));
+        idx = setting_origin(sc->l, s, &(unsigned) { 0 });
         if (k->is_account)
                 sc->l->sources[idx].inline_key = true;
         else

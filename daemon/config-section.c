@@ -1,6 +1,7 @@
 /* The engine of the key tables: a group is read by running the parser of each of its keys in
- * table order, then warning about the members no key names; a list of groups (accounts,
- * projects, webhooks) becomes an array of structs, each element starting from its defaults.
+ * table order, then warning about the members no key names; a section of the top level is a list
+ * of groups (accounts, projects, webhooks), read into an array of structs, or a single group read
+ * into a struct, each element starting from its defaults.
  *
  * How to add a key: one line in its group's table (top_keys in config.c, account_keys in
  * config-account.c, ...): { "name", parser, offsetof(struct ..., field), min, max, .data = ... }.
@@ -12,15 +13,21 @@
  * 0 (absent: leave the default), 1 (set) or -EINVAL (reported); one that depends on another key
  * comes after it in the table and asks section_result() how that one went (see parse_timeout).
  * Put the default in the section's defaults struct (config_defaults for the top level), the
- * field in config.h, and free it in config_free(). Then document the key in inferwatch.conf(5)
+ * field in config.h, and free it in the section's done function (config_free() for the top
+ * level). Then document the key in inferwatch.conf(5)
  * and show it in conf/inferwatch.conf: tests/offline/doc-coverage.sh checks both against the
  * table.
  *
- * How to add a list section ("foo = ( { ... }, ... )"): a config-foo.c with its key table, its
- * defaults and a const struct config_section (see config-account.c), declared in
- * config-internal.h, and one line in top_keys: { "foo", config_parse_list, C(foos), .data =
- * &foo_section }, with struct foo *foos and size_t n_foos in struct config. The list is read in
- * table order, after the settings of the top level; messages keep their FILE:LINE sorting. */
+ * How to add a section: a config-foo.c with its key table, its defaults, a done function that
+ * frees what an element holds, and a const struct config_section (see config-account.c), declared
+ * in config-internal.h; then one line in top_keys (config.c). A list, foo = ( { ... }, ... ):
+ * { "foo", config_parse_list, C(foos), .data = &foo_section }, with struct foo *foos and size_t
+ * n_foos in struct config. A single group, foo = { ... }: { "foo", config_parse_group, C(foo),
+ * .data = &foo_section }, with a struct foo foo in struct config, which holds the defaults when
+ * the group is absent. Sections are read in table order, after the settings of the top level,
+ * and freed by config_free() through done; list-config-keys (and so doc-coverage) lists each
+ * section's keys as a group of its own. tests/unit/test-config.c tests the engine with a table
+ * of its own (test_table_engine). */
 #include "config-internal.h"
 
 static size_t keys_count(const struct config_key *keys) {
@@ -134,6 +141,22 @@ static void parse_element(struct section_ctx *list_ctx, const struct config_sect
         warn_unknown_keys(&ctx.sc, section->keys);
 }
 
+int config_parse_group(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        const struct config_section *section = k->data;
+        const config_setting_t *g = member(&ctx->sc, k->key);
+        void *elem = FIELD(obj, k->offset, char);
+        struct section_ctx group_ctx = { .sc.l = ctx->sc.l, .c = ctx->c, .count = 1 };
+
+        if (section->defaults)
+                memcpy(elem, section->defaults, section->size);
+        if (!g)
+                return 0;
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+                return type_error(ctx->sc.l, g, k->key, "a group { ... }");
+        parse_element(&group_ctx, section, g, k->key, elem);
+        return 1;
+}
+
 int config_parse_list(struct section_ctx *ctx, const struct config_key *k, void *obj) {
         const struct config_section *section = k->data;
         const config_setting_t *list = get_group_list(&ctx->sc, k->key, section->required, section->one);
@@ -164,4 +187,43 @@ int config_parse_list(struct section_ctx *ctx, const struct config_key *k, void 
                 (*n_elems)++;
         }
         return list ? 1 : 0;
+}
+
+bool is_section(const struct config_key *k) {
+        return k->parse == config_parse_list || k->parse == config_parse_group;
+}
+
+static bool is_setting(const struct config_key *k) {
+        return !is_section(k);
+}
+
+void parse_top_level(struct loader *l, const config_setting_t *root, const struct config_key *keys, void *obj,
+                     struct config *c) {
+        _cleanup_free_ int *results = xcalloc(keys_count(keys), sizeof(int));
+        struct section_ctx ctx = {
+                .sc = { l, root, NULL },
+                .c = c,
+                .keys = keys,
+                .results = results,
+        };
+
+        parse_keys(&ctx, obj, is_setting);
+        warn_unknown_keys(&ctx.sc, keys);
+        parse_keys(&ctx, obj, is_section);
+}
+
+void sections_free(const struct config_key *keys, void *obj) {
+        for (const struct config_key *k = keys; k->key; k++) {
+                const struct config_section *section = k->data;
+                char *elems;
+
+                if (k->parse == config_parse_group && section->done)
+                        section->done(FIELD(obj, k->offset, char));
+                if (k->parse != config_parse_list)
+                        continue;
+                memcpy(&elems, FIELD(obj, k->offset, char), sizeof(elems));
+                for (size_t i = 0; elems && section->done && i < *FIELD(obj, section->offset_n, size_t); i++)
+                        section->done(elems + i * section->size);
+                free(elems);
+        }
 }

@@ -113,30 +113,13 @@ static const char *after_name(const char *p, const char *name) {
         return skip_space(p + 1);
 }
 
-/* Line "line" (from 1) of the file setting s comes from, or NULL. Included files are read here;
- * an index of lines keeps this cheap for configs with thousands of integers. */
-static const char *source_line(struct loader *l, const config_setting_t *s) {
-        size_t idx = loader_source(l, config_setting_source_file(s)); /* may move l->sources */
-        struct source *src = &l->sources[idx];
+/* The line of the text setting s is on, or NULL. */
+static const char *source_line(const struct loader *l, const config_setting_t *s) {
         unsigned line = config_setting_source_line(s);
 
-        if (!src->read_tried) {
-                src->read_tried = true;
-                if (read_full_file(src->name, CONFIG_FILE_MAX, &src->text, NULL) < 0)
-                        src->text = NULL;
-        }
-        if (src->text && !src->lines) {
-                src->n_lines = 1;
-                for (const char *p = src->text; (p = strchr(p, '\n')); p++)
-                        src->n_lines++;
-                src->lines = xcalloc(src->n_lines, sizeof(size_t));
-                src->n_lines = 1;
-                for (const char *p = src->text; (p = strchr(p, '\n')); p++)
-                        src->lines[src->n_lines++] = (size_t) (p + 1 - src->text);
-        }
-        if (!src->text || line < 1 || line > src->n_lines)
+        if (!l->text || line < 1 || line > l->n_lines)
                 return NULL;
-        return src->text + src->lines[line - 1];
+        return l->text + l->lines[line - 1].offset;
 }
 
 static bool literal_matches(const struct literal *lit, const config_setting_t *s, long long stored) {
@@ -572,6 +555,12 @@ static int get_filter_strings(const struct scope *sc, const char *key, const cha
         if (config_setting_is_aggregate(s) && config_setting_length(s) == 0)
                 return value_empty_error(sc->l, s, path, every);
         return value_strings(sc->l, s, path, check, ret, ret_n);
+}
+
+void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
 }
 
 bool has_control_chars(const char *s) {

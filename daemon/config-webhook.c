@@ -250,6 +250,23 @@ static const struct webhook webhook_defaults = {
         .retry_max_interval = 5 * USEC_PER_MINUTE,
 };
 
+static void webhook_done(void *elem) {
+        struct webhook *w = elem;
+
+        free(w->name);
+        free(w->url);
+        strv_free(w->headers, w->n_headers);
+        strv_free(w->events, w->n_events);
+        strv_free(w->deployments, w->n_deployments);
+        free(w->projects);
+        free(w->url_file);
+        free(w->url_credential);
+        free(w->secret_file);
+        free(w->secret_credential);
+        erase_and_free(w->secret);
+        free(w->ca_file);
+}
+
 const struct config_section webhook_section = {
         .one = "webhook",
         .keys = webhook_keys,
@@ -257,6 +274,7 @@ const struct config_section webhook_section = {
         .offset_n = offsetof(struct config, n_webhooks),
         .offset_line = offsetof(struct webhook, line),
         .defaults = &webhook_defaults,
+        .done = webhook_done,
 };
 
 const char *webhook_format_to_string(enum webhook_format f) {

@@ -2,9 +2,10 @@
  * problem. Nothing here prints: everything goes into struct config_diag.
  *
  * Every message has one of these shapes. FILE is the path as given; an @include is named by its
- * path resolved against the directory of the main file. LINE is the line where the setting (or
- * group) starts. PATH names the setting: "interval", "accounts[0].url", "webhooks[1].headers[0]",
- * or a group, "projects[2]". Warnings have "warning: " right after "FILE:LINE: ". Strings from the
+ * path resolved against the directory of the file holding it (config-include.c). STRERROR is
+ * strerror()'s, or "Not a regular file" for a FIFO, a device or a socket. LINE is the line where
+ * the setting (or group) starts. PATH names the setting: "interval", "accounts[0].url",
+ * "webhooks[1].headers[0]", or a group, "projects[2]". Warnings have "warning: " right after "FILE:LINE: ". Strings from the
  * file are quoted C-style (\n, \xHH) so every message stays on one line. Secret values, URLs,
  * header values and bad key_file/secret_file/credential values are never echoed: they may hold
  * credentials.
@@ -16,9 +17,11 @@
  *   FILE: warning: contains an inline secret but is readable by group/others (mode 0644); chmod 600
  *         it or use key_file/key_credential                  (secret_file/secret_credential for a
  *                                                            webhook's secret; config_load only)
+ * Includes (reading stops after them, as after a syntax error):
+ *   FILE:LINE: cannot include "P": STRERROR | more than 10 levels of @include
+ *   FILE:LINE: @include: the file name has no closing quote
  * Syntax, as libconfig words it:
- *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array |
- *              cannot open include file | ...
+ *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array | ...
  * Types (WHAT: an integer | a string | a duration such as "60s" or a number of seconds | a size such
  * as "8MiB" or a number of bytes | a list of groups such as ( { ... } ) | a group { ... } | an array
  * of strings such as [ "a", "b" ] | an array of integers such as [ 1, 2 ] | "*" or an array of
@@ -80,7 +83,8 @@
  *   FILE:LINE: warning: [PATH: ]unknown key "X" [(did you mean "Y"?)]
  *
  * All problems are collected in one pass (a syntax error stops it). Errors and warnings are each
- * sorted by file (main file first), then line, then the order found; whole-file messages first. */
+ * sorted by file (main file first, then the others in the order they are included), then line,
+ * then the order found; whole-file messages first. */
 
 #include <sys/stat.h>
 
@@ -137,7 +141,7 @@ static const struct config_key top_keys[] = {
         { "state_directory",   parse_state_directory },
         { "spool_max_size",    config_parse_size,      C(spool_max_size),    64 * KIB,   16 * GIB },
         { "spool_max_age",     config_parse_duration,  C(spool_max_age),     SEC,        365 * DAY },
-        /* The lists, in this order: projects name accounts. */
+        /* The sections, in this order: projects name accounts. */
         { "accounts",          config_parse_list,      C(accounts),          .data = &account_section },
         { "projects",          config_parse_list,      C(projects),          .data = &project_section },
         { "webhooks",          config_parse_list,      C(webhooks),          .data = &webhook_section },
@@ -158,30 +162,6 @@ static const struct config config_defaults = {
         .spool_max_age = 7 * USEC_PER_DAY,
 };
 
-static bool is_list(const struct config_key *k) {
-        return k->parse == config_parse_list;
-}
-
-static bool is_not_list(const struct config_key *k) {
-        return !is_list(k);
-}
-
-static void parse_root(struct loader *l, const config_setting_t *root, struct config *c) {
-        int results[ELEMENTSOF(top_keys)] = {};
-        struct section_ctx ctx = {
-                .sc = { l, root, NULL },
-                .c = c,
-                .keys = top_keys,
-                .results = results,
-        };
-
-        *c = config_defaults;
-        /* The settings first, then the lists: messages on one line keep the order they always had. */
-        parse_keys(&ctx, c, is_not_list);
-        warn_unknown_keys(&ctx.sc, top_keys);
-        parse_keys(&ctx, c, is_list);
-}
-
 /* A file holding an inline secret should be readable by its owner only. */
 static void check_modes(struct loader *l) {
         for (size_t i = 0; i < l->n_sources; i++) {
@@ -200,36 +180,47 @@ static void check_modes(struct loader *l) {
 }
 
 static void report_syntax_error(struct loader *l, const config_t *cf) {
-        size_t src = loader_source(l, config_error_file(cf));
+        unsigned line;
+        size_t src = loader_origin(l, (unsigned) MAX(config_error_line(cf), 0), &line);
 
-        report_at(l, src, (unsigned) MAX(config_error_line(cf), 0), true, "%s",
-                  strempty(config_error_text(cf)));
+        report_at(l, src, line, true, "%s", strempty(config_error_text(cf)));
 }
 
-/* Parses the main source of l; every problem lands in l's diagnostics. */
-static int loader_run(struct loader *l, struct config **ret) {
-        struct config *c;
+/* Parses text, the main source of l, with keys as its top level into obj; every problem lands in
+ * l's diagnostics. Returns -EINVAL if there was an error. */
+static int loader_parse(struct loader *l, const char *text, const struct config_key *keys, void *obj,
+                        struct config *c) {
         config_t cf;
 
+        /* libconfig opens no file itself: it gets the text with the @includes expanded. */
+        if (loader_expand(l, text) < 0)
+                return -EINVAL;
         config_init(&cf);
-        if (l->include_dir)
-                config_set_include_dir(&cf, l->include_dir);
-        if (!config_read_string(&cf, l->sources[0].text)) {
+        if (!config_read_string(&cf, strempty(l->text))) {
                 report_syntax_error(l, &cf);
                 config_destroy(&cf);
                 return -EINVAL;
         }
-        c = xcalloc(1, sizeof(*c));
-        parse_root(l, config_root_setting(&cf), c);
-        c->path = xstrdup(l->sources[0].name);
+        parse_top_level(l, config_root_setting(&cf), keys, obj, c);
         /* Every string we keep was copied: libconfig's die here. */
         config_destroy(&cf);
         if (l->is_file)
                 check_modes(l);
-        if (l->n_errors > 0) {
+        return l->n_errors > 0 ? -EINVAL : 0;
+}
+
+static int loader_run(struct loader *l, const char *text, struct config **ret) {
+        struct config *c = xmalloc(sizeof(*c));
+
+        *c = config_defaults;
+        c->path = xstrdup(l->sources[0].name);
+        if (loader_parse(l, text, top_keys, c, c) < 0) {
                 config_free(c);
                 return -EINVAL;
         }
+        c->unchecked_credentials = TAKE_PTR(l->unchecked);
+        c->n_unchecked_credentials = l->n_unchecked;
+        l->n_unchecked = 0;
         *ret = c;
         return 0;
 }
@@ -240,8 +231,8 @@ static int load(const char *text, const char *name, unsigned flags, bool is_file
         struct loader l;
         int r;
 
-        loader_init(&l, name, text, flags, is_file);
-        r = loader_run(&l, ret);
+        loader_init(&l, name, flags, is_file);
+        r = loader_run(&l, text, ret);
         loader_flush_diag(&l, diag ? diag : &scratch);
         loader_done(&l);
         config_diag_done(&scratch);
@@ -258,11 +249,23 @@ int config_load(const char *path, unsigned flags, struct config_diag *diag, stru
         if (r < 0) {
                 if (diag)
                         *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
-                                xasprintf("%s: cannot read: %s", path, strerror(-r));
+                                xasprintf("%s: cannot read: %s", path, file_error(r));
                 return r;
         }
         r = load(text, path, flags, true, diag, ret);
         text = erase_and_free(TAKE_PTR(text));
+        return r;
+}
+
+int config_load_table(const char *text, const char *name, const struct config_key *keys, void *obj,
+                      struct config_diag *diag) {
+        struct loader l;
+        int r;
+
+        loader_init(&l, name, 0, false);
+        r = loader_parse(&l, text, keys, obj, NULL);
+        loader_flush_diag(&l, diag);
+        loader_done(&l);
         return r;
 }
 
@@ -273,49 +276,12 @@ int config_load_string(const char *text, const char *name, unsigned flags, struc
         return load(text, name, flags, false, diag, ret);
 }
 
-static void strv_free(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-static void account_done(struct account *a) {
-        free(a->name);
-        free(a->url);
-        free(a->key_file);
-        free(a->key_credential);
-        erase_and_free(a->key);
-        free(a->ca_file);
-}
-
-static void webhook_done(struct webhook *w) {
-        free(w->name);
-        free(w->url);
-        strv_free(w->headers, w->n_headers);
-        strv_free(w->events, w->n_events);
-        strv_free(w->deployments, w->n_deployments);
-        free(w->projects);
-        free(w->url_file);
-        free(w->url_credential);
-        free(w->secret_file);
-        free(w->secret_credential);
-        erase_and_free(w->secret);
-        free(w->ca_file);
-}
-
 struct config *config_free(struct config *c) {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_accounts; i++)
-                account_done(&c->accounts[i]);
-        free(c->accounts);
-        for (size_t i = 0; i < c->n_projects; i++)
-                strv_free(c->projects[i].deployments, c->projects[i].n_deployments);
-        free(c->projects);
-        for (size_t i = 0; i < c->n_webhooks; i++)
-                webhook_done(&c->webhooks[i]);
-        free(c->webhooks);
+        sections_free(top_keys, c);
         free(c->state_directory);
+        strv_free(c->unchecked_credentials, c->n_unchecked_credentials);
         free(c->path);
         free(c);
         return NULL;
@@ -331,12 +297,12 @@ struct account *config_find_account(const struct config *c, const char *name) {
 }
 
 
-/* The top level is group "", then each list of groups by its key. */
+/* The top level is group "", then each section by its key. */
 static const struct config_key *group_keys(const char *group) {
         if (streq(group, ""))
                 return top_keys;
         for (const struct config_key *k = top_keys; k->key; k++)
-                if (is_list(k) && streq(k->key, group))
+                if (is_section(k) && streq(k->key, group))
                         return ((const struct config_section *) k->data)->keys;
         return NULL;
 }
@@ -345,7 +311,7 @@ const char *config_group_name(size_t i) {
         if (i == 0)
                 return "";
         for (const struct config_key *k = top_keys; k->key; k++)
-                if (is_list(k) && --i == 0)
+                if (is_section(k) && --i == 0)
                         return k->key;
         return NULL;
 }

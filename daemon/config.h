@@ -80,6 +80,11 @@ struct config {
         size_t n_projects;
         struct webhook *webhooks;
         size_t n_webhooks;
+
+        /* The credentials named by the file that could not be checked, each once: without
+         * CONFIG_LOAD_SECRETS (-t) outside the service, where $CREDENTIALS_DIRECTORY is unset. */
+        char **unchecked_credentials;
+        size_t n_unchecked_credentials;
 };
 
 /* Diagnostics collected while loading: each line is complete, "FILE:LINE: message". */

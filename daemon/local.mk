@@ -7,7 +7,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/config.c daemon/config.h daemon/config-internal.h \
 	daemon/config-diag.c daemon/config-value.c daemon/config-secret.c \
 	daemon/config-section.c daemon/config-account.c daemon/config-project.c \
-	daemon/config-webhook.c \
+	daemon/config-webhook.c daemon/config-include.c \
 	daemon/crashpoint.c daemon/crashpoint.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \

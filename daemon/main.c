@@ -12,6 +12,9 @@
 
 #define EXIT_USAGE 2
 #define EXIT_CONFIG 78 /* EX_CONFIG of sysexits.h */
+/* -t: valid as far as it could be checked, but credentials were not ($CREDENTIALS_DIRECTORY is
+ * unset): EX_TEMPFAIL of sysexits.h, "try again" where the credentials are. */
+#define EXIT_UNCHECKED 75
 
 enum action {
         ACTION_RUN,
@@ -36,7 +39,8 @@ static void help(void) {
         printf("Usage: inferwatchd [OPTIONS]\n"
                "Watch Gcore Everywhere Inference deployments and report every change that matters.\n\n"
                "  -c, --config=FILE        configuration file (default %s)\n"
-               "  -t, --check-config       validate the configuration and exit (0 valid, 78 invalid)\n"
+               "  -t, --check-config       validate the configuration and exit (0 valid, 78 invalid,\n"
+               "                           75 valid but credentials not checked)\n"
                "      --once               poll everything once, print a table, exit with a Nagios code\n"
                "      --status             show what the running daemon last saw (no API calls)\n"
                "      --json               with --once or --status: print JSON\n"
@@ -175,31 +179,9 @@ static int parse_args(int argc, char *argv[], struct options *o, char **ret_erro
         return 0;
 }
 
-static void print_credential(const char *name, bool *first) {
-        if (!name)
-                return;
-        printf("%s%s", *first ? "not checked ($CREDENTIALS_DIRECTORY is not set): " : ", ", name);
-        *first = false;
-}
-
-/* Outside the service there is no $CREDENTIALS_DIRECTORY to look in: say which credentials -t
- * could not check, so that an OK does not promise more than was checked. */
-static void print_unchecked_credentials(const struct config *c) {
-        const char *dir = getenv("CREDENTIALS_DIRECTORY");
-        bool first = true;
-
-        if (dir && *dir)
-                return;
-        for (size_t i = 0; i < c->n_accounts; i++)
-                print_credential(c->accounts[i].key_credential, &first);
-        for (size_t i = 0; i < c->n_webhooks; i++) {
-                print_credential(c->webhooks[i].url_credential, &first);
-                print_credential(c->webhooks[i].secret_credential, &first);
-        }
-        if (!first)
-                printf("\n");
-}
-
+/* Outside the service there is no $CREDENTIALS_DIRECTORY to look in: the verdict says which
+ * credentials -t could not check, and its exit status too, so that it promises no more than was
+ * checked (the service would refuse to start on a missing or bad one). */
 static int check_config(const char *path) {
         struct config_diag diag = {};
         struct config *c = NULL;
@@ -210,12 +192,19 @@ static int check_config(const char *path) {
         config_diag_done(&diag);
         if (r < 0)
                 return EXIT_CONFIG;
-        printf("%s: OK (%zu account%s, %zu project%s, %zu webhook%s)\n", path, c->n_accounts,
+        printf("%s: OK (%zu account%s, %zu project%s, %zu webhook%s)", path, c->n_accounts,
                plural(c->n_accounts), c->n_projects, plural(c->n_projects), c->n_webhooks,
                plural(c->n_webhooks));
-        print_unchecked_credentials(c);
+        r = c->n_unchecked_credentials > 0 ? EXIT_UNCHECKED : EXIT_SUCCESS;
+        if (r == EXIT_UNCHECKED) {
+                printf(", but %zu credential%s not checked ($CREDENTIALS_DIRECTORY is not set): ",
+                       c->n_unchecked_credentials, plural(c->n_unchecked_credentials));
+                for (size_t i = 0; i < c->n_unchecked_credentials; i++)
+                        printf("%s%s", i > 0 ? ", " : "", c->unchecked_credentials[i]);
+        }
+        printf("\n");
         config_free(c);
-        return EXIT_SUCCESS;
+        return r;
 }
 
 static int run(const struct options *o) {

@@ -133,7 +133,9 @@ usec_t jitter(usec_t d, double fraction);
  * RETRY_AFTER_MAX). */
 usec_t backoff_delay(usec_t base, usec_t cap, unsigned attempt, usec_t retry_after);
 
-/* Reads a whole small file; strips one trailing newline. Refuses files over max bytes. */
+/* Reads a whole small file; strips one trailing newline. Refuses files over max bytes (-EFBIG),
+ * a directory (-EISDIR) and any other file that is not regular (-EINVAL), without blocking on a
+ * FIFO. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 /* Writes path atomically: a temporary file in the same directory filled by write_fn (which
  * returns a negative errno on failure), fsync, rename, fsync of the directory. */

@@ -8,6 +8,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-hostile-text.py \
 	tests/integration/test-state-lock.py \
 	tests/integration/test-notify.py \
+	tests/integration/test-reload-faults.py \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
 	tests/integration/test-valgrind.py

@@ -1,7 +1,8 @@
 #!/bin/sh
 # inferwatchd -t on the shipped example configuration: valid and without warnings; outside the
-# service (no $CREDENTIALS_DIRECTORY) it names the credentials it could not check; with the
-# credentials present it checks them, and a missing one is an error at its line.
+# service (no $CREDENTIALS_DIRECTORY) its verdict names the credentials it could not check and it
+# exits 75, not 0; with the credentials present it checks them (exit 0), and a missing one is an
+# error at its line (78).
 : "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
@@ -24,9 +25,8 @@ expect() { # DESCRIPTION CONDITION...
 }
 
 run
-expect "outside the service: valid, no warning" test "$rc" -eq 0 -a -z "$err"
-expect "outside the service: the summary and the unchecked credentials" test "$out" = "$example: OK (1 account, 2 projects, 3 webhooks)
-not checked (\$CREDENTIALS_DIRECTORY is not set): gcore-api-key, slack-url, webhook-secret"
+expect "outside the service: valid but not all checked (exit 75), no warning" test "$rc" -eq 75 -a -z "$err"
+expect "outside the service: the verdict names the unchecked credentials" test "$out" = "$example: OK (1 account, 2 projects, 3 webhooks), but 3 credentials not checked (\$CREDENTIALS_DIRECTORY is not set): gcore-api-key, slack-url, webhook-secret"
 
 mkdir "$tmp/creds"
 echo "value-of-gcore-api-key" > "$tmp/creds/gcore-api-key"

@@ -1,6 +1,6 @@
 /* Prints every configuration key the parser accepts as "GROUP KEY", one a line, GROUP being
- * "global", "accounts", "projects" or "webhooks": the documentation checks compare
- * inferwatch.conf(5) and the example configuration with this list. */
+ * "global" or a section's key ("accounts", "projects", "webhooks", ...): the documentation checks
+ * compare inferwatch.conf(5) and the example configuration with this list. */
 #include <stdio.h>
 
 #include "config.h"

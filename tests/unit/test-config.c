@@ -11,6 +11,8 @@
 
 /* Not "config.h": -I. finds autoconf's header of the same name first. */
 #include "config.h"
+/* For the tests of the table engine with a table of their own. */
+#include "config-internal.h"
 
 /* A valid account and project for cases about something else; they come after the case's own
  * lines so that the line numbers in expectations are those of the case text. */
@@ -130,7 +132,7 @@ static const struct bad_case bad_cases[] = {
           { "t.conf:3: mismatched element type in array" } },
         { "syntax_missing_include",
           "@include \"/nonexistent/inferwatch/x.conf\"\n" BASE,
-          { "t.conf:1: cannot open include file" } },
+          { "t.conf:1: cannot include \"/nonexistent/inferwatch/x.conf\": No such file or directory" } },
 
         /* Missing or empty top-level lists. */
         { "empty_file", "", { "t.conf: \"accounts\" is required", "t.conf: \"projects\" is required" } },
@@ -918,6 +920,133 @@ static void test_duplicates_across_include(void **state) {
         assert_null(load_file_expect(main_conf, 0, STRV(e_hook, e_acc, e_proj), NONE));
 }
 
+/* Issue 10 item 6: libconfig's scanner called exit(2) on an @include naming a directory, taking
+ * the daemon down on reload; now it is an error at the directive's line, and nothing is lost. */
+static void test_include_directory(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *sub = xasprintf("%s/conf.d", t->dir), *main_conf = NULL, *e = NULL;
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        main_conf = tmp_file(t, "main.conf", BASE "@include \"conf.d\"\n", 0600);
+        e = xasprintf("%s:3: cannot include \"%s\": Is a directory", main_conf, sub);
+        assert_null(load_file_expect(main_conf, 0, STRV(e), NONE));
+        assert_null(load_file_expect(main_conf, CONFIG_LOAD_SECRETS, STRV(e), NONE));
+}
+
+/* Issue 10 item 7: a FIFO (or a device) as the configuration, an @include, a key, secret or URL
+ * file, or a credential blocked -t and froze a reload until a writer came. The alarm turns a
+ * hang into a failure. */
+static void test_fifo_refused(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *fifo = xasprintf("%s/fifo", t->dir), *creds = xasprintf("%s/creds", t->dir);
+        _cleanup_free_ char *cred_fifo = xasprintf("%s/gcore-api-key", creds);
+        _cleanup_free_ char *e_main = xasprintf("%s: cannot read: Not a regular file", fifo);
+        _cleanup_free_ char *t_inc = xasprintf(BASE "@include \"%s\"\n", fifo);
+        _cleanup_free_ char *e_inc = xasprintf("t.conf:3: cannot include \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *t_key = xasprintf("accounts = ( { key_file = \"%s\"; } );\n" PROJECTS, fifo);
+        _cleanup_free_ char *e_key =
+                xasprintf("t.conf:1: accounts[0].key_file: cannot read \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *t_secret =
+                xasprintf(BASE "webhooks = ( { url = \"https://h\"; secret_file = \"%s\"; } );\n", fifo);
+        _cleanup_free_ char *e_secret =
+                xasprintf("t.conf:3: webhooks[0].secret_file: cannot read \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *t_url = xasprintf(BASE "webhooks = ( { url_file = \"%s\"; } );\n", fifo);
+        _cleanup_free_ char *e_url =
+                xasprintf("t.conf:3: webhooks[0].url_file: cannot read \"%s\": Not a regular file", fifo);
+        _cleanup_free_ char *e_cred = xasprintf(
+                "t.conf:1: accounts[0].key_credential: cannot read \"%s\": Not a regular file", cred_fifo);
+        _cleanup_free_ char *e_dev =
+                xasprintf("t.conf:1: accounts[0].key_file: cannot read \"/dev/zero\": Not a regular file");
+
+        (void) alarm(30);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_null(load_file_expect(fifo, 0, STRV(e_main), NONE));
+        assert_null(load_expect(t_inc, 0, STRV(e_inc), NONE));
+        assert_null(load_expect(t_key, 0, STRV(e_key), NONE));
+        assert_null(load_expect(t_key, CONFIG_LOAD_SECRETS, STRV(e_key), NONE));
+        assert_null(load_expect(t_secret, CONFIG_LOAD_SECRETS, STRV(e_secret), NONE));
+        assert_null(load_expect(t_url, CONFIG_LOAD_SECRETS, STRV(e_url), NONE));
+        assert_null(load_expect("accounts = ( { key_file = \"/dev/zero\"; } );\n" PROJECTS, 0, STRV(e_dev),
+                                NONE));
+        assert_int_equal(mkdir(creds, 0700), 0);
+        assert_int_equal(mkfifo(cred_fifo, 0600), 0);
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", creds, 1), 0);
+        assert_null(load_expect("accounts = ( { key_credential = \"gcore-api-key\"; } );\n" PROJECTS,
+                                CONFIG_LOAD_SECRETS, STRV(e_cred), NONE));
+        (void) alarm(0);
+}
+
+/* Issue 10 item 9: with an absolute main file (as in the unit), libconfig made an absolute
+ * @include "/dir//dir/extra.conf". Absolute names are used as they are; relative ones are taken
+ * from the directory of the file that holds the @include. */
+static void test_include_paths(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *sub = xasprintf("%s/conf.d", t->dir), *accounts = NULL, *text = NULL;
+        _cleanup_free_ char *main_conf = NULL, *e1 = NULL, *e2 = NULL, *loop = NULL, *e_loop = NULL;
+        struct config *c;
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        free(tmp_file(t, "conf.d/projects.conf", "projects = ( { id = 7; deployments = \"*\"; } );\n", 0600));
+        /* "projects.conf": the one in conf.d, next to this file, not in the main file's directory. */
+        accounts = tmp_file(t, "conf.d/accounts.conf", "accounts = ( { key = \"k\"; } );\n@include \"projects.conf\"\n",
+                            0600);
+        text = xasprintf("@include \"%s\"\n", accounts);
+        main_conf = tmp_file(t, "main.conf", text, 0600);
+        c = load_file_expect(main_conf, 0, NONE, NONE);
+        assert_int_equal(c->n_projects, 1);
+        assert_int_equal(c->projects[0].id, 7);
+        config_free(c);
+
+        /* Each line keeps its own file and number, before and after an @include, at any depth. */
+        free(tmp_file(t, "conf.d/accounts.conf",
+                      "accounts = ( { key = \"k\"; } );\n@include \"projects.conf\"\nfor = 0;\n", 0600));
+        free(tmp_file(t, "main.conf", "resolve_for = 0;\n@include \"conf.d/accounts.conf\"\ninterval = 0;\n", 0600));
+        e1 = xasprintf("%s:1: resolve_for: must be between 1 and 32, got 0", main_conf);
+        e2 = xasprintf("%s:3: interval: must be between 1s and 1d, got 0s", main_conf);
+        free(text);
+        text = xasprintf("%s:3: for: must be between 1 and 32, got 0", accounts);
+        assert_null(load_file_expect(main_conf, 0, STRV(e1, e2, text), NONE));
+
+        /* A file that includes itself: refused at libconfig's depth, once. */
+        loop = tmp_file(t, "loop.conf", BASE "@include \"loop.conf\"\n", 0600);
+        e_loop = xasprintf("%s:3: cannot include \"%s\": more than 10 levels of @include", loop, loop);
+        assert_null(load_file_expect(loop, 0, STRV(e_loop), NONE));
+}
+
+/* The directive is what libconfig's scanner takes for one: at the start of a line, outside
+ * comments and strings. The rest of its line is read after the file, and another @include there
+ * is no directive. */
+static void test_include_directive(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *name = xasprintf("%s/main.conf", t->dir);
+        _cleanup_free_ char *e_range = xasprintf("%s:3: resolve_for: must be between 1 and 32, got 0", name);
+        _cleanup_free_ char *e_syntax = xasprintf("%s:3: syntax error", name);
+        struct config_diag d = {};
+        struct config *c = NULL;
+
+        free(tmp_file(t, "inc.conf", "for = 3;", 0600));
+        c = load_expect(BASE "/* @include \"nope.conf\"\n@include \"nope.conf\" */\n"
+                             "state_directory = \"/x\n@include \\\"nope.conf\\\"\"; # @include \"nope.conf\"\n",
+                        0, NONE, NONE);
+        assert_string_equal(c->state_directory, "/x\n@include \"nope.conf\"");
+        config_free(c);
+
+        assert_int_equal(config_load_string(BASE "  @include \"inc.conf\" resolve_for = 4;\n", name, 0, &d, &c), 0);
+        assert_int_equal(c->alert_for, 3);
+        assert_int_equal(c->resolve_for, 4);
+        c = config_free(c);
+        config_diag_done(&d);
+
+        assert_int_equal(config_load_string(BASE "@include \"inc.conf\" resolve_for = 0;\n", name, 0, &d, &c),
+                         -EINVAL);
+        check_messages("errors", d.errors, d.n_errors, STRV(e_range));
+        config_diag_done(&d);
+        assert_int_equal(config_load_string(BASE "@include \"inc.conf\" @include \"inc.conf\"\n", name, 0, &d, &c),
+                         -EINVAL);
+        check_messages("errors", d.errors, d.n_errors, STRV(e_syntax));
+        config_diag_done(&d);
+}
+
 static void test_inline_secret_mode(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *open_conf = tmp_file(t, "open.conf", BASE, 0644);
@@ -1018,9 +1147,20 @@ static void test_credentials(void **state) {
         free(tmp_file(t, "gcore-api-key", "from-credential\n", 0600));
         free(tmp_file(t, "hook-secret", "whsec_YWJj", 0600));
 
-        /* Outside systemd: -t has nothing to check against; loading for real is an error. */
+        /* Outside systemd: -t has nothing to check against, and says which it skipped, each once;
+         * loading for real is an error. */
         assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
-        config_free(load_expect(text, 0, NONE, NONE));
+        c = load_expect(text, 0, NONE, NONE);
+        assert_int_equal(c->n_unchecked_credentials, 2);
+        assert_string_equal(c->unchecked_credentials[0], "gcore-api-key");
+        assert_string_equal(c->unchecked_credentials[1], "hook-secret");
+        config_free(c);
+        c = load_expect("accounts = ( { name = \"a\"; key_credential = \"k\"; },\n"
+                        "  { name = \"b\"; key_credential = \"k\"; } );\n"
+                        "projects = ( { id = 1; account = \"a\"; deployments = \"*\"; } );\n",
+                        0, NONE, NONE);
+        assert_int_equal(c->n_unchecked_credentials, 1);
+        config_free(c);
         assert_null(load_expect(
                 text, CONFIG_LOAD_SECRETS,
                 STRV("t.conf:1: accounts[0].key_credential: $CREDENTIALS_DIRECTORY is not set; run "
@@ -1031,6 +1171,7 @@ static void test_credentials(void **state) {
 
         assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
         c = load_expect(text, CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_int_equal(c->n_unchecked_credentials, 0);
         assert_string_equal(c->accounts[0].key, "from-credential");
         assert_string_equal(c->accounts[0].key_credential, "gcore-api-key");
         assert_string_equal(c->webhooks[0].secret, "whsec_YWJj");
@@ -1225,6 +1366,110 @@ static void test_diag_print(void **state) {
         config_diag_done(&d);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The table engine, with a table of the tests' own: a group section (as a "metrics { ... }"
+ * would be) and a list section of the same struct. */
+
+struct thing {
+        char *path;
+        usec_t every;
+        unsigned line;
+};
+
+struct things {
+        usec_t interval;
+        struct thing group;
+        struct thing *list;
+        size_t n_list;
+};
+
+static void thing_done(void *elem) {
+        free(((struct thing *) elem)->path);
+}
+
+static const struct config_key thing_keys[] = {
+        { "path", config_parse_path, offsetof(struct thing, path) },
+        { "every", config_parse_duration, offsetof(struct thing, every), SEC, HOUR },
+        {}
+};
+
+static const struct thing thing_defaults = { .every = 5 * SEC };
+
+static const struct config_section thing_group = {
+        .keys = thing_keys,
+        .size = sizeof(struct thing),
+        .offset_line = offsetof(struct thing, line),
+        .defaults = &thing_defaults,
+        .done = thing_done,
+};
+
+static const struct config_section thing_list = {
+        .one = "thing",
+        .keys = thing_keys,
+        .size = sizeof(struct thing),
+        .offset_n = offsetof(struct things, n_list),
+        .offset_line = offsetof(struct thing, line),
+        .defaults = &thing_defaults,
+        .done = thing_done,
+};
+
+static const struct config_key things_keys[] = {
+        { "interval", config_parse_duration, offsetof(struct things, interval), SEC, DAY },
+        { "thing", config_parse_group, offsetof(struct things, group), .data = &thing_group },
+        { "things", config_parse_list, offsetof(struct things, list), .data = &thing_list },
+        {}
+};
+
+/* Loads text with things_keys, checks the diagnostics, returns what load returned. */
+static int load_things(const char *text, struct things *t, const char *const *errors, const char *const *warnings) {
+        struct config_diag d = {};
+        int r;
+
+        *t = (struct things) {};
+        r = config_load_table(text, "t.conf", things_keys, t, &d);
+        check_messages("errors", d.errors, d.n_errors, errors);
+        check_messages("warnings", d.warnings, d.n_warnings, warnings);
+        config_diag_done(&d);
+        return r;
+}
+
+static void test_table_engine(void **state) {
+        struct things t;
+
+        /* An absent group still gets its defaults. */
+        assert_int_equal(load_things("interval = 7;\n", &t, NONE, NONE), 0);
+        assert_int_equal(t.interval, 7 * USEC_PER_SEC);
+        assert_int_equal(t.group.every, 5 * USEC_PER_SEC);
+        assert_null(t.group.path);
+        assert_int_equal(t.n_list, 0);
+        sections_free(things_keys, &t);
+
+        assert_int_equal(load_things("thing = {\n  path = \"/x\";\n  every = \"1m\"; bogus = 1; };\n"
+                                     "things = ( { path = \"/a\"; }, { every = 2; } );\n",
+                                     &t, NONE, STRV("t.conf:3: warning: thing: unknown key \"bogus\"")),
+                         0);
+        assert_string_equal(t.group.path, "/x");
+        assert_int_equal(t.group.every, 60 * USEC_PER_SEC);
+        assert_int_equal(t.group.line, 1);
+        assert_int_equal(t.n_list, 2);
+        assert_string_equal(t.list[0].path, "/a");
+        assert_int_equal(t.list[0].every, 5 * USEC_PER_SEC);
+        assert_int_equal(t.list[1].every, 2 * USEC_PER_SEC);
+        sections_free(things_keys, &t);
+
+        /* Messages name the group, or the element, and a wrong type is one. */
+        assert_int_equal(load_things("thing = { every = \"2h\"; };\nthings = ( { path = \"x\"; } );\n", &t,
+                                     STRV("t.conf:1: thing.every: must be between 1s and 1h, got 2h",
+                                          "t.conf:2: things[0].path: must be an absolute path, got \"x\""),
+                                     NONE),
+                         -EINVAL);
+        sections_free(things_keys, &t);
+        assert_int_equal(load_things("thing = ( { } );\n", &t,
+                                     STRV("t.conf:1: thing: expected a group { ... }, got a list"), NONE),
+                         -EINVAL);
+        sections_free(things_keys, &t);
+}
+
 static int group_setup(void **state) {
         /* The tests decide these themselves. */
         (void) unsetenv("STATE_DIRECTORY");
@@ -1246,6 +1491,10 @@ int main(void) {
                 cmocka_unit_test(test_unreadable_file),
                 cmocka_unit_test_setup_teardown(test_include_reports_its_own_name, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_duplicates_across_include, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_include_directory, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_fifo_refused, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_include_paths, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_include_directive, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_inline_secret_mode, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_key_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
@@ -1255,6 +1504,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
                 cmocka_unit_test(test_misc_api),
                 cmocka_unit_test(test_diag_print),
+                cmocka_unit_test(test_table_engine),
         };
         size_t n = ELEMENTSOF(bad_cases) + ELEMENTSOF(fixed);
         _cleanup_free_ struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
