@@ -7,7 +7,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/config.c daemon/config.h daemon/config-internal.h \
 	daemon/config-diag.c daemon/config-value.c daemon/config-secret.c \
 	daemon/config-section.c daemon/config-account.c daemon/config-project.c \
-	daemon/config-webhook.c daemon/config-include.c \
+	daemon/config-webhook.c daemon/config-include.c daemon/config-cluster.c \
 	daemon/crashpoint.c daemon/crashpoint.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
@@ -24,7 +24,9 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/sign.c daemon/sign.h \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
-	daemon/webhook.c daemon/webhook.h
+	daemon/webhook.c daemon/webhook.h \
+	daemon/etcd.c daemon/etcd.h \
+	daemon/cluster.c daemon/cluster.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
 	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)

@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "cluster.h"
 #include "crashpoint.h"
 #include "lock.h"
 #include "log.h"
@@ -48,7 +49,15 @@ struct manager {
         bool state_dirty;
         char *last_status;
         int state_lock;              /* held on the state directory for the daemon's lifetime */
+        /* In a cluster (docs/ha.md): only the leader has a monitor and webhooks. The member
+         * reads the cluster section of the configuration it started with, kept until the end. */
+        struct cluster_member *cluster;
+        struct config *cluster_config;
 };
+
+static bool clustered(const struct manager *m) {
+        return m->cluster != NULL;
+}
 
 static void log_diagnostics(const struct config_diag *d) {
         for (size_t i = 0; i < d->n_warnings; i++)
@@ -95,6 +104,15 @@ static void status_line(struct manager *m, char **ret) {
 
         if (!f)
                 abort();
+        if (clustered(m)) {
+                const char *leader = cluster_member_leader(m->cluster);
+                fprintf(f, "%s (%s)", cluster_member_role(m->cluster), m->cluster_config->cluster.name);
+                if (!m->monitor) {
+                        fprintf(f, "; leader %s", leader ? leader : "unknown");
+                        goto done;
+                }
+                fprintf(f, "; ");
+        }
         monitor_count(m->monitor, &c);
         fprintf(f, "%zu deployment%s:", c.deployments, plural(c.deployments));
         for (size_t i = 0; i < ELEMENTSOF(order); i++)
@@ -112,6 +130,7 @@ static void status_line(struct manager *m, char **ret) {
         if (c.projects_auth_failed > 0)
                 fprintf(f, "; %zu project%s failing authentication", c.projects_auth_failed,
                         plural(c.projects_auth_failed));
+done:
         if (fclose(f) != 0)
                 abort();
 }
@@ -123,6 +142,8 @@ static void update_status(struct manager *m) {
         if (streq_ptr(s, m->last_status))
                 return;
         (void) sd_notifyf(false, "STATUS=%s", s);
+        if (clustered(m))
+                (void) cluster_member_save(m->cluster, m->config->state_directory);
         free(m->last_status);
         m->last_status = TAKE_PTR(s);
 }
@@ -199,6 +220,8 @@ static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
 /* Everything outstanding into m->pending: the events of the monitor, the webhooks (webhook.*)
  * and the manager's own are all there, so a commit never leaves one behind. */
 static void collect(struct manager *m) {
+        if (!m->monitor)
+                return;
         monitor_take_events(m->monitor, &m->pending);
         if (monitor_take_dirty(m->monitor))
                 m->state_dirty = true;
@@ -231,6 +254,16 @@ static void collect(struct manager *m) {
 static int commit(struct manager *m, bool now) {
         sd_id128_t batch;
 
+        /* A member that does not lead emits nothing: what it has of its own (monitor.started,
+         * monitor.stopping) goes to its journal only. */
+        if (clustered(m) && !cluster_member_leads(m->cluster)) {
+                for (size_t i = 0; i < m->pending.n; i++)
+                        log_event(m->pending.items[i]);
+                event_list_clear(&m->pending);
+                m->state_dirty = false;
+                update_status(m);
+                return 0;
+        }
         collect(m);
         if (!m->state_dirty && m->pending.n == 0)
                 return 0;
@@ -353,6 +386,57 @@ static int lock_state_directory(const char *dir) {
         return r;
 }
 
+/* Loads state.json and its outbox (a crash left events unfed: fed first, with their ids). */
+static void load_state(struct manager *m, struct saved_state *s) {
+        _cleanup_free_ char *moved = NULL, *why = NULL;
+
+        if (state_load(m->config->state_directory, s, &moved, &why) < 0)
+                log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
+                            moved ? moved : "(could not move it)");
+        m->replay_batch = s->batch;
+        event_list_move(&m->replay, &s->outbox);
+}
+
+static void feed_replay(struct manager *m) {
+        if (m->replay.n == 0)
+                return;
+        log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n, plural(m->replay.n));
+        feed(m, &m->replay, m->replay_batch);
+}
+
+/* This member now leads: the poller and the webhooks start from the saved state. */
+static void on_elected(void *userdata) {
+        struct manager *m = userdata;
+        struct saved_state s = {};
+
+        load_state(m, &s);
+        if (start_monitor(m, m->config, &s) < 0) {
+                log_error("Cannot start polling as the leader");
+                m->monitor = monitor_free(m->monitor);
+                m->webhooks = webhooks_free(m->webhooks);
+        }
+        saved_state_done(&s);
+        feed_replay(m);
+        m->state_dirty = true;
+        free(m->last_status);
+        m->last_status = NULL;
+        commit(m, true);
+}
+
+/* Deposed: nothing more is polled, committed or delivered. What was not committed yet is
+ * dropped with its state (the next leader detects it again). */
+static void on_deposed(void *userdata, const char *why) {
+        struct manager *m = userdata;
+
+        m->monitor = monitor_free(m->monitor);
+        m->webhooks = webhooks_free(m->webhooks);
+        event_list_clear(&m->pending);
+        m->state_dirty = false;
+        (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
+        update_status(m);
+}
+
 static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
@@ -376,6 +460,17 @@ static void reload(struct manager *m) {
         }
 
         commit(m, true);
+        if (!old) {
+                /* A member that does not lead has nothing to carry over. */
+                if (old_config != m->cluster_config)
+                        config_free(old_config);
+                m->config = c;
+                if (lock >= 0) {
+                        (void) close(m->state_lock);
+                        m->state_lock = lock;
+                }
+                goto done;
+        }
         monitor_export(old, &s);
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
@@ -398,7 +493,8 @@ static void reload(struct manager *m) {
         }
         monitor_free(old);
         webhooks_free(old_webhooks);
-        config_free(old_config);
+        if (old_config != m->cluster_config)
+                config_free(old_config);
         if (lock >= 0) {
                 (void) close(m->state_lock);
                 m->state_lock = lock;
@@ -429,7 +525,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = xcalloc(1, sizeof(*m));
         struct saved_state s = {};
-        _cleanup_free_ char *moved = NULL, *why = NULL;
         int r;
 
         m->state_lock = -1;
@@ -448,12 +543,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = m->state_lock = lock_state_directory(m->config->state_directory);
         if (r < 0)
                 goto fail;
-        r = state_load(m->config->state_directory, &s, &moved, &why);
-        if (r < 0)
-                log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
-                            moved ? moved : "(could not move it)");
-        m->replay_batch = s.batch;
-        event_list_move(&m->replay, &s.outbox);
+        if (m->config->cluster.n_endpoints == 0)
+                load_state(m, &s);
 
         if ((r = sd_event_default(&m->event)) < 0 ||
             (r = sd_event_set_watchdog(m->event, true)) < 0 ||
@@ -475,8 +566,16 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
-        r = start_monitor(m, m->config, &s);
-        if (r < 0)
+        if (m->config->cluster.n_endpoints > 0) {
+                /* A follower until etcd says otherwise: config loaded, nothing polled. */
+                m->cluster_config = m->config;
+                r = cluster_member_new(m->event, m->http, &m->cluster_config->cluster,
+                                       &(struct cluster_callbacks) { on_elected, on_deposed }, m, &m->cluster);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the cluster membership: %m");
+                        goto fail;
+                }
+        } else if ((r = start_monitor(m, m->config, &s)) < 0)
                 goto fail;
         saved_state_done(&s);
         *ret = m;
@@ -493,6 +592,7 @@ struct manager *manager_free(struct manager *m) {
                 return NULL;
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
+        cluster_member_free(m->cluster);
         http_client_free(m->http);
         event_list_clear(&m->pending);
         event_list_clear(&m->replay);
@@ -504,6 +604,8 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->lazy_save);
         sd_event_source_disable_unref(m->save_gap_end);
         sd_event_unref(m->event);
+        if (m->cluster_config != m->config)
+                config_free(m->cluster_config);
         config_free(m->config);
         free(m->config_path);
         free(m->last_status);
@@ -519,11 +621,9 @@ int manager_run(struct manager *m) {
 
         /* A crash after a commit's state.json and before its events were all fed: feed them now,
          * with their ids, ahead of anything new. */
-        if (m->replay.n > 0) {
-                log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n,
-                         plural(m->replay.n));
-                feed(m, &m->replay, m->replay_batch);
-        }
+        feed_replay(m);
+        if (m->cluster)
+                (void) cluster_member_start(m->cluster);
         e = monitor_event(m, EVENT_MONITOR_STARTED);
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
                           m->config->n_projects, plural(m->config->n_projects), m->config->n_webhooks,

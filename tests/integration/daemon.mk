@@ -14,3 +14,8 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-valgrind.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
+
+# High availability: three daemons on a real 3-member etcd cluster (skipped without etcd).
+HA_TESTS = tests/integration/test-ha.py
+TESTS += $(HA_TESTS)
+EXTRA_DIST += $(HA_TESTS) tests/integration/etcdlib.py
