@@ -326,6 +326,23 @@ const char *cluster_member_leader(const struct cluster_member *m) {
         return m->leader_name;
 }
 
+struct etcd *cluster_member_etcd(const struct cluster_member *m) {
+        return m->etcd;
+}
+
+bool cluster_member_fence(const struct cluster_member *m, const char **ret_key, int64_t *ret_rev) {
+        if (!cluster_member_leads(m))
+                return false;
+        *ret_key = m->leader_key;
+        *ret_rev = m->leader_rev;
+        return true;
+}
+
+void cluster_member_abdicate(struct cluster_member *m, const char *why) {
+        if (m->role == ROLE_LEADER)
+                lose(m, why);
+}
+
 int cluster_member_save(const struct cluster_member *m, const char *state_directory) {
         struct json_object *o = json_object_new_object();
         _cleanup_free_ char *path = xasprintf("%s/" CLUSTER_STATUS_FILE, state_directory);

@@ -29,6 +29,13 @@ const char *cluster_member_role(const struct cluster_member *m);
 /* The leader's member name as last seen in etcd, or NULL. */
 const char *cluster_member_leader(const struct cluster_member *m);
 
+/* The etcd client the member uses (for the store of a leader's state). */
+struct etcd *cluster_member_etcd(const struct cluster_member *m);
+/* While leading: the leader key (base64) and its create revision, which fenced writes compare. */
+bool cluster_member_fence(const struct cluster_member *m, const char **ret_key, int64_t *ret_rev);
+/* Stops leading at once (a fenced write was refused): deposed is called. */
+void cluster_member_abdicate(struct cluster_member *m, const char *why);
+
 /* The file in the state directory where a member notes its role for --status. */
 #define CLUSTER_STATUS_FILE "cluster.json"
 /* Writes it atomically: {"member", "role", "leader", "written"}. */

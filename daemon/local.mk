@@ -26,7 +26,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/spool.c daemon/spool.h \
 	daemon/webhook.c daemon/webhook.h \
 	daemon/etcd.c daemon/etcd.h \
-	daemon/cluster.c daemon/cluster.h
+	daemon/cluster.c daemon/cluster.h \
+	daemon/cluster-store.c daemon/cluster-store.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
 	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)

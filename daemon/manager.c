@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "cluster-store.h"
 #include "cluster.h"
 #include "crashpoint.h"
 #include "lock.h"
@@ -53,6 +54,11 @@ struct manager {
          * reads the cluster section of the configuration it started with, kept until the end. */
         struct cluster_member *cluster;
         struct config *cluster_config;
+        struct cluster_store *store;  /* while leading: the state and the outbox in etcd */
+        bool loading;                 /* the state is being read from etcd: nothing to commit yet */
+        struct event_list inflight;   /* the batch being written to etcd, fed once it is there */
+        sd_id128_t inflight_batch;
+        sd_event_source *store_retry;
 };
 
 static bool clustered(const struct manager *m) {
@@ -232,6 +238,84 @@ static void collect(struct manager *m) {
         }
 }
 
+static int commit(struct manager *m, bool now);
+static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata);
+
+static void retry_store(struct manager *m) {
+        (void) sd_event_source_set_time_relative(m->store_retry, USEC_PER_SEC);
+        (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_ONESHOT);
+}
+
+static void on_stored(int r, const char *error, void *userdata) {
+        struct manager *m = userdata;
+        struct event_list l = {};
+
+        if (r == 0) {
+                feed(m, &m->inflight, m->inflight_batch);
+                update_status(m);
+                return;
+        }
+        if (r == -ESTALE) {
+                /* Another member leads: nothing of this batch was accepted. */
+                event_list_clear(&m->inflight);
+                cluster_member_abdicate(m->cluster, "etcd refused a fenced write: the leader key is gone");
+                return;
+        }
+        /* Not accepted: the events go back ahead of what came since, and are committed again
+         * (with the state as it is then) until etcd takes them or the fence stops this member. */
+        log_warning("Cannot write the state to etcd: %s; retrying", error);
+        event_list_move(&l, &m->inflight);
+        event_list_move(&l, &m->pending);
+        m->pending = l;
+        m->state_dirty = true;
+        retry_store(m);
+}
+
+/* commit() of a leader: the state (sharded) and the batch's events into etcd in a fenced
+ * transaction; fed once etcd has them (on_stored), the same outbox design with etcd as the
+ * durable side. state.json is still written, for --status. */
+static int store_commit(struct manager *m, sd_id128_t batch) {
+        struct saved_state s;
+        const char *key;
+        int64_t rev;
+        bool drop;
+        int r;
+
+        if (!cluster_member_fence(m->cluster, &key, &rev))
+                return 0;
+        monitor_view(m->monitor, &s);
+        if (m->webhooks)
+                webhooks_export(m->webhooks, &s);
+        s.batch = batch;
+        s.outbox = m->pending;
+        s.outbox_borrowed = true;
+        r = state_save(m->config->state_directory, &s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
+        /* Earlier batches are all delivered (or dropped) when no webhook has a backlog. */
+        drop = !m->webhooks || webhooks_backlogged(m->webhooks) == 0;
+        event_list_move(&m->inflight, &m->pending);
+        m->inflight_batch = batch;
+        m->state_dirty = false;
+        r = cluster_store_commit(m->store, &s, &m->inflight, batch, drop, key, rev, on_stored, m);
+        saved_state_done(&s);
+        m->last_save = now_usec(CLOCK_MONOTONIC);
+        if (r < 0)
+                on_stored(r, "the write could not start", m);
+        return 0;
+}
+
+static int on_store_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->loading) {
+                if (cluster_store_load(m->store, on_loaded, m) < 0)
+                        retry_store(m);
+                return 0;
+        }
+        return commit(m, true);
+}
+
 /* The one place that persists state, after every loop iteration that did something (and when
  * the lazy save of delivery figures is due). It is a transactional outbox:
  *
@@ -270,8 +354,13 @@ static int commit(struct manager *m, bool now) {
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
+        /* One write to etcd at a time; its completion commits what came meanwhile. */
+        if (m->store && (m->loading || cluster_store_busy(m->store)))
+                return 0;
         if (sd_id128_randomize(&batch) < 0)
                 abort();
+        if (m->store)
+                return store_commit(m, batch);
         save_state(m, batch);
         m->state_dirty = false;
         feed(m, &m->pending, batch);
@@ -404,18 +493,44 @@ static void feed_replay(struct manager *m) {
         feed(m, &m->replay, m->replay_batch);
 }
 
-/* This member now leads: the poller and the webhooks start from the saved state. */
+static void start_leading(struct manager *m, struct saved_state *s);
+
+/* The state and the undelivered batches the last leader left in etcd: the poller starts from
+ * them, and the batches are fed first, with their ids (a receiver may see some again). */
+static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata) {
+        struct manager *m = userdata;
+
+        if (r < 0) {
+                log_warning("Cannot read the state from etcd: %s; retrying", error);
+                retry_store(m);
+                return;
+        }
+        m->loading = false;
+        log_info("Leading from the state in etcd: %zu deployment%s, %zu event%s not known delivered",
+                 s->n_watches, plural(s->n_watches), outbox->n, plural(outbox->n));
+        event_list_move(&m->replay, outbox);
+        if (sd_id128_randomize(&m->replay_batch) < 0)
+                abort();
+        start_leading(m, s);
+        saved_state_done(s);
+}
+
+/* This member now leads: the poller and the webhooks start from the state in etcd. */
 static void on_elected(void *userdata) {
         struct manager *m = userdata;
-        struct saved_state s = {};
 
-        load_state(m, &s);
-        if (start_monitor(m, m->config, &s) < 0) {
+        (void) cluster_store_new(cluster_member_etcd(m->cluster), m->cluster_config->cluster.prefix, &m->store);
+        m->loading = true;
+        if (cluster_store_load(m->store, on_loaded, m) < 0)
+                retry_store(m);
+}
+
+static void start_leading(struct manager *m, struct saved_state *s) {
+        if (start_monitor(m, m->config, s) < 0) {
                 log_error("Cannot start polling as the leader");
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
         }
-        saved_state_done(&s);
         feed_replay(m);
         m->state_dirty = true;
         free(m->last_status);
@@ -430,8 +545,13 @@ static void on_deposed(void *userdata, const char *why) {
 
         m->monitor = monitor_free(m->monitor);
         m->webhooks = webhooks_free(m->webhooks);
+        m->store = cluster_store_free(m->store);
+        m->loading = false;
         event_list_clear(&m->pending);
+        event_list_clear(&m->inflight);
+        event_list_clear(&m->replay);
         m->state_dirty = false;
+        (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
         update_status(m);
@@ -559,6 +679,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                                             100 * USEC_PER_MSEC, on_lazy_save, m)) < 0 ||
             (r = sd_event_add_time(m->event, &m->save_gap_end, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
                                    on_save_gap_end, m)) < 0 ||
+            (r = sd_event_add_time(m->event, &m->store_retry, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
+                                   on_store_retry, m)) < 0 ||
             (r = http_client_new(m->event, &m->http)) < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
@@ -566,6 +688,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
         if (m->config->cluster.n_endpoints > 0) {
                 /* A follower until etcd says otherwise: config loaded, nothing polled. */
                 m->cluster_config = m->config;
@@ -592,7 +715,10 @@ struct manager *manager_free(struct manager *m) {
                 return NULL;
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
+        cluster_store_free(m->store);
         cluster_member_free(m->cluster);
+        event_list_clear(&m->inflight);
+        sd_event_source_disable_unref(m->store_retry);
         http_client_free(m->http);
         event_list_clear(&m->pending);
         event_list_clear(&m->replay);
