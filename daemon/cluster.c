@@ -314,6 +314,19 @@ int cluster_member_start(struct cluster_member *m) {
         return 0;
 }
 
+void cluster_member_stop(struct cluster_member *m) {
+        struct json_object *o;
+
+        if (m->lease == 0)
+                return;
+        o = json_object_new_object();
+        json_object_object_add(o, "ID", json_object_new_int64(m->lease));
+        if (etcd_call_blocking(m->etcd, "lease/revoke", o, USEC_PER_SEC) >= 0)
+                log_info("Cluster lease revoked%s", m->role == ROLE_LEADER ? ": another member may lead now" : "");
+        m->lease = 0;
+        m->role = ROLE_CANDIDATE;
+}
+
 bool cluster_member_leads(const struct cluster_member *m) {
         return m && m->role == ROLE_LEADER && now_usec(CLOCK_MONOTONIC) < m->valid_until;
 }

@@ -22,6 +22,9 @@ int cluster_member_new(sd_event *event, struct http_client *http, const struct c
 /* Resigns the leadership (if held) and revokes the lease without waiting. NULL-safe. */
 struct cluster_member *cluster_member_free(struct cluster_member *m);
 int cluster_member_start(struct cluster_member *m);
+/* At exit: revokes the lease (the leadership with it, so that another member leads at once
+ * rather than after the TTL), waiting at most a second. */
+void cluster_member_stop(struct cluster_member *m);
 
 bool cluster_member_leads(const struct cluster_member *m);
 /* "leader", "follower" or "candidate" (no lease yet: etcd not reached). */

@@ -134,6 +134,10 @@ static void on_done(const struct http_response *resp, void *userdata) {
         call_free(c);
 }
 
+static size_t discard(char *data, size_t size, size_t nmemb, void *userdata) {
+        return size * nmemb;
+}
+
 int etcd_call(struct etcd *e, const char *method, struct json_object *body, usec_t timeout, etcd_done_fn done,
               void *userdata, struct etcd_call **ret) {
         struct etcd_call *c = xcalloc(1, sizeof(*c));
@@ -154,6 +158,45 @@ int etcd_call(struct etcd *e, const char *method, struct json_object *body, usec
         if (ret)
                 *ret = c;
         return 0;
+}
+
+int etcd_call_blocking(struct etcd *e, const char *method, struct json_object *body, usec_t timeout) {
+        const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+        int r = -EHOSTUNREACH;
+
+        for (size_t i = 0; i < e->config->n_endpoints && r < 0; i++) {
+                const char *base = etcd_endpoint(e);
+                size_t n = strlen(base);
+                _cleanup_free_ char *url = NULL;
+                CURL *c = curl_easy_init();
+                long status = 0;
+
+                while (n > 0 && base[n - 1] == '/')
+                        n--;
+                url = xasprintf("%.*s/v3/%s", (int) n, base, method);
+                if (!c)
+                        break;
+                (void) curl_easy_setopt(c, CURLOPT_URL, url);
+                (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+                (void) curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+                (void) curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+                (void) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC));
+                (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+                if (e->config->ca_file)
+                        (void) curl_easy_setopt(c, CURLOPT_CAINFO, e->config->ca_file);
+                if (e->cert_file)
+                        (void) curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert_file);
+                if (e->key_file)
+                        (void) curl_easy_setopt(c, CURLOPT_SSLKEY, e->key_file);
+                if (curl_easy_perform(c) == CURLE_OK &&
+                    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
+                        r = 0;
+                else
+                        e->current = (e->current + 1) % e->config->n_endpoints;
+                curl_easy_cleanup(c);
+        }
+        json_object_put(body);
+        return r;
 }
 
 char *etcd_base64(const char *data, size_t n) {

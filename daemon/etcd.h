@@ -23,6 +23,9 @@ struct etcd *etcd_free(struct etcd *e);
  * campaign waits for as long as another member leads). Takes body. */
 int etcd_call(struct etcd *e, const char *method, struct json_object *body, usec_t timeout, etcd_done_fn done,
               void *userdata, struct etcd_call **ret);
+/* The same, blocking for at most timeout, trying each endpoint once: for the last words of a
+ * member that is stopping (its event loop has ended). Returns 0 on a 200 answer. */
+int etcd_call_blocking(struct etcd *e, const char *method, struct json_object *body, usec_t timeout);
 /* The callback is not called. NULL-safe. */
 void etcd_call_cancel(struct etcd_call *c);
 /* The endpoint requests go to now. */

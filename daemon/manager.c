@@ -767,5 +767,7 @@ int manager_run(struct manager *m) {
         event_set_message(e, "inferwatchd stopping");
         m->state_dirty = true;
         commit(m, true);
+        if (m->cluster)
+                cluster_member_stop(m->cluster);
         return r < 0 ? 1 : 0;
 }

@@ -70,6 +70,34 @@ class Cluster:
         except Exception:
             return False
 
+    def _post(self, m, path, body):
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.client[m], path), data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.load(r)
+
+    def raft_leader(self):
+        """The name of the member that leads the etcd cluster itself (raft), or None."""
+        for m in self.procs:
+            try:
+                st = self._post(m, "/v3/maintenance/status", {})
+            except Exception:
+                continue
+            members = self._post(m, "/v3/cluster/member/list", {})["members"]
+            return next((x["name"] for x in members if x["ID"] == st.get("leader")), None)
+        return None
+
+    def move_raft_leader_off(self, m):
+        """Makes another member the raft leader if m is, so that killing m is a plain member's loss
+        (killing the raft leader makes etcd unavailable for an election timeout)."""
+        leader = self.raft_leader()
+        if leader != m:
+            return
+        members = self._post(m, "/v3/cluster/member/list", {})["members"]
+        target = next(x["ID"] for x in members if x["name"] != m)
+        self._post(m, "/v3/maintenance/transfer-leadership", {"targetID": target})
+        iw.wait_until(lambda: self.raft_leader() not in (None, m), 20, "etcd leadership moved off " + m)
+
     def close(self):
         for m in list(self.procs):
             self.kill(m)

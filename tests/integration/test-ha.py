@@ -82,14 +82,32 @@ def main(t):
                  "--status of a follower: its name, its role, the leader")
             t.eq(h.status(confs[first])["cluster"]["role"], "leader", "--status of the leader: leader")
 
+            # One etcd member killed (the first endpoint, which every member uses first): nothing
+            # changes; requests fail over to the next endpoint.
+            etcd.move_raft_leader_off(etcd.names[0])
+            etcd.kill(etcd.names[0])
+            sim.set(1, "prod-a", status="DEPLOYING")
+            iw.wait_until(lambda: [d for d in delivered(sink) if d.get("deployment") == "prod-a" and
+                                   d["type"] == "deployment.status_changed"], 20, "a change delivered, one etcd down")
+            sim.set(1, "prod-a", status="ACTIVE")
+            iw.wait_until(lambda: [d for d in delivered(sink) if d.get("deployment") == "prod-a" and
+                                   "→ ACTIVE" in d["message"]], 20, "another change delivered, one etcd down")
+            t.eq(leaders(members), [first], "one etcd member down: the same member leads")
+            t.eq([e for m in members for e in of_type(members[m], "cluster.leader_lost")], [],
+                 "one etcd member down: no member lost or changed its role")
+            etcd.start(etcd.names[0])
+            iw.wait_until(lambda: etcd.healthy(etcd.names[0]), 30, "the etcd member back")
+
             # An open incident, then events the receiver has not taken yet when the leader dies.
             sim.set(1, "prod-b", status="PARTIALLYDEPLOYED",
                     containers=[{"region_id": 1, "ready": 1}, {"region_id": 7, "error_message": "Failed to pull image"}])
             iw.wait_until(lambda: delivered_types(sink).count("alert.firing") >= 1, 20, "alert.firing delivered")
             sink.behave(status=500)
+            to_deploying = lambda d: [e for e in h.events(d) if e.get("deployment") == "prod-a" and  # noqa: E731
+                                      e["type"] == "deployment.status_changed" and "→ DEPLOYING" in e["message"]]
+            n = len(to_deploying(members[first]))
             sim.set(1, "prod-a", status="DEPLOYING")
-            iw.wait_until(lambda: [e for e in h.events(members[first]) if e.get("deployment") == "prod-a" and
-                                   e["type"] == "deployment.status_changed"], 20, "the leader accepts prod-a's change")
+            iw.wait_until(lambda: len(to_deploying(members[first])) > n, 20, "the leader accepts prod-a's change")
             accepted = [e["id"] for e in h.events(members[first]) if not e["type"].startswith(("monitor.", "cluster."))]
 
             # SIGKILL of the leader: a follower leads within TTL + one poll.
@@ -171,8 +189,33 @@ def main(t):
             early = [h.body(d) for d in sink.deliveries(mark) if h.body(d)["time"] < acquired and
                      h.body(d)["id"] not in before]
             t.eq(early, [], "nothing new was emitted while no member could lead")
-            for m, d in rest.items():
-                h.stop(t, d)
+
+            # Rolling restart of every member, one by one (the killed one back first), with an
+            # open incident: no alert lost or repeated, nothing announced again.
+            roll = dict(rest)
+            roll[first] = h.start(confs[first])
+            sim.set(1, "prod-a", status="PARTIALLYDEPLOYED",
+                    containers=[{"region_id": 1, "ready": 0, "error_message": "OOMKilled"}])
+            iw.wait_until(lambda: [d for d in delivered(sink) if d["type"] == "alert.firing" and
+                                   d.get("deployment") == "prod-a"], 30, "prod-a's alert.firing delivered")
+            restarted = {}
+            for name in sorted(roll):
+                h.stop(t, roll[name], "member %s" % name)
+                roll[name] = restarted[name] = h.start(confs[name])
+                iw.wait_until(lambda: len(leaders(roll)) == 1, 6 * TTL + 30, "one leader after restarting " + name)
+            sim.set(1, "prod-a", status="ACTIVE", containers=[{"region_id": 1, "ready": 1, "error_message": None}])
+            iw.wait_until(lambda: [d for d in delivered(sink) if d["type"] == "alert.resolved" and
+                                   d.get("deployment") == "prod-a"], 30, "prod-a's alert.resolved delivered")
+            firing = set(d["id"] for d in delivered(sink) if d["type"] == "alert.firing" and d.get("deployment") == "prod-a")
+            alert_ids = set(d["data"].get("alert_id") for d in delivered(sink) if d["type"] == "alert.firing"
+                            and d.get("deployment") == "prod-a")
+            t.eq((len(firing), len(alert_ids)), (1, 1), "rolling restart: prod-a's incident fired once (one id)")
+            t.eq(len(set(d["id"] for d in delivered(sink) if d["type"] == "alert.resolved" and
+                         d.get("deployment") == "prod-a")), 1, "rolling restart: and resolved once")
+            t.eq([e for d in restarted.values() for e in of_type(d, "deployment.discovered")], [],
+                 "rolling restart: no member announced a deployment again")
+            for m, d in roll.items():
+                h.stop(t, d, "member %s" % m)
     finally:
         etcd.close()
 
