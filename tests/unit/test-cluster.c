@@ -10,6 +10,7 @@
 /* Not "config.h": -I. finds autoconf's header of the same name first. */
 #include "config.h"
 #include "etcd.h"
+#include "state.h"
 
 #define BASE "accounts = ( { key = \"k\"; } );\nprojects = ( { id = 1; deployments = \"*\"; } );\n"
 
@@ -104,12 +105,67 @@ static void test_base64(void **state) {
         assert_null(etcd_unbase64("abc", &n));
 }
 
+/* The state in shards (the etcd store): each deployment in exactly one shard, the same one every
+ * time, and the whole read back from the header and the shards. */
+static void test_state_shards(void **state) {
+        struct watch_record w[5] = {};
+        struct saved_state s = { .watches = w, .n_watches = 5, .watches_borrowed = true }, back = {};
+        _cleanup_free_ char *header = NULL;
+        char **shards, **again;
+        const char *why = NULL;
+        size_t lines = 0;
+
+        for (size_t i = 0; i < 5; i++) {
+                w[i].url = (char *) "https://api.example";
+                w[i].project_id = 1 + (int64_t) i % 2;
+                w[i].name = xasprintf("dep-%zu", i);
+        }
+        header = state_header_json(&s);
+        shards = state_shards_json(&s, 4);
+        again = state_shards_json(&s, 4);
+        for (size_t i = 0; i < 4; i++) {
+                assert_string_equal(shards[i], again[i]);
+                for (const char *p = shards[i]; (p = strchr(p, '\n')); p++)
+                        lines++;
+        }
+        assert_int_equal(lines, 5);
+        assert_int_equal(state_from_shards(header, shards, 4, &back, &why), 0);
+        assert_int_equal(back.n_watches, 5);
+        for (size_t i = 0; i < 5; i++) {
+                bool found = false;
+                for (size_t j = 0; j < back.n_watches; j++)
+                        found = found || (streq(back.watches[j].name, w[i].name) &&
+                                          back.watches[j].project_id == w[i].project_id);
+                assert_true(found);
+        }
+        saved_state_done(&back);
+        /* A shard missing (never written) leaves its deployments out, not the state unreadable. */
+        lines = 0;
+        for (const char *p = shards[0]; (p = strchr(p, '\n')); p++)
+                lines++;
+        free(shards[0]);
+        shards[0] = xstrdup("");
+        assert_int_equal(state_from_shards(header, shards, 4, &back, &why), 0);
+        assert_int_equal(back.n_watches, 5 - lines);
+        saved_state_done(&back);
+        assert_int_equal(state_from_shards("not json", shards, 4, &back, &why), -EBADMSG);
+        for (size_t i = 0; i < 4; i++) {
+                free(shards[i]);
+                free(again[i]);
+        }
+        free(shards);
+        free(again);
+        for (size_t i = 0; i < 5; i++)
+                free(w[i].name);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_absent),
                 cmocka_unit_test(test_defaults_and_values),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_base64),
+                cmocka_unit_test(test_state_shards),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
