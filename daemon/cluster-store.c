@@ -4,6 +4,9 @@
 /* Raw value bytes per transaction: base64 makes 4/3 of it, which stays below etcd's default
  * request limit of 1.5 MiB with room for the keys and the JSON around them. */
 #define TXN_VALUE_MAX (1024 * 1024)
+/* The events of one commit are cut into values of at most this size (the discovery of a page of
+ * 1,000 deployments makes 1.3 MB of events). */
+#define OUTBOX_CHUNK_MAX (256 * 1024)
 /* etcd's default --max-txn-ops is 128. */
 #define TXN_OPS_MAX 100
 
@@ -196,19 +199,20 @@ int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, 
                 return -EBUSY;
         if (drop_delivered)
                 add_op(st, xstrdup(outbox), NULL, prefix_end(outbox), -1);
-        if (events->n > 0) {
+        /* <prefix>/outbox/<batch>/<chunk>: read back in the order of creation, then of key. */
+        for (size_t i = 0, chunk = 0; i < events->n; chunk++) {
                 char *text = NULL;
                 size_t size = 0;
                 FILE *f = open_memstream(&text, &size);
                 if (!f)
                         abort();
-                for (size_t i = 0; i < events->n; i++) {
+                for (; i < events->n && (size_t) ftell(f) < OUTBOX_CHUNK_MAX; i++) {
                         _cleanup_free_ char *json = event_to_json(events->items[i]);
                         fprintf(f, "%s\n", json);
                 }
                 if (fclose(f) != 0)
                         abort();
-                add_op(st, xasprintf("%s%s", outbox, event_id_to_string(batch, id)), text, NULL, -1);
+                add_op(st, xasprintf("%s%s/%06zu", outbox, event_id_to_string(batch, id), chunk), text, NULL, -1);
         }
         shards = state_shards_json(s, CLUSTER_STORE_SHARDS);
         for (int i = 0; i < CLUSTER_STORE_SHARDS; i++) {
@@ -238,26 +242,47 @@ static void loaded(struct cluster_store *st, int r, struct event_list *outbox, c
         st->loaded(r, &s, outbox, error, st->userdata);
 }
 
+/* The chunks of one batch share their create revision: then the key orders them. */
+static int compare_kv(const void *a, const void *b) {
+        struct json_object *x = *(struct json_object *const *) a, *y = *(struct json_object *const *) b;
+        int64_t rx = etcd_int(x, "create_revision"), ry = etcd_int(y, "create_revision");
+        struct json_object *kx, *ky;
+
+        if (rx != ry)
+                return rx < ry ? -1 : 1;
+        if (!json_object_object_get_ex(x, "key", &kx) || !json_object_object_get_ex(y, "key", &ky))
+                return 0;
+        return strcmp(json_object_get_string(kx), json_object_get_string(ky));
+}
+
 static void on_outbox(int r, struct json_object *resp, const char *error, void *userdata) {
         struct cluster_store *st = userdata;
         struct event_list l = {};
         struct json_object *kvs, *v;
+        _cleanup_free_ struct json_object **sorted = NULL;
+        size_t n = 0;
 
         st->call = NULL;
-        if (r >= 0 && json_object_object_get_ex(resp, "kvs", &kvs))
-                for (size_t i = 0; i < json_object_array_length(kvs); i++) {
-                        _cleanup_free_ char *text = NULL;
-                        if (!json_object_object_get_ex(json_object_array_get_idx(kvs, i), "value", &v) ||
-                            !(text = etcd_unbase64(json_object_get_string(v), NULL)))
-                                continue;
-                        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                                struct event *e;
-                                if (event_from_json(line, &e) >= 0)
-                                        event_list_push(&l, e);
-                                else
-                                        log_warning("An outbox event in etcd is not an event; skipped");
-                        }
+        if (r >= 0 && json_object_object_get_ex(resp, "kvs", &kvs)) {
+                n = json_object_array_length(kvs);
+                sorted = xcalloc(n + 1, sizeof(*sorted));
+                for (size_t i = 0; i < n; i++)
+                        sorted[i] = json_object_array_get_idx(kvs, i);
+                qsort(sorted, n, sizeof(*sorted), compare_kv);
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *text = NULL;
+                if (!json_object_object_get_ex(sorted[i], "value", &v) ||
+                    !(text = etcd_unbase64(json_object_get_string(v), NULL)))
+                        continue;
+                for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                        struct event *e;
+                        if (event_from_json(line, &e) >= 0)
+                                event_list_push(&l, e);
+                        else
+                                log_warning("An outbox event in etcd is not an event; skipped");
                 }
+        }
         loaded(st, r, &l, error);
         event_list_clear(&l);
 }

@@ -155,8 +155,9 @@ static void update_status(struct manager *m) {
 }
 
 /* Writes state.json: the current state with its outbox, the events of this batch. Only
- * commit() calls it. */
-static void save_state(struct manager *m, sd_id128_t batch) {
+ * commit() calls it. ret (optional) gets the state as written (a view: use it before anything
+ * changes), for the etcd store of a leader. */
+static void save_state(struct manager *m, sd_id128_t batch, struct saved_state *ret) {
         usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
@@ -170,7 +171,10 @@ static void save_state(struct manager *m, sd_id128_t batch) {
         r = state_save(m->config->state_directory, &s);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
-        saved_state_done(&s);
+        if (ret)
+                *ret = s;
+        else
+                saved_state_done(&s);
         m->last_save = now_usec(CLOCK_MONOTONIC);
         m->save_gap = MIN(MAX(10 * (m->last_save - started), SAVE_GAP_MIN), SAVE_GAP_MAX);
 }
@@ -283,23 +287,15 @@ static int store_commit(struct manager *m, sd_id128_t batch) {
 
         if (!cluster_member_fence(m->cluster, &key, &rev))
                 return 0;
-        monitor_view(m->monitor, &s);
-        if (m->webhooks)
-                webhooks_export(m->webhooks, &s);
-        s.batch = batch;
-        s.outbox = m->pending;
-        s.outbox_borrowed = true;
-        r = state_save(m->config->state_directory, &s);
-        if (r < 0)
-                log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
+        save_state(m, batch, &s);
         /* Earlier batches are all delivered (or dropped) when no webhook has a backlog. */
         drop = !m->webhooks || webhooks_backlogged(m->webhooks) == 0;
+        s.outbox = (struct event_list) {}; /* the store takes the events from m->inflight */
         event_list_move(&m->inflight, &m->pending);
         m->inflight_batch = batch;
         m->state_dirty = false;
         r = cluster_store_commit(m->store, &s, &m->inflight, batch, drop, key, rev, on_stored, m);
         saved_state_done(&s);
-        m->last_save = now_usec(CLOCK_MONOTONIC);
         if (r < 0)
                 on_stored(r, "the write could not start", m);
         return 0;
@@ -361,7 +357,7 @@ static int commit(struct manager *m, bool now) {
                 abort();
         if (m->store)
                 return store_commit(m, batch);
-        save_state(m, batch);
+        save_state(m, batch, NULL);
         m->state_dirty = false;
         feed(m, &m->pending, batch);
         update_status(m);
