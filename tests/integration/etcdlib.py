@@ -1,6 +1,7 @@
 """A real etcd cluster for the HA tests: members on 127.0.0.1 with ports the kernel chose free
 just before (etcd cannot take port 0), data in a temporary directory, all killed at the end."""
 
+import base64
 import json
 import os
 import shutil
@@ -75,6 +76,15 @@ class Cluster:
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=5) as r:
             return json.load(r)
+
+    def count(self, prefix):
+        """How many keys start with prefix."""
+        def b64(x):
+            return base64.b64encode(x.encode()).decode()
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        m = next(iter(self.procs))
+        return int(self._post(m, "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end),
+                                                   "count_only": True}).get("count", 0))
 
     def raft_leader(self):
         """The name of the member that leads the etcd cluster itself (raft), or None."""
