@@ -4,6 +4,7 @@ them into etcd (in chunks), so that a new leader, after a SIGKILL, starts from t
 nothing again. A real etcd member on 127.0.0.1 (skipped without etcd)."""
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +47,16 @@ def main(t):
             t.eq([e for e in h.events(second) if e["type"] == "deployment.discovered" and
                   e["id"] not in {x["id"] for x in h.events(first)}], [],
                  "the new leader announces no deployment again (only the old leader's events, same ids)")
+            # A reload cannot move a member to another cluster: it says so and keeps leading.
+            with open(second.config_path) as f:
+                text = f.read()
+            with open(second.config_path, "w") as f:
+                f.write(text.replace('prefix = "big"', 'prefix = "other"'))
+            second.signal(signal.SIGHUP)
+            iw.wait_until(lambda: [m for m in h.messages(second) if m and "takes effect at the next restart" in m], 20,
+                          "the reload's warning")
+            t.eq([e for e in h.events(second) if e["type"] == "cluster.leader_lost"], [],
+                 "a reload that changes the cluster section keeps the membership in force")
             h.stop(t, second)
     finally:
         etcd.close()
