@@ -1,7 +1,9 @@
 """High availability with a large fleet: 2,000 deployments discovered in pages of 1,000 make
 2.6 MB of events in one commit, more than etcd takes in one request; the leader must still get
 them into etcd (in chunks), so that a new leader, after a SIGKILL, starts from them and announces
-nothing again. A real etcd member on 127.0.0.1 (skipped without etcd)."""
+nothing again. Also: STATUS= of a follower and of the new leader (role, leader), and a reload
+that changes the cluster section (a warning, the membership kept). A real etcd member on
+127.0.0.1 (skipped without etcd)."""
 
 import os
 import signal
@@ -29,7 +31,14 @@ def main(t):
                     etcd.endpoints()[0], member)
             first = h.start(conf("a"))
             iw.wait_until(lambda: [e for e in h.events(first) if e["type"] == "cluster.leader_acquired"], 30, "a leads")
-            second = h.start(conf("b"))
+            notify = iw.Notify()
+            second = iw.Daemon(conf("b"), ["--log-target=stderr", "--log-format=json"], env=notify.env)
+            status = notify.wait_for("STATUS=follower (b); leader ")
+            t.ok("STATUS=follower (b); leader unknown" in status.splitlines() or
+                 "STATUS=follower (b); leader a" in status.splitlines(), "STATUS= of a follower: its role", status)
+            status = notify.wait_for("STATUS=follower (b); leader a")
+            t.ok("STATUS=follower (b); leader a" in status.splitlines(), "STATUS= of a follower names the leader",
+                 status)
             iw.wait_until(lambda: len([e for e in h.events(first) if e["type"] == "deployment.discovered"]) == COUNT,
                           120, "%d deployments discovered" % COUNT)
             iw.wait_until(lambda: etcd.count("big/state/") >= 2, 60, "the state in etcd")
@@ -42,6 +51,9 @@ def main(t):
             loaded = iw.wait_until(lambda: [m for m in h.messages(second) if m and m.startswith("Leading from")], 30,
                                    "b read the state")
             t.ok("%d deployments" % COUNT in loaded[0], "the new leader starts from the state in etcd: " + loaded[0])
+            status = notify.wait_for("STATUS=leader")
+            t.ok(any(line.startswith("STATUS=leader (b); %d deployments" % COUNT) for line in status.splitlines()),
+                 "STATUS= of the new leader: its role, then the counts", status)
             sim.reset_counters()
             iw.wait_until(lambda: sim.counters()["by_endpoint"].get("list", 0) >= 2, 60, "a whole cycle of the new leader")
             t.eq([e for e in h.events(second) if e["type"] == "deployment.discovered" and
