@@ -102,7 +102,7 @@ def write(path, results, info, started, elapsed, ctx):
                 rows.append((f.bench.split()[0], f.name, f.value_text(), f.target_text(), f.verdict,
                              f.margin_text()))
     out.append(md_table(rows, ("", "figure", "value", "target", "verdict", "margin")) + "\n")
-    render = {"B1": b1, "B2": b2, "B3": b3, "B4": b4}
+    render = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b4}
     for res in results:
         key = res["name"].split()[0]
         out.append("## %s\n" % res["name"])

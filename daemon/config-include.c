@@ -90,8 +90,21 @@ static char *resolve(const char *including, const char *name) {
 
 static int expand_file(struct loader *l, size_t src, const char *text, unsigned depth);
 
+unsigned nul_line(const char *text, size_t size) {
+        const char *nul = memchr(text, '\0', size);
+        unsigned line = 1;
+
+        if (!nul)
+                return 0;
+        for (const char *p = text; p < nul; p++)
+                line += *p == '\n';
+        return line;
+}
+
 static int include_file(struct loader *l, size_t src, unsigned line, const char *name, unsigned depth) {
         _cleanup_free_ char *path = resolve(l->sources[src].name, name), *q = cescape(path), *text = NULL;
+        size_t size = 0;
+        unsigned nul;
         int r;
 
         if (depth >= INCLUDE_DEPTH_MAX) {
@@ -100,9 +113,15 @@ static int include_file(struct loader *l, size_t src, unsigned line, const char 
                 return -EINVAL;
         }
         /* Never blocks: a FIFO or a device is refused before anything is read. */
-        r = read_full_file(path, CONFIG_FILE_MAX, &text, NULL);
+        r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
         if (r < 0) {
                 report_at(l, src, line, true, "cannot include \"%s\": %s", q, file_error(r));
+                return -EINVAL;
+        }
+        nul = nul_line(text, size);
+        if (nul > 0) {
+                report_at(l, loader_source(l, path), nul, true, NUL_MESSAGE);
+                explicit_bzero(text, size); /* all of it: what follows the NUL too */
                 return -EINVAL;
         }
         r = expand_file(l, loader_source(l, path), text, depth + 1);
@@ -144,7 +163,7 @@ static const char *scan_step(const char *p, enum scan_state *state) {
 static int expand_file(struct loader *l, size_t src, const char *text, unsigned depth) {
         enum scan_state state = SCAN_CODE;
         const char *seg = text, *p = text;
-        unsigned line = 1, seg_line = 1;
+        unsigned line = 1, seg_line = 1, opened = 0;
         int r = 0;
 
         while (*p) {
@@ -155,7 +174,10 @@ static int expand_file(struct loader *l, size_t src, const char *text, unsigned 
                 const char *after;
 
                 if (!open) {
+                        enum scan_state before = state;
                         const char *next = scan_step(p, &state);
+                        if (before == SCAN_CODE && state != SCAN_CODE)
+                                opened = line;
                         for (; p < next; p++)
                                 line += *p == '\n';
                         continue;
@@ -177,9 +199,23 @@ static int expand_file(struct loader *l, size_t src, const char *text, unsigned 
                 seg = p = after;
         }
         emit(l, src, &seg_line, seg, (size_t) (p - seg));
+        /* An included file's string or comment left open would run on into the file that
+         * includes it, and its error be blamed on a line there (or the comment closed by the
+         * rest of the @include's line): the included file is the one at fault. */
+        if (depth > 0 && state != SCAN_CODE) {
+                report_at(l, src, opened, true, "%s opened here is not closed at the end of the file",
+                          state == SCAN_STRING ? "a string" : "a comment");
+                r = -EINVAL;
+        }
         return r;
 }
 
 int loader_expand(struct loader *l, const char *main_text) {
-        return expand_file(l, 0, main_text, 0);
+        int r = expand_file(l, 0, main_text, 0);
+
+        /* read_full_file drops a file's last newline, and libconfig's scanner wants one to end a
+         * comment on the last line ("# x" there was a syntax error). */
+        if (l->text_size > 0 && l->text[l->text_size - 1] != '\n')
+                text_append(l, "\n", 1);
+        return r;
 }

@@ -77,6 +77,10 @@ size_t setting_origin(const struct loader *l, const config_setting_t *s, unsigne
 /* Expands the @includes of the main file's text into l->text. Returns -EINVAL after reporting
  * an include it refuses (config-include.c). */
 int loader_expand(struct loader *l, const char *main_text);
+/* The line of the first NUL byte in text (size bytes), 0 if none: a NUL would end the text
+ * there and silently drop the rest of the file. */
+unsigned nul_line(const char *text, size_t size);
+#define NUL_MESSAGE "contains a NUL byte: not a text file, or damaged"
 /* Moves the diagnostics, sorted, into diag. */
 void loader_flush_diag(struct loader *l, struct config_diag *diag);
 
@@ -222,6 +226,7 @@ void check_name_unique(struct section_ctx *ctx, size_t offset, const char *what,
 
 /* The shared parsers. */
 int config_parse_unsigned(struct section_ctx *ctx, const struct config_key *k, void *obj);
+int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_duration(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_interval0(struct section_ctx *ctx, const struct config_key *k, void *obj);
 int config_parse_size(struct section_ctx *ctx, const struct config_key *k, void *obj);
@@ -251,6 +256,10 @@ struct strings_rule {
 
 /* The sections, in config-account.c, config-project.c, config-webhook.c. */
 extern const struct config_section account_section, project_section, webhook_section, cluster_section;
+/* The groups, in config-metrics.c. */
+extern const struct config_section metrics_section;
+/* In config-heartbeat.c. */
+extern const struct config_section heartbeat_section;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Secrets (config-secret.c) */

@@ -579,6 +579,18 @@ int config_parse_unsigned(struct section_ctx *ctx, const struct config_key *k, v
                             FIELD(obj, k->offset, unsigned));
 }
 
+int config_parse_bool(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        _cleanup_free_ char *path = NULL;
+        const config_setting_t *s = lookup(&ctx->sc, k->key, &path);
+
+        if (!s)
+                return 0;
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+                return type_error(ctx->sc.l, s, path, "true or false");
+        *FIELD(obj, k->offset, bool) = config_setting_get_bool(s);
+        return 1;
+}
+
 int config_parse_duration(struct section_ctx *ctx, const struct config_key *k, void *obj) {
         return get_units(&ctx->sc, k->key, &duration_kind, (uint64_t) k->min, (uint64_t) k->max, false,
                          FIELD(obj, k->offset, usec_t));

@@ -1,8 +1,10 @@
 /* The "webhooks" section: where events go, in which format, filtered how, signed with what. */
 #include <strings.h>
+#include <syslog.h>
 
 #include "config-internal.h"
 #include "event.h"
+#include "render.h"
 #include "sign.h"
 
 static const char *const webhook_format_table[_WEBHOOK_FORMAT_MAX] = {
@@ -222,12 +224,51 @@ static const struct strings_rule headers_rule = { check_header, W(n_headers) };
 static const struct strings_rule events_rule = { check_event_glob, W(n_events), "event type" };
 static const struct strings_rule deployments_rule = { check_glob, W(n_deployments), "deployment" };
 
+/* Read after format: a filter that lets through nothing the format posts (an Alertmanager hears
+ * alerts, and the API events its filter names) is worth a warning, -t included. */
+static int parse_events(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        struct webhook *w = obj;
+        _cleanup_free_ char *path = NULL;
+        size_t errors = ctx->sc.l->n_errors;
+        int r = config_parse_strings(ctx, k, obj);
+
+        if (r <= 0 || ctx->sc.l->n_errors > errors) /* a pattern already refused says enough */
+                return r;
+        for (int t = 0; t < _EVENT_TYPE_MAX; t++) {
+                struct event e = { .type = t };
+                if (!render_wants(w->format, &e) && !render_wants_if_named(w->format, &e))
+                        continue;
+                for (size_t i = 0; i < w->n_events; i++)
+                        if (glob_match(w->events[i], event_type_to_string(t)))
+                                return r;
+        }
+        path = member_path(&ctx->sc, k->key);
+        report_warning(ctx->sc.l, member(&ctx->sc, k->key),
+                       "%s: a webhook of format \"%s\" is sent none of these event types; it will receive nothing",
+                       path, webhook_format_to_string(w->format));
+        return r;
+}
+
+/* Read after format: only an Alertmanager has a use for it. */
+static int parse_watchdog(struct section_ctx *ctx, const struct config_key *k, void *obj) {
+        struct webhook *w = obj;
+        int r = config_parse_bool(ctx, k, obj);
+
+        if (r > 0 && w->watchdog && w->format != WEBHOOK_FORMAT_ALERTMANAGER) {
+                _cleanup_free_ char *path = member_path(&ctx->sc, k->key);
+                report_error(ctx->sc.l, member(&ctx->sc, k->key), "%s: only a webhook with format = \"alertmanager\" "
+                             "can post the watchdog alert", path);
+                return -EINVAL;
+        }
+        return r;
+}
+
 static const struct config_key webhook_keys[] = {
         { "name",               parse_webhook_name },
         { "url",                config_parse_secret,   .data = &webhook_url_keys },
         { "format",             parse_format },
         { "headers",            config_parse_strings,  W(headers),     .data = &headers_rule },
-        { "events",             config_parse_strings,  W(events),      .data = &events_rule },
+        { "events",             parse_events,          W(events),      .data = &events_rule },
         { "min_priority",       parse_min_priority },
         { "deployments",        config_parse_strings,  W(deployments), .data = &deployments_rule },
         { "projects",           parse_webhook_projects },
@@ -237,17 +278,20 @@ static const struct config_key webhook_keys[] = {
         { "ca_file",            config_parse_path,     W(ca_file) },
         { "timeout",            config_parse_duration, W(timeout),            100 * MSEC, 5 * MINUTE },
         { "retry_max_interval", config_parse_duration, W(retry_max_interval), SEC,        DAY },
+        { "log_tail",           config_parse_bool,     W(log_tail) },
         { "url_file" },          /* read with url */
         { "url_credential" },    /* read with url */
+        { "watchdog",           parse_watchdog,        W(watchdog) },
         {}
 };
 #undef W
 
 static const struct webhook webhook_defaults = {
         .format = WEBHOOK_FORMAT_JSON,
-        .min_priority = 7,
+        .min_priority = LOG_INFO, /* debug is the journal's: the changes of a flapping deployment */
         .timeout = 10 * USEC_PER_SEC,
         .retry_max_interval = 5 * USEC_PER_MINUTE,
+        .log_tail = true,
 };
 
 static void webhook_done(void *elem) {

@@ -20,6 +20,9 @@
  * Includes (reading stops after them, as after a syntax error):
  *   FILE:LINE: cannot include "P": STRERROR | more than 10 levels of @include
  *   FILE:LINE: @include: the file name has no closing quote
+ *   FILE:LINE: contains a NUL byte: not a text file, or damaged   (the main file too)
+ *   FILE:LINE: a string opened here is not closed at the end of the file   (also "a comment"; an
+ *                                                            included file only)
  * Syntax, as libconfig words it:
  *   FILE:LINE: syntax error | duplicate setting name | mismatched element type in array | ...
  * Types (WHAT: an integer | a string | a duration such as "60s" or a number of seconds | a size such
@@ -89,6 +92,7 @@
 #include <sys/stat.h>
 
 #include "config-internal.h"
+#include "logtail.h"
 
 #define ALERT_POLLS_MAX 32U /* "for", "resolve_for": diff.c remembers the last 32 polls */
 
@@ -137,10 +141,16 @@ static const struct config_key top_keys[] = {
         { "resolve_for",       config_parse_unsigned,  C(resolve_for),       1,          ALERT_POLLS_MAX },
         { "repeat_interval",   config_parse_interval0, C(repeat_interval),   SEC,        30 * DAY },
         { "unreachable_after", config_parse_unsigned,  C(unreachable_after), 1,          1000 },
+        { "flap_returns",      config_parse_unsigned,  C(flap_returns),      1,          30 },
+        { "flap_window",       config_parse_unsigned,  C(flap_window),       3,          32 },
+        { "flap_stable",       config_parse_duration,  C(flap_stable),       SEC,        DAY },
         { "max_in_flight",     config_parse_unsigned,  C(max_in_flight),     1,          1024 },
         { "state_directory",   parse_state_directory },
         { "spool_max_size",    config_parse_size,      C(spool_max_size),    64 * KIB,   16 * GIB },
         { "spool_max_age",     config_parse_duration,  C(spool_max_age),     SEC,        365 * DAY },
+        { "log_tail_lines",    config_parse_unsigned,  C(log_tail_lines),    0,          LOGTAIL_LINES_MAX },
+        { "metrics",           config_parse_group,     C(metrics),           .data = &metrics_section },
+        { "heartbeat",         config_parse_group,     C(heartbeat),         .data = &heartbeat_section },
         /* The sections, in this order: projects name accounts. */
         { "accounts",          config_parse_list,      C(accounts),          .data = &account_section },
         { "projects",          config_parse_list,      C(projects),          .data = &project_section },
@@ -158,9 +168,13 @@ static const struct config config_defaults = {
         .resolve_for = 1,
         .repeat_interval = 4 * USEC_PER_HOUR,
         .unreachable_after = 3,
+        .flap_returns = 1,
+        .flap_window = 10,
+        .flap_stable = 5 * USEC_PER_MINUTE,
         .max_in_flight = 16,
         .spool_max_size = 64 * MIB,
         .spool_max_age = 7 * USEC_PER_DAY,
+        .log_tail_lines = 5,
 };
 
 /* A file holding an inline secret should be readable by its owner only. */
@@ -242,16 +256,26 @@ static int load(const char *text, const char *name, unsigned flags, bool is_file
 
 int config_load(const char *path, unsigned flags, struct config_diag *diag, struct config **ret) {
         _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        unsigned nul;
         int r;
 
         if (!path || !ret)
                 return -EINVAL;
-        r = read_full_file(path, CONFIG_FILE_MAX, &text, NULL);
+        r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
         if (r < 0) {
                 if (diag)
                         *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
                                 xasprintf("%s: cannot read: %s", path, file_error(r));
                 return r;
+        }
+        nul = nul_line(text, size);
+        if (nul > 0) {
+                if (diag)
+                        *(char **) array_append(&diag->errors, &diag->n_errors, sizeof(char *)) =
+                                xasprintf("%s:%u: " NUL_MESSAGE, path, nul);
+                explicit_bzero(text, size); /* all of it: what follows the NUL too */
+                return -EINVAL;
         }
         r = load(text, path, flags, true, diag, ret);
         text = erase_and_free(TAKE_PTR(text));

@@ -44,7 +44,7 @@ struct webhook {
         size_t n_headers;
         char **events;            /* event type globs ("alert.*"); none = all */
         size_t n_events;
-        int min_priority;         /* syslog level: events with priority <= this pass; default 7 */
+        int min_priority;         /* syslog level: events with priority <= this pass; default 6 (info) */
         char **deployments;       /* deployment name globs; none = all */
         size_t n_deployments;
         int64_t *projects;        /* project ids; none = all */
@@ -56,6 +56,8 @@ struct webhook {
         char *ca_file;
         usec_t timeout;           /* per attempt, default 10 s */
         usec_t retry_max_interval; /* cap of the retry backoff, default 5 min */
+        bool watchdog;            /* alertmanager: post the always-firing InferwatchWatchdog alert */
+        bool log_tail;            /* deliver log tails (they may hold sensitive data), default true */
         unsigned line;
 };
 
@@ -85,10 +87,14 @@ struct config {
         unsigned resolve_for;     /* healthy polls before it resolves, default 1 */
         usec_t repeat_interval;   /* reminder period of an open alert, default 4 h; 0 = never */
         unsigned unreachable_after; /* failed polls in a row before api.unreachable, default 3 */
+        unsigned flap_returns;    /* flapping: more returns to a recent state than this, default 1 ... */
+        unsigned flap_window;     /* ... within this many polls, default 10 */
+        usec_t flap_stable;       /* and over once stable this long, default 5 min */
         unsigned max_in_flight;   /* concurrent API requests, default 16 */
         char *state_directory;    /* default $STATE_DIRECTORY or the configured statedir */
         uint64_t spool_max_size;  /* per webhook, default 64 MiB */
         usec_t spool_max_age;     /* default 7 d */
+        unsigned log_tail_lines;  /* log lines attached to container errors and alerts, default 5; 0 = off */
 
         struct account *accounts;
         size_t n_accounts;
@@ -102,6 +108,19 @@ struct config {
          * CONFIG_LOAD_SECRETS (-t) outside the service, where $CREDENTIALS_DIRECTORY is unset. */
         char **unchecked_credentials;
         size_t n_unchecked_credentials;
+
+        struct metrics_config {
+                char *listen;     /* "ADDRESS:PORT" to serve /metrics on; NULL: only sockets from systemd */
+                unsigned line;
+        } metrics;
+        struct heartbeat_config {
+                char *url;        /* pinged after each good cycle; NULL: no heartbeat (never logged) */
+                char *url_file, *url_credential;
+                char *fail_url;   /* pinged while the API is unreachable; NULL: none (never logged) */
+                char *fail_url_file, *fail_url_credential;
+                usec_t timeout;   /* per ping, default 10 s */
+                unsigned line;
+        } heartbeat;
 };
 
 /* Diagnostics collected while loading: each line is complete, "FILE:LINE: message". */

@@ -1,6 +1,7 @@
 #include <syslog.h>
 
 #include "diff.h"
+#include "signature.h"
 
 void alert_state_done(struct alert_state *a) {
         free(a->severity);
@@ -9,10 +10,66 @@ void alert_state_done(struct alert_state *a) {
         *a = (struct alert_state) {};
 }
 
+static void forget_errors(struct watch_state *w) {
+        memset(w->memos, 0, sizeof(w->memos));
+}
+
 void watch_state_done(struct watch_state *w) {
         deployment_free(w->snap);
         alert_state_done(&w->alert);
         *w = (struct watch_state) {};
+}
+
+/* FNV-1a, for keys of the flap detector and remembered signatures. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ ((const uint8_t *) p)[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+#define HASH_INIT UINT64_C(0xcbf29ce484222325)
+
+static uint64_t signature_hash(const char *error) {
+        _cleanup_free_ char *sig = NULL;
+
+        if (!error)
+                return 0;
+        sig = error_signature(error);
+        return hash_bytes(HASH_INIT, sig, strlen(sig)) | 1; /* never 0, the free slot */
+}
+
+static struct error_memo *error_memo(struct watch_state *w, int64_t region_id) {
+        struct error_memo *free_slot = NULL;
+
+        for (size_t i = 0; i < ERROR_MEMOS; i++) {
+                if (w->memos[i].signature && w->memos[i].region_id == region_id)
+                        return &w->memos[i];
+                if (!w->memos[i].signature && !free_slot)
+                        free_slot = &w->memos[i];
+        }
+        if (free_slot)
+                free_slot->region_id = region_id;
+        return free_slot;
+}
+
+/* A region's error changed to c's from old's (another signature). Whether that is news: not
+ * when it goes back to the error it had before old's, e.g. the kubelet alternating between
+ * ErrImagePull and ImagePullBackOff. */
+static bool error_is_news(struct watch_state *w, const struct container *c, const char *old) {
+        struct error_memo *m = error_memo(w, c->region_id);
+        bool back;
+
+        if (!m)
+                return true;
+        back = m->signature == signature_hash(c->error_message);
+        m->signature = signature_hash(old);
+        return !back;
+}
+
+static void error_cleared(struct watch_state *w, int64_t region_id) {
+        for (size_t i = 0; i < ERROR_MEMOS; i++)
+                if (w->memos[i].region_id == region_id)
+                        w->memos[i].signature = 0;
 }
 
 static uint32_t history_mask(unsigned n) {
@@ -121,11 +178,15 @@ static void emit_container_error(const struct deployment *d, const struct contai
         event_add(e, "old_error_message", old);
         event_add_int(e, "ready", c->ready);
         event_add_int(e, "total", c->total);
+        event_add(e, "flavor_name", d->flavor_name); /* for the capacity hint (context.c) */
         MSG(e, "region %lld: %s", (long long) c->region_id, c->error_message);
 }
 
-static void diff_containers(const struct deployment *old, const struct deployment *d, enum health h,
-                            const char *account, usec_t now, struct event_list *out) {
+/* Returns FLAP_ERROR when an error went back to an earlier one without an event. */
+static unsigned diff_containers(struct watch_state *w, const struct deployment *old, const struct deployment *d,
+                                enum health h, const char *account, usec_t now, struct event_list *out) {
+        unsigned quiet = 0;
+
         for (size_t i = 0; i < old->n_containers; i++) {
                 const struct container *o = &old->containers[i];
                 if (deployment_find_container(d, o->region_id))
@@ -154,9 +215,15 @@ static void diff_containers(const struct deployment *old, const struct deploymen
                                 emit_container_error(d, c, NULL, h, account, now, out);
                         continue;
                 }
-                if (c->error_message && !streq_ptr(c->error_message, o->error_message))
-                        emit_container_error(d, c, o->error_message, h, account, now, out);
-                else if (!c->error_message && o->error_message) {
+                /* The same error in other words (a back-off that grew, another pod) is not news:
+                 * the new text is kept in the snapshot for --status and the next event. */
+                if (c->error_message && !error_same_signature(c->error_message, o->error_message)) {
+                        if (error_is_news(w, c, o->error_message))
+                                emit_container_error(d, c, o->error_message, h, account, now, out);
+                        else
+                                quiet |= FLAP_ERROR;
+                } else if (!c->error_message && o->error_message) {
+                        error_cleared(w, c->region_id);
                         e = deployment_event(EVENT_CONTAINER_ERROR_CLEARED, account, d->project_id, d->name, now, out);
                         add_common(e, d, h);
                         event_add_int(e, "region_id", c->region_id);
@@ -177,6 +244,7 @@ static void diff_containers(const struct deployment *old, const struct deploymen
                             (long long) c->ready, (long long) c->total, (long long) o->ready, (long long) o->total);
                 }
         }
+        return quiet;
 }
 
 static bool scale_changed(const struct deployment *old, const struct deployment *d) {
@@ -257,10 +325,40 @@ static void open_alert(const struct diff_params *p, struct watch_state *w, const
         if (c) {
                 event_add_int(e, "region_id", c->region_id);
                 event_add(e, "error_message", c->error_message);
+                event_add(e, "flavor_name", d->flavor_name);
+        } else {
+                /* No error to show: the region short of ready, for the capacity hint (context.c). */
+                for (size_t i = 0; i < d->n_containers; i++)
+                        if (d->containers[i].ready < d->containers[i].total) {
+                                event_add_int(e, "short_region_id", d->containers[i].region_id);
+                                event_add(e, "flavor_name", d->flavor_name);
+                                break;
+                        }
         }
         if (flapping)
                 event_add(e, "flapping", "yes");
         MSG(e, "ALERT %s%s: %s", health_to_string(h), flapping ? " (flapping)" : "", reason);
+}
+
+/* A warning alert whose deployment is now failed becomes critical (never the other way: the
+ * alert keeps the worst severity it had). */
+static void escalate_alert(struct watch_state *w, const struct deployment *d, enum health h, const char *reason,
+                           const char *account, usec_t now, struct event_list *out) {
+        struct alert_state *a = &w->alert;
+        struct event *e;
+        char id[37];
+
+        e = deployment_event(EVENT_ALERT_ESCALATED, account, d->project_id, d->name, now, out);
+        add_common(e, d, h);
+        event_add(e, "alert_id", event_id_to_string(a->id, id));
+        event_add(e, "severity", "critical");
+        event_add(e, "old_severity", a->severity);
+        event_add(e, "reason", reason);
+        event_add(e, "regions", a->regions);
+        event_add_int(e, "alert_started_usec", (int64_t) a->started);
+        MSG(e, "ALERT escalated to critical, %s: %s", health_to_string(h), reason);
+        free(a->severity);
+        a->severity = xstrdup("critical");
 }
 
 /* recovered: the deployment is well again (not gone, not dropped from the configuration). */
@@ -330,6 +428,8 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 resolve_alert(w, account, d->project_id, d->name, d->status, h, true, reason, now, out);
                 return;
         }
+        if (h == HEALTH_FAILED && !streq_ptr(w->alert.severity, "critical"))
+                escalate_alert(w, d, h, reason, account, now, out);
         if (p->repeat_interval > 0 && now >= w->alert.last_notified + p->repeat_interval)
                 remind_alert(w, d, h, reason, account, now, out);
 }
@@ -354,6 +454,7 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE, false,
                               "deployment gone", now, out);
         w->snap = deployment_free(w->snap);
+        forget_errors(w);
         w->health = HEALTH_GONE;
         w->gone = true;
         w->history = 0;
@@ -423,6 +524,117 @@ static bool same_snapshot(const struct deployment *stored, const struct deployme
         return true;
 }
 
+/* What matters of a poll for flapping: status, health and, per region, the signature of its
+ * error and whether it serves all its instances or how many it serves: a crash-loop whose
+ * ready count goes up and down flaps, an autoscaler that resizes a fully ready region does not;
+ * the wording of an error does not matter. */
+static uint64_t flap_key(const struct deployment *d, enum health h) {
+        uint64_t k = hash_bytes(HASH_INIT, d->status, strlen(d->status) + 1);
+
+        k = hash_bytes(k, &h, sizeof(h));
+        for (size_t i = 0; i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                bool all = c->ready >= c->total;
+                _cleanup_free_ char *sig = error_signature(c->error_message);
+
+                k = hash_bytes(k, &c->region_id, sizeof(c->region_id));
+                k = hash_bytes(k, &all, sizeof(all));
+                if (!all) {
+                        k = hash_bytes(k, &c->ready, sizeof(c->ready));
+                        k = hash_bytes(k, &c->total, sizeof(c->total));
+                }
+                k = hash_bytes(k, sig, strlen(sig) + 1);
+        }
+        return k;
+}
+
+/* The events a flap is made of (what they change), kept at debug priority while it lasts. */
+static unsigned flap_aspect(enum event_type t) {
+        switch (t) {
+        case EVENT_DEPLOYMENT_STATUS_CHANGED:
+                return FLAP_STATUS;
+        case EVENT_DEPLOYMENT_HEALTH_CHANGED:
+                return FLAP_HEALTH;
+        case EVENT_CONTAINER_ERROR:
+        case EVENT_CONTAINER_ERROR_CLEARED:
+                return FLAP_ERROR;
+        case EVENT_CONTAINER_READY_CHANGED:
+                return FLAP_READY;
+        case EVENT_CONTAINER_ADDED:
+        case EVENT_CONTAINER_REMOVED:
+                return FLAP_REGIONS;
+        default:
+                return 0;
+        }
+}
+
+static void demote_flap_events(struct event_list *out, size_t first) {
+        for (size_t i = first; i < out->n; i++)
+                if (flap_aspect(out->items[i]->type)) {
+                        out->items[i]->priority = LOG_DEBUG;
+                        event_add(out->items[i], "flapping", "yes");
+                }
+}
+
+static void emit_flapping(const struct diff_params *p, const struct flap_state *f, const struct deployment *d,
+                          enum health h, const char *reason, const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING, account, d->project_id, d->name, now, out);
+        char what[64], b[32];
+
+        add_common(e, d, h);
+        event_add(e, "reason", reason);
+        event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
+        event_add_int(e, "returns", f->returns);
+        event_add_int(e, "window_polls", p->flap.window);
+        event_add_int(e, "stable_seconds", (int64_t) (p->flap.stable / USEC_PER_SEC));
+        MSG(e, "flapping: %s went back and forth %u times in the last %u polls, now %s, %s (%s); its changes are "
+            "logged at debug priority until it is stable for %s", what, f->returns, p->flap.window, d->status,
+            health_to_string(h), reason, format_duration(b, p->flap.stable));
+}
+
+static void emit_flap_ended(const struct flap_state *f, const struct deployment *d, enum health h, const char *reason,
+                            const char *account, usec_t now, struct event_list *out) {
+        struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, d->project_id, d->name, now, out);
+        usec_t lasted = f->last_change - MIN(f->last_change, f->since);
+        char what[64], b[32], b2[32];
+
+        add_common(e, d, h);
+        event_add(e, "reason", reason);
+        event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
+        event_add_int(e, "changes", f->changes);
+        event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
+        event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));
+        MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
+            format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
+            d->status, health_to_string(h), reason);
+}
+
+/* Flap control for every event of the poll (those from out->items[first] on). same: the state
+ * is the one of the previous poll, whose key is reused; quiet: what changed without an event. */
+static void update_flap(const struct diff_params *p, struct watch_state *w, const struct deployment *d, enum health h,
+                        const char *reason, bool same, unsigned quiet, const char *account, usec_t now,
+                        struct event_list *out, size_t first) {
+        uint64_t key = same && w->flap.n_keys > 0 ? w->flap.keys[0] : flap_key(d, h);
+        unsigned aspects = quiet;
+
+        for (size_t i = first; i < out->n; i++)
+                aspects |= flap_aspect(out->items[i]->type);
+        switch (flap_observe(&p->flap, &w->flap, key, aspects, now)) {
+        case FLAP_STARTED:
+                demote_flap_events(out, first);
+                emit_flapping(p, &w->flap, d, h, reason, account, now, out);
+                break;
+        case FLAP_ONGOING:
+                demote_flap_events(out, first);
+                break;
+        case FLAP_ENDED:
+                emit_flap_ended(&w->flap, d, h, reason, account, now, out);
+                break;
+        case FLAP_CALM:
+                break;
+        }
+}
+
 void diff_observe(const struct diff_params *p, struct watch_state *w, const char *account, int64_t project_id,
                   const char *name, const struct deployment *snap, usec_t now, struct event_list *out) {
         _cleanup_free_ char *reason = NULL;
@@ -431,6 +643,8 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         enum health h;
         const char *why;
         bool first, stuck;
+        size_t first_event = out->n;
+        unsigned quiet = 0;
 
         if (!snap) {
                 observe_gone(w, account, project_id, name, now, out);
@@ -467,6 +681,8 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->gone = false;
                 w->history = 0;
                 w->n_history = 0;
+                w->flap = (struct flap_state) {};
+                forget_errors(w);
                 w->stuck_reported = false;
                 w->status_since = now;
         } else {
@@ -474,7 +690,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                         emit_status_changed(w->snap, d, h, now - MIN(now, w->status_since), account, now, out);
                         w->status_since = now;
                 }
-                diff_containers(w->snap, d, h, account, now, out);
+                quiet = diff_containers(w, w->snap, d, h, account, now, out);
                 diff_spec(w->snap, d, h, account, now, out);
                 if (h != w->health)
                         emit_health_changed(d, w->health, h, reason, account, now, out);
@@ -487,6 +703,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->stuck_reported = true;
         }
 
+        update_flap(p, w, d, h, reason, d == w->snap && h == w->health, quiet, account, now, out, first_event);
         update_alert(p, w, d, h, reason, health_is_problem(h) || stuck, account, now, out);
         if (d != w->snap) {
                 deployment_free(w->snap);

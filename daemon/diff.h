@@ -3,6 +3,7 @@
 #pragma once
 
 #include "event.h"
+#include "flap.h"
 #include "gcore.h"
 #include "health.h"
 
@@ -12,6 +13,7 @@ struct diff_params {
         unsigned resolve_for;     /* good polls in a row before it resolves */
         usec_t repeat_interval;   /* 0: no reminders */
         unsigned unreachable_after;
+        struct flap_params flap;
 };
 
 /* Flapping: this many good↔problem flips within the last FLAP_WINDOW polls keep an alert
@@ -29,6 +31,15 @@ struct alert_state {
         char *regions;            /* regions with errors when it opened, "7" or "1,7"; "" none */
 };
 
+/* A region whose error changed: (a hash of) the signature of the error before the current one,
+ * so that going back to it (ErrImagePull ↔ ImagePullBackOff) is not reported again. Kept
+ * inline (a watch_state is copied by value) for this many regions; more are always reported. */
+#define ERROR_MEMOS 8
+struct error_memo {
+        int64_t region_id;
+        uint64_t signature;       /* 0: a free slot */
+};
+
 struct watch_state {
         struct deployment *snap;  /* last observation; NULL before the first or once gone */
         enum health health;
@@ -39,6 +50,8 @@ struct watch_state {
         uint32_t history;         /* bit 0 = latest poll, 1 = problem */
         uint8_t n_history;
         struct alert_state alert;
+        struct flap_state flap;
+        struct error_memo memos[ERROR_MEMOS]; /* not saved: after a restart a return is reported once more */
 };
 
 struct api_state {

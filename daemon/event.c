@@ -20,6 +20,8 @@ static const struct event_type_info event_types[_EVENT_TYPE_MAX] = {
         [EVENT_DEPLOYMENT_HEALTH_CHANGED] = { "deployment.health_changed", SD_ID128_MAKE(f3,3c,ab,a8,03,6a,47,a2,b0,a4,0c,37,1b,46,5f,3b), LOG_NOTICE },
         [EVENT_DEPLOYMENT_STUCK] = { "deployment.stuck", SD_ID128_MAKE(91,81,b3,05,33,1f,4e,db,83,b3,de,10,ac,12,9a,1f), LOG_WARNING },
         [EVENT_DEPLOYMENT_SPEC_CHANGED] = { "deployment.spec_changed", SD_ID128_MAKE(62,0b,28,42,54,1d,45,9e,93,c8,37,51,12,bc,b8,a9), LOG_INFO },
+        [EVENT_DEPLOYMENT_FLAPPING] = { "deployment.flapping", SD_ID128_MAKE(f0,c8,ef,c7,68,16,4b,9d,bc,a5,40,8d,07,20,c2,44), LOG_WARNING },
+        [EVENT_DEPLOYMENT_FLAPPING_ENDED] = { "deployment.flapping_ended", SD_ID128_MAKE(06,9a,64,ec,ad,f9,4a,6e,8e,f1,cc,76,e0,cc,85,af), LOG_NOTICE },
         [EVENT_CONTAINER_ERROR] = { "container.error", SD_ID128_MAKE(55,99,3f,8d,2c,c4,42,c7,83,4f,d8,58,40,83,14,86), LOG_ERR },
         [EVENT_CONTAINER_ERROR_CLEARED] = { "container.error_cleared", SD_ID128_MAKE(92,76,e3,08,76,57,46,be,a7,35,e5,73,1c,58,fb,9f), LOG_NOTICE },
         [EVENT_CONTAINER_READY_CHANGED] = { "container.ready_changed", SD_ID128_MAKE(52,a8,33,8e,24,98,4d,b1,a6,f6,fd,a2,a1,38,62,e3), LOG_INFO },
@@ -36,6 +38,7 @@ static const struct event_type_info event_types[_EVENT_TYPE_MAX] = {
         [EVENT_MONITOR_STOPPING] = { "monitor.stopping", SD_ID128_MAKE(06,ad,52,bc,5f,5c,44,09,be,4a,14,e0,3b,db,6e,1a), LOG_INFO },
         [EVENT_WEBHOOK_DROPPED] = { "webhook.dropped", SD_ID128_MAKE(ec,47,93,41,0a,35,42,69,a0,b3,cd,0c,99,38,87,fe), LOG_WARNING },
         [EVENT_WEBHOOK_DISABLED] = { "webhook.disabled", SD_ID128_MAKE(1f,94,4f,c8,70,b6,4e,22,af,58,38,2b,81,c3,f3,b6), LOG_ERR },
+        [EVENT_ALERT_ESCALATED] = { "alert.escalated", SD_ID128_MAKE(cf,5b,b2,55,6d,71,45,ea,9d,c1,84,e4,f4,c4,0f,fb), LOG_ERR },
         [EVENT_CLUSTER_LEADER_ACQUIRED] = { "cluster.leader_acquired", SD_ID128_MAKE(69,76,0e,b3,31,cf,4d,f4,92,0b,50,ea,fd,34,ef,1f), LOG_NOTICE },
         [EVENT_CLUSTER_LEADER_LOST] = { "cluster.leader_lost", SD_ID128_MAKE(f4,09,a0,ce,ed,64,40,02,99,c2,bc,31,f9,e0,36,9f), LOG_WARNING },
         [EVENT_CLUSTER_ETCD_UNREACHABLE] = { "cluster.etcd_unreachable", SD_ID128_MAKE(c2,78,bf,f6,b8,df,42,2e,85,8c,d3,04,c1,7d,6e,aa), LOG_ERR },
@@ -150,6 +153,19 @@ void event_addf(struct event *e, const char *key, const char *fmt, ...) {
         v = xvasprintf(fmt, ap);
         va_end(ap);
         add_field(e, key, v, false);
+}
+
+void event_drop(struct event *e, const char *key) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < e->n_fields; i++) {
+                if (streq(e->fields[i].key, key)) {
+                        free(e->fields[i].key);
+                        free(e->fields[i].value);
+                } else
+                        e->fields[k++] = e->fields[i];
+        }
+        e->n_fields = k;
 }
 
 void event_add_int(struct event *e, const char *key, int64_t value) {

@@ -12,6 +12,8 @@ enum event_type {
         EVENT_DEPLOYMENT_HEALTH_CHANGED,
         EVENT_DEPLOYMENT_STUCK,
         EVENT_DEPLOYMENT_SPEC_CHANGED,
+        EVENT_DEPLOYMENT_FLAPPING,        /* changes back and forth: its changes go to debug */
+        EVENT_DEPLOYMENT_FLAPPING_ENDED,  /* stable again: a summary of the flap */
         EVENT_CONTAINER_ERROR,
         EVENT_CONTAINER_ERROR_CLEARED,
         EVENT_CONTAINER_READY_CHANGED,
@@ -28,6 +30,7 @@ enum event_type {
         EVENT_MONITOR_STOPPING,
         EVENT_WEBHOOK_DROPPED,    /* spool overflow or a permanently refused delivery */
         EVENT_WEBHOOK_DISABLED,   /* a 410 Gone from the receiver */
+        EVENT_ALERT_ESCALATED,    /* an open warning alert became critical */
         /* A member's own role in an etcd cluster: its local journal only, never a webhook. */
         EVENT_CLUSTER_LEADER_ACQUIRED,
         EVENT_CLUSTER_LEADER_LOST,
@@ -64,6 +67,8 @@ void event_add(struct event *e, const char *key, const char *value);
 void event_addf(struct event *e, const char *key, const char *fmt, ...) _printf_(3, 4);
 void event_add_int(struct event *e, const char *key, int64_t value);
 void event_set_message(struct event *e, const char *fmt, ...) _printf_(2, 3);
+/* Removes every field named key. */
+void event_drop(struct event *e, const char *key);
 /* The value of a field, or NULL. */
 const char *event_get(const struct event *e, const char *key);
 

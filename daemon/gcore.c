@@ -138,41 +138,120 @@ static char *parse_envs_keys(struct json_object *v) {
         return s ? s : xstrdup("");
 }
 
-/* Instance counts: never negative, and small enough that sums over regions cannot overflow. */
-static int64_t clamp_count(int64_t v) {
-        return MIN(MAX(v, 0), (int64_t) INT32_MAX);
-}
-
-static void parse_containers(struct json_object *arr, struct deployment *d) {
+/* Text from the API that events and the state carry (error_message, an error body's message):
+ * at most TEXT_SHOWN_MAX bytes as every text sink shows it (controls escaped, see cescape_cell),
+ * cut between characters and marked as cut: a text of control characters, four times longer
+ * once escaped, must fit too. */
+/* A text member like member_string, at most TEXT_SHOWN_MAX bytes once escaped. */
+static char *member_text(struct json_object *obj, const char *key) {
+        struct json_object *v = member(obj, key);
+        const char *s;
         size_t n;
 
-        if (!json_object_is_type(arr, json_type_array))
-                return;
-        n = json_object_array_length(arr);
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *c = json_object_array_get_idx(arr, i);
-                struct json_object *ds, *scale;
-                int64_t region;
-
-                if (!json_object_is_type(c, json_type_object))
-                        continue;
-                /* Without a region a container cannot be told apart from its siblings. */
-                region = member_int(c, "region_id", INT64_MIN);
-                if (region == INT64_MIN || deployment_find_container(d, region))
-                        continue;
-
-                struct container *k = array_append(&d->containers, &d->n_containers, sizeof(*k));
-                ds = member(c, "deploy_status");
-                scale = member(c, "scale");
-                k->region_id = region;
-                k->ready = clamp_count(member_int(ds, "ready", 0));
-                k->total = clamp_count(member_int(ds, "total", 0));
-                k->error_message = member_string(c, "error_message");
-                k->scale_min = member_int(scale, "min", -1);
-                k->scale_max = member_int(scale, "max", -1);
-        }
+        if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+                return NULL;
+        s = json_object_get_string(v);
+        n = cescape_cell_prefix(s, TEXT_SHOWN_MAX);
+        if (s[n] == '\0')
+                return xstrdup(s);
+        n = cescape_cell_prefix(s, TEXT_SHOWN_MAX - strlen(TEXT_CUT_MARK));
+        return xasprintf("%.*s%s", (int) n, s, TEXT_CUT_MARK);
 }
 
+/* An instance count (deploy_status.ready or .total) that can be trusted: a JSON integer (or an
+ * integral number, schema drift) from 0 to INT32_MAX, so that sums over regions stay exact.
+ * Anything else makes the body unusable: read as 0 it would be a fake transition. */
+static int member_count(struct json_object *obj, const char *key, int64_t *ret) {
+        struct json_object *v = member(obj, key);
+
+        if (json_object_is_type(v, json_type_int)) {
+                errno = 0;
+                int64_t n = json_object_get_int64(v);
+                if (errno != 0 || n < 0 || n > INT32_MAX)
+                        return -ERANGE;
+                *ret = n;
+                return 0;
+        }
+        if (json_object_is_type(v, json_type_double)) {
+                double d = json_object_get_double(v);
+                if (!isfinite(d) || d != floor(d))
+                        return -EINVAL;
+                if (d < 0 || d > INT32_MAX)
+                        return -ERANGE;
+                *ret = (int64_t) d;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_container(struct json_object *c, struct container *k, const char **ret_why) {
+        struct json_object *ds, *scale;
+        int r;
+
+        if (!json_object_is_type(c, json_type_object)) {
+                *ret_why = "a container is not a JSON object";
+                return -EBADMSG;
+        }
+        /* Without a region a container cannot be told apart from its siblings. */
+        k->region_id = member_int(c, "region_id", INT64_MIN);
+        if (k->region_id == INT64_MIN) {
+                *ret_why = "a container has no integer \"region_id\"";
+                return -EBADMSG;
+        }
+        ds = member(c, "deploy_status");
+        if (!json_object_is_type(ds, json_type_object)) {
+                *ret_why = "a container's \"deploy_status\" is not an object";
+                return -EBADMSG;
+        }
+        r = member_count(ds, "ready", &k->ready);
+        if (r < 0) {
+                *ret_why = r == -ERANGE ? "a container's ready count is out of range"
+                                        : "a container's ready count is not an integer";
+                return -EBADMSG;
+        }
+        r = member_count(ds, "total", &k->total);
+        if (r < 0) {
+                *ret_why = r == -ERANGE ? "a container's total count is out of range"
+                                        : "a container's total count is not an integer";
+                return -EBADMSG;
+        }
+        if (k->ready > k->total) {
+                *ret_why = "a container has more ready instances than its total";
+                return -EBADMSG;
+        }
+        scale = member(c, "scale");
+        k->error_message = member_text(c, "error_message");
+        k->scale_min = member_int(scale, "min", -1);
+        k->scale_max = member_int(scale, "max", -1);
+        return 0;
+}
+
+/* Every container must be usable: its counts are what health is computed from. */
+static int parse_containers(struct json_object *arr, struct deployment *d, const char **ret_why) {
+        size_t n;
+
+        if (!json_object_is_type(arr, json_type_array)) {
+                *ret_why = "response has no \"containers\" array";
+                return -EBADMSG;
+        }
+        n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+                struct container k = {};
+                if (parse_container(json_object_array_get_idx(arr, i), &k, ret_why) < 0) {
+                        container_done(&k);
+                        return -EBADMSG;
+                }
+                if (deployment_find_container(d, k.region_id)) {
+                        container_done(&k);
+                        continue;
+                }
+                *(struct container *) array_append(&d->containers, &d->n_containers, sizeof(k)) = k;
+        }
+        return 0;
+}
+
+/* -EBADMSG: o is not a deployment; -EUCLEAN: it is one (*ret holds its name and status only)
+ * whose containers cannot be trusted. */
 static int parse_object(struct json_object *o, struct deployment *ret, const char **ret_why) {
         struct deployment d = {};
 
@@ -194,7 +273,12 @@ static int parse_object(struct json_object *o, struct deployment *ret, const cha
         d.address = member_string(o, "address");
         d.command = parse_command(member(o, "command"));
         d.envs_keys = parse_envs_keys(member(o, "envs"));
-        parse_containers(member(o, "containers"), &d);
+        if (parse_containers(member(o, "containers"), &d, ret_why) < 0) {
+                *ret = (struct deployment) { .name = TAKE_PTR(d.name), .status = TAKE_PTR(d.status),
+                                             .status_enum = d.status_enum, .project_id = d.project_id };
+                deployment_done(&d);
+                return -EUCLEAN;
+        }
         *ret = d;
         return 0;
 }
@@ -208,6 +292,10 @@ int gcore_parse_deployment(const char *body, size_t size, struct deployment *ret
                 return -EBADMSG;
         }
         r = parse_object(o, ret, ret_why);
+        if (r == -EUCLEAN) {
+                deployment_done(ret);
+                r = -EBADMSG;
+        }
         json_object_put(o);
         return r;
 }
@@ -216,6 +304,7 @@ void deployment_page_done(struct deployment_page *p) {
         for (size_t i = 0; i < p->n_items; i++)
                 deployment_done(&p->items[i]);
         free(p->items);
+        free(p->unusable);
         *p = (struct deployment_page) {};
 }
 
@@ -259,9 +348,15 @@ int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret,
                 goto finish;
         }
         p.items = xcalloc(n, sizeof(struct deployment));
-        /* One unusable item spoils the page: skipping it would report a live deployment as gone. */
+        p.unusable = xcalloc(n, sizeof(char *));
+        /* An item that is no deployment spoils the page: skipping it would report a live one as
+         * gone. One whose counts cannot be trusted is that deployment's problem: kept, marked. */
         for (; p.n_items < n; p.n_items++) {
                 r = parse_object(json_object_array_get_idx(results, p.n_items), &p.items[p.n_items], ret_why);
+                if (r == -EUCLEAN) {
+                        p.unusable[p.n_items] = *ret_why;
+                        r = 0;
+                }
                 if (r < 0)
                         goto finish;
         }
@@ -291,6 +386,10 @@ enum api_outcome gcore_classify_status(long s) {
         return API_PERMANENT;
 }
 
+bool gcore_status_object_scoped(long s) {
+        return s == 409 || (s >= 500 && s < 600 && s != 502 && s != 503 && s != 504);
+}
+
 void gcore_parse_error_body(const char *body, size_t size, struct api_error *e) {
         struct json_object *o;
 
@@ -300,11 +399,11 @@ void gcore_parse_error_body(const char *body, size_t size, struct api_error *e) 
         free(e->message);
         free(e->request_id);
         e->exception_class = member_string(o, "exception_class");
-        e->message = member_string(o, "message");
+        e->message = member_text(o, "message");
         e->request_id = member_string(o, "request_id");
         /* Some Gcore services answer {"detail": "..."} (Django REST framework). */
         if (!e->message)
-                e->message = member_string(o, "detail");
+                e->message = member_text(o, "detail");
         json_object_put(o);
 }
 

@@ -26,6 +26,9 @@ struct api_error {
 struct deployment_page {
         int64_t count;            /* total across pages, as the API reports it */
         struct deployment *items;
+        /* Per item, NULL or why its containers cannot be trusted (a static string): that item
+         * holds only its name and status, and is that deployment's poll failure, not the page's. */
+        const char **unusable;
         size_t n_items;
 };
 
@@ -41,6 +44,10 @@ void deployment_page_done(struct deployment_page *p);
 
 /* Classifies an HTTP status (0: the transfer failed before one arrived). */
 enum api_outcome gcore_classify_status(long http_status);
+/* Whether a retryable status speaks of the object requested rather than of the API as a whole:
+ * 409 and the 5xx a service itself answers (500, 501, 505, ...). 408, 425, 429 and a gateway's
+ * 502, 503 and 504 (like network errors and timeouts) are the API's. */
+bool gcore_status_object_scoped(long http_status);
 /* Fills exception_class/message/request_id from a Gcore error body when it is one. */
 void gcore_parse_error_body(const char *body, size_t size, struct api_error *e);
 /* Retry-After: delay-seconds or an HTTP-date, relative to now_realtime. -EINVAL if neither. */

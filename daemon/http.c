@@ -48,6 +48,7 @@ static void request_free(struct http_request *r) {
         curl_slist_free_all(r->headers);
         free(r->resp.body);
         free(r->resp.retry_after);
+        free(r->resp.redirect_origin);
         if (r->prev)
                 r->prev->next = r->next;
         else
@@ -55,6 +56,30 @@ static void request_free(struct http_request *r) {
         if (r->next)
                 r->next->prev = r->prev;
         free(r);
+}
+
+/* Where a redirect points, reduced to its origin: "https://host:port". Redirects are never
+ * followed; this only tells the operator what the receiver wants. */
+static char *redirect_origin(CURL *easy) {
+        char *target = NULL, *scheme = NULL, *host = NULL, *port = NULL, *ret = NULL;
+        CURLU *u;
+
+        if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &target) != CURLE_OK || !target)
+                return NULL;
+        u = curl_url();
+        if (!u)
+                abort();
+        if (curl_url_set(u, CURLUPART_URL, target, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
+                ret = xasprintf("%s://%s%s%s", scheme, host, port ? ":" : "", strempty(port));
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return ret;
 }
 
 /* Hands every finished transfer to its owner. Called right after curl did some work, in the same
@@ -80,6 +105,8 @@ static void take_finished(struct http_client *c) {
                         result = CURLE_OK;
                 r->resp.result = result;
                 (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
+                if (r->resp.status >= 300 && r->resp.status < 400)
+                        r->resp.redirect_origin = redirect_origin(easy);
                 r->resp.elapsed = now_usec(CLOCK_MONOTONIC) - r->started;
                 if (!r->resp.body)
                         r->resp.body = xstrdup("");

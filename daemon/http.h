@@ -17,6 +17,8 @@ struct http_response {
         char *body;               /* always NUL-terminated, possibly empty */
         size_t size;
         char *retry_after;        /* the Retry-After header, verbatim, or NULL */
+        char *redirect_origin;    /* a 3xx's Location as "scheme://host[:port]" only (no user,
+                                   * path or query: they may hold secrets), or NULL */
         bool too_large;           /* refused (or, with truncate, cut): the body passed max_size */
         char error[CURL_ERROR_SIZE]; /* curl's message when result != CURLE_OK */
         usec_t elapsed;

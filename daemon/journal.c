@@ -13,9 +13,10 @@ static void iov_add(struct iovec **iov, size_t *n, char *s) {
 }
 
 /* KEY=value, the value escaped: journald stores a field with a control character or bytes that
- * are not UTF-8 as binary, and `journalctl -a` would replay the escapes on a terminal. */
+ * are not UTF-8 as binary, and `journalctl -a` would replay the escapes on a terminal. And cut:
+ * a message that quotes an API text of TEXT_SHOWN_MAX bytes is longer than that. */
 static char *field_line(const char *key, const char *value) {
-        _cleanup_free_ char *text = cescape_cell(value);
+        _cleanup_free_ char *text = cescape_cell_cut(value, TEXT_SHOWN_MAX);
         char *s = xasprintf("%s=%s", key, text);
 
         for (char *p = s; *p != '='; p++)

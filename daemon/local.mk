@@ -12,6 +12,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
 	daemon/diff.c daemon/diff.h \
+	daemon/signature.c daemon/signature.h \
+	daemon/flap.c daemon/flap.h \
 	daemon/poll.c daemon/poll.h \
 	daemon/log.c daemon/log.h \
 	daemon/journal.c daemon/journal.h \
@@ -27,10 +29,19 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/webhook.c daemon/webhook.h \
 	daemon/etcd.c daemon/etcd.h \
 	daemon/cluster.c daemon/cluster.h \
-	daemon/cluster-store.c daemon/cluster-store.h
+	daemon/cluster-store.c daemon/cluster-store.h \
+	daemon/config-metrics.c \
+	daemon/config-heartbeat.c \
+	daemon/metrics.c daemon/metrics.h \
+	daemon/metrics-collect.c daemon/metrics-collect.h \
+	daemon/metrics-http.c daemon/metrics-http.h \
+	daemon/heartbeat.c daemon/heartbeat.h \
+	daemon/region.c daemon/region.h \
+	daemon/logtail.c daemon/logtail.h \
+	daemon/context.c daemon/context.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
-	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS)
+	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) -lm
 
 sbin_PROGRAMS += daemon/inferwatchd
 daemon_inferwatchd_SOURCES = daemon/main.c

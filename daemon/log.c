@@ -42,12 +42,14 @@ static void log_string(int level, const char *msg) {
                 fflush(stderr);
                 return;
         }
-        line = cescape_cell(msg);
         if (log_target == LOG_TARGET_JOURNAL) {
+                /* Cut as an event's fields are (journal.c): it may quote a whole API text. */
+                line = cescape_cell_cut(msg, TEXT_SHOWN_MAX);
                 (void) sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", level,
                                        "SYSLOG_IDENTIFIER=" SYSLOG_IDENTIFIER, NULL);
                 return;
         }
+        line = cescape_cell(msg);
         fprintf(stderr, "%s %-7s %s\n", format_rfc3339(t, now_usec(CLOCK_REALTIME)), priority_to_string(level), line);
         fflush(stderr);
 }

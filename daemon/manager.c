@@ -5,10 +5,14 @@
 
 #include "cluster-store.h"
 #include "cluster.h"
+#include "context.h"
 #include "crashpoint.h"
+#include "heartbeat.h"
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-collect.h"
+#include "metrics-http.h"
 #include "monitor.h"
 #include "state.h"
 #include "webhook.h"
@@ -37,6 +41,7 @@ struct manager {
         struct http_client *http;
         struct monitor *monitor;
         struct webhooks *webhooks;
+        struct context *context;     /* region names and log tails added to events */
         sd_event_source *lazy_save;
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *post;
@@ -50,6 +55,9 @@ struct manager {
         bool state_dirty;
         char *last_status;
         int state_lock;              /* held on the state directory for the daemon's lifetime */
+        struct metrics_http *metrics;
+        uint64_t events[_EVENT_TYPE_MAX]; /* emitted since start, for /metrics */
+        struct heartbeat *heartbeat;
         /* In a cluster (docs/ha.md): only the leader has a monitor and webhooks. The member
          * reads the cluster section of the configuration it started with, kept until the end. */
         struct cluster_member *cluster;
@@ -219,6 +227,7 @@ static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
                 webhooks_take_events(m->webhooks, l);
         }
         for (size_t i = 0; i < l->n; i++) {
+                m->events[l->items[i]->type]++;
                 log_event(l->items[i]);
                 crashpoint("journal");
         }
@@ -337,8 +346,10 @@ static int commit(struct manager *m, bool now) {
         /* A member that does not lead emits nothing: what it has of its own (monitor.started,
          * monitor.stopping) goes to its journal only. */
         if (clustered(m) && !cluster_member_leads(m->cluster)) {
-                for (size_t i = 0; i < m->pending.n; i++)
+                for (size_t i = 0; i < m->pending.n; i++) {
+                        m->events[m->pending.items[i]->type]++;
                         log_event(m->pending.items[i]);
+                }
                 event_list_clear(&m->pending);
                 m->state_dirty = false;
                 update_status(m);
@@ -347,12 +358,21 @@ static int commit(struct manager *m, bool now) {
         collect(m);
         if (!m->state_dirty && m->pending.n == 0)
                 return 0;
+        /* A log tail on its way holds every event (and the state they imply) back, briefly. */
+        if (m->context)
+                context_prepare(m->context, &m->pending);
+        if (!now && m->pending.n < PENDING_MAX && m->context && context_waiting(m->context))
+                return 0;
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
-        /* One write to etcd at a time; its completion commits what came meanwhile. */
+        /* One write to etcd at a time, none while the state is read from it; the completion of
+         * the write commits what came meanwhile. */
         if (m->store && (m->loading || cluster_store_busy(m->store)))
                 return 0;
+        /* The events are final before they are committed: the outbox holds them as reported. */
+        if (m->context)
+                context_finish(m->context, &m->pending);
         if (sd_id128_randomize(&batch) < 0)
                 abort();
         if (m->store)
@@ -360,6 +380,10 @@ static int commit(struct manager *m, bool now) {
         save_state(m, batch, NULL);
         m->state_dirty = false;
         feed(m, &m->pending, batch);
+        /* The delivery figures saved are those from before the feed (spooled, dropped by the
+         * limits): --status shows the new ones after the lazy save. */
+        if (m->webhooks && webhooks_take_dirty(m->webhooks))
+                save_lazily(m);
         update_status(m);
         return 0;
 }
@@ -372,13 +396,25 @@ static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 struct alert_list {
+        struct manager *manager;
         struct am_alert *items;
         size_t n;
 };
 
+/* The tail attached to the alert when it fired: of the first region with an error. */
+static const char *region_tail(struct manager *m, const char *account, int64_t project_id, const char *name,
+                               const struct watch_state *w) {
+        const char *regions = w->alert.regions;
+
+        if (!m->context || !regions || !*regions)
+                return NULL;
+        return context_last_tail(m->context, account, project_id, name, strtoll(regions, NULL, 10));
+}
+
 static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
                           const char *error, void *userdata) {
         struct alert_list *l = userdata;
+        struct manager *m = l->manager;
 
         if (!w->alert.open)
                 return;
@@ -388,15 +424,36 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                 .status = w->snap ? w->snap->status : "",
                 .health = w->health,
                 .alert = &w->alert,
+                .log_tail = region_tail(m, account, project_id, name, w),
         };
+}
+
+/* API alerts: posted to Alertmanager webhooks whose events filter names them. */
+static void collect_unreachable(const struct monitor_account_info *a, void *userdata) {
+        struct alert_list *l = userdata;
+
+        if (a->api->unreachable)
+                *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                        .kind = AM_API_UNREACHABLE, .account = a->name, .since = a->api->unreachable_since };
+}
+
+static void collect_auth_failed(const char *account, int64_t project_id, const char *error, void *userdata) {
+        struct alert_list *l = userdata;
+
+        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
+                .kind = AM_API_AUTH_FAILED, .account = account, .project_id = project_id,
+                .since = now_usec(CLOCK_REALTIME) };
 }
 
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
-        struct alert_list l = {};
+        struct alert_list l = { .manager = m };
 
-        if (m->monitor)
+        if (m->monitor) {
                 monitor_foreach(m->monitor, collect_alert, &l);
+                monitor_foreach_account(m->monitor, collect_unreachable, &l);
+                monitor_foreach_auth_failed(m->monitor, collect_auth_failed, &l);
+        }
         *ret = l.items;
         *n = l.n;
 }
@@ -431,10 +488,20 @@ static void forget_leftovers(struct manager *m, struct saved_state *s) {
         event_list_move(&m->pending, &l);
 }
 
+static int render_metrics(FILE *f, void *userdata) {
+        struct manager *m = userdata;
+
+        return metrics_collect(f, &(const struct metrics_sources) {
+                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events });
+}
+
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
         struct monitor *mon;
         int r;
 
+        r = context_new(m->event, m->http, c, &m->context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the event context: %m");
         r = webhooks_new(m->event, m->http, c, s, open_alerts, m, &m->webhooks);
         if (r < 0)
                 return r;
@@ -444,6 +511,7 @@ static int start_monitor(struct manager *m, struct config *c, struct saved_state
         monitor_import(mon, s);
         m->monitor = mon;
         forget_leftovers(m, s);
+        context_start(m->context);
         return monitor_start(mon);
 }
 
@@ -526,6 +594,7 @@ static void start_leading(struct manager *m, struct saved_state *s) {
                 log_error("Cannot start polling as the leader");
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
+                m->context = context_free(m->context);
         }
         feed_replay(m);
         m->state_dirty = true;
@@ -541,6 +610,7 @@ static void on_deposed(void *userdata, const char *why) {
 
         m->monitor = monitor_free(m->monitor);
         m->webhooks = webhooks_free(m->webhooks);
+        m->context = context_free(m->context);
         m->store = cluster_store_free(m->store);
         m->loading = false;
         event_list_clear(&m->pending);
@@ -551,6 +621,13 @@ static void on_deposed(void *userdata, const char *why) {
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
         update_status(m);
+}
+
+/* The heartbeat points into the configuration: a new one for c, before the old one is freed. */
+static void renew_heartbeat(struct manager *m, struct config *c) {
+        m->heartbeat = heartbeat_free(m->heartbeat);
+        if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
+                m->heartbeat = NULL;
 }
 
 /* The membership is set up once: a reload keeps the cluster section the daemon started with. */
@@ -570,6 +647,7 @@ static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
         struct webhooks *old_webhooks = m->webhooks;
+        struct context *old_context = m->context;
         struct config *old_config = m->config;
         struct saved_state s;
         int r, lock = -1;
@@ -594,6 +672,7 @@ static void reload(struct manager *m) {
         commit(m, true);
         if (!old) {
                 /* A member that does not lead has nothing to carry over. */
+                renew_heartbeat(m, c);
                 if (old_config != m->cluster_config)
                         config_free(old_config);
                 m->config = c;
@@ -607,6 +686,7 @@ static void reload(struct manager *m) {
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
         m->webhooks = NULL;
+        m->context = NULL;
         m->config = c;
         r = start_monitor(m, c, &s);
         saved_state_done(&s);
@@ -614,8 +694,10 @@ static void reload(struct manager *m) {
                 /* Could not build the new poller: go back to the old one untouched. */
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
+                m->context = context_free(m->context);
                 m->monitor = old;
                 m->webhooks = old_webhooks;
+                m->context = old_context;
                 m->config = old_config;
                 config_free(c);
                 if (lock >= 0)
@@ -625,6 +707,8 @@ static void reload(struct manager *m) {
         }
         monitor_free(old);
         webhooks_free(old_webhooks);
+        context_free(old_context);
+        renew_heartbeat(m, c);
         if (old_config != m->cluster_config)
                 config_free(old_config);
         if (lock >= 0) {
@@ -712,6 +796,14 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 }
         } else if ((r = start_monitor(m, m->config, &s)) < 0)
                 goto fail;
+        r = metrics_http_new(m->event, m->config->metrics.listen, render_metrics, m, &m->metrics);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
+        if (m->metrics)
+                log_info("Serving /metrics on port %u", metrics_http_port(m->metrics));
+        r = heartbeat_new(m->event, m->http, m->config, &m->monitor, &m->heartbeat);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
         saved_state_done(&s);
         *ret = m;
         return 0;
@@ -725,12 +817,15 @@ fail:
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        metrics_http_free(m->metrics);
+        heartbeat_free(m->heartbeat);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
         cluster_store_free(m->store);
         cluster_member_free(m->cluster);
         event_list_clear(&m->inflight);
         sd_event_source_disable_unref(m->store_retry);
+        context_free(m->context);
         http_client_free(m->http);
         event_list_clear(&m->pending);
         event_list_clear(&m->replay);

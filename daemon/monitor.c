@@ -7,9 +7,12 @@
 
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 
-/* Backoff of an account whose API fails: 0.5 s doubling, capped at the poll interval, less up
- * to 25 % jitter (the official SDKs' curve); Retry-After may lengthen it up to an hour. */
+/* Backoff of an account whose API fails, and of a deployment that fails on its own: 0.5 s
+ * doubling, capped at the poll interval, less up to 25 % jitter (the official SDKs' curve);
+ * Retry-After may lengthen it, up to API_RETRY_AFTER_MAX: a monitor blind for longer is worse
+ * than one probe request every ten minutes to an API that throttles. */
 #define BACKOFF_BASE (USEC_PER_SEC / 2)
+#define API_RETRY_AFTER_MAX (10 * USEC_PER_MINUTE)
 /* A lying server could page forever; a list cycle never reads more pages than this. */
 #define LIST_MAX_PAGES 10000
 
@@ -39,9 +42,12 @@ struct watch {
         uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */
         uint64_t digest_seq;      /* 0: no digest */
         usec_t observed_at;       /* start of the request whose observation was applied last */
+        usec_t observed_realtime; /* when it was applied, for /metrics */
         uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
         usec_t last_poll;         /* CLOCK_REALTIME */
         char *last_error;
+        unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
+        bool failure_reported;    /* watch_failure said it fails on its own */
         TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
 };
 
@@ -54,6 +60,10 @@ struct maccount {
         sd_event_source *backoff_timer;
         struct job_list parked;
         struct job *probe;
+        struct job *object_failed; /* the last get-one that failed on its own, if nothing of the
+                                    * account succeeded since (compared, never followed) */
+        uint64_t requests[_API_OUTCOME_MAX]; /* for /metrics */
+        struct metrics_histogram duration;
 };
 
 /* What one page of a "*" project's list said last time, so that the same bytes again need no
@@ -153,6 +163,8 @@ static void watch_remove(struct watch *w) {
         job_stop(&w->job);
         if (p->account->probe == &w->job)
                 account_probe_lost(p->account);
+        if (p->account->object_failed == &w->job)
+                p->account->object_failed = NULL;
         (void) tdelete(w, &p->by_name, compare_watch);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
@@ -325,6 +337,7 @@ static void account_success(struct maccount *a, const struct job *j) {
         struct event_list l = {};
         bool was_failing = a->rounds > 0 || a->api.unreachable;
 
+        a->object_failed = NULL;
         if (!was_failing || (account_backing_off(a) && a->probe != j && j->started < a->backoff_started))
                 return;
         diff_api_success(&a->api, a->cfg->name, a->cfg->url, now_usec(CLOCK_REALTIME), &l);
@@ -345,31 +358,80 @@ static void account_failure(struct maccount *a, struct job *j, const struct api_
         struct monitor *m = a->m;
         struct event_list l = {};
         usec_t now = now_usec(CLOCK_MONOTONIC), delay;
+        usec_t imposed = MIN(err->retry_after, API_RETRY_AFTER_MAX);
         char b[32], what[256];
 
         if (account_backing_off(a) && a->probe != j && j->started < a->backoff_started) {
                 /* The same outage, but a Retry-After it brings still holds (unless the probe
                  * already went: its verdict decides). */
                 usec_t due = 0;
-                if (err->retry_after > 0 && timer_enabled(a->backoff_timer) &&
-                    sd_event_source_get_time(a->backoff_timer, &due) >= 0 &&
-                    now + MIN(err->retry_after, RETRY_AFTER_MAX) > due)
-                        (void) sd_event_source_set_time(a->backoff_timer, now + MIN(err->retry_after, RETRY_AFTER_MAX));
+                if (imposed > 0 && timer_enabled(a->backoff_timer) &&
+                    sd_event_source_get_time(a->backoff_timer, &due) >= 0 && now + imposed > due)
+                        (void) sd_event_source_set_time(a->backoff_timer, now + imposed);
                 job_park(j);
                 return;
         }
         a->rounds++;
         a->probe = NULL;
+        /* A silence the API imposes for longer than unreachable_after polls at the interval
+         * would take blinds the monitor as much as an outage: it is reported as one at once. */
+        if (imposed > (usec_t) m->cfg->unreachable_after * m->cfg->interval)
+                a->api.failures = MAX(a->api.failures, m->cfg->unreachable_after - 1);
         diff_api_failure(&m->params, &a->api, a->cfg->name, a->cfg->url, err, now_usec(CLOCK_REALTIME), &l);
         emit(m, &l);
-        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), a->rounds, err->retry_after);
-        log_full(a->rounds == 1 ? LOG_NOTICE : LOG_DEBUG, "Poll of %s failed: %s; API %s paused for %s",
-                 job_describe(j, what), strempty(err->summary), a->cfg->name, format_duration(b, delay));
+        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), a->rounds, imposed);
+        log_full(a->rounds == 1 ? LOG_NOTICE : LOG_DEBUG, "Poll of %s failed: %s; API %s paused for %s%s",
+                 job_describe(j, what), strempty(err->summary), a->cfg->name, format_duration(b, delay),
+                 err->retry_after > imposed ? " (its Retry-After capped)" : "");
         a->backoff_started = now;
         (void) sd_event_source_set_time_relative(a->backoff_timer, delay);
         (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
         m->dirty = true;
         job_park(j);
+}
+
+/* Whether a get-one's failure that speaks of its own deployment (a 500, an unusable body) is
+ * rather evidence against the account: it is that deployment's first, and the account is
+ * backing off already, or another deployment's first failure came before it with nothing of the
+ * account succeeding in between. A deployment that keeps failing is never evidence: with a
+ * success between two failures, the API evidently answers. */
+static bool object_failure_is_account(const struct maccount *a, const struct watch *w) {
+        if (w->failures > 0)
+                return false;
+        return account_backing_off(a) || (a->object_failed && a->object_failed != &w->job);
+}
+
+/* A deployment that fails on its own is its own problem: reported once, retried with its own
+ * backoff (capped at the interval), while the rest of the account is polled as usual. */
+static void watch_failure(struct watch *w, const struct api_error *err) {
+        struct maccount *a = w->job.project->account;
+        struct monitor *m = a->m;
+        char b[32], what[256];
+        usec_t delay;
+
+        if (w->failures == 0)
+                a->object_failed = &w->job;
+        if (a->probe == &w->job)
+                account_probe_lost(a);
+        w->failures++;
+        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), w->failures,
+                              MIN(err->retry_after, API_RETRY_AFTER_MAX));
+        log_full(w->failure_reported ? LOG_DEBUG : LOG_WARNING,
+                 "Poll of %s failed: %s; retried on its own, the API answers for the others",
+                 job_describe(&w->job, what), strempty(err->summary));
+        w->failure_reported = true;
+        log_debug("Next poll of %s in %s", what, format_duration(b, delay));
+        job_arm(&w->job, delay);
+}
+
+/* Any answer but a retryable failure ends a deployment's own failures. */
+static void watch_answered(struct watch *w, enum api_outcome o) {
+        char what[256];
+
+        if (w->failure_reported && (o == API_OK || o == API_NOT_FOUND))
+                log_info("Poll of %s succeeds again after %u failed polls", job_describe(&w->job, what), w->failures);
+        w->failures = 0;
+        w->failure_reported = false;
 }
 
 static usec_t stable_delay(const struct monitor *m) {
@@ -406,8 +468,14 @@ static void watch_reschedule(struct watch *w) {
 static void observe(struct watch *w, const struct deployment *d, struct event_list *l) {
         struct mproject *p = w->job.project;
         struct monitor *m = p->m;
+        const struct deployment *before = w->state.snap;
 
-        diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, now_usec(CLOCK_REALTIME), l);
+        w->observed_realtime = now_usec(CLOCK_REALTIME);
+        diff_observe(&m->params, &w->state, p->account->cfg->name, p->cfg->id, w->name, d, w->observed_realtime, l);
+        /* A new snapshot without an event (an error's new text under the same signature) is
+         * still what --status should show: save it. */
+        if (w->state.snap != before)
+                m->dirty = true;
         w->obs_seq++;
 }
 
@@ -429,6 +497,12 @@ static void project_auth(struct mproject *p, bool ok, const struct api_error *er
         else
                 diff_auth_failure(&p->auth_failed, p->account->cfg->name, p->cfg->id, err, now, &l);
         emit(p->m, &l);
+}
+
+/* For /metrics: one finished request, its outcome once the body was judged. */
+static void account_count(struct maccount *a, const struct poll_result *res) {
+        a->requests[res->outcome]++;
+        metrics_histogram_observe(&a->duration, (double) res->elapsed / USEC_PER_SEC);
 }
 
 static void job_finished(struct job *j) {
@@ -458,9 +532,12 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                 if (!same)
                         (void) poll_result_parse(res); /* an unusable body becomes retryable */
         }
+        account_count(p->account, res);
         /* Any answer but a retryable failure shows the API is there, a probe's included. */
-        if (res->outcome != API_RETRYABLE)
+        if (res->outcome != API_RETRYABLE) {
                 account_success(p->account, &w->job);
+                watch_answered(w, res->outcome);
+        }
 
         switch (res->outcome) {
         case API_OK:
@@ -493,7 +570,13 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                 set_watch_error(w, res->error.summary);
                 if (m->once)
                         return;
-                account_failure(p->account, &w->job, &res->error);
+                if (!res->object_scoped) {
+                        account_failure(p->account, &w->job, &res->error);
+                } else if (object_failure_is_account(p->account, w)) {
+                        w->failures++;
+                        account_failure(p->account, &w->job, &res->error);
+                } else
+                        watch_failure(w, &res->error);
                 return;
         default:
                 set_watch_error(w, res->error.summary);
@@ -550,8 +633,22 @@ static uint64_t list_item(struct mproject *p, struct watch *w, const struct depl
         if (p->job.started < w->observed_at)
                 return 0;
         w->observed_at = p->job.started;
+        w->last_error = mfree(w->last_error);
         observe(w, d, l);
         return w->obs_seq;
+}
+
+/* An item of a page whose counts cannot be trusted: listed (so not gone), not observed, and
+ * that deployment's poll failure, reported when it starts or its reason changes. */
+static void list_item_unusable(struct mproject *p, struct watch *w, const struct poll_result *res, const char *why) {
+        _cleanup_free_ char *summary = xasprintf("HTTP %ld with an unusable body: %s", res->error.http_status, why);
+        char what[256];
+
+        w->seen_cycle = p->cycle;
+        w->last_poll = now_usec(CLOCK_REALTIME);
+        if (!streq_ptr(w->last_error, summary) && !p->m->once)
+                log_warning("Poll of %s failed: %s; the rest of the list is used", job_describe(&w->job, what), summary);
+        set_watch_error(w, summary);
 }
 
 static void list_page(struct mproject *p, struct page_memo *memo, const struct poll_result *res) {
@@ -571,7 +668,10 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
                 if (!w)
                         w = watch_add(p, d->name);
                 memo->names[i] = xstrdup(d->name);
-                memo->seqs[i] = list_item(p, w, d, &l);
+                if (page->unusable[i])
+                        list_item_unusable(p, w, res, page->unusable[i]);
+                else
+                        memo->seqs[i] = list_item(p, w, d, &l);
         }
         emit(p->m, &l);
 }
@@ -632,6 +732,7 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                 }
         }
 
+        account_count(p->account, res);
         if (res->outcome != API_RETRYABLE)
                 account_success(p->account, &p->job);
 
@@ -728,6 +829,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 .resolve_for = c->resolve_for,
                 .repeat_interval = c->repeat_interval,
                 .unreachable_after = c->unreachable_after,
+                .flap = { .returns = c->flap_returns, .window = c->flap_window, .stable = c->flap_stable },
         };
 
         m->n_accounts = c->n_accounts;
@@ -953,10 +1055,44 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
         }
 }
 
+void monitor_foreach_auth_failed(const struct monitor *m, monitor_project_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++)
+                if (m->projects[i].auth_failed)
+                        fn(m->projects[i].account->cfg->name, m->projects[i].cfg->id, NULL, userdata);
+}
+
 void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata) {
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
                 if (p->list_failed)
                         fn(p->account->cfg->name, p->cfg->id, p->last_error, userdata);
+        }
+}
+
+void monitor_foreach_watch(const struct monitor *m, monitor_watch_info_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_projects; i++) {
+                const struct mproject *p = &m->projects[i];
+                const struct watch *w;
+                TAILQ_FOREACH(w, &p->watches, link)
+                        fn(&(struct monitor_watch_info) {
+                                   .account = p->account->cfg->name,
+                                   .project_id = p->cfg->id,
+                                   .name = w->name,
+                                   .state = &w->state,
+                                   .observed = w->observed_realtime,
+                           }, userdata);
+        }
+}
+
+void monitor_foreach_account(const struct monitor *m, monitor_account_info_fn fn, void *userdata) {
+        for (size_t i = 0; i < m->n_accounts; i++) {
+                const struct maccount *a = &m->accounts[i];
+                fn(&(struct monitor_account_info) {
+                           .name = a->cfg->name,
+                           .api = &a->api,
+                           .backing_off = account_backing_off(a),
+                           .requests = a->requests,
+                           .duration = &a->duration,
+                   }, userdata);
         }
 }

@@ -5,7 +5,9 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "gcore.h"
 #include "http.h"
+#include "metrics.h"
 #include "state.h"
 
 struct monitor;
@@ -52,3 +54,27 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
 /* For --once output: "*" projects whose list could not be read. */
 typedef void (*monitor_project_fn)(const char *account, int64_t project_id, const char *error, void *userdata);
 void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata);
+/* Projects whose authentication fails (error: NULL). */
+void monitor_foreach_auth_failed(const struct monitor *m, monitor_project_fn fn, void *userdata);
+
+/* For /metrics: what each deployment's watch holds. */
+struct monitor_watch_info {
+        const char *account;
+        int64_t project_id;
+        const char *name;
+        const struct watch_state *state;
+        usec_t observed;          /* CLOCK_REALTIME of the last observation applied; 0 none */
+};
+typedef void (*monitor_watch_info_fn)(const struct monitor_watch_info *w, void *userdata);
+void monitor_foreach_watch(const struct monitor *m, monitor_watch_info_fn fn, void *userdata);
+
+/* For /metrics: each account's API figures since the daemon started. */
+struct monitor_account_info {
+        const char *name;
+        const struct api_state *api;
+        bool backing_off;
+        const uint64_t *requests;                 /* [_API_OUTCOME_MAX] */
+        const struct metrics_histogram *duration; /* seconds per request */
+};
+typedef void (*monitor_account_info_fn)(const struct monitor_account_info *a, void *userdata);
+void monitor_foreach_account(const struct monitor *m, monitor_account_info_fn fn, void *userdata);

@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <systemd/sd-event.h>
 
+#include "context.h"
 #include "log.h"
 #include "monitor.h"
 #include "once.h"
+#include "region.h"
 
 struct once {
         sd_event *event;
@@ -14,6 +16,9 @@ struct once {
         size_t n_by_health[_HEALTH_MAX];
         size_t n_unpolled;
         bool json;
+        /* The daemon's region directories, when its state directory is readable: names at no
+         * API cost (a check run every minute should not fetch them). NULL: ids only. */
+        struct json_object *context;
 };
 
 static int on_post(sd_event_source *s, void *userdata) {
@@ -44,19 +49,42 @@ static char *regions_text(const struct deployment *d) {
         return s ? s : xstrdup("-");
 }
 
-static char *errors_text(const struct deployment *d) {
+static char *errors_text(const struct deployment *d, const char *account, struct json_object *context) {
+        struct region_directory dir;
         char *s = NULL;
 
+        context_saved_directory(context, account, &dir);
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
-                if (c->error_message)
-                        strextendf(&s, "; ", "region %lld: %s", (long long) c->region_id, c->error_message);
+                _cleanup_free_ char *region = NULL;
+                if (!c->error_message)
+                        continue;
+                region = region_label(&dir, c->region_id);
+                strextendf(&s, "; ", "region %s: %s", region, c->error_message);
         }
+        region_directory_done(&dir);
         return s;
 }
 
-static struct json_object *row_json(const char *account, int64_t project_id, const char *name,
-                                    const struct watch_state *w, const char *error) {
+/* deployment_containers_json, with "region_name" where the directory knows the region. */
+static struct json_object *containers_json(const struct deployment *d, const char *account,
+                                           struct json_object *context) {
+        struct json_object *a = deployment_containers_json(d);
+        struct region_directory dir;
+
+        context_saved_directory(context, account, &dir);
+        for (size_t i = 0; d && i < d->n_containers && i < json_object_array_length(a); i++) {
+                const struct region *r = region_directory_find(&dir, d->containers[i].region_id);
+                if (r && r->name)
+                        json_object_object_add(json_object_array_get_idx(a, i), "region_name",
+                                               json_object_new_string(r->name));
+        }
+        region_directory_done(&dir);
+        return a;
+}
+
+static struct json_object *row_json(const struct once *once, const char *account, int64_t project_id,
+                                    const char *name, const struct watch_state *w, const char *error) {
         struct json_object *o = json_object_new_object();
         const struct deployment *d = w->snap;
 
@@ -65,7 +93,7 @@ static struct json_object *row_json(const char *account, int64_t project_id, con
         json_object_object_add(o, "deployment", json_object_new_string(name));
         json_object_object_add(o, "status", d ? json_object_new_string(d->status) : NULL);
         json_object_object_add(o, "health", json_object_new_string(health_to_string(w->health)));
-        json_object_object_add(o, "containers", deployment_containers_json(d));
+        json_object_object_add(o, "containers", containers_json(d, account, once->context));
         json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
         return o;
 }
@@ -79,11 +107,11 @@ static void add_row(const char *account, int64_t project_id, const char *name, c
         if (h == HEALTH_UNKNOWN)
                 o->n_unpolled++;
         if (o->json) {
-                json_object_array_add(o->rows, row_json(account, project_id, name, w, error));
+                json_object_array_add(o->rows, row_json(o, account, project_id, name, w, error));
                 return;
         }
         _cleanup_free_ char *regions = w->snap ? regions_text(w->snap) : xstrdup("-");
-        _cleanup_free_ char *errors = w->snap ? errors_text(w->snap) : NULL;
+        _cleanup_free_ char *errors = w->snap ? errors_text(w->snap, account, o->context) : NULL;
         table_row(o->table, project_id, name, w->snap ? w->snap->status : "-", health_to_string(h), regions,
                   errors ? errors : strempty(error));
 }
@@ -174,6 +202,7 @@ int run_once(const char *config_path, bool json) {
                 return NAGIOS_UNKNOWN;
         }
 
+        (void) context_read_saved(c->state_directory, &o.context);
         if ((r = sd_event_new(&o.event)) < 0 || (r = http_client_new(o.event, &http)) < 0 ||
             (r = monitor_new(o.event, http, c, true, &o.monitor)) < 0 ||
             (r = sd_event_add_post(o.event, &post, on_post, &o)) < 0 || (r = monitor_start(o.monitor)) < 0) {
@@ -205,6 +234,7 @@ int run_once(const char *config_path, bool json) {
                 fputs(table, stdout);
 finish:
         json_object_put(o.rows);
+        json_object_put(o.context);
         sd_event_source_disable_unref(post);
         monitor_free(o.monitor);
         http_client_free(http);

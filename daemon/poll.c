@@ -46,6 +46,7 @@ void poll_result_from_response(const struct http_response *resp, bool list, usec
         gcore_parse_error_body(resp->body, resp->size, &r.error);
         if (resp->retry_after)
                 (void) gcore_parse_retry_after(resp->retry_after, now_realtime, &r.error.retry_after);
+        r.object_scoped = o == API_RETRYABLE && gcore_status_object_scoped(resp->status);
         fail(&r, o, resp->status,
              r.error.message ? xasprintf("HTTP %ld: %s", resp->status, r.error.message)
                              : xasprintf("HTTP %ld", resp->status));
@@ -66,6 +67,7 @@ int poll_result_parse(struct poll_result *r) {
         if (k < 0) {
                 fail(r, API_RETRYABLE, r->error.http_status,
                      xasprintf("HTTP %ld with an unusable body: %s", r->error.http_status, why));
+                r->object_scoped = true;
                 return k;
         }
         r->parsed = true;
@@ -118,4 +120,9 @@ int poll_list(struct http_client *c, const struct account *a, int64_t project_id
         _cleanup_free_ char *url = gcore_url_list(a->url, project_id, a->page_size, offset);
 
         return start(c, a, url, true, done, userdata, ret);
+}
+
+int poll_fetch(struct http_client *c, const struct account *a, const char *url, poll_done_fn done, void *userdata,
+               struct http_request **ret) {
+        return start(c, a, url, false, done, userdata, ret);
 }

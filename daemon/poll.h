@@ -17,6 +17,9 @@ struct poll_result {
         size_t size;
         bool list;
         bool parsed;                  /* poll_result_parse() succeeded */
+        bool object_scoped;           /* a retryable failure that speaks of the requested object,
+                                       * not of the API: gcore_status_object_scoped(), or an
+                                       * unusable body */
         struct deployment deployment; /* get-one, once parsed; may be moved out by the callee */
         struct deployment_page page;  /* list, once parsed; may be moved out by the callee */
         usec_t elapsed;
@@ -29,6 +32,10 @@ int poll_get(struct http_client *c, const struct account *a, int64_t project_id,
              poll_done_fn done, void *userdata, struct http_request **ret);
 int poll_list(struct http_client *c, const struct account *a, int64_t project_id, uint64_t offset,
               poll_done_fn done, void *userdata, struct http_request **ret);
+/* Another GET of the account's API (regions, logs): the same headers, limits and outcome
+ * classification; the body is the caller's to parse (poll_result_parse does not apply). */
+int poll_fetch(struct http_client *c, const struct account *a, const char *url, poll_done_fn done, void *userdata,
+               struct http_request **ret);
 
 /* Turns a finished HTTP response into a result (exposed for tests). list selects the parser. */
 void poll_result_from_response(const struct http_response *resp, bool list, usec_t now_realtime,

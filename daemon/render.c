@@ -4,6 +4,9 @@
 
 #define AM_ALERTNAME "InferenceDeploymentUnhealthy"
 #define AM_PATH "/api/v2/alerts"
+#define AM_WATCHDOG "InferwatchWatchdog"
+#define AM_API_UNREACHABLE_NAME "InferwatchApiUnreachable"
+#define AM_API_AUTH_FAILED_NAME "InferwatchApiAuthFailed"
 
 /* Receivers get no raw C1 control or byte that is not UTF-8 (json-c leaves them as they are). */
 static char *to_text(struct json_object *o) {
@@ -14,11 +17,17 @@ static char *to_text(struct json_object *o) {
 }
 
 static bool is_alert(const struct event *e) {
-        return e->type == EVENT_ALERT_FIRING || e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_ALERT_REMINDER;
+        return e->type == EVENT_ALERT_FIRING || e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_ALERT_REMINDER ||
+               e->type == EVENT_ALERT_ESCALATED;
 }
 
 bool render_wants(enum webhook_format f, const struct event *e) {
         return f != WEBHOOK_FORMAT_ALERTMANAGER || is_alert(e);
+}
+
+bool render_wants_if_named(enum webhook_format f, const struct event *e) {
+        return f == WEBHOOK_FORMAT_ALERTMANAGER && (e->type == EVENT_API_UNREACHABLE ||
+                                                    e->type == EVENT_API_AUTH_FAILED || e->type == EVENT_API_RECOVERED);
 }
 
 /* ---- Slack ---- */
@@ -114,16 +123,64 @@ static struct json_object *slack_fields(const struct event *e) {
         slack_field(fields, "Health", event_get(e, "health"));
         if (event_get(e, "region_id")) {
                 const char *ready = event_get(e, "ready"), *total = event_get(e, "total");
-                region = ready && total ? xasprintf("%s (%s/%s ready)", event_get(e, "region_id"), ready, total)
-                                        : xstrdup(event_get(e, "region_id"));
+                const char *name = event_get(e, "region_name"), *state = event_get(e, "region_state");
+                _cleanup_free_ char *id = name ? xasprintf("%s (%s)", name, event_get(e, "region_id"))
+                                               : xstrdup(event_get(e, "region_id"));
+                region = !(ready && total) ? xstrdup(id)
+                         : name ? xasprintf("%s, %s/%s ready", id, ready, total)
+                                : xasprintf("%s (%s/%s ready)", id, ready, total);
+                if (state && !streq(state, "ACTIVE"))
+                        strextendf(&region, ", ", "%s", state);
         }
         slack_field(fields, "Region", region);
         slack_field(fields, "API", event_get(e, "api_url"));
         slack_field(fields, "Error", error ? error : event_get(e, "api_error"));
         slack_field(fields, "Reason", event_get(e, "reason"));
-        /* At most 9 so far; the priority makes every message the same shape. */
+        slack_field(fields, "Capacity", event_get(e, "capacity_hint"));
+        /* At most 10, Block Kit's limit; the priority makes every message the same shape. */
         slack_field(fields, "Priority", priority_to_string(e->priority));
         return fields;
+}
+
+/* The log tail as a code block, one escaped line per log line (slack_text would show the line
+ * breaks as \n). The lines are neutralised already; backticks would end the block early, so
+ * they become apostrophes. Lines that do not fit are left out, the oldest first. */
+static struct json_object *slack_log_block(const struct event *e) {
+        const char *tail = event_get(e, "log_tail"), *status = event_get(e, "log_tail_status");
+        _cleanup_free_ char *plain = NULL, *text = NULL, *head = NULL, *body = NULL;
+        char **lines = NULL, *save = NULL;
+        size_t n = 0, size = 0;
+
+        if (!tail && (!status || streq(status, "ok")))
+                return NULL;
+        if (!tail || !*tail) {
+                head = xasprintf("*Last log lines*: %s", tail ? "none" : status);
+                text = slack_text(head, SLACK_TEXT_MAX);
+                return slack_text_block("section", "mrkdwn", text);
+        }
+        plain = xstrdup(tail);
+        for (char *p = plain; *p; p++)
+                if (*p == '`')
+                        *p = '\'';
+        for (char *l = strtok_r(plain, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                *(char **) array_append(&lines, &n, sizeof(char *)) = slack_text(l, SLACK_FIELD_MAX);
+        for (size_t i = n; i > 0; i--) {
+                /* The newest lines are kept: room for the head, the fences and an ellipsis line. */
+                if (size + strlen(lines[i - 1]) + 1 > SLACK_TEXT_MAX - 64)
+                        break;
+                size += strlen(lines[i - 1]) + 1;
+                if (body) {
+                        char *b = xasprintf("%s\n%s", lines[i - 1], body);
+                        free(body);
+                        body = b;
+                } else
+                        body = xstrdup(lines[i - 1]);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(lines[i]);
+        free(lines);
+        text = xasprintf("*Last log lines*\n```\n%s\n```", body ? body : ELLIPSIS);
+        return slack_text_block("section", "mrkdwn", text);
 }
 
 static char *render_slack(const struct event *e) {
@@ -142,6 +199,9 @@ static char *render_slack(const struct event *e) {
         json_object_object_add(section, "type", json_object_new_string("section"));
         json_object_object_add(section, "fields", slack_fields(e));
         json_object_array_add(blocks, section);
+        struct json_object *logs = slack_log_block(e);
+        if (logs)
+                json_object_array_add(blocks, logs);
 
         ctx = xasprintf("`%s` · %s · %s · inferwatch", event_type_to_string(e->type), format_rfc3339(t, e->time),
                         event_id_to_string(e->id, id));
@@ -158,9 +218,10 @@ static char *render_slack(const struct event *e) {
 
 /* ---- Alertmanager ---- */
 
+/* Extra annotations: name and value pairs, NULL-ended. */
 static struct json_object *am_alert_object(int64_t project_id, const char *deployment, const char *severity,
                                            const char *regions, const char *summary, const char *description,
-                                           usec_t starts, usec_t ends) {
+                                           const char *const *extra, usec_t starts, usec_t ends) {
         struct json_object *a = json_object_new_object(), *labels = json_object_new_object();
         struct json_object *ann = json_object_new_object();
         _cleanup_free_ char *project = xasprintf("%lld", (long long) project_id);
@@ -177,6 +238,9 @@ static struct json_object *am_alert_object(int64_t project_id, const char *deplo
         json_object_object_add(a, "labels", labels);
         json_object_object_add(ann, "summary", json_object_new_string(strempty(summary)));
         json_object_object_add(ann, "description", json_object_new_string(strempty(description)));
+        for (size_t i = 0; extra && extra[i]; i += 2)
+                if (extra[i + 1] && *extra[i + 1])
+                        json_object_object_add(ann, extra[i], json_object_new_string(extra[i + 1]));
         json_object_object_add(a, "annotations", ann);
         json_object_object_add(a, "startsAt", json_object_new_string(format_rfc3339(t, starts)));
         if (ends)
@@ -185,32 +249,137 @@ static struct json_object *am_alert_object(int64_t project_id, const char *deplo
         return a;
 }
 
-static char *render_alertmanager_event(const struct event *e) {
+/* An alert.* event's alert, with the event's context (region names, log tail or why there is
+ * none, capacity hint) as extra annotations. */
+static struct json_object *am_event_alert(const struct event *e, const char *severity, const char *summary,
+                                          const char *description, usec_t starts, usec_t ends) {
+        const char *const extra[] = {
+                "region_names", event_get(e, "region_names"),
+                "log_tail", event_get(e, "log_tail"),
+                "log_tail_status", event_get(e, "log_tail") ? NULL : event_get(e, "log_tail_status"),
+                "capacity", event_get(e, "capacity_hint"),
+                NULL,
+        };
+
+        return am_alert_object(e->project_id, e->deployment, severity, event_get(e, "regions"), summary,
+                               description, extra, starts, ends);
+}
+
+static struct json_object *am_open_alert(const struct event *e, const char *severity, usec_t starts,
+                                         usec_t ends) {
+        _cleanup_free_ char *summary = xasprintf("%s (project %lld) is %s", strempty(e->deployment),
+                                                 (long long) e->project_id, strempty(event_get(e, "health")));
+
+        return am_event_alert(e, severity, summary, event_get(e, "reason"), starts, ends);
+}
+
+/* An API account's alert: its labels name the account (and the project, for authentication). */
+static struct json_object *am_api_alert(const char *alertname, const char *account, int64_t project_id,
+                                        const char *summary, const char *description, usec_t starts, usec_t ends) {
+        struct json_object *a = json_object_new_object(), *labels = json_object_new_object();
+        struct json_object *ann = json_object_new_object();
+        char t[32];
+
+        json_object_object_add(labels, "alertname", json_object_new_string(alertname));
+        json_object_object_add(labels, "account", json_object_new_string(strempty(account)));
+        if (project_id) {
+                _cleanup_free_ char *project = xasprintf("%lld", (long long) project_id);
+                json_object_object_add(labels, "project_id", json_object_new_string(project));
+        }
+        json_object_object_add(labels, "severity", json_object_new_string("critical"));
+        json_object_object_add(a, "labels", labels);
+        json_object_object_add(ann, "summary", json_object_new_string(strempty(summary)));
+        json_object_object_add(ann, "description", json_object_new_string(strempty(description)));
+        json_object_object_add(a, "annotations", ann);
+        json_object_object_add(a, "startsAt", json_object_new_string(format_rfc3339(t, starts)));
+        json_object_object_add(a, "endsAt", json_object_new_string(format_rfc3339(t, ends)));
+        return a;
+}
+
+static struct json_object *am_api_event(const struct event *e, usec_t open_until) {
+        switch (e->type) {
+        case EVENT_API_UNREACHABLE:
+                return am_api_alert(AM_API_UNREACHABLE_NAME, e->account, 0, e->message, event_get(e, "api_error"),
+                                    e->time, open_until);
+        case EVENT_API_AUTH_FAILED:
+                return am_api_alert(AM_API_AUTH_FAILED_NAME, e->account, e->project_id, e->message,
+                                    event_get(e, "api_error"), e->time, open_until);
+        default: /* api.recovered: of the account, or of one project's authentication */
+                return am_api_alert(e->project_id ? AM_API_AUTH_FAILED_NAME : AM_API_UNREACHABLE_NAME, e->account,
+                                    e->project_id, e->message, event_get(e, "reason"), e->time, e->time);
+        }
+}
+
+char *render_alertmanager_event(const struct event *e, usec_t now, usec_t open_until) {
         struct json_object *arr = json_object_new_array();
         const char *started = event_get(e, "alert_started_usec");
         usec_t starts = started ? (usec_t) strtoull(started, NULL, 10) : e->time;
-        _cleanup_free_ char *summary = NULL;
 
-        summary = xasprintf("%s (project %lld) is %s", strempty(e->deployment), (long long) e->project_id,
-                            strempty(event_get(e, "health")));
-        json_object_array_add(arr, am_alert_object(e->project_id, e->deployment, event_get(e, "severity"),
-                                                   event_get(e, "regions"),
-                                                   e->type == EVENT_ALERT_RESOLVED ? e->message : summary,
-                                                   event_get(e, e->type == EVENT_ALERT_RESOLVED ? "alert_reason" : "reason"),
-                                                   starts, e->type == EVENT_ALERT_RESOLVED ? e->time : 0));
+        if (render_wants_if_named(WEBHOOK_FORMAT_ALERTMANAGER, e)) {
+                json_object_array_add(arr, am_api_event(e, open_until));
+                return to_text(arr);
+        }
+        switch (e->type) {
+        case EVENT_ALERT_RESOLVED:
+                json_object_array_add(arr, am_event_alert(e, event_get(e, "severity"), e->message,
+                                                          event_get(e, "alert_reason"), starts, e->time));
+                break;
+        case EVENT_ALERT_ESCALATED:
+                /* Severity is a label: to Alertmanager the critical alert is a new one, which
+                 * routes on severity="critical" get at once, and the warning one ends now. */
+                json_object_array_add(arr, am_open_alert(e, "critical", starts, open_until));
+                json_object_array_add(arr, am_open_alert(e, event_get(e, "old_severity"), starts, now));
+                break;
+        default:
+                json_object_array_add(arr, am_open_alert(e, event_get(e, "severity"), starts, open_until));
+        }
         return to_text(arr);
 }
 
-char *render_alertmanager_open(const struct am_alert *alerts, size_t n) {
+/* Always firing while inferwatchd runs (the kube-prometheus Watchdog convention): an
+ * Alertmanager route sends it to a dead man's switch, which pages when it stops coming. */
+static struct json_object *am_watchdog(usec_t starts, usec_t ends) {
+        struct json_object *a = json_object_new_object(), *labels = json_object_new_object();
+        struct json_object *ann = json_object_new_object();
+        char t[32];
+
+        json_object_object_add(labels, "alertname", json_object_new_string(AM_WATCHDOG));
+        json_object_object_add(labels, "severity", json_object_new_string("none"));
+        json_object_object_add(a, "labels", labels);
+        json_object_object_add(ann, "summary", json_object_new_string("inferwatchd is running"));
+        json_object_object_add(ann, "description",
+                               json_object_new_string("Always firing while inferwatchd runs: route it to a dead man's "
+                                                      "switch, which must page when it stops."));
+        json_object_object_add(a, "annotations", ann);
+        json_object_object_add(a, "startsAt", json_object_new_string(format_rfc3339(t, starts)));
+        json_object_object_add(a, "endsAt", json_object_new_string(format_rfc3339(t, ends)));
+        return a;
+}
+
+char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t watchdog_since, usec_t open_until) {
         struct json_object *arr = json_object_new_array();
+
+        if (watchdog_since)
+                json_object_array_add(arr, am_watchdog(watchdog_since, open_until));
 
         for (size_t i = 0; i < n; i++) {
                 const struct am_alert *a = &alerts[i];
+                if (a->kind != AM_DEPLOYMENT) {
+                        bool auth = a->kind == AM_API_AUTH_FAILED;
+                        _cleanup_free_ char *summary = auth ? xasprintf("API %s, project %lld: authentication failing",
+                                                                        strempty(a->account), (long long) a->project_id)
+                                                            : xasprintf("API %s unreachable", strempty(a->account));
+                        json_object_array_add(arr, am_api_alert(auth ? AM_API_AUTH_FAILED_NAME : AM_API_UNREACHABLE_NAME,
+                                                                a->account, auth ? a->project_id : 0, summary, NULL,
+                                                                a->since, open_until));
+                        continue;
+                }
                 _cleanup_free_ char *summary = xasprintf("%s (project %lld) is %s", a->deployment,
                                                          (long long) a->project_id, health_to_string(a->health));
                 json_object_array_add(arr, am_alert_object(a->project_id, a->deployment, a->alert->severity,
                                                            a->alert->regions, summary, a->alert->summary,
-                                                           a->alert->started, 0));
+                                                           (const char *const[]) { "log_tail", a->log_tail, NULL },
+                                                           a->alert->started, open_until));
         }
         return to_text(arr);
 }
@@ -231,7 +400,7 @@ char *render_event(enum webhook_format f, const struct event *e) {
         case WEBHOOK_FORMAT_SLACK:
                 return render_slack(e);
         case WEBHOOK_FORMAT_ALERTMANAGER:
-                return render_alertmanager_event(e);
+                return render_alertmanager_event(e, e->time, e->time + AM_DEFAULT_HOLD);
         default: {
                 _cleanup_free_ char *raw = event_to_json(e);
                 return json_sanitize(raw);

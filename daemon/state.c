@@ -8,7 +8,8 @@
 #include "crashpoint.h"
 #include "state.h"
 
-#define STATE_VERSION 2
+/* 3 added the outbox lines (an older daemon would take them for deployments); 2 is read too. */
+#define STATE_VERSION 3
 #define STATE_FILE "state.json"
 #define FED_FILE STATE_FILE ".fed"
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -117,6 +118,17 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
                 add_str(a, "summary", w->alert.summary);
                 add_str(a, "regions", w->alert.regions);
                 json_object_object_add(o, "alert", a);
+        }
+        if (w->flap.flapping) {
+                /* A flap goes on across a restart (its changes stay at debug, its end is summed
+                 * up); the poll history behind the detection starts afresh. */
+                struct json_object *f = json_object_new_object();
+                add_int(f, "since", (int64_t) w->flap.since);
+                add_int(f, "last_change", (int64_t) w->flap.last_change);
+                add_int(f, "changes", w->flap.changes);
+                add_int(f, "aspects", w->flap.aspects);
+                add_int(f, "returns", w->flap.returns);
+                json_object_object_add(o, "flap", f);
         }
         return o;
 }
@@ -359,7 +371,7 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret, 
 }
 
 static int watch_from_json(struct json_object *o, struct watch_record *r, const char **ret_why) {
-        struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert");
+        struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert"), *f = get(o, "flap");
         struct watch_state *w = &r->state;
         _cleanup_free_ char *health = NULL, *id = NULL;
 
@@ -403,6 +415,14 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
                 w->alert.summary = get_str(a, "summary");
                 w->alert.regions = get_str(a, "regions");
         }
+        if (json_object_is_type(f, json_type_object)) {
+                w->flap.flapping = true;
+                w->flap.since = get_usec(f, "since");
+                w->flap.last_change = get_usec(f, "last_change");
+                w->flap.changes = (unsigned) MAX(get_int(f, "changes"), 0);
+                w->flap.aspects = (unsigned) MAX(get_int(f, "aspects"), 0);
+                w->flap.returns = (unsigned) MAX(get_int(f, "returns"), 0);
+        }
         return 0;
 }
 
@@ -414,7 +434,7 @@ static int header_from_json(struct json_object *o, struct saved_state *s, const 
                 *ret_why = "the first line is not a JSON object";
                 return -EBADMSG;
         }
-        if (get_int(o, "version") != STATE_VERSION) {
+        if (get_int(o, "version") != STATE_VERSION && get_int(o, "version") != 2) {
                 *ret_why = "unknown version";
                 return -EBADMSG;
         }

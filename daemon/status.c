@@ -3,7 +3,9 @@
 
 #include "cluster.h"
 #include "config.h"
+#include "context.h"
 #include "lock.h"
+#include "region.h"
 #include "state.h"
 #include "status.h"
 
@@ -56,8 +58,8 @@ static void print_cluster(struct json_object *cl) {
                or_unknown(member_str(cl, "role")), or_unknown(member_str(cl, "leader")),
                or_unknown(member_str(cl, "written")));
 }
-
-static void print_json(const struct saved_state *s, const struct holder *h, struct json_object *cl) {
+static void print_json(const struct saved_state *s, const struct holder *h, struct json_object *cl,
+                       struct json_object *context) {
         struct json_object *top = json_object_new_object(), *a = json_object_new_array();
         char t[32], id[37];
 
@@ -117,6 +119,8 @@ static void print_json(const struct saved_state *s, const struct holder *h, stru
                 json_object_array_add(a, o);
         }
         json_object_object_add(top, "webhooks", a);
+        /* Region directories and the extra API requests (regions, log tails) counted so far. */
+        json_object_object_add(top, "context", json_object_get(context));
         _cleanup_free_ char *text = json_sanitize(json_object_to_json_string_ext(
                 top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
         printf("%s\n", text);
@@ -125,7 +129,7 @@ static void print_json(const struct saved_state *s, const struct holder *h, stru
 
 /* Every string comes from the state file, most of them from the API at first: escaped, so that
  * each row stays one line and nothing reaches the terminal as a control sequence. */
-static void print_watch(const struct watch_record *r, usec_t now) {
+static void print_watch(const struct watch_record *r, struct json_object *context, usec_t now) {
         const struct watch_state *w = &r->state;
         _cleanup_free_ char *name = cescape_cell(strempty(r->name));
         _cleanup_free_ char *status = cescape_cell(w->snap ? w->snap->status : "-");
@@ -137,14 +141,35 @@ static void print_watch(const struct watch_record *r, usec_t now) {
                 format_duration(since, now > w->status_since ? now - w->status_since : 0);
         printf("%-10lld %-30s %-18s %-12s %-14s %-10s %s\n", (long long) r->project_id, name, status,
                health_to_string(w->health), since, severity, error);
+        struct region_directory dir;
+
+        context_saved_directory(context, r->account, &dir);
         for (size_t k = 0; w->snap && k < w->snap->n_containers; k++) {
                 const struct container *c = &w->snap->containers[k];
-                _cleanup_free_ char *message = NULL;
+                _cleanup_free_ char *message = NULL, *label = NULL, *region = NULL;
                 if (!c->error_message)
                         continue;
                 message = cescape_cell(c->error_message);
-                printf("%-10s   region %lld: %s\n", "", (long long) c->region_id, message);
+                label = region_label(&dir, c->region_id);
+                region = cescape_cell(label);
+                printf("%-10s   region %s: %s\n", "", region, message);
         }
+        region_directory_done(&dir);
+}
+
+static void print_requests(struct json_object *context) {
+        struct json_object *req, *v;
+        uint64_t n[4] = {};
+        static const char *const keys[] = { "regions", "logs", "capacity", "failed" };
+
+        if (!json_object_object_get_ex(context, "requests", &req))
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (json_object_object_get_ex(req, keys[i], &v))
+                        n[i] = json_object_get_uint64(v);
+        printf("\nExtra API requests: %llu region directory, %llu log tail%s, %llu capacity (%llu failed)\n",
+               (unsigned long long) n[0], (unsigned long long) n[1], plural(n[1]), (unsigned long long) n[2],
+               (unsigned long long) n[3]);
 }
 
 static void print_holder(const struct holder *h, const char *dir) {
@@ -160,7 +185,8 @@ static void print_holder(const struct holder *h, const char *dir) {
                 printf("Daemon: unknown (cannot check the lock of %s: %s)\n", d, strerror(-h->held));
 }
 
-static void print_text(const struct saved_state *s, const struct holder *h, const char *dir, struct json_object *cl) {
+static void print_text(const struct saved_state *s, const struct holder *h, const char *dir, struct json_object *cl,
+                       struct json_object *context) {
         usec_t now = now_usec(CLOCK_REALTIME);
         char t[32], b1[48];
 
@@ -173,7 +199,7 @@ static void print_text(const struct saved_state *s, const struct holder *h, cons
         printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
                "ALERT", "LAST ERROR");
         for (size_t i = 0; i < s->n_watches; i++)
-                print_watch(&s->watches[i], now);
+                print_watch(&s->watches[i], context, now);
         printf("\nAPI accounts:\n");
         for (size_t i = 0; i < s->n_accounts; i++) {
                 const struct account_record *a = &s->accounts[i];
@@ -192,12 +218,14 @@ static void print_text(const struct saved_state *s, const struct holder *h, cons
                        (unsigned long long) w->dropped, (unsigned long long) w->backlog,
                        w->disabled ? ", DISABLED" : "", result, ago(b1, w->last_attempt, now));
         }
+        print_requests(context);
 }
 
 int run_status(const char *config_path, bool json) {
         struct config_diag diag = {};
         struct config *c = NULL;
         struct saved_state s = {};
+        struct json_object *context = NULL;
         _cleanup_free_ char *path = NULL, *text = NULL;
         const char *why = NULL;
         struct holder h = {};
@@ -221,6 +249,7 @@ int run_status(const char *config_path, bool json) {
                 fprintf(stderr, "No state to show: cannot read %s: %s%s\n", path, strerror(-r),
                         h.held > 0 ? " (a daemon holds the directory: it has not saved yet?)"
                         : r == -ENOENT ? " (has inferwatchd run yet?)" : "");
+                json_object_put(cl);
                 config_free(c);
                 return 1;
         }
@@ -231,11 +260,13 @@ int run_status(const char *config_path, bool json) {
                 config_free(c);
                 return 1;
         }
+        (void) context_read_saved(c->state_directory, &context);
         if (json)
-                print_json(&s, &h, cl);
+                print_json(&s, &h, cl, context);
         else
-                print_text(&s, &h, c->state_directory, cl);
+                print_text(&s, &h, c->state_directory, cl, context);
         json_object_put(cl);
+        json_object_put(context);
         saved_state_done(&s);
         config_free(c);
         return 0;

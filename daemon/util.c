@@ -452,7 +452,7 @@ size_t string_distance(const char *a, const char *b) {
 /* The length (1 to 4) of the valid UTF-8 sequence at s, with its code point in *ret; 0 if s
  * does not start one: a stray continuation byte, a sequence cut short (by the NUL too), an
  * overlong form, a surrogate, a value beyond U+10FFFF. */
-static size_t utf8_decode(const char *s, uint32_t *ret) {
+size_t utf8_decode(const char *s, uint32_t *ret) {
         const unsigned char *p = (const unsigned char *) s;
         size_t n;
         uint32_t c, min;
@@ -483,43 +483,67 @@ static size_t utf8_decode(const char *s, uint32_t *ret) {
 /* Characters that are not text to show: C0 (but for what the caller names), DEL, C1, the line
  * and paragraph separators that some viewers break lines at, and the bidirectional controls
  * that make a line read differently from what it holds. */
-static bool is_control(uint32_t c) {
+bool unicode_is_control(uint32_t c) {
         return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0x061c ||
                c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
-/* quote: for text between double quotes, in plain ASCII (messages about the config); else for
+/* The character (or the byte that is not UTF-8) at s as it is shown, into out (at most four
+ * \xHH and a NUL); returns how many bytes of s it is and its shown length in *ret_shown.
+ * quote: for text between double quotes, in plain ASCII (messages about the config); else for
  * text shown as it is (a table cell, a log line, a journal field), where valid UTF-8 text stays
  * and only controls and bytes that are not UTF-8 are escaped. */
+static size_t escape_char(const char *s, bool quote, char out[static 17], size_t *ret_shown) {
+        unsigned char c = (unsigned char) *s;
+        uint32_t cp;
+        size_t len = utf8_decode(s, &cp);
+        char *p = out;
+
+        if (quote && (c == '\\' || c == '"')) {
+                *p++ = '\\';
+                *p++ = (char) c;
+        } else if (c == '\n')
+                p = stpcpy(p, "\\n");
+        else if (c == '\t')
+                p = stpcpy(p, "\\t");
+        else if (c == '\r')
+                p = stpcpy(p, "\\r");
+        else if (len == 0)
+                p += sprintf(p, "\\x%02x", c);
+        else if (unicode_is_control(cp) || (quote && cp >= 0x80))
+                for (size_t i = 0; i < len; i++)
+                        p += sprintf(p, "\\x%02x", (unsigned char) s[i]);
+        else
+                p = mempcpy(p, s, len);
+        *p = '\0';
+        *ret_shown = (size_t) (p - out);
+        return len ? len : 1;
+}
+
 static char *escape(const char *s, bool quote) {
-        size_t n = strlen(s);
-        char *buf = xmalloc(4 * n + 1), *p = buf;
+        size_t n = strlen(s), shown;
+        char *buf = xmalloc(4 * n + 1), *p = buf, one[17];
 
         while (*s) {
-                unsigned char c = (unsigned char) *s;
-                uint32_t cp;
-                size_t len = utf8_decode(s, &cp);
-
-                if (quote && (c == '\\' || c == '"')) {
-                        *p++ = '\\';
-                        *p++ = (char) c;
-                } else if (c == '\n')
-                        p = stpcpy(p, "\\n");
-                else if (c == '\t')
-                        p = stpcpy(p, "\\t");
-                else if (c == '\r')
-                        p = stpcpy(p, "\\r");
-                else if (len == 0)
-                        p += sprintf(p, "\\x%02x", c);
-                else if (is_control(cp) || (quote && cp >= 0x80))
-                        for (size_t i = 0; i < len; i++)
-                                p += sprintf(p, "\\x%02x", (unsigned char) s[i]);
-                else
-                        p = mempcpy(p, s, len);
-                s += len ? len : 1;
+                s += escape_char(s, quote, one, &shown);
+                p = mempcpy(p, one, shown);
         }
         *p = '\0';
         return buf;
+}
+
+size_t cescape_cell_prefix(const char *s, size_t max) {
+        size_t n = 0, total = 0, shown;
+        char one[17];
+
+        while (s[n]) {
+                size_t len = escape_char(s + n, false, one, &shown);
+                if (total + shown > max)
+                        break;
+                total += shown;
+                n += len;
+        }
+        return n;
 }
 
 char *cescape(const char *s) {
@@ -528,6 +552,18 @@ char *cescape(const char *s) {
 
 char *cescape_cell(const char *s) {
         return escape(s, false);
+}
+
+char *cescape_cell_cut(const char *s, size_t max) {
+        _cleanup_free_ char *head = NULL;
+        char *shown;
+
+        if (!s[cescape_cell_prefix(s, max)])
+                return cescape_cell(s);
+        head = xstrndup(s, cescape_cell_prefix(s, max - strlen(TEXT_CUT_MARK)));
+        shown = cescape_cell(head);
+        strextendf(&shown, "", "%s", TEXT_CUT_MARK);
+        return shown;
 }
 
 char *json_sanitize(const char *json) {
@@ -539,7 +575,7 @@ char *json_sanitize(const char *json) {
 
                 if (len == 0)
                         p = stpcpy(p, "\\ufffd");
-                else if (cp >= 0x20 && is_control(cp))
+                else if (cp >= 0x20 && unicode_is_control(cp))
                         p += sprintf(p, "\\u%04x", (unsigned) cp);
                 else
                         p = mempcpy(p, json, len);

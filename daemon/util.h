@@ -97,6 +97,22 @@ char *cescape(const char *s);
  * U+2028/U+2029, bidirectional controls) and bytes that are not UTF-8 are escaped (\n, \t, \r,
  * \xHH for each byte); backslash, '"' and other UTF-8 text stay as they are. */
 char *cescape_cell(const char *s);
+/* The length (1 to 4) of the valid UTF-8 sequence at s (which a NUL ends), with its code point in
+ * *ret; 0 if s does not start one (stray continuation, cut short, overlong, surrogate, too big). */
+size_t utf8_decode(const char *s, uint32_t *ret);
+/* C0, DEL, C1, U+2028/U+2029 and the bidirectional controls: what no text sink shows raw. */
+bool unicode_is_control(uint32_t c);
+/* The length of the longest beginning of s, in whole characters, whose cescape_cell() form
+ * takes at most max bytes: where to cut a text that every text sink must show within max. */
+size_t cescape_cell_prefix(const char *s, size_t max);
+/* At most this many bytes of one text as a sink shows it (a journal field, escaped): below the
+ * 4096 bytes past which journalctl shows a field as a blob (or null in JSON) unless told --all. */
+#define TEXT_SHOWN_MAX 4000U
+/* What ends a text that was cut. */
+#define TEXT_CUT_MARK " [... cut]"
+/* cescape_cell(s), cut between characters to at most max bytes (more than TEXT_CUT_MARK's)
+ * ending in TEXT_CUT_MARK when it had to be cut. */
+char *cescape_cell_cut(const char *s, size_t max);
 /* JSON text as json-c writes it, with what json-c leaves raw made safe: DEL, C1 controls,
  * U+2028/U+2029 and bidirectional controls become \u escapes (the same characters to a JSON
  * reader, none to a terminal), each byte that is not UTF-8 becomes \ufffd. */

@@ -27,6 +27,7 @@ struct sink {
         bool disabled;
         unsigned attempt;
         uint64_t delivered, dropped;
+        uint64_t failed;          /* attempts that failed and were retried, for /metrics */
         usec_t last_attempt;
         char *last_result;
         usec_t last_repost;
@@ -34,6 +35,7 @@ struct sink {
 
 struct webhooks {
         sd_event *event;
+        usec_t started;           /* CLOCK_REALTIME, the watchdog alert's startsAt */
         struct http_client *http;
         const struct config *cfg;
         struct sink *sinks;
@@ -61,7 +63,8 @@ bool webhook_accepts(const struct webhook *cfg, const struct event *e) {
         /* Never tell a webhook about webhooks: a failing one would feed itself. */
         if (e->type == EVENT_WEBHOOK_DROPPED || e->type == EVENT_WEBHOOK_DISABLED)
                 return false;
-        if (!render_wants(cfg->format, e) || e->priority > cfg->min_priority)
+        if (!(render_wants(cfg->format, e) || (cfg->n_events > 0 && render_wants_if_named(cfg->format, e))) ||
+            e->priority > cfg->min_priority)
                 return false;
         if (cfg->n_events > 0) {
                 ok = false;
@@ -103,6 +106,11 @@ static void arm(struct sink *s, usec_t delay, bool retry) {
 
 static usec_t repost_period(const struct sink *s) {
         return MIN(s->owner->cfg->interval, AM_REPOST_MAX);
+}
+
+/* The endsAt of an open alert posted now: AM_HOLD_PERIODS re-posts ahead. */
+static usec_t am_open_until(const struct sink *s) {
+        return now_usec(CLOCK_REALTIME) + AM_HOLD_PERIODS * repost_period(s);
 }
 
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
@@ -191,14 +199,19 @@ static void on_delivered(const struct http_response *resp, void *userdata) {
                 if (resp->retry_after)
                         (void) gcore_parse_retry_after(resp->retry_after, now_usec(CLOCK_REALTIME), &retry_after);
                 s->attempt++;
+                s->failed++;
                 delay = retry_delay(s, retry_after);
                 set_result(s, xasprintf("%s, retrying in %s (attempt %u)", what, format_duration(b, delay), s->attempt));
                 log_full(s->attempt == 1 ? LOG_NOTICE : LOG_DEBUG, "Webhook %s: %s", s->cfg->name, s->last_result);
                 arm(s, delay, true);
                 return;
         }
-        /* Any other answer will not change by asking again. */
-        _cleanup_free_ char *body = excerpt(resp), *why = xasprintf("HTTP %ld: %s", st, body);
+        /* Any other answer will not change by asking again. A redirect (http to https, a moved
+         * receiver) is not followed: the url must name where the receiver is. */
+        _cleanup_free_ char *body = excerpt(resp), *why =
+                resp->redirect_origin ? xasprintf("HTTP %ld: a redirect to %s, not followed: set the webhook's url to "
+                                                  "where the receiver is", st, resp->redirect_origin)
+                                      : xasprintf("HTTP %ld: %s", st, body);
         set_result(s, xasprintf("HTTP %ld, dropped", st));
         if (sent_is_head(s))
                 drop_head(s, why);
@@ -269,7 +282,10 @@ static void send_head(struct sink *s) {
                 kick(s);
                 return;
         }
-        body = render_event(s->cfg->format, e);
+        if (s->cfg->format == WEBHOOK_FORMAT_ALERTMANAGER)
+                body = render_alertmanager_event(e, now_usec(CLOCK_REALTIME), am_open_until(s));
+        else
+                body = render_event(s->cfg->format, e);
         s->sent_seq = head->seq;
         r = post(s, event_id_to_string(e->id, id), body, on_delivered);
         event_free(e);
@@ -284,10 +300,16 @@ static void send_head(struct sink *s) {
 static size_t keep_accepted(const struct webhook *cfg, struct am_alert *alerts, size_t n) {
         size_t kept = 0;
 
+        static const enum event_type types[] = {
+                [AM_DEPLOYMENT] = EVENT_ALERT_FIRING,
+                [AM_API_UNREACHABLE] = EVENT_API_UNREACHABLE,
+                [AM_API_AUTH_FAILED] = EVENT_API_AUTH_FAILED,
+        };
+
         for (size_t i = 0; i < n; i++) {
                 struct event e = {
-                        .type = EVENT_ALERT_FIRING,
-                        .priority = event_type_default_priority(EVENT_ALERT_FIRING),
+                        .type = types[alerts[i].kind],
+                        .priority = event_type_default_priority(types[alerts[i].kind]),
                         .project_id = alerts[i].project_id,
                         .deployment = (char *) alerts[i].deployment,
                 };
@@ -306,15 +328,17 @@ static void send_repost(struct sink *s) {
 
         s->last_repost = now_usec(CLOCK_MONOTONIC);
         arm(s, repost_period(s), false);
-        if (!s->owner->alerts)
-                return;
-        s->owner->alerts(s->owner->alerts_userdata, &alerts, &n);
-        n = keep_accepted(s->cfg, alerts, n);
-        if (n == 0) {
+        if (s->owner->alerts) {
+                s->owner->alerts(s->owner->alerts_userdata, &alerts, &n);
+                n = keep_accepted(s->cfg, alerts, n);
+        }
+        for (size_t i = 0; i < n && !s->cfg->log_tail; i++)
+                alerts[i].log_tail = NULL;
+        if (n == 0 && !s->cfg->watchdog) {
                 free(alerts);
                 return;
         }
-        body = render_alertmanager_open(alerts, n);
+        body = render_alertmanager_open(alerts, n, s->cfg->watchdog ? s->owner->started : 0, am_open_until(s));
         free(alerts);
         if (sd_id128_randomize(&rid) < 0)
                 return;
@@ -390,6 +414,7 @@ int webhooks_new(sd_event *event, struct http_client *http, const struct config 
         int r;
 
         w->event = sd_event_ref(event);
+        w->started = now_usec(CLOCK_REALTIME);
         w->http = http;
         w->cfg = c;
         w->alerts = alerts;
@@ -434,18 +459,38 @@ struct webhooks *webhooks_free(struct webhooks *w) {
         return NULL;
 }
 
+/* The event as spooled for webhooks that opted out of log tails: logs may hold sensitive data,
+ * so the tail is not even written to their spools. */
+static char *event_to_json_without_tail(const struct event *e) {
+        struct event *copy = event_dup(e);
+        char *json;
+
+        event_drop(copy, "log_tail");
+        json = event_to_json(copy);
+        event_free(copy);
+        return json;
+}
+
 void webhooks_offer(struct webhooks *w, const struct event *e) {
-        _cleanup_free_ char *json = NULL;
+        _cleanup_free_ char *json = NULL, *json_no_tail = NULL;
 
         for (size_t i = 0; i < w->n_sinks; i++) {
                 struct sink *s = &w->sinks[i];
+                const char *body;
                 int r;
 
                 if (!webhook_accepts(s->cfg, e))
                         continue;
-                if (!json)
-                        json = event_to_json(e);
-                r = spool_append(s->spool, json, strlen(json), e->time);
+                if (!s->cfg->log_tail && event_get(e, "log_tail")) {
+                        if (!json_no_tail)
+                                json_no_tail = event_to_json_without_tail(e);
+                        body = json_no_tail;
+                } else {
+                        if (!json)
+                                json = event_to_json(e);
+                        body = json;
+                }
+                r = spool_append(s->spool, body, strlen(body), e->time);
                 if (r < 0) {
                         _cleanup_free_ char *why = xasprintf("could not be spooled: %s", strerror(-r));
                         report_dropped(s, 1, why);
@@ -509,4 +554,21 @@ bool webhooks_take_dirty(struct webhooks *w) {
 
         w->dirty = false;
         return d;
+}
+
+void webhooks_foreach(const struct webhooks *w, webhooks_figures_fn fn, void *userdata) {
+        for (size_t i = 0; i < w->n_sinks; i++) {
+                const struct sink *k = &w->sinks[i];
+                const struct spool_entry *head = spool_head(k->spool);
+                fn(&(struct webhook_figures) {
+                           .name = k->cfg->name,
+                           .delivered = k->delivered,
+                           .dropped = k->dropped,
+                           .failed = k->failed,
+                           .backlog = k->spool->n,
+                           .backlog_bytes = k->spool->bytes,
+                           .oldest = head ? head->time : 0,
+                           .disabled = k->disabled,
+                   }, userdata);
+        }
 }

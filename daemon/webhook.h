@@ -37,3 +37,15 @@ void webhooks_export(const struct webhooks *w, struct saved_state *s);
 size_t webhooks_backlogged(const struct webhooks *w);
 /* Whether the last commit or delivery changed what --status shows. */
 bool webhooks_take_dirty(struct webhooks *w);
+
+/* For /metrics: one webhook's figures. */
+struct webhook_figures {
+        const char *name;
+        uint64_t delivered, dropped; /* since the state was created (saved across restarts) */
+        uint64_t failed;          /* attempts failed and retried, since the daemon started */
+        uint64_t backlog, backlog_bytes;
+        usec_t oldest;            /* CLOCK_REALTIME when the oldest undelivered event was spooled; 0 none */
+        bool disabled;
+};
+typedef void (*webhooks_figures_fn)(const struct webhook_figures *f, void *userdata);
+void webhooks_foreach(const struct webhooks *w, webhooks_figures_fn fn, void *userdata);

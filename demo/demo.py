@@ -46,6 +46,12 @@ def show_delivery(d):
     if d["path"] == "/json":
         what = f"{body['type']} {body.get('deployment') or ''}".strip()
         print(f"      -> webhook ops-json  {what}  (signature {sig})", flush=True)
+        tail = (body.get("data") or {}).get("log_tail")
+        if tail:
+            region = body["data"].get("region_name") or body["data"].get("region_id")
+            print(f"         last log lines of {region}:", flush=True)
+            for line in tail.splitlines():
+                print("           | " + line, flush=True)
     else:
         print(f"      -> webhook ops-slack {body['text'][:90]}", flush=True)
 
@@ -128,6 +134,11 @@ def main():
                 problems.append("expected exactly one alert.firing and one alert.resolved")
             if valid == 0 or valid != signed:
                 problems.append(f"signatures: {valid} of {signed} valid")
+            if "region Luxembourg-2 (7)" not in text:
+                problems.append("no event named region 7 Luxembourg-2")
+            if not any("log_tail" in (json.loads(d["body"]).get("data") or {})
+                       for d in deliveries if d["path"] == "/json"):
+                problems.append("no delivery carried a log tail")
             if rc_once != 0:
                 problems.append(f"--once exited {rc_once}")
             if daemon.returncode != 0:

@@ -13,7 +13,15 @@ SCDOC_GENERATE = \
 		echo "error: from a release tarball (make dist), which ships the generated pages." >&2; \
 		exit 1; \
 	fi; \
-	$(MKDIR_P) $(@D) && { $(SCDOC) < $(srcdir)/$$src > $@.tmp || { rm -f $@.tmp; exit 1; }; } && mv $@.tmp $@
+	$(MKDIR_P) $(@D) && { $(SCDOC) < $(srcdir)/$$src > $@.tmp || { rm -f $@.tmp; exit 1; }; } && \
+	$(MAN_FIXUP) $@.tmp && mv $@.tmp $@
+
+# scdoc's .nh does not last: groff's man macros hyphenate again from .TH on, and split event
+# names ("deploy-ment.health_changed") that readers copy into filters; .nr HY 0 turns that off.
+# scdoc puts every table cell in a text block (T{ ... T}), which tbl makes a quarter of the line
+# wide: a one-word cell (an event name, a MESSAGE_ID) then "can't break line" at 80 columns. Such
+# cells become plain entries, as wide as they are. tests/offline/man-width.sh checks the result.
+MAN_FIXUP = perl -0pi -e 's/^\.nh\n/.nh\n.nr HY 0\n/m; s/T\{\n([^.\x27\s][^\s]*)\nT\}/$$1/g'
 
 docs/inferwatchd.8: $(srcdir)/docs/inferwatchd.8.scd
 	$(AM_V_GEN)src=docs/inferwatchd.8.scd; $(SCDOC_GENERATE)

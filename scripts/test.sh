@@ -1,9 +1,11 @@
 #!/bin/sh
-# The whole test suite from a clean clone: dependencies, a -Werror build with `make check`, and a
-# second build under AddressSanitizer + UndefinedBehaviorSanitizer. Ends with one line
-# "N passed, N failed, N skipped" (expected failures of known bugs, if any, are counted on the
-# line before it); exits non-zero when anything failed. A configure or build that fails, or a
-# `make check` that fails without a failed test in its summary, counts as one failure.
+# The whole test suite from a clean clone: dependencies, a -Werror build with `make check`, a
+# second build under AddressSanitizer + UndefinedBehaviorSanitizer, then the Debian package under
+# a real systemd booted in a container (tests/system/boot.sh; skipped with the reason where it
+# cannot run). Ends with one line "N passed, N failed, N skipped" (expected failures of known
+# bugs, if any, are counted on the line before it); exits non-zero when anything failed. A
+# configure or build that fails, or a `make check` that fails without a failed test in its
+# summary, counts as one failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -63,8 +65,29 @@ run_build() { # name, configure flags...
         fi
 }
 
+# The package under a real systemd, booted in a container (tests/system/boot.sh): run once, with
+# the simulator of the -Werror build; its TAP results are counted like the builds' tests.
+run_tap() { # NAME COMMAND...
+        name=$1
+        shift
+        echo "== $name"
+        out=$top/build-werror/$(echo "$name" | tr -c 'A-Za-z0-9\n' -).out
+        "$@" >"$out" 2>&1
+        r=$?
+        grep -E '^(not ok|Bail out!|1\.\.0)|# SKIP' "$out" | head -n 40
+        s=$(grep -Ec '^ok .*# SKIP|^1\.\.0 # SKIP' "$out") f=$(grep -Ec '^not ok' "$out")
+        p=$(($(grep -Ec '^ok ' "$out") - $(grep -Ec '^ok .*# SKIP' "$out")))
+        echo "# $name: $p passed, $f failed, $s skipped (log: $out)"
+        pass=$((pass + p)) skip=$((skip + s)) fail=$((fail + f))
+        if [ $r -ne 0 ] && [ "$f" -eq 0 ]; then
+                tail -n 40 "$out"
+                broken "$name" "exited $r"
+        fi
+}
+
 run_build werror --enable-werror
 run_build sanitizers --enable-werror --enable-sanitizers
+run_tap "booted systemd (tests/system/boot.sh)" env INFERWATCH_BUILDDIR="$top/build-werror" sh "$top/tests/system/boot.sh"
 
 status=0
 [ "$fail" -eq 0 ] || status=1

@@ -105,12 +105,12 @@ def _die_with_parent():
         pass
 
 
-def _spawn(args, stdout_path=None, stderr_path=None, env=None):
+def _spawn(args, stdout_path=None, stderr_path=None, env=None, pass_fds=()):
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=_die_with_parent, pass_fds=pass_fds)
     finally:
         for f in (out, err):
             if f is not subprocess.DEVNULL:
@@ -397,6 +397,16 @@ class Sim(_Peer):
         """Every change applied so far: [{"seq", "t", "realtime_us", "project_id", "name", "status", "action"}]."""
         return self._control("GET", "/_sim/changes?since=%d" % since)
 
+    def set_context(self, **kw):
+        """Replaces the region directory (regions=[{"id", "display_name", "state"}]) and/or the
+        capacity (capacity=[{"region_id", "capacity": [{"flavor_name", "capacity"}]}])."""
+        self._control("PUT", "/_sim/context", kw)
+
+    def add_logs(self, project, name, region, lines):
+        """Adds log lines (strings, or {"hex": "1b5b", "repeat": N}) to a deployment's region."""
+        self._control("POST", "/_sim/logs", {"project_id": project, "name": name, "region_id": region,
+                                             "lines": lines})
+
     def set_tokens(self, tokens):
         """Replaces the accepted API keys (to revoke or rotate one mid-test)."""
         self.tokens = list(tokens)
@@ -447,7 +457,7 @@ class Sink(_Peer):
 
     def behave(self, **kw):
         """Changes how deliveries are answered: status=503, count=N or duration=S,
-        retry_after="3", delay=S, hang=True, body="..."."""
+        retry_after="3", location="https://...", delay=S, hang=True, body="..."."""
         return self._control("POST", "/_sink/behaviour", kw)
 
     def normal(self):
@@ -467,9 +477,9 @@ class Daemon:
     """daemon/inferwatchd -c CONF [args...], CONF written from config_text with mode 0600.
 
     env is added to the inherited environment. stdout and stderr go to files. wrapper is a
-    command put in front, e.g. ("valgrind", "--leak-check=full")."""
+    command put in front, e.g. ("valgrind", "--leak-check=full"); pass_fds stay open in it."""
 
-    def __init__(self, config_text, args=(), env=None, binary=None, wrapper=()):
+    def __init__(self, config_text, args=(), env=None, binary=None, wrapper=(), pass_fds=()):
         self.dir = tmpdir("daemon-")
         self.config_path = _write(os.path.join(self.dir, "inferwatch.conf"), config_text, 0o600)
         self.stdout_path = os.path.join(self.dir, "stdout")
@@ -477,7 +487,7 @@ class Daemon:
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.args = list(wrapper) + [binary or builddir("daemon", "inferwatchd"), "-c", self.config_path] + list(args)
-        self.proc = _spawn(self.args, self.stdout_path, self.stderr_path, full_env)
+        self.proc = _spawn(self.args, self.stdout_path, self.stderr_path, full_env, pass_fds)
 
     @property
     def pid(self):
@@ -559,6 +569,10 @@ def _namespace_unavailable():
             return "%s not found" % tool
     if not os.access(JOURNALD, os.X_OK):
         return "%s not found" % JOURNALD
+    # journald exits at once ("Failed to acquire cgroup root path") without a cgroup file system,
+    # e.g. in a build chroot without /sys.
+    if not os.path.isdir("/sys/fs/cgroup") or not os.listdir("/sys/fs/cgroup"):
+        return "no cgroup file system at /sys/fs/cgroup (a chroot without /sys?)"
     probe = subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs",
                             "/run/log" if os.path.isdir("/run/log") else "/tmp"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
@@ -567,13 +581,67 @@ def _namespace_unavailable():
     return None
 
 
+_MACHINE_ID = "/etc/machine-id"
+
+
+def _machine_id_valid():
+    try:
+        with open(_MACHINE_ID) as f:
+            text = f.read().strip()
+    except OSError:
+        return False
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def _give_machine_id():
+    """journald exits at once, with an empty stderr, where /etc/machine-id is missing or empty
+    (containers, chroots). Inside the private namespace only, put a generated id there: a bind
+    mount over the file, or an overlay of /etc where there is no file to mount over. The files
+    live on a tmpfs (an overlay's upper directory cannot be on the overlay many container roots
+    are). Returns None, or why it could not."""
+    if _machine_id_valid():
+        return None
+    d = tempfile.mkdtemp(prefix="iw-machine-id-")
+
+    def remove():
+        subprocess.run(["umount", "-l", d], stderr=subprocess.DEVNULL)
+        with contextlib.suppress(OSError):
+            os.rmdir(d)
+    atexit.register(remove)
+
+    def mount(*args):
+        r = subprocess.run(["mount"] + list(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
+        return None if r.returncode == 0 else "mount %s: %s" % (" ".join(args), r.stderr.decode(errors="replace").strip())
+
+    problem = mount("-t", "tmpfs", "tmpfs", d)
+    if problem:
+        return problem
+    upper, work = os.path.join(d, "upper"), os.path.join(d, "work")
+    os.mkdir(upper)
+    os.mkdir(work)
+    generated = os.path.join(upper, "machine-id")
+    _write(generated, os.urandom(16).hex() + "\n", 0o444)
+    if os.path.isfile(_MACHINE_ID):
+        problem = mount("--bind", generated, _MACHINE_ID)
+    else:
+        problem = mount("-t", "overlay", "overlay", "-o",
+                        "lowerdir=/etc,upperdir=%s,workdir=%s" % (upper, work), "/etc")
+    if problem:
+        return problem
+    return None if _machine_id_valid() else "%s is still not a valid machine id" % _MACHINE_ID
+
+
 def ensure_private_namespace():
     """Re-executes the running script inside "unshare -m --propagation private", so that the
-    tmpfs mounts of Journal are private to it. Call it first thing in a test that uses Journal.
+    tmpfs mounts of Journal are private to it, and gives that namespace a machine id if the
+    system has none. Call it first thing in a test that uses Journal.
 
-    Where that is impossible (not root, no unshare, no journald) the test is reported as
-    skipped through Tap.skip_all(), never passed."""
+    Where that is impossible (not root, no unshare, no journald, no machine id) the test is
+    reported as skipped through Tap.skip_all(), never passed."""
     if os.environ.get(_NS_ENV) == "1":
+        problem = _give_machine_id()
+        if problem:
+            Tap().skip_all("no private journald: no machine id for journald (%s)" % problem)
         return
     reason = _namespace_unavailable()
     if reason:

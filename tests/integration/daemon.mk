@@ -4,6 +4,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-damping.py \
 	tests/integration/test-discovery.py \
 	tests/integration/test-faults.py \
+	tests/integration/test-api-isolation.py \
 	tests/integration/test-restart.py \
 	tests/integration/test-hostile-text.py \
 	tests/integration/test-state-lock.py \
@@ -11,7 +12,11 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-reload-faults.py \
 	tests/integration/test-budget.py \
 	tests/integration/test-secrets.py \
-	tests/integration/test-valgrind.py
+	tests/integration/test-valgrind.py \
+	tests/integration/test-context.py \
+	tests/integration/test-context-faults.py \
+	tests/integration/test-context-capacity.py \
+	tests/integration/test-noise.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
 

@@ -98,7 +98,7 @@ def accepts(wh, e):
         return False
     if wh.get("format") == "alertmanager" and not e["type"].startswith("alert."):
         return False
-    if PRIORITIES.index(e["priority"]) > PRIORITIES.index(wh.get("min_priority", "debug")):
+    if PRIORITIES.index(e["priority"]) > PRIORITIES.index(wh.get("min_priority", "info")):
         return False
     if "events" in wh and not any(fnmatch.fnmatchcase(e["type"], g) for g in wh["events"]):
         return False

@@ -11,7 +11,12 @@ drains everything, and the sink's record must show:
   error, its clearing, an alert's firing and resolution), however often it was delivered;
 - no alert fired twice: per deployment, alert.firing and alert.resolved alternate, each
   resolution names the alert that fired, and every fired alert was resolved;
-- no transition lost: each container.error_cleared clears the error last reported there.
+- no transition lost: each container.error_cleared clears the error last reported there;
+- the kills did interrupt commits (restarts fed their events again), and no state.json.tmp.PID
+  of a kill before a rename is left.
+
+The daemons write to a private systemd-journald (the journal is what the checks read back), or
+where none can run (not root) or IW_CRASH_STDERR=1, to stderr as JSON lines, the same events.
 
 The seed is printed; IW_CRASH_SEED=N repeats a run, IW_CRASH_LIVES=N changes the number of kills.
 """
@@ -43,6 +48,12 @@ def failing(message):
                             {"region_id": 7, "ready": 0, "total": 1, "error_message": message}])
 
 
+def word(n):
+    """A word per number, "kalo" for 10: error texts that differ by a number would share an error
+    signature (the daemon reports a new one only when the signature changes)."""
+    return "".join(["ka", "lo", "mi", "nu", "pa", "re", "si", "tu", "ve", "zo"][int(d)] for d in str(n))
+
+
 class Driver(threading.Thread):
     """Changes the deployments every PHASE seconds until stopped; every error text is new."""
 
@@ -57,8 +68,8 @@ class Driver(threading.Thread):
             p = 0
             while not self.done.wait(PHASE):
                 p += 1
-                self.sim.set(1, "prod-a", **(failing("a-boom-%d" % p) if p % 2 == 1 else healthy()))
-                self.sim.set(1, "prod-b", **(failing("b-boom-%d" % p) if p % 3 != 0 else healthy()))
+                self.sim.set(1, "prod-a", **(failing("a-boom-" + word(p)) if p % 2 == 1 else healthy()))
+                self.sim.set(1, "prod-b", **(failing("b-boom-" + word(p)) if p % 3 != 0 else healthy()))
         except Exception as e:  # noqa: BLE001 (reported by the main thread)
             self.error = e
 
@@ -99,9 +110,37 @@ def key(e):
     return None
 
 
+class Logs:
+    """Where the daemons' events and messages go: a private journald when one can run, else stderr."""
+
+    def __init__(self):
+        self.journal = iw.Journal() if os.environ.get(iw._NS_ENV) == "1" else None
+
+    def args(self):
+        return ["--log-target=journal"] if self.journal else ["--log-target=stderr", "--log-format=json"]
+
+    def _entries(self):
+        return self.journal.entries(SYSLOG_IDENTIFIER="inferwatchd")
+
+    def events(self, daemons):
+        """(id, type) of every event logged, webhook.* ones aside."""
+        if self.journal:
+            evs = [(e["EVENT_ID"], e["EVENT"]) for e in self._entries() if "EVENT_ID" in e]
+        else:
+            evs = [(e["id"], e["type"]) for d in daemons for e in h.events(d)]
+        return [(i, typ) for i, typ in evs if not typ.startswith("webhook.")]
+
+    def messages(self, daemons):
+        if self.journal:
+            return [e.get("MESSAGE") for e in self._entries() if "EVENT_ID" not in e]
+        return [m for d in daemons for m in h.messages(d)]
+
+
 def main(t):
+    logs = Logs()
+    t.diag("the daemons log to %s" % ("a private journald" if logs.journal else "stderr (no private journald here)"))
     seed = int(os.environ.get("IW_CRASH_SEED") or random.SystemRandom().randrange(1, 1 << 30))
-    lives = int(os.environ.get("IW_CRASH_LIVES") or 16)
+    lives = int(os.environ.get("IW_CRASH_LIVES") or 24)
     t.diag("seed %d (IW_CRASH_SEED=%d repeats this run), %d lives" % (seed, seed, lives))
     rng = random.Random(seed)
     if not os.access(BINARY, os.X_OK):
@@ -112,14 +151,16 @@ def main(t):
                                 dict(project_id=1, name="prod-b", **healthy())]}
     with iw.Sim(scenario) as sim, iw.Sink(secret="crash-key") as sink:
         wh = h.webhook("hook", sink.hook_url(), secret="crash-key")
-        conf = h.config(sim, state, [{"id": 1, "deployments": ["prod-a", "prod-b"]}], [wh], interval="1s")
+        # No flap damping: the scenario flaps on purpose, and every change must be an event.
+        conf = h.config(sim, state, [{"id": 1, "deployments": ["prod-a", "prod-b"]}], [wh], interval="1s",
+                        flap_returns=30, flap_window=3)
         daemons = []
         driver = Driver(sim)
         driver.start()
         hooked = 0
         try:
             for hook, life in kill_plan(rng, lives):
-                d = iw.Daemon(conf, ["--log-target=stderr", "--log-format=json"], binary=BINARY,
+                d = iw.Daemon(conf, logs.args(), binary=BINARY,
                               env={"INFERWATCH_CRASHPOINT": hook} if hook else {"INFERWATCH_CRASHPOINT": ""})
                 daemons.append(d)
                 try:
@@ -140,11 +181,14 @@ def main(t):
         dirty = [d.stderr() for d in daemons if h.SANITIZER_REPORT.search(d.stderr())]
         t.eq(dirty[:1], [], "no sanitizer report from the %d killed daemons" % len(daemons))
 
-        last = iw.Daemon(conf, ["--log-target=stderr", "--log-format=json"], binary=BINARY)
+        started = sum(1 for _, typ in logs.events(daemons) if typ == "monitor.started")
+        last = iw.Daemon(conf, logs.args(), binary=BINARY)
         daemons.append(last)
+        iw.wait_until(lambda: sum(1 for _, typ in logs.events(daemons) if typ == "monitor.started") > started, 30,
+                      "the last daemon", interval=0.2)
 
         def logged():
-            return [e for d in daemons for e in h.events(d)]
+            return logs.events(daemons)
 
         def delivered_ids():
             return set(h.ids([x for x in sink.deliveries() if x["status"] == 200]))
@@ -153,14 +197,14 @@ def main(t):
             evs = [h.body(x) for x in sink.deliveries()]
             fired = {e["data"]["alert_id"] for e in evs if e["type"] == "alert.firing"}
             resolved = {e["data"]["alert_id"] for e in evs if e["type"] == "alert.resolved"}
-            return fired <= resolved and {e["id"] for e in logged()} <= delivered_ids() and \
+            return fired <= resolved and {i for i, _ in logged()} <= delivered_ids() and \
                 not h.spool_ids(state, "hook")
         try:
-            iw.wait_until(settled, 40, "every alert resolved and every logged event delivered")
+            iw.wait_until(settled, 40, "every alert resolved and every logged event delivered", interval=0.3)
         except TimeoutError as e:
             t.diag("%s: the checks below say what is missing" % e)
         h.stop(t, last, "the last daemon")
-        replayed = sum(1 for d in daemons if any("of the last commit before a crash" in m for m in h.messages(d)))
+        replayed = sum(1 for m in logs.messages(daemons) if "of the last commit before a crash" in (m or ""))
         t.ok(replayed > 0, "%d restarts fed again the events of a commit a kill interrupted" % replayed)
         left = [f for f in os.listdir(state) if f.startswith("state.json.tmp")]
         t.eq(left, [], "no temporary state file left (a kill before a rename leaves one; the next start removes it)")
@@ -168,9 +212,9 @@ def main(t):
         deliveries = sink.deliveries()
         ok = [x for x in deliveries if x["status"] == 200]
         t.ok(ok and all(x["signature"] == "valid" for x in ok), "%d deliveries, all signed validly" % len(ok))
-        journal = {e["id"] for e in logged()}
+        journal = {i for i, _ in logged()}
         got = delivered_ids()
-        stopping = {e["id"] for e in h.events(last) if e["type"] == "monitor.stopping"}
+        stopping = {i for i, typ in logged() if typ == "monitor.stopping"}
         t.eq(sorted(journal - got - stopping), [], "no event missing: every logged event was delivered")
         t.eq(sorted(got - journal), [], "the journal missed nothing delivered")
 
@@ -229,4 +273,6 @@ def main(t):
         t.ok(fired_total >= 2, "the scenario fired and resolved alerts (%d)" % fired_total)
 
 
+if os.environ.get("IW_CRASH_STDERR") != "1" and iw._namespace_unavailable() is None:
+    iw.ensure_private_namespace()
 iw.run(main)

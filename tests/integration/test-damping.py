@@ -33,7 +33,7 @@ def main(t):
         {"project_id": 1, "name": "sleepy", "status": "ACTIVE", "regions": [1]},
     ]}
     with scenario.World(sim_scenario) as w:
-        w.start(w.config([(1, ["flappy", "slow", "sleepy"])], stuck_after='"3s"'))
+        w.start(w.config([(1, ["flappy", "slow", "sleepy"])], stuck_after='"3s"', flap_stable='"2s"'))
         for name in ("flappy", "slow", "sleepy"):
             w.wait_event("deployment.discovered", DEPLOYMENT=name)
 
@@ -47,6 +47,14 @@ def main(t):
         t.eq(firing[0].get("FLAPPING"), "yes", "the alert says it opened for flapping")
         flips = len(w.events(DEPLOYMENT="flappy", EVENT="deployment.status_changed"))
         t.ok(flips >= 16, "every flip was still reported as a status change", diag="%d status changes" % flips)
+        # ... but as a flap: one deployment.flapping, the flips at debug, and "journalctl -p
+        # warning" sees a handful of entries, not one per flip.
+        w.wait_event("deployment.flapping_ended", DEPLOYMENT="flappy", timeout=20)
+        t.eq(len(w.events(DEPLOYMENT="flappy", EVENT="deployment.flapping")), 1, "one deployment.flapping")
+        loud = [e["EVENT"] for e in w.events(DEPLOYMENT="flappy") if int(e["PRIORITY"]) <= 4]
+        t.ok(len(loud) <= 6, "at most 6 journal entries at warning or worse for 16 flips", diag=loud)
+        t.ok(len([e for e in w.events(DEPLOYMENT="flappy", FLAPPING="yes") if e["PRIORITY"] == "7"]) >= 12,
+             "the flips are in the journal at debug, FLAPPING=yes")
 
         # Stuck: DEPLOYING for longer than stuck_after (3 s).
         stuck = w.wait_event("deployment.stuck", DEPLOYMENT="slow", timeout=15)[0]

@@ -22,6 +22,10 @@ EVIL_NAME = "evil\x1b[31m\x07\u009b2J\r\n2026-11-29T00:00:00.000Z crit    forged
 EVIL_ERROR = (b"pull failed\\u001b]0;pwned\\u0007\\u001b[2J\\r\\n2026-11-29T00:00:00.000Z crit    "
               b"forged-error \xc2\x9b" b"31m\\u0085 end")
 LINE_START = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
+# A long name and an error_message longer than an event carries: the container.error message
+# around the cut text is longer than 4096 bytes, past which journalctl -o json shows null.
+LONG_NAME = "a-deployment-with-a-long-but-valid-name-" + "x" * 60
+LONG_ERROR = "pull failed: " + "y" * 6000
 
 
 def bad_chars(text):
@@ -53,6 +57,7 @@ def inject(w):
             b'"error_message": "' + EVIL_ERROR + b'"}]}')
     r = w.sim.request("PUT", "/_sim/deployments/1/inc", body)
     assert r.status == 200, r.body
+    w.sim.set(1, LONG_NAME, ready=0, containers=[{"region_id": 1, "ready": 0, "error_message": LONG_ERROR}])
     # The name: the simulator refuses control characters in names, so the list of project 2 is
     # served by a fault with status 200 and the real body, renamed.
     listing = w.sim.list(2).json()
@@ -66,16 +71,19 @@ def inject(w):
 def main(t):
     sim_scenario = {"deployments": [
         {"project_id": 1, "name": "inc", "status": "ACTIVE"},
+        {"project_id": 1, "name": LONG_NAME, "status": "ACTIVE"},
         {"project_id": 2, "name": "listed", "status": "ACTIVE"},
     ]}
     with scenario.World(sim_scenario) as w:
         inject(w)
-        conf = w.config([(1, ["inc"]), (2, "*")])
+        conf = w.config([(1, ["inc", LONG_NAME]), (2, "*")])
 
         # The journal.
         w.start(conf)
         err = w.wait_event("container.error", DEPLOYMENT="inc")[0]
-        found = [e for e in w.wait_event("deployment.discovered", count=2) if e.get("DEPLOYMENT") != "inc"][0]
+        found = [e for e in w.wait_event("deployment.discovered", count=3)
+                 if str(e.get("DEPLOYMENT")).startswith("evil")][0]
+        long_err = w.wait_event("container.error", DEPLOYMENT=LONG_NAME)[0]
         w.daemon.stop()
         scenario.no_sanitizer_report(t, w.daemon, "the daemon: no sanitizer report or crash")
         entries = w.journal.entries(SYSLOG_IDENTIFIER="inferwatchd")
@@ -92,6 +100,10 @@ def main(t):
              diag=repr(err.get("ERROR_MESSAGE")))
         t.ok("evil\\x1b[31m\\x07\\xc2\\x9b2J\\r\\n" in str(found.get("DEPLOYMENT")),
              "the discovered name is escaped in DEPLOYMENT", diag=repr(found.get("DEPLOYMENT")))
+        msg = long_err.get("MESSAGE")
+        t.ok(isinstance(msg, str) and len(msg.encode()) <= 4000 and msg.endswith(" [... cut]")
+             and msg.startswith(LONG_NAME + " (project 1): region 1: pull failed: yyy"),
+             "a message around a long error is cut to 4000 bytes", diag=repr(msg)[:200])
 
         # --status, from the state the daemon saved.
         for args in (["--status"], ["--status", "--json"]):
@@ -113,8 +125,8 @@ def main(t):
         # The stderr log, as text and as JSON lines.
         for fmt in ("text", "json"):
             d = iw.Daemon(conf.replace(w.state, iw.tmpdir("state-")), args=["--log-target=stderr", "--log-format=" + fmt])
-            iw.wait_until(lambda: "container.error" in d.stderr() and "forged-name" in d.stderr(), 20,
-                          "container.error and the discovery on stderr")
+            iw.wait_until(lambda: "forged-error" in d.stderr() and "forged-name" in d.stderr(), 20,
+                          "inc's container.error and the discovery on stderr")
             d.stop()
             scenario.no_sanitizer_report(t, d, "--log-format=%s: no sanitizer report or crash" % fmt)
             with open(d.stderr_path, "rb") as f:
@@ -131,7 +143,7 @@ def main(t):
                         objs.append(json.loads(ln))
                     except ValueError:
                         t.ok(False, "stderr as json: a line that is not JSON", diag=repr(ln))
-                errors = [o for o in objs if o.get("type") == "container.error"]
+                errors = [o for o in objs if o.get("type") == "container.error" and o.get("deployment") == "inc"]
                 t.ok(errors and "\x1b]0;pwned\x07" in errors[0]["data"]["error_message"],
                      "stderr as json: the error message keeps its characters as JSON escapes",
                      diag=repr(errors[:1]))
@@ -149,7 +161,7 @@ def main(t):
                 t.ok(any(r["deployment"].startswith("evil\x1b[31m\x07\u009b2J\r\n") for r in rows),
                      "--once --json keeps the name's characters", diag=repr(rows))
             else:
-                t.ok(len(text.splitlines()) == 4, "--once: the verdict, the header and one row per deployment",
+                t.ok(len(text.splitlines()) == 5, "--once: the verdict, the header and one row per deployment",
                      diag=text)
             check_bytes(t, open(d.stderr_path, "rb").read(), " ".join(args) + " stderr")
 

@@ -1,73 +1,20 @@
 """A real Alertmanager (Debian's prometheus-alertmanager) between inferwatchd and the sink: two
 inferwatchd instances, with their own state, watch the same deployment and post to it; Alertmanager
 de-duplicates them by labels and notifies the sink once "firing", then "resolved", with the
-labels that identify the deployment. Skipped when Alertmanager is not installed."""
+labels that identify the deployment, and the failing region's log tail as an annotation. Skipped
+when Alertmanager is not installed."""
 
-import json
 import os
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hooklib as h  # noqa: E402
+from promlib import ALERTMANAGER, GROUP_INTERVAL, GROUP_WAIT, Alertmanager  # noqa: E402
 from hooklib import iw  # noqa: E402
 
-ALERTMANAGER = os.environ.get("IW_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
-GROUP_WAIT, GROUP_INTERVAL = 1, 2
 LABELS = {"alertname": "InferenceDeploymentUnhealthy", "project_id": "1", "deployment": "prod-a", "region_id": "7",
           "severity": "warning"}
-
-
-def free_port():
-    # Alertmanager cannot be given port 0: take one the kernel picked and give it back.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Alertmanager:
-    def __init__(self, receiver_url):
-        self.dir = iw.tmpdir("alertmanager-")
-        config = os.path.join(self.dir, "alertmanager.yml")
-        with open(config, "w") as f:
-            # YAML is a superset of JSON.
-            json.dump({
-                "route": {"receiver": "sink", "group_by": ["alertname", "deployment"], "group_wait": "%ds" % GROUP_WAIT,
-                          "group_interval": "%ds" % GROUP_INTERVAL, "repeat_interval": "1h"},
-                "receivers": [{"name": "sink", "webhook_configs": [{"url": receiver_url, "send_resolved": True}]}],
-            }, f)
-        for attempt in range(5):
-            self.port = free_port()
-            self.proc = iw._spawn([ALERTMANAGER, "--config.file=" + config, "--storage.path=" + self.dir,
-                                   "--web.listen-address=127.0.0.1:%d" % self.port, "--cluster.listen-address="],
-                                  os.path.join(self.dir, "stdout"), os.path.join(self.dir, "stderr"))
-            try:
-                iw.wait_until(lambda: self.proc.poll() is not None or self._ready(), 20, "Alertmanager to listen")
-            except TimeoutError:
-                raise RuntimeError("Alertmanager did not start: " + self.log()) from None
-            if self.proc.poll() is None:
-                return
-        raise RuntimeError("Alertmanager failed to start 5 times: " + self.log())
-
-    def _ready(self):
-        try:
-            return iw.http_request(self.port, "GET", "/-/ready", timeout=1).status == 200
-        except OSError:
-            return False
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def alerts(self):
-        return json.loads(iw.http_request(self.port, "GET", "/api/v2/alerts").body)
-
-    def log(self):
-        return iw._read(os.path.join(self.dir, "stderr"))[-3000:]
-
-    def stop(self):
-        iw._terminate(self.proc)
 
 
 def notifications(sink, status=None):
@@ -112,6 +59,11 @@ def main(t):
         # Give Alertmanager two more group intervals to send a second notification, if it would.
         iw.wait_until(lambda: time.time() > posted + GROUP_WAIT + 2 * GROUP_INTERVAL + 0.5, 10, "two group intervals")
         t.eq(len(notifications(sink, "firing")), 1, "two inferwatchd instances: one firing notification, not two")
+        # The failing region's last log lines, as an annotation, kept by the re-posts since.
+        held = [a for a in am.alerts() if a["labels"].get("deployment") == "prod-a"]
+        tail = held[0]["annotations"].get("log_tail", "") if held else ""
+        t.ok("Back-off: Failed to pull image" in tail and "-r7-" in tail and "-r1-" not in tail,
+             "Alertmanager's API shows region 7's log tail annotation, after re-posts", held)
 
         sim.set(1, "prod-a", status="ACTIVE", ready=1, containers=[{"region_id": 7, "error_message": None}])
         for d in daemons:

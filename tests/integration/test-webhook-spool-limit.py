@@ -43,7 +43,9 @@ def main(t):
         t.eq(h.ids(ok)[:10], logged[dropped:dropped + 10], "then delivery resumes with the oldest event kept")
         order = [logged.index(i) for i in h.collapse(h.ids(sink.deliveries()))]
         t.ok(order == sorted(order), "every attempt, failed ones included, in the logged order", order[:20])
-        s = h.webhook_status(conf, "hook")
+        # Delivery figures reach state.json with the lazy save (about a second).
+        s = iw.wait_until(lambda: (lambda s: s if s["dropped"] >= dropped else None)(h.webhook_status(conf, "hook")),
+                          10, "--status to count the drops")
         t.ok(s["dropped"] == dropped, "--status: dropped %d" % dropped, s)
 
         # A slow receiver that does answer 200: a delivery is always in flight, and the limit

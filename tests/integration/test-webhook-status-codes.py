@@ -1,7 +1,8 @@
 """What the receiver's answer does: 400 drops the event (logged as webhook.dropped with the status
 and an excerpt of the body) and delivery goes on; 429 with Retry-After: 3 delays the next attempt
 by at least 3 s; a 200 with a body larger than the daemon reads is a delivery (not retried);
-410 disables the webhook, keeps later events in the spool and delivers nothing
+a redirect (http to https) is not followed: webhook.dropped says it was one and to which
+scheme and host, without the rest of the Location (it may hold secrets); 410 disables the webhook, keeps later events in the spool and delivers nothing
 more. --status follows along."""
 
 import os
@@ -68,28 +69,41 @@ def main(t):
             t.eq([(x["status"], x["headers"]["webhook-id"]) for x in sink.deliveries(n)], [(200, big["id"])],
                  "answered 200 with 256 KiB: delivered, not retried")
 
+        with t.case("301 to https: dropped, the reason says where to"):
+            sink.behave(status=301, count=1, location="https://user:s3cret@hooks.example.com:8443/in?token=t0ken")
+            n = len(sink.deliveries())
+            sim.set(1, "prod-a", image="vllm/vllm-openai:v0.6.4-moved")
+            moved = logged("deployment.spec_changed", 3)
+            reason = logged("webhook.dropped", 2)["data"]["reason"]
+            t.eq(reason, "HTTP 301: a redirect to https://hooks.example.com:8443, not followed: set the webhook's "
+                 "url to where the receiver is", "webhook.dropped says it was a redirect, and to which origin")
+            t.ok(not any(x in reason for x in ("s3cret", "t0ken", "user", "/in")),
+                 "nothing of the Location past its origin is echoed", reason)
+            t.eq([(x["status"], x["headers"]["webhook-id"]) for x in sink.deliveries(n)[:1]], [(301, moved["id"])],
+                 "the redirected event was sent once, not re-sent")
+
         with t.case("410: disabled, events kept in the spool"):
             sink.behave(status=410)
             n = len(sink.deliveries())
             sim.set(1, "prod-a", image="vllm/vllm-openai:v0.6.5")
-            gone = logged("deployment.spec_changed", 3)
+            gone = logged("deployment.spec_changed", 4)
             disabled = logged("webhook.disabled")
             t.ok(disabled["priority"] == "err" and disabled["data"]["webhook"] == "hook"
                  and disabled["data"]["http_status"] == 410, "webhook.disabled is logged", disabled)
             sink.normal()
             sim.set(1, "prod-a", image="vllm/vllm-openai:v0.6.6")
-            later = logged("deployment.spec_changed", 4)
+            later = logged("deployment.spec_changed", 5)
             iw.wait_until(lambda: later["id"] in h.ids(healthy.deliveries()), 10, "the control webhook to get it")
             t.eq([(x["status"], x["headers"]["webhook-id"]) for x in sink.deliveries(n)], [(410, gone["id"])],
                  "the 410 was the last request: nothing delivered after it")
             t.eq(h.spool_ids(state, "hook"), [gone["id"], later["id"]],
                  "the refused event and the later one wait in the spool")
-            delivered = len(h.events(d)) - 3
+            delivered = len(h.events(d)) - 4
             s = iw.wait_until(lambda: (lambda s: s if s["backlog"] == 2 else None)(h.webhook_status(conf, "hook")),
                               10, "--status backlog 2")
-            t.ok(s["disabled"] and s["dropped"] == 1 and s["delivered"] == delivered
+            t.ok(s["disabled"] and s["dropped"] == 2 and s["delivered"] == delivered
                  and s["last_result"] == "HTTP 410, disabled",
-                 "--status: disabled, backlog 2, dropped 1, delivered %d" % delivered, s)
+                 "--status: disabled, backlog 2, dropped 2, delivered %d" % delivered, s)
             c = h.webhook_status(conf, "control")
             t.ok(not c["disabled"] and c["dropped"] == 0 and c["last_result"] == "HTTP 200",
                  "the other webhook is unaffected", c)

@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$list_events" > "$tmp/events" 2>"$tmp/err" || fail_all "$list_events runs" "$tmp/err"
 n_events=$(wc -l < "$tmp/events")
-plan $((n_events + 3))
+plan $((n_events + 4))
 
 mkdir -p "$tmp/root/usr/lib/systemd/catalog"
 cp "$catalog" "$tmp/root/usr/lib/systemd/catalog/"
@@ -44,4 +44,13 @@ if [ "$n_listed" -eq "$n_events" ]; then
         ok "journalctl lists $n_listed entries for $n_events event types"
 else
         not_ok "journalctl lists $n_listed entries for $n_events event types"
+fi
+
+# Every entry says where to get help (journalctl -x shows it).
+n_entries=$(grep -c '^-- ' "$catalog")
+n_support=$(grep -c '^Support: https://' "$catalog")
+if [ "$n_support" -eq "$n_entries" ]; then
+        ok "every entry has a Support: URL ($n_support of $n_entries)"
+else
+        not_ok "every entry has a Support: URL ($n_support of $n_entries)"
 fi

@@ -39,18 +39,17 @@ done < "$tmp/events"
 # "# PROJECTS" or "# WEBHOOKS"; the lists themselves open their own sections.
 section_of() {
         case $1:$2 in
-        global:accounts | global:projects | global:webhooks | global:cluster) echo "$2" | tr a-z A-Z ;;
+        global:accounts | global:projects | global:webhooks | global:metrics | global:heartbeat | global:cluster) echo "$2" | tr a-z A-Z ;;
         global:*) echo "GLOBAL SETTINGS" ;;
         *) echo "$1" | tr a-z A-Z ;;
         esac
 }
-# The example: top-level keys outside any list; the others inside "GROUP = ( ... );", or inside
-# "GROUP = { ... };" for a single group, possibly commented out ("#GROUP = {" ... "#};").
+# The example: top-level keys outside any list; the others inside "GROUP = ( ... );" or a group
+# "GROUP = { ... };", which may be commented out as a whole.
 group_lines() {
         awk -v want="$1" '
-                /^[a-z_]+[ \t]*=[ \t]*\(/ { if (want == "global") print; group = $1; next }
-                /^#?[a-z_]+[ \t]*=[ \t]*\{/ { if (want == "global") print; group = $1; sub(/^#/, "", group); next }
-                /^\)/ || /^#?\};/ { group = ""; next }
+                /^#?[a-z_]+[ \t]*=[ \t]*[({]/ { if (want == "global") print; group = $1; sub(/^#/, "", group); next }
+                /^#?[)}]/ { group = ""; next }
                 (want == "global" && group == "") || group == want { print }
         ' "$example"
 }

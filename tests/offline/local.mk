@@ -11,6 +11,9 @@ OFFLINE_TESTS = \
 	tests/offline/catalog.sh \
 	tests/offline/man-lint.sh \
 	tests/offline/example-config.sh \
-	tests/offline/doc-coverage.sh
+	tests/offline/doc-coverage.sh \
+	tests/offline/completion.sh \
+	tests/offline/man-width.sh \
+	tests/offline/rules.sh
 TESTS += $(OFFLINE_TESTS)
-EXTRA_DIST += $(OFFLINE_TESTS) tests/offline/tap.sh
+EXTRA_DIST += $(OFFLINE_TESTS) tests/offline/tap.sh completion/inferwatchd.bash

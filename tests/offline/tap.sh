@@ -13,7 +13,8 @@ skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
 # is missing or broken: one failure, not a skip (the "not ok" is the failure; exit 0 so that
 # automake's TAP driver does not count an ERROR on top). FILE holds diagnostics.
 fail_all() { plan 1; not_ok "$1"; [ -z "${2:-}" ] || diag < "$2"; exit 0; }
-# check DESCRIPTION COMMAND...: ok when the command succeeds; its output becomes diagnostics.
+# check DESCRIPTION COMMAND...: ok when the command succeeds; its output becomes diagnostics,
+# followed by the output of $tap_on_failure (a command, if set).
 check() {
         desc=$1
         shift
@@ -21,7 +22,7 @@ check() {
                 ok "$desc"
         else
                 not_ok "$desc"
-                printf '%s\n' "$out" | diag
+                { printf '%s\n' "$out"; ${tap_on_failure:-}; } | diag
         fi
 }
 

@@ -10,23 +10,27 @@ command -v systemd-analyze >/dev/null 2>&1 || skip_all "systemd-analyze is not i
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-plan 4
+plan 6
 
-if grep -q '@[a-z_]*@' "$unit"; then
-        not_ok "every @variable@ of the unit is substituted"
-        grep -n '@[a-z_]*@' "$unit" | diag
-else
-        ok "every @variable@ of the unit is substituted"
-fi
+# unit_has DESCRIPTION REGEX SHOWN / unit_lacks ...: ok when the unit has a line matching the
+# extended REGEX (lacks any); else the unit's lines matching SHOWN are the diagnostics.
+unit_has() {
+        if grep -Eq "$2" "$unit"; then ok "$1"; else not_ok "$1"; grep -nE "$3" "$unit" | diag; fi
+}
+unit_lacks() {
+        if grep -Eq "$2" "$unit"; then not_ok "$1"; grep -nE "$3" "$unit" | diag; else ok "$1"; fi
+}
 
-if grep -q '^ExecStart=/[^ ]*/inferwatchd ' "$unit"; then
-        ok "ExecStart names inferwatchd by an absolute path"
-else
-        not_ok "ExecStart names inferwatchd by an absolute path"
-        grep -n '^ExecStart=' "$unit" | diag
-fi
+unit_lacks "every @variable@ of the unit is substituted" '@[a-z_]*@' '@[a-z_]*@'
+unit_has "ExecStart names inferwatchd by an absolute path" '^ExecStart=/[^ ]*/inferwatchd ' '^ExecStart='
+# Minimal systems (containers, debootstrap --variant=minbase) have no procps: no /bin/kill.
+unit_lacks "no Exec*= line needs /bin/kill (procps)" \
+        '^Exec[A-Za-z]*=[-@:+!]*/(usr/)?bin/(kill|pkill)( |$)' '^Exec[A-Za-z]*='
+# ExecReload validates before it signals: a reload of an invalid file fails visibly.
+unit_has "ExecReload checks the configuration with inferwatchd -t" '^ExecReload=.*/inferwatchd -t ' '^ExecReload='
 
-sed "s|^ExecStart=[^ ]*|ExecStart=$top_builddir/daemon/inferwatchd|" "$unit" > "$tmp/inferwatch.service"
+# Every inferwatchd of an Exec line (ExecReload's is inside sh -c '...') is the one just built.
+sed "s|[^ =']*/sbin/inferwatchd |$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"
 # verify prints problems but exits 0 for some of them: any output is a failure.
 out=$(systemd-analyze verify --man=no "$tmp/inferwatch.service" 2>&1)
 if [ $? -eq 0 ] && [ -z "$out" ]; then

@@ -33,10 +33,27 @@ src=$tmp/inferwatch-$upstream
 ref=$(git -C "$top" stash create 2>/dev/null)
 mkdir -p "$src"
 git -C "$top" archive --format=tar "${ref:-HEAD}" | tar -x -C "$src" || bail "git archive failed"
-echo "# building $version in $src (log: build.log)"
-if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1; then
-        tail -n 40 "$tmp/build.log" | diag
-        bail "dpkg-buildpackage -us -uc -b failed"
+# INFERWATCH_DEB_CACHE=DIR (default, as root: /var/cache/inferwatch-test/deb): a package built from
+# the same tree with the same DEB_BUILD_OPTIONS is reused rather than built again (the booted
+# systemd test, tests/system/boot.sh, builds it first in scripts/test.sh; CI checks it here).
+cache=${INFERWATCH_DEB_CACHE-}
+[ -n "$cache" ] || { [ "$(id -u)" = 0 ] && cache=/var/cache/inferwatch-test/deb; }
+key=$(git -C "$top" rev-parse "${ref:-HEAD}^{tree}" 2>/dev/null)-$(printf '%s' "${DEB_BUILD_OPTIONS:-}" | tr -c 'A-Za-z0-9=.\n' _)
+if [ -n "$cache" ] && ls "$cache/$key"/inferwatch_"$version"_*.deb >/dev/null 2>&1; then
+        echo "# reusing the package built from the same tree in $cache/$key"
+        cp "$cache/$key"/* "$tmp"/
+else
+        echo "# building $version in $src (log: build.log)"
+        if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1; then
+                tail -n 40 "$tmp/build.log" | diag
+                bail "dpkg-buildpackage -us -uc -b failed"
+        fi
+        if [ -n "$cache" ] && mkdir -p "$cache/$key.tmp.$$" &&
+                cp "$tmp"/inferwatch_"$version"_*.deb "$tmp/build.log" "$cache/$key.tmp.$$"/; then
+                rm -rf "$cache/$key" && mv "$cache/$key.tmp.$$" "$cache/$key"
+                # Keep the three newest.
+                ls -dt "$cache"/*-* 2>/dev/null | tail -n +4 | while read -r d; do rm -rf "$d"; done
+        fi
 fi
 grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$tmp/build.log" | sed 's/^# /# make check during the build: /'
 deb=$(ls "$tmp"/inferwatch_"$version"_*.deb 2>/dev/null | head -n 1)

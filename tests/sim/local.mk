@@ -13,6 +13,7 @@ tests_sim_inferwatch_sim_SOURCES = \
 	tests/sim/sim-main.c \
 	tests/sim/sim-server.c \
 	tests/sim/sim-api.c \
+	tests/sim/sim-context.c \
 	tests/sim/sim-control.c \
 	tests/sim/sim-model.c \
 	tests/sim/sim-deployment.c \
@@ -43,11 +44,13 @@ CLEANFILES += tests/sim/bench-sim
 TESTS += \
 	tests/harness/test-harness.py \
 	tests/harness/test-journal.py \
+	tests/harness/test-machine-id.sh \
 	tests/sim/test-sim.py \
 	tests/sim/test-sink.py
 EXTRA_DIST += \
 	tests/harness/test-harness.py \
 	tests/harness/test-journal.py \
+	tests/harness/test-machine-id.sh \
 	tests/sim/test-sim.py \
 	tests/sim/test-sink.py \
 	tests/sim/schema.json \

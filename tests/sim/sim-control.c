@@ -222,6 +222,43 @@ static struct reply handle_changes(struct sim *sim, struct MHD_Connection *c, co
         return reply_json(200, model_changes_json(sim->model, query_since(c)));
 }
 
+/* PUT {"regions": [...]} or {"capacity": [...]} replaces that part of the directory. */
+static struct reply handle_context(struct sim *sim, struct MHD_Connection *c, const char *method, const char *rest,
+                                   struct json_object *body) {
+        struct json_object *a;
+        const char *why = "invalid";
+
+        if (*rest || !streq(method, "PUT"))
+                return reply_error(404, "expected PUT /_sim/context");
+        if (json_unknown_key(body, (const char *const[]) { "regions", "capacity", NULL }))
+                return reply_error(400, "expected {\"regions\": [...]} and/or {\"capacity\": [...]}");
+        if (json_object_object_get_ex(body, "regions", &a) &&
+            (!json_object_is_type(a, json_type_array) || sim_context_set_regions(&sim->context, a, &why) < 0))
+                return reply_error(400, why);
+        if (json_object_object_get_ex(body, "capacity", &a) && sim_context_set_capacity(&sim->context, a, &why) < 0)
+                return reply_error(400, why);
+        return reply_ok();
+}
+
+/* POST {"project_id", "name", "region_id", "lines": [...]} adds lines to what the logs
+ * endpoint serves for that region (the newest last). */
+static struct reply handle_logs(struct sim *sim, struct MHD_Connection *c, const char *method, const char *rest,
+                                struct json_object *body) {
+        struct json_object *lines;
+        const char *name, *why = "invalid";
+        int64_t project, region;
+
+        if (*rest || !streq(method, "POST"))
+                return reply_error(404, "expected POST /_sim/logs");
+        if (json_get_int64(body, "project_id", &project) < 0 || json_get_string(body, "name", &name) < 0 ||
+            json_get_int64(body, "region_id", &region) < 0 || !json_object_object_get_ex(body, "lines", &lines) ||
+            json_unknown_key(body, (const char *const[]) { "project_id", "name", "region_id", "lines", NULL }))
+                return reply_error(400, "expected {\"project_id\", \"name\", \"region_id\", \"lines\": [...]}");
+        if (sim_context_add_logs(&sim->context, project, name, region, lines, &why) < 0)
+                return reply_error(400, why);
+        return reply_ok();
+}
+
 typedef struct reply (*control_handler)(struct sim *sim, struct MHD_Connection *c, const char *method,
                                         const char *rest, struct json_object *body);
 
@@ -238,6 +275,8 @@ static struct reply dispatch(struct sim *sim, struct MHD_Connection *c, const ch
                 { "faults", handle_faults },
                 { "counters", handle_counters },
                 { "tokens", handle_tokens },
+                { "context", handle_context },
+                { "logs", handle_logs },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(routes); i++) {

@@ -7,6 +7,7 @@ void counters_init(struct counters *c) {
                 .by_deployment = json_object_new_object(),
                 .by_status = json_object_new_object(),
                 .by_project_list = json_object_new_object(),
+                .by_logs = json_object_new_object(),
         };
 }
 
@@ -14,6 +15,7 @@ void counters_done(struct counters *c) {
         json_object_put(c->by_deployment);
         json_object_put(c->by_status);
         json_object_put(c->by_project_list);
+        json_object_put(c->by_logs);
         *c = (struct counters) {};
 }
 
@@ -41,6 +43,13 @@ void counters_request(struct counters *c, enum sim_endpoint e, int64_t project_i
         }
 }
 
+void counters_logs(struct counters *c, int64_t project_id, const char *name, int64_t region_id) {
+        char key[340];
+
+        snprintf(key, sizeof(key), "%lld/%s/%lld", (long long) project_id, name, (long long) region_id);
+        bump(c->by_logs, key);
+}
+
 void counters_status(struct counters *c, unsigned status) {
         char key[16];
 
@@ -65,10 +74,14 @@ struct json_object *counters_to_json(const struct counters *c) {
         json_object_object_add(by_endpoint, "get", json_object_new_uint64(c->by_endpoint[ENDPOINT_GET]));
         json_object_object_add(by_endpoint, "list", json_object_new_uint64(c->by_endpoint[ENDPOINT_LIST]));
         json_object_object_add(by_endpoint, "other", json_object_new_uint64(c->by_endpoint[ENDPOINT_OTHER]));
+        json_object_object_add(by_endpoint, "regions", json_object_new_uint64(c->by_endpoint[ENDPOINT_REGIONS]));
+        json_object_object_add(by_endpoint, "logs", json_object_new_uint64(c->by_endpoint[ENDPOINT_LOGS]));
+        json_object_object_add(by_endpoint, "capacity", json_object_new_uint64(c->by_endpoint[ENDPOINT_CAPACITY]));
         json_object_object_add(o, "total", json_object_new_uint64(c->total));
         json_object_object_add(o, "by_endpoint", by_endpoint);
         json_object_object_add(o, "by_deployment", copy(c->by_deployment));
         json_object_object_add(o, "by_status", copy(c->by_status));
         json_object_object_add(o, "by_project_list", copy(c->by_project_list));
+        json_object_object_add(o, "by_logs", copy(c->by_logs));
         return o;
 }

@@ -71,6 +71,12 @@ static int parse_endpoint(struct json_object *spec, unsigned *ret) {
                 *ret = 1u << ENDPOINT_GET;
         else if (streq(e, "list"))
                 *ret = 1u << ENDPOINT_LIST;
+        else if (streq(e, "regions"))
+                *ret = 1u << ENDPOINT_REGIONS;
+        else if (streq(e, "logs"))
+                *ret = 1u << ENDPOINT_LOGS;
+        else if (streq(e, "capacity"))
+                *ret = 1u << ENDPOINT_CAPACITY;
         else if (streq(e, "any"))
                 *ret = ENDPOINTS_ANY;
         else
@@ -286,7 +292,15 @@ int faults_remove(struct faults *f, uint64_t id) {
 }
 
 static const char *endpoint_name(unsigned mask) {
-        return mask == ENDPOINTS_ANY ? "any" : mask == 1u << ENDPOINT_GET ? "get" : "list";
+        static const char *const names[_ENDPOINT_MAX] = {
+                [ENDPOINT_GET] = "get", [ENDPOINT_LIST] = "list", [ENDPOINT_REGIONS] = "regions",
+                [ENDPOINT_LOGS] = "logs", [ENDPOINT_CAPACITY] = "capacity",
+        };
+
+        for (size_t i = 0; i < _ENDPOINT_MAX; i++)
+                if (mask == 1u << i && names[i])
+                        return names[i];
+        return "any";
 }
 
 static struct json_object *fault_to_json(const struct fault *f, usec_t now) {

@@ -105,6 +105,7 @@ static int load_token_file(struct sim *sim, const char *path) {
 
 static int sim_init(struct sim *sim, const struct options *o) {
         _cleanup_free_ char *error = NULL;
+        const char *why = NULL;
         int r;
 
         *sim = (struct sim) { .verbose = o->verbose };
@@ -130,6 +131,12 @@ static int sim_init(struct sim *sim, const struct options *o) {
         }
         if (sim->n_tokens == 0)
                 fprintf(stderr, "inferwatch-sim: no API tokens configured, authentication is off\n");
+        sim->context.regions = TAKE_PTR(sim->scenario->regions);
+        sim->context.capacity = TAKE_PTR(sim->scenario->capacity);
+        if (sim_context_set_regions(&sim->context, sim->context.regions, &why) < 0) {
+                fprintf(stderr, "inferwatch-sim: %s: regions: %s\n", o->scenario, why);
+                return -EINVAL;
+        }
         sim_clock_init(&sim->clock, sim->scenario->start_paused);
         return 0;
 }
@@ -140,6 +147,7 @@ static void sim_done(struct sim *sim) {
         sim->scenario = scenario_free(sim->scenario);
         faults_done(&sim->faults);
         counters_done(&sim->counters);
+        sim_context_done(&sim->context);
         for (size_t i = 0; i < sim->n_tokens; i++)
                 free(sim->tokens[i]);
         free(sim->tokens);

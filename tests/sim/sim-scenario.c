@@ -29,6 +29,8 @@ struct scenario *scenario_free(struct scenario *s) {
         if (!s)
                 return NULL;
         strv_free(s->tokens, s->n_tokens);
+        json_object_put(s->regions);
+        json_object_put(s->capacity);
         for (size_t i = 0; i < s->n_timeline; i++) {
                 free(s->timeline[i].name);
                 json_object_put(s->timeline[i].fields);
@@ -351,7 +353,8 @@ static struct json_object *parse_file(const char *path, char **ret_error) {
 
 static int load_doc(struct scenario *s, struct json_object *doc, struct model *m, char **ret_error) {
         static const char *const known[] = { "tokens", "start_paused", "projects", "deployments", "fleets",
-                                             "timeline", "random_changes", "description", NULL };
+                                             "timeline", "random_changes", "description", "regions",
+                                             "capacity", NULL };
         const char *why = NULL, *key = json_unknown_key(doc, known);
         size_t index = 0;
 
@@ -377,6 +380,10 @@ static int load_doc(struct scenario *s, struct json_object *doc, struct model *m
         STEP("fleets", load_fleets(m, doc, &index, &why));
         STEP("timeline", load_timeline(s, doc, &index, &why));
         STEP("random_changes", load_random(s, doc, &index, &why));
+        STEP("regions", get_array(doc, "regions", &s->regions, &why));
+        STEP("capacity", get_array(doc, "capacity", &s->capacity, &why));
+        json_object_get(s->regions);
+        json_object_get(s->capacity);
 #undef STEP
         return 0;
 }

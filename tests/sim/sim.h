@@ -10,6 +10,9 @@ enum sim_endpoint {
         ENDPOINT_GET,             /* GET .../deployments/{name} */
         ENDPOINT_LIST,            /* GET .../deployments?limit=&offset= */
         ENDPOINT_OTHER,           /* any other path outside /_sim/ */
+        ENDPOINT_REGIONS,         /* GET /cloud/v1/regions[/{id}] */
+        ENDPOINT_LOGS,            /* GET .../deployments/{name}/logs */
+        ENDPOINT_CAPACITY,        /* GET /cloud/v3/inference/capacity */
         _ENDPOINT_MAX,
 };
 
@@ -110,6 +113,8 @@ struct scenario {
         struct random_changes *random;
         size_t n_random;
         uint64_t rng;             /* splitmix64 state, from --seed */
+        struct json_object *regions;  /* "regions" and "capacity", handed to struct sim_context */
+        struct json_object *capacity;
 };
 
 /* Reads path (NULL: an empty scenario) and populates m with its initial state. */
@@ -117,6 +122,26 @@ int scenario_load(const char *path, uint64_t seed, struct model *m, struct scena
 struct scenario *scenario_free(struct scenario *s);
 /* Applies every timeline event with at <= t, and the random changes due by t. */
 void scenario_tick(struct scenario *s, struct model *m, double t);
+
+/* ---- sim-context.c: regions, logs and capacity ---- */
+
+struct sim_context {
+        struct json_object *regions;  /* [{id, display_name, state, ...}]; NULL: none */
+        struct json_object *capacity; /* [{region_id, capacity: [{flavor_name, capacity}]}] */
+        struct json_object *logs;     /* "project/name/region" → lines tests added */
+};
+
+void sim_context_done(struct sim_context *x);
+int sim_context_set_regions(struct sim_context *x, struct json_object *a, const char **why);
+int sim_context_set_capacity(struct sim_context *x, struct json_object *a, const char **why);
+int sim_context_add_logs(struct sim_context *x, int64_t project_id, const char *name, int64_t region_id,
+                         struct json_object *lines, const char **why);
+/* id < 0: the page of every region; otherwise that region, or NULL when unknown. */
+char *sim_context_regions(const struct sim_context *x, int64_t id, size_t *ret_len);
+char *sim_context_capacity(const struct sim_context *x, size_t *ret_len);
+char *sim_context_logs(const struct sim_context *x, const char *deployment_json, size_t deployment_len,
+                       int64_t project_id, const char *name, int64_t region_id, uint64_t limit, uint64_t offset,
+                       bool ascending, size_t *ret_len);
 
 /* ---- sim-faults.c: injected failures of the API endpoints ---- */
 
@@ -180,11 +205,13 @@ struct counters {
         struct json_object *by_deployment;
         struct json_object *by_status;
         struct json_object *by_project_list;
+        struct json_object *by_logs;      /* "project/name/region" → log requests */
 };
 
 void counters_init(struct counters *c);
 void counters_done(struct counters *c);
 void counters_request(struct counters *c, enum sim_endpoint e, int64_t project_id, const char *name);
+void counters_logs(struct counters *c, int64_t project_id, const char *name, int64_t region_id);
 /* status 0: the request got no HTTP answer (a reset). */
 void counters_status(struct counters *c, unsigned status);
 struct json_object *counters_to_json(const struct counters *c);
@@ -198,6 +225,7 @@ struct sim {
         struct scenario *scenario;
         struct faults faults;
         struct counters counters;
+        struct sim_context context;
         char **tokens;
         size_t n_tokens;
 

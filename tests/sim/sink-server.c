@@ -17,6 +17,7 @@ enum sink_state {
 struct plan {
         unsigned status;
         char *retry_after;
+        char *location;
         char *body;
         usec_t delay;
         bool hang;
@@ -39,12 +40,14 @@ void behaviour_done(struct behaviour *b) {
         uint64_t generation = b->generation;
 
         free(b->retry_after);
+        free(b->location);
         free(b->body);
         *b = (struct behaviour) { .generation = generation };
 }
 
 static void plan_done(struct plan *p) {
         free(p->retry_after);
+        free(p->location);
         free(p->body);
         *p = (struct plan) {};
 }
@@ -65,6 +68,7 @@ static struct plan plan_delivery(struct sink *s, usec_t now) {
         p = (struct plan) {
                 .status = b->status,
                 .retry_after = xstrdup(b->retry_after),
+                .location = xstrdup(b->location),
                 .body = xstrdup(b->body),
                 .delay = b->delay,
                 .hang = b->hang,
@@ -131,6 +135,8 @@ static enum MHD_Result reply_plan(struct sink *s, struct sink_request *req, stru
         (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         if (req->plan.retry_after)
                 (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, req->plan.retry_after);
+        if (req->plan.location)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, req->plan.location);
         snprintf(what, sizeof(what), "%u", req->plan.status);
         peer_log(s->verbose, req->method, req->url, what);
         r = MHD_queue_response(c, req->plan.status, resp);
@@ -163,21 +169,22 @@ static enum MHD_Result handle_delivery(struct sink *s, struct sink_request *req,
 static int parse_behaviour(struct json_object *o, struct behaviour *b, usec_t now, const char **why) {
         int64_t status = 200;
         double duration, delay = 0;
-        const char *retry_after = NULL, *body = NULL;
+        const char *retry_after = NULL, *location = NULL, *body = NULL;
         int r;
 
-        static const char *const known[] = { "status", "count", "duration", "retry_after", "delay", "hang", "body",
-                                             NULL };
+        static const char *const known[] = { "status", "count", "duration", "retry_after", "location", "delay", "hang",
+                                             "body", NULL };
 
         *b = (struct behaviour) { .active = true, .remaining = -1, .expires = USEC_INFINITY };
         if (!json_object_is_type(o, json_type_object) || json_unknown_key(o, known)) {
-                *why = "a behaviour is an object of status, count, duration, retry_after, delay, hang, body";
+                *why = "a behaviour is an object of status, count, duration, retry_after, location, delay, hang, body";
                 return -EINVAL;
         }
         if (json_get_int64(o, "status", &status) == -EINVAL || status < 100 || status > 599 ||
-            json_get_string(o, "retry_after", &retry_after) == -EINVAL || json_get_string(o, "body", &body) == -EINVAL ||
+            json_get_string(o, "retry_after", &retry_after) == -EINVAL || json_get_string(o, "location", &location) == -EINVAL ||
+            json_get_string(o, "body", &body) == -EINVAL ||
             json_get_bool(o, "hang", &b->hang) == -EINVAL) {
-                *why = "status must be an HTTP status, retry_after and body strings, hang a boolean";
+                *why = "status must be an HTTP status, retry_after, location and body strings, hang a boolean";
                 return -EINVAL;
         }
         if (json_get_double(o, "delay", &delay) == -EINVAL || delay < 0 || delay > 3600) {
@@ -199,6 +206,7 @@ static int parse_behaviour(struct json_object *o, struct behaviour *b, usec_t no
         b->status = (unsigned) status;
         b->delay = (usec_t) (delay * USEC_PER_SEC);
         b->retry_after = xstrdup(retry_after);
+        b->location = xstrdup(location);
         b->body = xstrdup(body);
         return 0;
 }

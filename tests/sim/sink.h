@@ -49,6 +49,7 @@ struct behaviour {
         int64_t remaining;        /* deliveries still to affect, -1: no count */
         usec_t expires;           /* CLOCK_MONOTONIC, USEC_INFINITY: no duration */
         char *retry_after;
+        char *location;           /* a Location header, verbatim (a redirect) */
         char *body;
         usec_t delay;
         bool hang;

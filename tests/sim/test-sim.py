@@ -206,8 +206,8 @@ def test_schema(t, sim):
     conforms(t, r.body, "Error", "list 404 body is Gcore's error shape")
     r = sim.list(3)
     t.eq((r.status, r.json()), (200, {"count": 0, "results": []}), "a declared empty project lists empty")
-    r = sim.api("/cloud/v3/inference/1/deployments/my-instance/logs")
-    t.eq(r.status, 404, "sub-resources are not simulated")
+    r = sim.api("/cloud/v3/inference/1/deployments/my-instance/apikey")
+    t.eq(r.status, 404, "sub-resources other than logs are not simulated")
     r = sim.request("POST", "/cloud/v3/inference/1/deployments", headers={"Authorization": "APIKey " + TOKEN})
     t.eq(r.status, 405, "POST is not allowed")
 
@@ -408,18 +408,66 @@ def test_counters(t, sim):
         sim.get(1, "other")
     except (ConnectionError, http.client.HTTPException):
         pass
-    sim.api("/cloud/v3/inference/1/deployments/x/logs")
+    sim.api("/cloud/v3/inference/1/deployments/x/apikey")
     sim.clock()
     sim.deployments()
     t.eq(sim.counters(), {
         "total": 11,
-        "by_endpoint": {"get": 7, "list": 3, "other": 1},
+        "by_endpoint": {"get": 7, "list": 3, "other": 1, "regions": 0, "logs": 0, "capacity": 0},
         "by_deployment": {"1/my-instance": 4, "1/nope": 1, "1/other": 2},
         "by_status": {"200": 5, "404": 2, "401": 1, "400": 1, "503": 1, "none": 1},
         "by_project_list": {"2": 3},
+        "by_logs": {},
     }, "counters are exact, by endpoint, deployment, status and project; /_sim/ is not counted")
     sim.reset_counters()
     t.eq(sim.counters()["total"], 0, "counters reset")
+
+
+def test_context(t, sim):
+    """The regions, logs and capacity endpoints, and faults aimed at them."""
+    sim.set_context(regions=[{"id": 7, "display_name": "Luxembourg-2"},
+                             {"id": 1, "display_name": "Paris 1", "state": "MAINTENANCE"}],
+                    capacity=[{"region_id": 7, "capacity": [{"flavor_name": "1xA100", "capacity": 0}]}])
+    sim.reset_counters()
+    r = sim.api("/cloud/v1/regions?product=inference")
+    regions = r.json()
+    t.eq((r.status, regions["count"], [x["id"] for x in regions["results"]]), (200, 2, [7, 1]), "regions: the page")
+    t.eq({k: regions["results"][1][k] for k in ("display_name", "slug", "state", "has_ai")},
+         {"display_name": "Paris 1", "slug": "paris-1", "state": "MAINTENANCE", "has_ai": True},
+         "regions: documented keys, defaults filled in")
+    t.eq(sim.api("/cloud/v1/regions/7").json()["display_name"], "Luxembourg-2", "regions/{id}: one region")
+    t.eq(sim.api("/cloud/v1/regions/99").status, 404, "regions/{id}: unknown is a 404")
+    t.eq(sim.api("/cloud/v3/inference/capacity").json(),
+         {"count": 1, "results": [{"region_id": 7, "capacity": [{"flavor_name": "1xA100", "capacity": 0}]}]},
+         "capacity: as set")
+
+    base = "/cloud/v3/inference/1/deployments/my-instance/logs"
+    logs = sim.api(base + "?region_id=7&limit=10").json()
+    msgs = [x["message"] for x in logs["results"]]
+    t.eq(msgs, ["Back-off: Failed to pull image", "Failed to pull image", 'Pulling image "%s"' %
+                sim.get(1, "my-instance").json()["image"]], "logs: region 7's error, newest first")
+    t.ok(all(x["region_id"] == 7 and "-r7-" in x["pod"] and x["time"].endswith("Z") for x in logs["results"]),
+         "logs: {message, pod, region_id, time}", logs["results"])
+    sim.add_logs(1, "my-instance", 7, ["custom \u001b[31m line", {"hex": "ff41", "repeat": 2}])
+    r = sim.api(base + "?region_id=7&limit=2&order_by=time.desc")
+    t.ok(r.body.count(b"\xffA") == 2 and b"\\u001b" in r.body, "logs: added lines, raw bytes kept", r.body[:300])
+    asc = json.loads(sim.api(base + "?region_id=7&order_by=time.asc").body.decode("utf-8", "replace"))["results"]
+    t.eq(asc[0]["message"][:8], "Pulling ", "logs: time.asc oldest first")
+    t.eq(sim.api(base + "?region_id=1").json()["results"][-1]["message"], 'Pulling image "%s"' %
+         sim.get(1, "my-instance").json()["image"], "logs: a healthy region serves")
+    t.eq(sim.api(base + "?order_by=sideways").status, 400, "logs: bad order_by is a 400")
+    t.eq(sim.api("/cloud/v3/inference/1/deployments/nope/logs?region_id=7").status, 404, "logs: unknown deployment")
+    fid = sim.fault("status", status=500, endpoint="logs", count=1)
+    t.eq(sim.api(base + "?region_id=7").status, 500, "a fault aimed at logs hits logs")
+    t.eq(sim.get(1, "my-instance").status, 200, "and not get-one")
+    sim.fault("malformed", endpoint="regions", count=1)
+    t.ok(sim.api("/cloud/v1/regions").status == 200 and _parses(sim.api("/cloud/v1/regions").body),
+         "a malformed fault on regions hits once")
+    c = sim.counters()
+    t.eq((c["by_endpoint"]["regions"], c["by_endpoint"]["capacity"], c["by_logs"].get("1/my-instance/7")),
+         (5, 1, 4), "counters: regions, capacity, and logs by deployment and region", json.dumps(c))
+    sim.clear_faults()
+    del fid
 
 
 def test_timeline(t, sim):
@@ -543,7 +591,8 @@ def test_bad_scenarios(t):
 
 def main(t):
     with iw.Sim(SCENARIO, tokens=[TOKEN, "second-token"]) as sim:
-        for test in (test_schema, test_paging, test_faults, test_counters, test_timeline, test_control):
+        for test in (test_schema, test_paging, test_faults, test_counters, test_context, test_timeline,
+                     test_control):
             with t.case(test.__name__):
                 test(t, sim)
         t.eq(sim.stop(), 0, "SIGTERM: exit 0")

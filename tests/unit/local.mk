@@ -8,7 +8,7 @@ tests_unit_test_gcore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gcore_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-gcore
 
-EXTRA_DIST += tests/fixtures
+EXTRA_DIST += tests/fixtures tests/unit/data
 
 check_PROGRAMS += tests/unit/test-health
 tests_unit_test_health_SOURCES = tests/unit/test-health.c
@@ -64,6 +64,12 @@ tests_unit_test_spool_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_spool_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-spool
 
+check_PROGRAMS += tests/unit/test-logtail
+tests_unit_test_logtail_SOURCES = tests/unit/test-logtail.c
+tests_unit_test_logtail_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_logtail_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-logtail
+
 check_PROGRAMS += tests/unit/test-lock
 tests_unit_test_lock_SOURCES = tests/unit/test-lock.c
 tests_unit_test_lock_CFLAGS = $(UNIT_CFLAGS)
@@ -75,3 +81,21 @@ tests_unit_test_cluster_SOURCES = tests/unit/test-cluster.c
 tests_unit_test_cluster_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cluster_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-cluster
+
+check_PROGRAMS += tests/unit/test-signature
+tests_unit_test_signature_SOURCES = tests/unit/test-signature.c
+tests_unit_test_signature_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_signature_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-signature
+
+check_PROGRAMS += tests/unit/test-flap
+tests_unit_test_flap_SOURCES = tests/unit/test-flap.c
+tests_unit_test_flap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_flap_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-flap
+
+check_PROGRAMS += tests/unit/test-metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c
+tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_metrics_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-metrics

@@ -101,14 +101,19 @@ static int tmp_teardown(void **state) {
 }
 
 /* Writes dir/name with the given mode and returns its path. */
-static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+/* A file of n bytes of content (which may hold a NUL). */
+static char *tmp_file_n(const struct tmp *t, const char *name, const char *content, size_t n, mode_t mode) {
         char *path = xasprintf("%s/%s", t->dir, name);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
         assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        assert_int_equal(write(fd, content, n), (ssize_t) n);
         assert_int_equal(fchmod(fd, mode), 0);
         return path;
+}
+
+static char *tmp_file(const struct tmp *t, const char *name, const char *content, mode_t mode) {
+        return tmp_file_n(t, name, content, strlen(content), mode);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -270,6 +275,15 @@ static const struct bad_case bad_cases[] = {
         { "unreachable_after_above",
           "unreachable_after = 1001;\n" BASE,
           { "t.conf:1: unreachable_after: must be between 1 and 1000, got 1001" } },
+        { "flap_returns_below",
+          "flap_returns = 0;\n" BASE,
+          { "t.conf:1: flap_returns: must be between 1 and 30, got 0" } },
+        { "flap_window_below",
+          "flap_window = 2;\n" BASE,
+          { "t.conf:1: flap_window: must be between 3 and 32, got 2" } },
+        { "flap_stable_above",
+          "flap_stable = \"2d\";\n" BASE,
+          { "t.conf:1: flap_stable: must be between 1s and 1d, got 2d" } },
         { "max_in_flight_below",
           "max_in_flight = -1;\n" BASE,
           { "t.conf:1: max_in_flight: must be between 1 and 1024, got -1" } },
@@ -550,6 +564,31 @@ static const struct bad_case bad_cases[] = {
           BASE "webhooks = ( { url = \"https://h\"; projects = []; } );\n",
           { "t.conf:3: webhooks[0].projects: must not be empty; leave it out to match every project" } },
 
+        { "metrics_listen_hostname",
+          BASE "metrics = { listen = \"localhost:10043\"; };\n",
+          { "t.conf:3: metrics.listen: expected a numeric address and a port such as \"127.0.0.1:10043\" or "
+            "\"[::1]:10043\", got \"localhost:10043\"" } },
+        { "metrics_listen_no_port",
+          BASE "metrics = {\n  listen = \"::1\"; };\n",
+          { "t.conf:4: metrics.listen: expected a numeric address and a port such as \"127.0.0.1:10043\" or "
+            "\"[::1]:10043\", got \"::1\"" } },
+        { "watchdog_not_alertmanager",
+          BASE "webhooks = ( { url = \"https://h\"; watchdog = true; } );\n",
+          { "t.conf:3: webhooks[0].watchdog: only a webhook with format = \"alertmanager\" can post the watchdog "
+            "alert" } },
+        { "watchdog_not_bool",
+          BASE "webhooks = ( { url = \"https://h\"; format = \"alertmanager\"; watchdog = 1; } );\n",
+          { "t.conf:3: webhooks[0].watchdog: expected true or false, got an integer" } },
+        { "heartbeat_without_url",
+          BASE "heartbeat = {\n  fail_url = \"https://hc-ping.com/x/fail\"; };\n",
+          { "t.conf:3: heartbeat: \"url\", \"url_file\" or \"url_credential\" is required" } },
+        { "heartbeat_bad_fail_url",
+          BASE "heartbeat = { url = \"https://hc-ping.com/x\"; fail_url = \"hc-ping.com/x/fail\"; };\n",
+          { "t.conf:3: heartbeat.fail_url: must start with \"http://\" or \"https://\"" } },
+        { "metrics_not_a_group",
+          BASE "metrics = \"127.0.0.1:10043\";\n",
+          { "t.conf:3: metrics: expected a group { ... }, got a string" } },
+
         /* Everything at once: all reported, in line order, though found in another order. */
         { "several_errors_in_line_order",
           "webhooks = ( { url = \"gopher://h\"; } );\n"
@@ -585,6 +624,9 @@ static void test_defaults(void **state) {
         assert_int_equal(c->resolve_for, 1);
         assert_int_equal(c->repeat_interval, 4 * USEC_PER_HOUR);
         assert_int_equal(c->unreachable_after, 3);
+        assert_int_equal(c->flap_returns, 1);
+        assert_int_equal(c->flap_window, 10);
+        assert_int_equal(c->flap_stable, 5 * USEC_PER_MINUTE);
         assert_int_equal(c->max_in_flight, 16);
         assert_string_equal(c->state_directory, STATEDIR);
         assert_int_equal(c->spool_max_size, 64 * 1024 * 1024);
@@ -616,6 +658,11 @@ static void test_defaults(void **state) {
         assert_int_equal(c->accounts[0].timeout, 2 * USEC_PER_SEC);
         assert_int_equal(c->accounts[0].connect_timeout, 2 * USEC_PER_SEC);
         config_free(c);
+
+        /* A webhook takes info and more urgent: debug is for the changes of a flap. */
+        c = load_expect(BASE "webhooks = ( { url = \"https://h\"; } );\n", 0, NONE, NONE);
+        assert_int_equal(c->webhooks[0].min_priority, 6);
+        config_free(c);
 }
 
 static void test_every_key_with_units(void **state) {
@@ -629,6 +676,9 @@ static void test_every_key_with_units(void **state) {
                 "resolve_for = 32;\n"
                 "repeat_interval = 0;\n"
                 "unreachable_after = 1000;\n"
+                "flap_returns = 30;\n"
+                "flap_window = 32;\n"
+                "flap_stable = \"1s\";\n"
                 "max_in_flight = 1024;\n"
                 "state_directory = \"/srv/inferwatch\";\n"
                 "spool_max_size = \"16GiB\";\n"
@@ -654,6 +704,9 @@ static void test_every_key_with_units(void **state) {
         assert_int_equal(c->resolve_for, 32);
         assert_int_equal(c->repeat_interval, 0);
         assert_int_equal(c->unreachable_after, 1000);
+        assert_int_equal(c->flap_returns, 30);
+        assert_int_equal(c->flap_window, 32);
+        assert_int_equal(c->flap_stable, USEC_PER_SEC);
         assert_int_equal(c->max_in_flight, 1024);
         assert_string_equal(c->state_directory, "/srv/inferwatch");
         assert_int_equal(c->spool_max_size, 16ULL * 1024 * 1024 * 1024);
@@ -694,7 +747,7 @@ static void test_every_key_with_units(void **state) {
         assert_string_equal(w->ca_file, "/ca.pem");
         assert_int_equal(w->timeout, USEC_PER_MINUTE);
         assert_int_equal(w->retry_max_interval, USEC_PER_DAY);
-        assert_int_equal(w->line, 16);
+        assert_int_equal(w->line, 19);
 
         w = &c->webhooks[1];
         assert_string_equal(w->name, "webhook-2");
@@ -783,6 +836,31 @@ static void test_unknown_keys(void **state) {
                      "t.conf:6: warning: webhooks[0]: unknown key \"secrte\" (did you mean \"secret\"?)",
                      "t.conf:6: warning: webhooks[0]: unknown key \"color\"",
                      "t.conf:7: warning: unknown key \"zzz\""));
+}
+
+/* -t warns about a filter that lets nothing through for the webhook's format. */
+static void test_filter_never_matches(void **state) {
+        struct config *c = load_expect(BASE "webhooks = ( { url = \"https://h\"; format = \"alertmanager\";\n"
+                                            "  events = [ \"deployment.*\", \"container.error\" ]; },\n"
+                                            "  { url = \"https://i\"; format = \"alertmanager\"; events = [ \"api.*\" ]; },\n"
+                                            "  { url = \"https://j\"; events = [ \"deployment.*\" ]; } );\n",
+                                       0, NONE,
+                                       STRV("t.conf:4: warning: webhooks[0].events: a webhook of format "
+                                            "\"alertmanager\" is sent none of these event types; it will receive "
+                                            "nothing"));
+
+        config_free(c);
+}
+
+static void test_metrics_group(void **state) {
+        struct config *c = load_expect(BASE "metrics = {\n  listen = \"[::1]:10043\";\n  port = 1; };\n", 0, NONE,
+                                       STRV("t.conf:5: warning: metrics: unknown key \"port\""));
+
+        assert_string_equal(c->metrics.listen, "[::1]:10043");
+        config_free(c);
+        c = load_expect(BASE, 0, NONE, NONE);
+        assert_null(c->metrics.listen); /* off by default */
+        config_free(c);
 }
 
 static void test_priorities(void **state) {
@@ -875,6 +953,29 @@ static void test_include_reports_its_own_name(void **state) {
         syntax = xasprintf("%s:2: syntax error", inc);
         assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
 
+        /* A string or comment the included file leaves open is its error, at the line that
+         * opened it, not a syntax error in the including file (which came out as main.conf:3). */
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\nfor = \"3;\n", 0600));
+        syntax = xasprintf("%s:2: a string opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        free(tmp_file(t, "projects.conf", "projects = ( { id = 1; deployments = \"*\"; } );\n/* for = 3;\n", 0600));
+        syntax = xasprintf("%s:2: a comment opened here is not closed at the end of the file", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+
+        /* A NUL byte ended the text there: the rest of the file was silently dropped. */
+        free(syntax);
+        {
+                static const char with_nul[] = "projects = ( { id = 1; deployments = \"*\"; } );\n\0for = 0;\n";
+                free(tmp_file_n(t, "projects.conf", with_nul, sizeof(with_nul) - 1, 0600));
+        }
+        syntax = xasprintf("%s:2: contains a NUL byte: not a text file, or damaged", inc);
+        assert_null(load_file_expect(main_conf, 0, STRV(syntax), NONE));
+        free(syntax);
+        syntax = xasprintf("%s:2: contains a NUL byte: not a text file, or damaged", inc);
+        assert_null(load_file_expect(inc, 0, STRV(syntax), NONE));
+
         /* config_load_string resolves includes against the directory of the name it is given. */
         free(tmp_file(t, "projects.conf",
                       "projects = ( { id = 5000000000; deployments = \"*\"; } );\nfor = 4294967297;\n",
@@ -922,6 +1023,25 @@ static void test_duplicates_across_include(void **state) {
 
 /* Issue 10 item 6: libconfig's scanner called exit(2) on an @include naming a directory, taking
  * the daemon down on reload; now it is an error at the directive's line, and nothing is lost. */
+/* read_full_file drops a file's last newline: a file (or an included one) whose last line is a
+ * comment was a syntax error, libconfig's scanner wanting the newline that ends a comment. */
+static void test_last_line_comment(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *main_conf = NULL, *inc = NULL, *with_inc = NULL, *text = NULL;
+        struct config *c;
+
+        main_conf = tmp_file(t, "main.conf", BASE "# the last line is a comment\n", 0600);
+        c = load_file_expect(main_conf, 0, NONE, NONE);
+        assert_non_null(c);
+        config_free(c);
+        inc = tmp_file(t, "inc.conf", "interval = \"3s\"; // no newline after this comment", 0600);
+        text = xasprintf(BASE "@include \"%s\"\n// and one here too", inc);
+        with_inc = tmp_file(t, "with-inc.conf", text, 0600);
+        c = load_file_expect(with_inc, 0, NONE, NONE);
+        assert_non_null(c);
+        config_free(c);
+}
+
 static void test_include_directory(void **state) {
         const struct tmp *t = *state;
         _cleanup_free_ char *sub = xasprintf("%s/conf.d", t->dir), *main_conf = NULL, *e = NULL;
@@ -1486,11 +1606,14 @@ int main(void) {
                 cmocka_unit_test(test_several_accounts),
                 cmocka_unit_test(test_clear_text_warning),
                 cmocka_unit_test(test_unknown_keys),
+                cmocka_unit_test(test_metrics_group),
+                cmocka_unit_test(test_filter_never_matches),
                 cmocka_unit_test(test_priorities),
                 cmocka_unit_test(test_state_directory_env),
                 cmocka_unit_test(test_unreadable_file),
                 cmocka_unit_test_setup_teardown(test_include_reports_its_own_name, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_duplicates_across_include, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_last_line_comment, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_include_directory, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_fifo_refused, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_include_paths, tmp_setup, tmp_teardown),

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <syslog.h>
+
 #include "diff.h"
 
 #define T0 (1800000000ULL * USEC_PER_SEC)
@@ -15,6 +17,7 @@ static const struct diff_params params = {
         .resolve_for = 1,
         .repeat_interval = 4 * USEC_PER_HOUR,
         .unreachable_after = 3,
+        .flap = FLAP_PARAMS_DEFAULT,
 };
 
 /* status, then triples ready,total,error (NULL for none) for regions 1, 2, ...; ended by -1. */
@@ -323,6 +326,29 @@ static void test_reminder(void **state) {
         OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad"), T0 + 800 * SEC, "");
 }
 
+/* Degraded (some instances serve) → failed (none does): the open alert becomes critical, once. */
+static void test_escalation(void **state) {
+        struct fixture *f = *state;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0));
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0 + SEC, "alert.firing");
+        assert_string_equal(field(f, 0, "severity"), "warning");
+        OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad", 0, 1, NULL), T0 + 2 * SEC, "container.ready_changed,"
+                "container.ready_changed,deployment.health_changed,alert.escalated");
+        assert_string_equal(field(f, 3, "severity"), "critical");
+        assert_string_equal(field(f, 3, "old_severity"), "warning");
+        assert_string_equal(field(f, 3, "health"), "failed");
+        assert_string_equal(f->w.alert.severity, "critical");
+        OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad", 0, 1, NULL), T0 + 3 * SEC, "");
+        /* Back to degraded: the alert stays critical, nothing more is said. */
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0 + 4 * SEC, "container.ready_changed,"
+                "container.ready_changed,deployment.health_changed");
+        assert_string_equal(f->w.alert.severity, "critical");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0 + 5 * SEC, "container.error_cleared,"
+                "deployment.health_changed,alert.resolved");
+        assert_string_equal(field(f, 2, "severity"), "critical");
+}
+
 static void test_error_changes(void **state) {
         struct fixture *f = *state;
 
@@ -330,6 +356,108 @@ static void test_error_changes(void **state) {
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, "b"), T0 + SEC, "container.error,alert.firing");
         assert_string_equal(field(f, 0, "error_message"), "b");
         assert_string_equal(field(f, 0, "old_error_message"), "a");
+}
+
+/* A crash-loop's text changes on every poll (back-off, pod name): one container.error, the
+ * latest text kept; another error in the same region is a second one. */
+static void test_error_signature(void **state) {
+        struct fixture *f = *state;
+        static const char *const texts[] = {
+                "Back-off 10s restarting failed container=llm pod=llm-7d9f8b6c5-q2x7m",
+                "Back-off 20s restarting failed container=llm pod=llm-7d9f8b6c5-8kzlw",
+                "Back-off 40s restarting failed container=llm pod=llm-7d9f8b6c5-x5v2t",
+                "Back-off 1m20s restarting failed container=llm pod=llm-7d9f8b6c5-q2x7m",
+        };
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, texts[0]), T0 + SEC,
+                "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
+        for (size_t i = 1; i < ELEMENTSOF(texts); i++) {
+                _cleanup_free_ char *got = observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, texts[i]),
+                                                   T0 + (1 + i) * SEC);
+                assert_null(strstr(got, "container.error"));
+                assert_string_equal(f->w.snap->containers[1].error_message, texts[i]);
+        }
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Back-off pulling image \"llm:v2\""), T0 + 9 * SEC,
+                "container.error");
+        assert_string_equal(field(f, 0, "old_error_message"), texts[3]);
+        assert_int_equal(f->ev.items[0]->priority, LOG_ERR);
+}
+
+/* The kubelet alternates ErrImagePull and ImagePullBackOff: both reported once, then going back
+ * and forth between them is not news; a third error is, and so is one after the error cleared. */
+static void test_error_alternation(void **state) {
+        struct fixture *f = *state;
+        const char *pull = "Failed to pull image \"llm:v2\": rpc error: code = NotFound desc = not found";
+        const char *backoff = "Back-off pulling image \"llm:v2\"";
+        size_t errors = 0;
+        usec_t t = T0;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t));
+        for (int i = 0; i < 20; i++) {
+                free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, i % 2 ? backoff : pull), t += SEC));
+                for (size_t j = 0; j < f->ev.n; j++)
+                        errors += f->ev.items[j]->type == EVENT_CONTAINER_ERROR;
+                assert_string_equal(f->w.snap->containers[1].error_message, i % 2 ? backoff : pull);
+        }
+        assert_int_equal(errors, 2);
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Back-off 10s restarting failed container=llm"),
+                t += SEC, "container.error");
+        assert_int_equal(f->ev.items[0]->priority, LOG_DEBUG); /* by now it flaps */
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t += SEC));
+        OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, backoff), t += SEC,
+                "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
+}
+
+/* Flap control: the second return to a recent state is a flap: one deployment.flapping, the
+ * changes at debug with FLAPPING=yes, and one summary once stable for flap.stable. */
+static void test_flap_control(void **state) {
+        struct fixture *f = *state;
+        size_t flapping = 0, warnings = 0;
+        usec_t t = T0;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t));
+        for (int i = 0; i < 40; i++) {
+                t += 2 * SEC;
+                struct deployment *d = i % 2 == 0 ? MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Readiness probe failed: HTTP probe failed with statuscode: 503")
+                                                   : MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL);
+                free(observe(f, d, t));
+                for (size_t j = 0; j < f->ev.n; j++) {
+                        const struct event *e = f->ev.items[j];
+                        warnings += e->priority <= LOG_WARNING;
+                        if (e->type == EVENT_DEPLOYMENT_FLAPPING) {
+                                flapping++;
+                                assert_int_equal(i, 2);
+                                assert_int_equal(e->priority, LOG_WARNING);
+                                assert_string_equal(event_get(e, "flaps"), "status, health, errors and readiness");
+                                assert_string_equal(event_get(e, "returns"), "2");
+                        } else if (i >= 2 && e->type != EVENT_ALERT_FIRING) {
+                                assert_int_equal(e->priority, LOG_DEBUG);
+                                assert_string_equal(event_get(e, "flapping"), "yes");
+                        }
+                }
+        }
+        assert_int_equal(flapping, 1);
+        /* The first bad poll (3), alert.firing and deployment.flapping. */
+        assert_int_equal(warnings, 5);
+        assert_true(f->w.flap.flapping);
+        /* Calm: the alert resolves once the flips leave its window; the flap ends only once
+         * stable for flap.stable. */
+        for (int i = 0; i < FLAP_WINDOW + 2; i++) {
+                t += 2 * SEC;
+                free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t));
+                assert_null(event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED));
+        }
+        assert_false(f->w.alert.open);
+        t = f->w.flap.last_change + f->p.flap.stable - SEC;
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t, "");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + SEC, "deployment.flapping_ended");
+        assert_int_equal(f->ev.items[0]->priority, LOG_NOTICE);
+        /* 40 changes, the first two before the flap. */
+        assert_string_equal(field(f, 0, "changes"), "38");
+        assert_string_equal(field(f, 0, "health"), "healthy");
+        assert_false(f->w.flap.flapping);
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + 2 * SEC, "");
 }
 
 static void test_containers_added_removed(void **state) {
@@ -502,7 +630,11 @@ int main(void) {
                 TEST(test_never_existed),
                 TEST(test_gone_resolves_alert),
                 TEST(test_reminder),
+                TEST(test_escalation),
                 TEST(test_error_changes),
+                TEST(test_error_signature),
+                TEST(test_error_alternation),
+                TEST(test_flap_control),
                 TEST(test_containers_added_removed),
                 TEST(test_spec_changed),
                 TEST(test_identity_from_request),

@@ -14,6 +14,12 @@ static char *fixture(const char *name) {
         return text;
 }
 
+static bool ends_cut(const char *s) {
+        size_t n = strlen(s), k = strlen(" [... cut]");
+
+        return n >= k && streq(s + n - k, " [... cut]");
+}
+
 static int parse(const char *json, struct deployment *d, const char **why) {
         return gcore_parse_deployment(json, strlen(json), d, why);
 }
@@ -76,7 +82,7 @@ static void test_every_status(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *j = xasprintf("{\"name\":\"x\",\"status\":\"%s\"}", cases[i].s);
+                _cleanup_free_ char *j = xasprintf("{\"name\":\"x\",\"status\":\"%s\",\"containers\":[]}", cases[i].s);
                 struct deployment d;
                 const char *why;
                 assert_int_equal(parse(j, &d, &why), 0);
@@ -118,7 +124,7 @@ static void test_nulls_everywhere(void **state) {
                         "\"api_keys\":null,\"command\":null,\"created_at\":null,\"envs\":null,"
                         "\"ingress_opts\":null,\"logging\":null,\"probes\":null,\"timeout\":null,"
                         "\"image\":null,\"flavor_name\":null,\"description\":null,"
-                        "\"containers\":[{\"region_id\":3,\"address\":null,\"deploy_status\":null,"
+                        "\"containers\":[{\"region_id\":3,\"address\":null,\"deploy_status\":{\"ready\":1,\"total\":1},"
                         "\"error_message\":null,\"scale\":null}]}";
         struct deployment d;
         const char *why;
@@ -129,8 +135,9 @@ static void test_nulls_everywhere(void **state) {
         assert_null(d.image);
         assert_string_equal(d.envs_keys, "");
         assert_int_equal(d.n_containers, 1);
-        assert_int_equal(d.containers[0].ready, 0);
-        assert_int_equal(d.containers[0].total, 0);
+        assert_int_equal(d.containers[0].ready, 1);
+        assert_int_equal(d.containers[0].total, 1);
+        assert_null(d.containers[0].error_message);
         assert_int_equal(d.containers[0].scale_min, -1);
         deployment_done(&d);
 }
@@ -147,9 +154,10 @@ static void test_unknown_keys_ignored(void **state) {
 
 static void test_wrong_types_tolerated(void **state) {
         const char *j = "{\"name\":\"x\",\"status\":\"ACTIVE\",\"project_id\":\"1\",\"image\":5,"
-                        "\"envs\":[\"A\"],\"containers\":[7,\"s\",null,{\"region_id\":\"1\"},"
-                        "{\"region_id\":2,\"deploy_status\":{\"ready\":\"3\",\"total\":true},"
-                        "\"error_message\":12},{\"region_id\":4.0,\"deploy_status\":{\"ready\":1.0,\"total\":2.5}}]}";
+                        "\"envs\":[\"A\"],\"containers\":[{\"region_id\":2,\"deploy_status\":{\"ready\":0,\"total\":1},"
+                        "\"error_message\":12,\"scale\":{\"min\":\"1\",\"max\":[]}},"
+                        "{\"region_id\":4.0,\"deploy_status\":{\"ready\":1.0,\"total\":2}},"
+                        "{\"region_id\":2,\"deploy_status\":{\"ready\":1,\"total\":1}}]}";
         struct deployment d;
         const char *why;
 
@@ -157,34 +165,151 @@ static void test_wrong_types_tolerated(void **state) {
         assert_int_equal(d.project_id, 0);
         assert_null(d.image);
         assert_string_equal(d.envs_keys, "");
-        /* The non-objects and the container without an integer region are skipped. */
+        /* Fields that drive no transition tolerate drift; the duplicate region 2 is ignored. */
         assert_int_equal(d.n_containers, 2);
         assert_int_equal(d.containers[0].region_id, 2);
         assert_int_equal(d.containers[0].ready, 0);
-        assert_int_equal(d.containers[0].total, 0);
+        assert_int_equal(d.containers[0].total, 1);
         assert_null(d.containers[0].error_message);
+        assert_int_equal(d.containers[0].scale_min, -1);
+        assert_int_equal(d.containers[0].scale_max, -1);
         assert_int_equal(d.containers[1].region_id, 4);
         assert_int_equal(d.containers[1].ready, 1);
-        assert_int_equal(d.containers[1].total, 0);
+        assert_int_equal(d.containers[1].total, 2);
         deployment_done(&d);
 }
 
-static void test_out_of_range_numbers(void **state) {
+static void test_counts_in_range(void **state) {
         const char *j = "{\"name\":\"x\",\"status\":\"ACTIVE\",\"containers\":["
-                        "{\"region_id\":1,\"deploy_status\":{\"ready\":-5,\"total\":-1}},"
-                        "{\"region_id\":2,\"deploy_status\":{\"ready\":99999999999999999999,\"total\":3}},"
-                        "{\"region_id\":3,\"deploy_status\":{\"ready\":1e308,\"total\":4}},"
-                        "{\"region_id\":1,\"deploy_status\":{\"ready\":1,\"total\":1}}]}";
+                        "{\"region_id\":1,\"deploy_status\":{\"ready\":0,\"total\":0}},"
+                        "{\"region_id\":2,\"deploy_status\":{\"ready\":2147483647,\"total\":2147483647}},"
+                        "{\"region_id\":3,\"deploy_status\":{\"ready\":2e0,\"total\":3}}]}";
         struct deployment d;
         const char *why;
 
         assert_int_equal(parse(j, &d, &why), 0);
-        assert_int_equal(d.n_containers, 3); /* the duplicate region 1 is ignored */
-        assert_int_equal(d.containers[0].ready, 0);
+        assert_int_equal(d.n_containers, 3);
         assert_int_equal(d.containers[0].total, 0);
-        assert_int_equal(d.containers[1].ready, INT32_MAX); /* clamped: sums over regions stay exact */
-        assert_int_equal(d.containers[2].ready, 0);
+        assert_int_equal(d.containers[1].ready, INT32_MAX);
+        assert_int_equal(d.containers[2].ready, 2);
         deployment_done(&d);
+}
+
+/* Counts, containers and deploy_status that cannot be trusted make the body unusable (a poll
+ * failure), never a 0 that would read as a failed deployment, nor a null that reads as healthy. */
+static void test_untrusted_counts(void **state) {
+        static const struct {
+                const char *containers;
+                const char *why;
+        } cases[] = {
+                { "null", "response has no \"containers\" array" },
+                { "{}", "response has no \"containers\" array" },
+                { "\"[]\"", "response has no \"containers\" array" },
+                { "[null]", "a container is not a JSON object" },
+                { "[7]", "a container is not a JSON object" },
+                { "[[]]", "a container is not a JSON object" },
+                { "[{\"deploy_status\":{\"ready\":1,\"total\":1}}]", "a container has no integer \"region_id\"" },
+                { "[{\"region_id\":\"1\",\"deploy_status\":{\"ready\":1,\"total\":1}}]",
+                  "a container has no integer \"region_id\"" },
+                { "[{\"region_id\":1}]", "a container's \"deploy_status\" is not an object" },
+                { "[{\"region_id\":1,\"deploy_status\":null}]", "a container's \"deploy_status\" is not an object" },
+                { "[{\"region_id\":1,\"deploy_status\":[1,1]}]", "a container's \"deploy_status\" is not an object" },
+                { "[{\"region_id\":1,\"deploy_status\":\"1/1\"}]", "a container's \"deploy_status\" is not an object" },
+                { "[{\"region_id\":1,\"deploy_status\":{}}]", "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"total\":1}}]", "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1}}]", "a container's total count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":null,\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":\"1\",\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1,\"total\":\"1\"}}]",
+                  "a container's total count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":true,\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":[1],\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":{},\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":0.5,\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1,\"total\":2.5}}]",
+                  "a container's total count is not an integer" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1e308,\"total\":1}}]",
+                  "a container's ready count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":-1,\"total\":1}}]",
+                  "a container's ready count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":0,\"total\":-5}}]",
+                  "a container's total count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":-1.0,\"total\":1}}]",
+                  "a container's ready count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":2147483648,\"total\":2147483648}}]",
+                  "a container's ready count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1,\"total\":99999999999999999999}}]",
+                  "a container's total count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1,\"total\":-99999999999999999999}}]",
+                  "a container's total count is out of range" },
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":2,\"total\":1}}]",
+                  "a container has more ready instances than its total" },
+                /* One bad container spoils the body, good siblings notwithstanding. */
+                { "[{\"region_id\":1,\"deploy_status\":{\"ready\":1,\"total\":1}},"
+                  "{\"region_id\":2,\"deploy_status\":{\"ready\":\"1\",\"total\":1}}]",
+                  "a container's ready count is not an integer" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *j = xasprintf("{\"name\":\"x\",\"status\":\"ACTIVE\",\"containers\":%s}",
+                                                   cases[i].containers);
+                struct deployment d = {};
+                const char *why = NULL;
+                print_message("%s\n", j);
+                assert_int_equal(parse(j, &d, &why), -EBADMSG);
+                assert_non_null(why);
+                assert_string_equal(why, cases[i].why);
+                assert_null(d.name);
+                assert_int_equal(d.n_containers, 0);
+        }
+
+        /* Numbers beyond what a double holds are not JSON this parser accepts at all. */
+        struct deployment d = {};
+        const char *why = NULL;
+        const char *huge = "{\"name\":\"x\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
+                           "\"deploy_status\":{\"ready\":1e400,\"total\":1}}]}";
+        assert_int_equal(parse(huge, &d, &why), -EBADMSG);
+        assert_non_null(why);
+}
+
+/* An error_message of megabytes is carried cut, on a character boundary, and marked. */
+static void test_long_error_message(void **state) {
+        size_t n = 2 * 1024 * 1024;
+        char *msg = xcalloc(n + 1, 1);
+        struct deployment d;
+        const char *why;
+
+        /* "é" is two bytes: an odd offset of the cut would fall inside one. */
+        msg[0] = 'x';
+        for (size_t i = 1; i + 1 < n; i += 2)
+                memcpy(msg + i, "\xc3\xa9", 2);
+        msg[n - 1] = 'y';
+        _cleanup_free_ char *j = xasprintf("{\"name\":\"x\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
+                                           "\"deploy_status\":{\"ready\":0,\"total\":1},\"error_message\":\"%s\"}]}", msg);
+        assert_int_equal(parse(j, &d, &why), 0);
+        const char *e = d.containers[0].error_message;
+        assert_non_null(e);
+        assert_true(strlen(e) <= 4000);
+        assert_true(strlen(e) > 3900);
+        assert_true(ends_cut(e));
+        assert_memory_equal(e, msg, strlen(e) - strlen(" [... cut]"));
+        /* Whole characters only: the kept text is x followed by complete "é". */
+        assert_int_equal((strlen(e) - strlen(" [... cut]") - 1) % 2, 0);
+        deployment_done(&d);
+
+        _cleanup_free_ char *body = xasprintf("{\"message\":\"%s\"}", msg);
+        struct api_error err = {};
+        gcore_parse_error_body(body, strlen(body), &err);
+        assert_true(strlen(err.message) <= 4000);
+        assert_true(ends_cut(err.message));
+        api_error_done(&err);
+        free(msg);
 }
 
 static void test_empty_containers(void **state) {
@@ -217,6 +342,7 @@ static void test_unusable_bodies(void **state) {
                 { "{\"name\":\"x\",\"status\":1}", "response has no \"status\" string" },
                 { "{\"name\":\"\",\"status\":\"ACTIVE\"}", "response has no \"name\" string" },
                 { "{\"name\":\"x\",\"status\":\"\"}", "response has no \"status\" string" },
+                { "{\"name\":\"x\",\"status\":\"ACTIVE\"}", "response has no \"containers\" array" },
                 { "{\"name\":\"x\",\"status\":\"ACTIVE\",\"d\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}",
                   "response is not valid JSON" },
                 { "{\"name\":\"\xff\xfe\",\"status\":\"ACTIVE\"}", "response is not valid JSON" },
@@ -255,13 +381,14 @@ static void test_page_unusable(void **state) {
                 { "{\"count\":1,\"results\":{}}", "list response has no \"results\" array" },
                 { "{\"results\":[]}", "list response has no \"count\"" },
                 { "{\"count\":-1,\"results\":[]}", "list response has no \"count\"" },
-                { "{\"count\":2,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\"},{\"name\":\"b\"}]}",
+                { "{\"count\":2,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},{\"name\":\"b\"}]}",
                   "response has no \"status\" string" },
                 { "{\"count\":1,\"results\":[7]}", "response is not a JSON object" },
                 { "[{\"name\":\"a\",\"status\":\"ACTIVE\"}]", "list response has no \"results\" array" },
                 { "{\"count\":1,\"results\":[", "response is not valid JSON" },
-                { "{\"count\":3,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\"},"
-                  "{\"name\":\"b\",\"status\":\"ACTIVE\"},{\"name\":\"a\",\"status\":\"DEPLOYING\"}]}",
+                { "{\"count\":3,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},"
+                  "{\"name\":\"b\",\"status\":\"ACTIVE\",\"containers\":[]},"
+                  "{\"name\":\"a\",\"status\":\"DEPLOYING\",\"containers\":[]}]}",
                   "list response names a deployment twice" },
         };
 
@@ -272,6 +399,32 @@ static void test_page_unusable(void **state) {
                 assert_string_equal(why, cases[i].why);
                 assert_int_equal(p.n_items, 0);
         }
+}
+
+/* An item whose counts cannot be trusted is that deployment's problem, not the page's: kept with
+ * its name and status only, and marked with the reason. */
+static void test_page_untrusted_item(void **state) {
+        const char *j = "{\"count\":3,\"results\":["
+                        "{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
+                        "\"deploy_status\":{\"ready\":1,\"total\":1}}]},"
+                        "{\"name\":\"b\",\"status\":\"ACTIVE\",\"containers\":[{\"region_id\":1,"
+                        "\"deploy_status\":{\"ready\":\"1\",\"total\":1},\"error_message\":\"x\"}]},"
+                        "{\"name\":\"c\",\"status\":\"DEPLOYING\",\"containers\":null}]}";
+        struct deployment_page p;
+        const char *why = NULL;
+
+        assert_int_equal(gcore_parse_page(j, strlen(j), &p, &why), 0);
+        assert_int_equal(p.n_items, 3);
+        assert_null(p.unusable[0]);
+        assert_int_equal(p.items[0].n_containers, 1);
+        assert_string_equal(p.items[1].name, "b");
+        assert_string_equal(p.items[1].status, "ACTIVE");
+        assert_string_equal(p.unusable[1], "a container's ready count is not an integer");
+        assert_int_equal(p.items[1].n_containers, 0);
+        assert_null(p.items[1].image);
+        assert_string_equal(p.items[2].name, "c");
+        assert_string_equal(p.unusable[2], "response has no \"containers\" array");
+        deployment_page_done(&p);
 }
 
 static void test_page_empty(void **state) {
@@ -313,6 +466,18 @@ static void test_classify(void **state) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 assert_int_equal(gcore_classify_status(cases[i].status), cases[i].o);
+}
+
+/* Which retryable failures speak of the object requested (that deployment's problem) and which
+ * of the API (the account pauses). */
+static void test_object_scoped(void **state) {
+        static const long object[] = { 409, 500, 501, 505, 507, 599 };
+        static const long api[] = { 0, 200, 404, 408, 425, 429, 502, 503, 504, 600 };
+
+        for (size_t i = 0; i < ELEMENTSOF(object); i++)
+                assert_true(gcore_status_object_scoped(object[i]));
+        for (size_t i = 0; i < ELEMENTSOF(api); i++)
+                assert_false(gcore_status_object_scoped(api[i]));
 }
 
 static void test_error_body(void **state) {
@@ -365,14 +530,18 @@ int main(void) {
                 cmocka_unit_test(test_nulls_everywhere),
                 cmocka_unit_test(test_unknown_keys_ignored),
                 cmocka_unit_test(test_wrong_types_tolerated),
-                cmocka_unit_test(test_out_of_range_numbers),
+                cmocka_unit_test(test_counts_in_range),
+                cmocka_unit_test(test_untrusted_counts),
+                cmocka_unit_test(test_long_error_message),
                 cmocka_unit_test(test_empty_containers),
                 cmocka_unit_test(test_unusable_bodies),
                 cmocka_unit_test(test_page),
                 cmocka_unit_test(test_page_unusable),
+                cmocka_unit_test(test_page_untrusted_item),
                 cmocka_unit_test(test_page_empty),
                 cmocka_unit_test(test_urls),
                 cmocka_unit_test(test_classify),
+                cmocka_unit_test(test_object_scoped),
                 cmocka_unit_test(test_error_body),
                 cmocka_unit_test(test_retry_after),
         };

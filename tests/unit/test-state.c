@@ -49,6 +49,9 @@ static void fill(struct saved_state *s) {
         r->state.alert.severity = xstrdup("critical");
         r->state.alert.summary = xstrdup("region 7: Failed to pull image");
         r->state.alert.regions = xstrdup("7");
+        r->state.flap = (struct flap_state) { .flapping = true, .since = 1795790100000000ULL,
+                                              .last_change = 1795790160000000ULL, .changes = 12,
+                                              .aspects = FLAP_STATUS | FLAP_HEALTH, .returns = 2 };
 
         struct account_record *a = array_append(&s->accounts, &s->n_accounts, sizeof(*a));
         a->url = xstrdup("https://api.gcore.com");
@@ -83,6 +86,12 @@ static void test_round_trip(void **state) {
         assert_true(sd_id128_equal(w->alert.id, s.watches[0].state.alert.id));
         assert_string_equal(w->snap->containers[0].error_message, "Failed to pull image");
         assert_int_equal(w->history, 5);
+        /* A flap survives a restart, not the poll history behind it. */
+        assert_true(w->flap.flapping);
+        assert_int_equal(w->flap.last_change, 1795790160000000ULL);
+        assert_int_equal(w->flap.changes, 12);
+        assert_int_equal(w->flap.aspects, FLAP_STATUS | FLAP_HEALTH);
+        assert_int_equal(w->flap.n_keys, 0);
         assert_true(back.accounts[0].api.unreachable);
         assert_true(back.projects[0].auth_failed);
         assert_int_equal(back.webhooks[0].backlog, 2);
@@ -227,6 +236,19 @@ static void test_outbox(void **state) {
         remove_dir(dir);
 }
 
+/* A file of the previous version (no outbox) still reads: an upgrade keeps the state. */
+static void test_reads_version_2(void **state) {
+        struct saved_state s;
+        const char *why = NULL;
+
+        assert_int_equal(state_from_json("{\"version\":2,\"deployments\":1}\n"
+                                         "{\"url\":\"u\",\"project_id\":1,\"name\":\"x\"}\n", &s, &why), 0);
+        assert_int_equal(s.n_watches, 1);
+        assert_int_equal(s.outbox.n, 0);
+        assert_true(sd_id128_is_null(s.batch));
+        saved_state_done(&s);
+}
+
 /* What a crash in the middle of a save leaves is removed at the next start. */
 static void test_temporary_files_removed(void **state) {
         _cleanup_free_ char *dir = make_dir(), *tmp = xasprintf("%s/state.json.tmp.12345", dir), *moved = NULL,
@@ -287,6 +309,7 @@ int main(void) {
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
                 cmocka_unit_test(test_outbox),
+                cmocka_unit_test(test_reads_version_2),
                 cmocka_unit_test(test_temporary_files_removed),
                 cmocka_unit_test(test_rejection_says_why),
         };

@@ -173,6 +173,45 @@ static void test_cescape(void **state) {
         }
 }
 
+/* Where to cut so that the shown text fits: whole characters, each counted as it is shown. */
+static void test_cescape_cell_prefix(void **state) {
+        static const struct {
+                const char *in;
+                size_t max, n;
+        } cases[] = {
+                { "", 10, 0 },
+                { "abc", 3, 3 },
+                { "abc", 2, 2 },
+                { "\x1b\x1b\x1b", 8, 2 },           /* \x1b\x1b: 8 bytes */
+                { "\x1b\x1b\x1b", 7, 1 },
+                { "a\xc2\x9b", 8, 1 },                /* U+009B: 8 bytes shown, none of it fits */
+                { "a\xc2\x9b", 9, 3 },
+                { "\xe2\x82\xac\xe2\x82\xac", 4, 3 }, /* euro signs stay, whole */
+                { "\xe2\x82\xac\xe2\x82\xac", 5, 3 },
+                { "\r\n", 3, 1 },
+                { "\xff", 3, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *all = cescape_cell(cases[i].in);
+                size_t n = cescape_cell_prefix(cases[i].in, cases[i].max);
+                _cleanup_free_ char *cut = xstrndup(cases[i].in, n), *shown = cescape_cell(cut);
+
+                assert_int_equal(n, cases[i].n);
+                assert_true(strlen(shown) <= cases[i].max);
+                assert_true(strncmp(all, shown, strlen(shown)) == 0);
+        }
+}
+
+static void test_cescape_cell_cut(void **state) {
+        _cleanup_free_ char *fits = cescape_cell_cut("ab\x1b", 6), *cut = cescape_cell_cut("abcdefghijkl\x1b", 14);
+        _cleanup_free_ char *esc = cescape_cell_cut("\x1b\x1b\x1b\x1b\x1b\x1b", 20);
+
+        assert_string_equal(fits, "ab\\x1b");
+        assert_string_equal(cut, "abcd" TEXT_CUT_MARK);
+        assert_string_equal(esc, "\\x1b\\x1b" TEXT_CUT_MARK);
+}
+
 /* JSON text from json-c: what it leaves raw (DEL, C1, line separators, bytes that are not UTF-8)
  * becomes \u escapes, so a JSON reader gets the same characters and a terminal no control. */
 static void test_json_sanitize(void **state) {
@@ -205,6 +244,8 @@ int main(void) {
                 cmocka_unit_test(test_atomic_write),
                 cmocka_unit_test(test_glob),
                 cmocka_unit_test(test_cescape),
+                cmocka_unit_test(test_cescape_cell_prefix),
+                cmocka_unit_test(test_cescape_cell_cut),
                 cmocka_unit_test(test_json_sanitize),
         };
 

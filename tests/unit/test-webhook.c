@@ -135,7 +135,8 @@ static void test_accepts_alertmanager_only_alerts(void **state) {
         for (enum event_type t = 0; t < _EVENT_TYPE_MAX; t++) {
                 struct event *e = event_new(t, T0, "main", 1, "prod-a");
                 assert_int_equal(webhook_accepts(&w, e),
-                                 t == EVENT_ALERT_FIRING || t == EVENT_ALERT_RESOLVED || t == EVENT_ALERT_REMINDER);
+                                 t == EVENT_ALERT_FIRING || t == EVENT_ALERT_RESOLVED || t == EVENT_ALERT_REMINDER ||
+                                         t == EVENT_ALERT_ESCALATED);
                 event_free(e);
         }
 }
@@ -407,7 +408,8 @@ static void test_render_alertmanager_firing(void **state) {
         assert_string_equal(get_str(ann, "summary"), "prod-a (project 1) is failed");
         assert_string_equal(get_str(ann, "description"), "region 1: Failed to pull image");
         assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
-        assert_false(json_object_object_get_ex(a, "endsAt", NULL));
+        /* Open, with an explicit end a few re-posts ahead: never Alertmanager's resolve_timeout. */
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
         json_object_put(o);
         free(body);
         event_free(e);
@@ -426,6 +428,7 @@ static void test_render_alertmanager_resolved(void **state) {
         /* It started when the alert opened, and ends now. */
         assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
         assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:39:58.123Z");
+        assert_int_equal(json_object_array_length(o), 1);
         json_object_put(o);
         free(body);
         event_free(e);
@@ -458,7 +461,8 @@ static void test_render_alertmanager_open(void **state) {
                 { .project_id = 1, .deployment = "prod-a", .status = "PARTIALLYDEPLOYED", .health = HEALTH_FAILED, .alert = &s1 },
                 { .project_id = 2, .deployment = "dev-b", .status = "DEPLOYING", .health = HEALTH_DEGRADED, .alert = &s2 },
         };
-        char *body = render_alertmanager_open(alerts, 2), *empty = render_alertmanager_open(NULL, 0);
+        char *body = render_alertmanager_open(alerts, 2, 0, T0 + 250 * USEC_PER_SEC);
+        char *empty = render_alertmanager_open(NULL, 0, 0, T0);
         struct json_object *o = json_tokener_parse(body), *a;
 
         assert_int_equal(json_object_array_length(o), 2);
@@ -467,7 +471,7 @@ static void test_render_alertmanager_open(void **state) {
         assert_string_equal(get_str(get(a, "annotations"), "summary"), "prod-a (project 1) is failed");
         assert_string_equal(get_str(get(a, "annotations"), "description"), "region 1: Failed to pull image");
         assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
-        assert_false(json_object_object_get_ex(a, "endsAt", NULL));
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:43:08.123Z");
         a = json_object_array_get_idx(o, 1);
         assert_string_equal(get_str(get(a, "labels"), "deployment"), "dev-b");
         assert_string_equal(get_str(get(a, "labels"), "severity"), "warning");
@@ -477,6 +481,168 @@ static void test_render_alertmanager_open(void **state) {
         json_object_put(o);
         free(body);
         free(empty);
+}
+
+/* Degraded → failed (alert.escalated): the critical alert starts, the warning one ends now. */
+static void test_render_alertmanager_escalation(void **state) {
+        struct event *e = event_new(EVENT_ALERT_ESCALATED, T0 + 60 * USEC_PER_SEC, "main", 1, "prod-a");
+        struct json_object *o, *a;
+        char *body;
+
+        event_add(e, "health", "failed");
+        event_add(e, "severity", "critical");
+        event_add(e, "old_severity", "warning");
+        event_add(e, "reason", "region 7: OOM");
+        event_add(e, "regions", "7");
+        event_add_int(e, "alert_started_usec", (int64_t) T0);
+        body = render_alertmanager_event(e, T0 + 70 * USEC_PER_SEC, T0 + 250 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        assert_int_equal(json_object_array_length(o), 2);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "severity"), "critical");
+        assert_string_equal(get_str(get(a, "labels"), "deployment"), "prod-a");
+        assert_string_equal(get_str(get(a, "labels"), "region_id"), "7");
+        assert_string_equal(get_str(get(a, "annotations"), "summary"), "prod-a (project 1) is failed");
+        assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:43:08.123Z");
+        a = json_object_array_get_idx(o, 1);
+        assert_string_equal(get_str(get(a, "labels"), "severity"), "warning");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:40:08.123Z");
+        assert_true(render_wants(WEBHOOK_FORMAT_ALERTMANAGER, e));
+        json_object_put(o);
+        free(body);
+        event_free(e);
+}
+
+/* The context of alert.* events (region names, log tail or why there is none, capacity) as
+ * annotations, on every alert of the post, and the last tail on a re-post with its endsAt. */
+static void test_render_alertmanager_context(void **state) {
+        struct event *e = event_new(EVENT_ALERT_ESCALATED, T0 + 60 * USEC_PER_SEC, "main", 1, "prod-a");
+        struct alert_state s = { .open = true, .started = T0, .severity = (char *) "critical", .regions = (char *) "7" };
+        struct am_alert open[] = { { .project_id = 1, .deployment = "prod-a", .alert = &s, .log_tail = "oom\nkilled" } };
+        struct json_object *o, *ann;
+        char *body;
+
+        event_add(e, "health", "failed");
+        event_add(e, "old_severity", "warning");
+        event_add(e, "regions", "7");
+        event_add(e, "region_names", "Luxembourg-2 (7)");
+        event_add(e, "log_tail_status", "ok");
+        event_add(e, "log_tail", "line 1\nline 2");
+        event_add(e, "capacity_hint", "capacity for 1xA100 in Luxembourg-2 (7): 0");
+        body = render_alertmanager_event(e, T0 + 70 * USEC_PER_SEC, T0 + 250 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        for (size_t i = 0; i < 2; i++) {
+                ann = get(json_object_array_get_idx(o, i), "annotations");
+                assert_string_equal(get_str(ann, "region_names"), "Luxembourg-2 (7)");
+                assert_string_equal(get_str(ann, "log_tail"), "line 1\nline 2");
+                assert_false(json_object_object_get_ex(ann, "log_tail_status", NULL));
+                assert_string_equal(get_str(ann, "capacity"), "capacity for 1xA100 in Luxembourg-2 (7): 0");
+        }
+        json_object_put(o);
+        free(body);
+        event_free(e);
+
+        e = event_new(EVENT_ALERT_FIRING, T0, "main", 1, "prod-a");
+        event_add(e, "regions", "7");
+        event_add(e, "log_tail_status", "could not be fetched: HTTP 500");
+        body = render_event(WEBHOOK_FORMAT_ALERTMANAGER, e);
+        o = json_tokener_parse(body);
+        ann = get(json_object_array_get_idx(o, 0), "annotations");
+        assert_string_equal(get_str(ann, "log_tail_status"), "could not be fetched: HTTP 500");
+        assert_false(json_object_object_get_ex(ann, "log_tail", NULL));
+        assert_false(json_object_object_get_ex(ann, "region_names", NULL));
+        json_object_put(o);
+        free(body);
+        event_free(e);
+
+        body = render_alertmanager_open(open, 1, 0, T0 + 250 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        assert_string_equal(get_str(get(json_object_array_get_idx(o, 0), "annotations"), "log_tail"), "oom\nkilled");
+        assert_string_equal(get_str(json_object_array_get_idx(o, 0), "endsAt"), "2026-11-27T14:43:08.123Z");
+        json_object_put(o);
+        free(body);
+}
+
+static void test_render_alertmanager_watchdog(void **state) {
+        char *body = render_alertmanager_open(NULL, 0, T0, T0 + 240 * USEC_PER_SEC);
+        struct json_object *o = json_tokener_parse(body), *a, *l;
+
+        assert_int_equal(json_object_array_length(o), 1);
+        a = json_object_array_get_idx(o, 0);
+        l = get(a, "labels");
+        assert_int_equal(json_object_object_length(l), 2);
+        assert_string_equal(get_str(l, "alertname"), "InferwatchWatchdog");
+        assert_string_equal(get_str(l, "severity"), "none");
+        assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
+        json_object_put(o);
+        free(body);
+}
+
+/* api.unreachable and api.auth_failed become alerts only for a webhook whose filter names them. */
+static void test_alertmanager_api_alerts(void **state) {
+        struct webhook plain = { .name = (char *) "am", .format = WEBHOOK_FORMAT_ALERTMANAGER, .min_priority = 7 };
+        struct webhook asks = plain;
+        char *events[] = { (char *) "alert.*", (char *) "api.*" };
+        struct event *down = event_new(EVENT_API_UNREACHABLE, T0, "prod", 0, NULL);
+        struct event *up = event_new(EVENT_API_RECOVERED, T0 + 60 * USEC_PER_SEC, "prod", 0, NULL);
+        struct event *auth = event_new(EVENT_API_AUTH_FAILED, T0, "prod", 42, NULL);
+        struct am_alert open[] = { { .kind = AM_API_UNREACHABLE, .account = "prod", .since = T0 } };
+        struct json_object *o, *a;
+        char *body;
+
+        asks.events = events;
+        asks.n_events = 2;
+        down->priority = up->priority = auth->priority = 3;
+        event_set_message(down, "API prod unreachable");
+        event_add(down, "api_error", "HTTP 503");
+        assert_false(webhook_accepts(&plain, down));
+        assert_false(webhook_accepts(&plain, up));
+        assert_true(webhook_accepts(&asks, down));
+        assert_true(webhook_accepts(&asks, up));
+        assert_true(webhook_accepts(&asks, auth));
+
+        body = render_alertmanager_event(down, T0, T0 + 240 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_int_equal(json_object_object_length(get(a, "labels")), 3);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiUnreachable");
+        assert_string_equal(get_str(get(a, "labels"), "account"), "prod");
+        assert_string_equal(get_str(get(a, "labels"), "severity"), "critical");
+        assert_string_equal(get_str(get(a, "annotations"), "description"), "HTTP 503");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
+        json_object_put(o);
+        free(body);
+
+        body = render_alertmanager_event(up, T0 + 60 * USEC_PER_SEC, T0 + 300 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiUnreachable");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:39:58.123Z"); /* ends when it recovered */
+        json_object_put(o);
+        free(body);
+
+        body = render_alertmanager_event(auth, T0, T0 + 240 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiAuthFailed");
+        assert_string_equal(get_str(get(a, "labels"), "project_id"), "42");
+        json_object_put(o);
+        free(body);
+
+        /* Re-posted while it lasts, from when it began. */
+        body = render_alertmanager_open(open, 1, 0, T0 + 240 * USEC_PER_SEC);
+        o = json_tokener_parse(body);
+        a = json_object_array_get_idx(o, 0);
+        assert_string_equal(get_str(get(a, "labels"), "alertname"), "InferwatchApiUnreachable");
+        assert_string_equal(get_str(a, "startsAt"), "2026-11-27T14:38:58.123Z");
+        assert_string_equal(get_str(a, "endsAt"), "2026-11-27T14:42:58.123Z");
+        json_object_put(o);
+        free(body);
+        event_free(down);
+        event_free(up);
+        event_free(auth);
 }
 
 static void test_render_alertmanager_url(void **state) {
@@ -515,6 +681,10 @@ int main(void) {
                 cmocka_unit_test(test_render_alertmanager_resolved),
                 cmocka_unit_test(test_render_alertmanager_no_region),
                 cmocka_unit_test(test_render_alertmanager_open),
+                cmocka_unit_test(test_render_alertmanager_escalation),
+                cmocka_unit_test(test_render_alertmanager_context),
+                cmocka_unit_test(test_render_alertmanager_watchdog),
+                cmocka_unit_test(test_alertmanager_api_alerts),
                 cmocka_unit_test(test_render_alertmanager_url),
         };
 

@@ -1,0 +1,76 @@
+#include "flap.h"
+
+unsigned flap_returns(const struct flap_state *s, unsigned window) {
+        unsigned n = MIN((unsigned) s->n_keys, MIN(window, (unsigned) FLAP_HISTORY_MAX)), returns = 0;
+
+        /* Poll i changed when its key differs from poll i+1's (older); it returned when its key
+         * is also one of the older polls' in the window. */
+        for (unsigned i = 0; i + 1 < n; i++) {
+                if (s->keys[i] == s->keys[i + 1])
+                        continue;
+                for (unsigned j = i + 2; j < n; j++)
+                        if (s->keys[j] == s->keys[i]) {
+                                returns++;
+                                break;
+                        }
+        }
+        return returns;
+}
+
+static void push(struct flap_state *s, uint64_t key, unsigned aspects) {
+        memmove(&s->keys[1], &s->keys[0], sizeof(s->keys[0]) * (FLAP_HISTORY_MAX - 1));
+        memmove(&s->aspects_of[1], &s->aspects_of[0], sizeof(s->aspects_of[0]) * (FLAP_HISTORY_MAX - 1));
+        s->keys[0] = key;
+        s->aspects_of[0] = (uint8_t) aspects;
+        if (s->n_keys < FLAP_HISTORY_MAX)
+                s->n_keys++;
+}
+
+enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s, uint64_t key,
+                               unsigned aspects, usec_t now) {
+        bool changed = s->n_keys > 0 && s->keys[0] != key;
+        unsigned returns;
+
+        push(s, key, changed ? aspects : 0);
+        if (changed)
+                s->last_change = now;
+        if (s->flapping) {
+                if (changed) {
+                        s->changes++;
+                        s->aspects |= aspects;
+                        return FLAP_ONGOING;
+                }
+                if (now - MIN(now, s->last_change) < p->stable)
+                        return FLAP_ONGOING;
+                s->flapping = false;
+                return FLAP_ENDED;
+        }
+        if (!changed || (returns = flap_returns(s, p->window)) <= p->returns)
+                return FLAP_CALM;
+        s->flapping = true;
+        s->since = now;
+        s->changes = 1;
+        s->aspects = 0;
+        for (unsigned i = 0; i < MIN((unsigned) s->n_keys, p->window); i++)
+                s->aspects |= s->aspects_of[i];
+        s->returns = returns;
+        return FLAP_STARTED;
+}
+
+const char *flap_aspects_to_string(unsigned aspects, char buf[static 64]) {
+        static const char *const names[] = { "status", "health", "errors", "readiness", "regions" };
+        const char *parts[ELEMENTSOF(names)];
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (aspects & (1u << i))
+                        parts[n++] = names[i];
+        buf[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                strcat(buf, i == 0 ? "" : i + 1 == n ? " and " : ", ");
+                strcat(buf, parts[i]);
+        }
+        if (n == 0)
+                strcpy(buf, "state");
+        return buf;
+}

@@ -1,0 +1,103 @@
+/* The flap detector as a pure function of the poll history and the clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "flap.h"
+
+#define SEC USEC_PER_SEC
+
+/* Feeds one poll per second from t, keys given as a string ("ABAB..."), every change tagged
+ * FLAP_HEALTH; returns the verdicts as a string: . calm, S started, o ongoing, E ended. */
+static char *play(const struct flap_params *p, struct flap_state *s, const char *keys, usec_t *t) {
+        static const char v[] = { [FLAP_CALM] = '.', [FLAP_STARTED] = 'S', [FLAP_ONGOING] = 'o', [FLAP_ENDED] = 'E' };
+        char *out = xstrdup(keys);
+
+        for (size_t i = 0; keys[i]; i++, *t += SEC)
+                out[i] = v[flap_observe(p, s, (uint64_t) keys[i], FLAP_HEALTH, *t)];
+        return out;
+}
+
+#define PLAY(p, keys, want)                                     \
+        do {                                                    \
+                _cleanup_free_ char *got_ = play(p, &s, keys, &t); \
+                assert_string_equal(got_, want);                \
+        } while (0)
+
+static void test_defaults_flap_at_the_second_return(void **state) {
+        struct flap_params p = FLAP_PARAMS_DEFAULT;
+        struct flap_state s = {};
+        usec_t t = 1000 * SEC;
+
+        /* Good, bad, good (a recovery: one return), bad again (two: flapping). */
+        PLAY(&p, "ABAB", "...S");
+        assert_true(s.flapping);
+        assert_int_equal(s.since, 1003 * SEC);
+        assert_int_equal(s.returns, 2);
+        assert_int_equal(s.aspects, FLAP_HEALTH);
+        /* Every further change is part of it; quiet polls too until stable for 5 minutes. */
+        PLAY(&p, "ABABAAAA", "oooooooo");
+        assert_int_equal(s.changes, 6);
+        t = s.last_change + p.stable - 1;
+        PLAY(&p, "A", "o");
+        PLAY(&p, "A", "E");
+        assert_false(s.flapping);
+        /* Calm afterwards; the history still holds the flap, so a new change flaps again. */
+        PLAY(&p, "A", ".");
+}
+
+static void test_incidents_that_are_not_flaps(void **state) {
+        struct flap_params p = FLAP_PARAMS_DEFAULT;
+        struct flap_state s = {};
+        usec_t t = 0;
+
+        /* A rollout through several states back to the first: one return. */
+        PLAY(&p, "AAABCDDDA", ".........");
+        /* A long incident and its recovery, then the same error again ten polls later: the
+         * window has moved on. */
+        memset(&s, 0, sizeof(s));
+        PLAY(&p, "AABBBBBBBBBAAAAAAAAAABBBB", ".........................");
+        /* Nothing changes at all. */
+        memset(&s, 0, sizeof(s));
+        PLAY(&p, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "..........................................");
+}
+
+static void test_thresholds(void **state) {
+        struct flap_params p = { .returns = 3, .window = 6, .stable = 2 * SEC };
+        struct flap_state s = {};
+        usec_t t = 0;
+
+        /* Four returns within six polls. */
+        PLAY(&p, "ABABAB", ".....S");
+        assert_int_equal(flap_returns(&s, 6), 4);
+        PLAY(&p, "BBB", "oE.");
+        /* Returns spread wider than the window never add up. */
+        memset(&s, 0, sizeof(s));
+        PLAY(&p, "ABBBBABBBBABBBBA", "................");
+}
+
+static void test_aspects(void **state) {
+        struct flap_params p = FLAP_PARAMS_DEFAULT;
+        struct flap_state s = {};
+        char b[64];
+
+        flap_observe(&p, &s, 1, 0, 1);
+        flap_observe(&p, &s, 2, FLAP_STATUS | FLAP_ERROR, 2);
+        flap_observe(&p, &s, 1, FLAP_STATUS | FLAP_ERROR | FLAP_HEALTH, 3);
+        assert_int_equal(flap_observe(&p, &s, 2, FLAP_READY, 4), FLAP_STARTED);
+        assert_string_equal(flap_aspects_to_string(s.aspects, b), "status, health, errors and readiness");
+        assert_string_equal(flap_aspects_to_string(FLAP_ERROR, b), "errors");
+        assert_string_equal(flap_aspects_to_string(FLAP_STATUS | FLAP_REGIONS, b), "status and regions");
+        assert_string_equal(flap_aspects_to_string(0, b), "state");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults_flap_at_the_second_return),
+                cmocka_unit_test(test_incidents_that_are_not_flaps),
+                cmocka_unit_test(test_thresholds),
+                cmocka_unit_test(test_aspects),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

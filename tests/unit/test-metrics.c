@@ -1,0 +1,221 @@
+/* The exposition format (escaping, values, histograms, process metrics) and the HTTP endpoint
+ * on a private sd-event loop, answered over a real socket on 127.0.0.1. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "metrics-http.h"
+#include "metrics.h"
+
+static char *capture_buf;
+static size_t capture_size;
+
+static char *capture(void (*fn)(FILE *f)) {
+        FILE *f = open_memstream(&capture_buf, &capture_size);
+
+        assert_non_null(f);
+        fn(f);
+        assert_int_equal(fclose(f), 0);
+        return TAKE_PTR(capture_buf);
+}
+
+static void write_escapes(FILE *f) {
+        metrics_family(f, "x_total", "counter", "Help with a \\ backslash,\na line feed and \"quotes\".");
+        metrics_sample(f, "x_total", 3, "name", "a\"b\\c\nd", "empty", "", NULL);
+        metrics_sample(f, "x_total", 0.25, NULL);
+}
+
+static void test_escaping(void **state) {
+        _cleanup_free_ char *s = capture(write_escapes);
+
+        assert_string_equal(s, "# HELP x_total Help with a \\\\ backslash,\\na line feed and \"quotes\".\n"
+                               "# TYPE x_total counter\n"
+                               "x_total{name=\"a\\\"b\\\\c\\nd\",empty=\"\"} 3\n"
+                               "x_total 0.25\n");
+}
+
+static void write_values(FILE *f) {
+        metrics_write_value(f, 0);
+        fputc(' ', f);
+        metrics_write_value(f, 1700000000.5);
+        fputc(' ', f);
+        metrics_write_value(f, 0.1);
+        fputc(' ', f);
+        metrics_write_value(f, 1.0 / 3);
+        fputc(' ', f);
+        metrics_write_value(f, -2);
+        fputc(' ', f);
+        metrics_write_value(f, 1.0 / 0.0);
+        fputc(' ', f);
+        metrics_write_value(f, 18446744073709551615.0);
+}
+
+static void test_values(void **state) {
+        _cleanup_free_ char *s = capture(write_values);
+
+        /* 0.1 and 1/3 read back exactly; 2^64 is not an integer a double holds exactly. */
+        assert_string_equal(s, "0 1700000000.5 0.1 0.33333333333333331 -2 +Inf 1.8446744073709552e+19");
+}
+
+static void write_histogram(FILE *f) {
+        struct metrics_histogram h = {};
+        const char *pairs[] = { "account", "a" };
+
+        metrics_histogram_observe(&h, 0.003);
+        metrics_histogram_observe(&h, 0.3);
+        metrics_histogram_observe(&h, 60);
+        metrics_histogram_write(f, "d_seconds", &h, pairs, 1);
+}
+
+static void test_histogram(void **state) {
+        _cleanup_free_ char *s = capture(write_histogram);
+
+        assert_non_null(strstr(s, "d_seconds_bucket{account=\"a\",le=\"0.005\"} 1\n"));
+        assert_non_null(strstr(s, "d_seconds_bucket{account=\"a\",le=\"0.25\"} 1\n"));
+        assert_non_null(strstr(s, "d_seconds_bucket{account=\"a\",le=\"0.5\"} 2\n"));
+        assert_non_null(strstr(s, "d_seconds_bucket{account=\"a\",le=\"10\"} 2\n"));
+        assert_non_null(strstr(s, "d_seconds_bucket{account=\"a\",le=\"+Inf\"} 3\n"));
+        assert_non_null(strstr(s, "d_seconds_sum{account=\"a\"} 60.303\n"));
+        assert_non_null(strstr(s, "d_seconds_count{account=\"a\"} 3\n"));
+}
+
+static void write_process(FILE *f) {
+        assert_int_equal(metrics_write_process(f), 0);
+}
+
+static void test_process(void **state) {
+        _cleanup_free_ char *s = capture(write_process);
+        const char *p;
+        double start;
+
+        assert_non_null(strstr(s, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total "));
+        assert_non_null(strstr(s, "\nprocess_resident_memory_bytes "));
+        assert_non_null(strstr(s, "\nprocess_open_fds "));
+        assert_non_null(strstr(s, "\nprocess_max_fds "));
+        p = strstr(s, "\nprocess_start_time_seconds ");
+        assert_non_null(p);
+        /* Started within the last day, not at the epoch or in the future. */
+        start = strtod(p + strlen("\nprocess_start_time_seconds "), NULL);
+        assert_true(start > (double) time(NULL) - 86400 && start <= (double) time(NULL) + 1);
+}
+
+static void test_parse_listen(void **state) {
+        struct sockaddr_storage sa;
+        socklen_t len;
+
+        assert_int_equal(metrics_parse_listen("127.0.0.1:9999", &sa, &len), 0);
+        assert_int_equal(sa.ss_family, AF_INET);
+        assert_int_equal(ntohs(((struct sockaddr_in *) &sa)->sin_port), 9999);
+        assert_int_equal(metrics_parse_listen("[::1]:0", &sa, &len), 0);
+        assert_int_equal(sa.ss_family, AF_INET6);
+        assert_int_equal(metrics_parse_listen("0.0.0.0:1", &sa, &len), 0);
+        assert_int_equal(metrics_parse_listen("127.0.0.1", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen("127.0.0.1:", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen(":9999", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen("127.0.0.1:65536", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen("127.0.0.1:99x", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen("localhost:9999", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen("::1:9999", &sa, &len), -EINVAL);
+        assert_int_equal(metrics_parse_listen("[::1:9999", &sa, &len), -EINVAL);
+}
+
+static unsigned renders;
+
+static int render(FILE *f, void *userdata) {
+        renders++;
+        metrics_family(f, "t_up", "gauge", "Test.");
+        metrics_sample(f, "t_up", 1, "who", userdata, NULL);
+        return 0;
+}
+
+/* Sends request to the server on port and runs the loop until the server closes the connection
+ * (bounded); returns what came back. */
+static char *exchange(sd_event *e, unsigned port, const char *request, size_t size) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+        char *buf = xcalloc(1, 65536);
+        size_t got = 0;
+        int fd;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(send(fd, request, size, 0), (ssize_t) size);
+        (void) shutdown(fd, SHUT_WR);
+        for (unsigned i = 0; i < 200; i++) {
+                ssize_t n;
+                assert_true(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                n = recv(fd, buf + got, 65535 - got, MSG_DONTWAIT);
+                if (n == 0)
+                        break;
+                if (n > 0)
+                        got += (size_t) n;
+        }
+        close(fd);
+        return buf;
+}
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+static void test_http(void **state) {
+        sd_event *e = NULL;
+        struct metrics_http *h = NULL;
+        char me[] = "me", quoted[] = "a \"quoted\" one";
+        char *r;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        /* Nothing to serve on: no address and no socket from systemd. */
+        unsetenv("LISTEN_FDS");
+        assert_int_equal(metrics_http_new(e, NULL, render, me, &h), -ENOENT);
+        assert_int_equal(metrics_http_new(e, "127.0.0.1:0", render, quoted, &h), 0);
+        assert_true(metrics_http_port(h) > 0);
+
+        renders = 0;
+        r = exchange(e, metrics_http_port(h), GET("/metrics"), strlen(GET("/metrics")));
+        assert_non_null(strstr(r, "HTTP/1.1 200 OK\r\n"));
+        assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+        assert_non_null(strstr(r, "\r\n\r\n# HELP t_up Test.\n# TYPE t_up gauge\nt_up{who=\"a \\\"quoted\\\" one\"} 1\n"));
+        free(r);
+        /* A scrape right after gets the same exposition without rendering it again. */
+        r = exchange(e, metrics_http_port(h), GET("/metrics"), strlen(GET("/metrics")));
+        assert_non_null(strstr(r, "t_up{who="));
+        assert_int_equal(renders, 1);
+        free(r);
+
+        r = exchange(e, metrics_http_port(h), GET("/metrics/x"), strlen(GET("/metrics/x")));
+        assert_non_null(strstr(r, "HTTP/1.1 404 Not Found\r\n"));
+        assert_null(strstr(r, "t_up"));
+        free(r);
+        r = exchange(e, metrics_http_port(h), "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 57);
+        assert_non_null(strstr(r, "HTTP/1.1 405 Method Not Allowed\r\n"));
+        free(r);
+        r = exchange(e, metrics_http_port(h), "\x01\x02 garbage\r\n\r\n", 14);
+        assert_non_null(strstr(r, "HTTP/1.1 400 Bad Request\r\n"));
+        free(r);
+        /* Still serving after all that. */
+        r = exchange(e, metrics_http_port(h), GET("/"), strlen(GET("/")));
+        assert_non_null(strstr(r, "HTTP/1.1 200 OK\r\n"));
+        free(r);
+
+        metrics_http_free(h);
+        /* An address that cannot be bound is an error, not a silent absence. */
+        assert_true(metrics_http_new(e, "192.0.2.1:0", render, me, &h) < 0);
+        sd_event_unref(e);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_escaping),
+                cmocka_unit_test(test_values),
+                cmocka_unit_test(test_histogram),
+                cmocka_unit_test(test_process),
+                cmocka_unit_test(test_parse_listen),
+                cmocka_unit_test(test_http),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
