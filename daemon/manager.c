@@ -492,7 +492,9 @@ static int render_metrics(FILE *f, void *userdata) {
         struct manager *m = userdata;
 
         return metrics_collect(f, &(const struct metrics_sources) {
-                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events });
+                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events,
+                .cluster_member = clustered(m) ? m->cluster_config->cluster.name : NULL,
+                .cluster_leader = clustered(m) && cluster_member_leads(m->cluster) });
 }
 
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
