@@ -11,6 +11,7 @@ BENCH_FILES = \
 	bench/b2_scale.py \
 	bench/b3_latency.py \
 	bench/b4_webhooks.py \
+	bench/b5_ha.py \
 	bench/b5_metrics.py \
 	bench/peers/poll-curl-jq.sh \
 	bench/peers/poll-urllib.py \

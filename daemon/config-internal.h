@@ -255,7 +255,7 @@ struct strings_rule {
 #define FIELD(obj, offset, type) ((type *) ((char *) (obj) + (offset)))
 
 /* The sections, in config-account.c, config-project.c, config-webhook.c. */
-extern const struct config_section account_section, project_section, webhook_section;
+extern const struct config_section account_section, project_section, webhook_section, cluster_section;
 /* The groups, in config-metrics.c. */
 extern const struct config_section metrics_section;
 /* In config-heartbeat.c. */

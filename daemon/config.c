@@ -182,6 +182,7 @@ static const struct config_key top_keys[] = {
         { "accounts",          config_parse_list,      C(accounts),          .data = &account_section },
         { "projects",          config_parse_list,      C(projects),          .data = &project_section },
         { "webhooks",          config_parse_list,      C(webhooks),          .data = &webhook_section },
+        { "cluster",           config_parse_group,     C(cluster),           .data = &cluster_section },
         {}
 };
 #undef C

@@ -61,6 +61,22 @@ struct webhook {
         unsigned line;
 };
 
+/* etcd, when several inferwatchd share the work (docs/ha.md); n_endpoints == 0: no cluster. */
+struct cluster {
+        char **endpoints;         /* etcd client URLs */
+        size_t n_endpoints;
+        char *name;               /* this member's, default the hostname */
+        char *prefix;             /* of every key, default "inferwatch" */
+        usec_t lease_ttl;         /* default 10 s */
+        usec_t timeout;           /* per etcd request, default 5 s */
+        char *ca_file;
+        char *cert_file;          /* client certificate and key: files ... */
+        char *key_file;
+        char *cert_credential;    /* ... or credentials */
+        char *key_credential;
+        unsigned line;
+};
+
 struct config {
         char *path;               /* the file it was loaded from */
 
@@ -86,6 +102,7 @@ struct config {
         size_t n_projects;
         struct webhook *webhooks;
         size_t n_webhooks;
+        struct cluster cluster;    /* no endpoints: not clustered */
 
         /* The credentials named by the file that could not be checked, each once: without
          * CONFIG_LOAD_SECRETS (-t) outside the service, where $CREDENTIALS_DIRECTORY is unset. */

@@ -39,6 +39,9 @@ static const struct event_type_info event_types[_EVENT_TYPE_MAX] = {
         [EVENT_WEBHOOK_DROPPED] = { "webhook.dropped", SD_ID128_MAKE(ec,47,93,41,0a,35,42,69,a0,b3,cd,0c,99,38,87,fe), LOG_WARNING },
         [EVENT_WEBHOOK_DISABLED] = { "webhook.disabled", SD_ID128_MAKE(1f,94,4f,c8,70,b6,4e,22,af,58,38,2b,81,c3,f3,b6), LOG_ERR },
         [EVENT_ALERT_ESCALATED] = { "alert.escalated", SD_ID128_MAKE(cf,5b,b2,55,6d,71,45,ea,9d,c1,84,e4,f4,c4,0f,fb), LOG_ERR },
+        [EVENT_CLUSTER_LEADER_ACQUIRED] = { "cluster.leader_acquired", SD_ID128_MAKE(69,76,0e,b3,31,cf,4d,f4,92,0b,50,ea,fd,34,ef,1f), LOG_NOTICE },
+        [EVENT_CLUSTER_LEADER_LOST] = { "cluster.leader_lost", SD_ID128_MAKE(f4,09,a0,ce,ed,64,40,02,99,c2,bc,31,f9,e0,36,9f), LOG_WARNING },
+        [EVENT_CLUSTER_ETCD_UNREACHABLE] = { "cluster.etcd_unreachable", SD_ID128_MAKE(c2,78,bf,f6,b8,df,42,2e,85,8c,d3,04,c1,7d,6e,aa), LOG_ERR },
 };
 
 static const char *const priority_names[8] = {

@@ -31,6 +31,10 @@ enum event_type {
         EVENT_WEBHOOK_DROPPED,    /* spool overflow or a permanently refused delivery */
         EVENT_WEBHOOK_DISABLED,   /* a 410 Gone from the receiver */
         EVENT_ALERT_ESCALATED,    /* an open warning alert became critical */
+        /* A member's own role in an etcd cluster: its local journal only, never a webhook. */
+        EVENT_CLUSTER_LEADER_ACQUIRED,
+        EVENT_CLUSTER_LEADER_LOST,
+        EVENT_CLUSTER_ETCD_UNREACHABLE,
         _EVENT_TYPE_MAX,
 };
 

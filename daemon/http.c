@@ -346,6 +346,10 @@ static int setup_easy(struct http_request *r, const struct http_request_options 
         SET(CURLOPT_SSL_VERIFYHOST, 2L);
         if (o->ca_file)
                 SET(CURLOPT_CAINFO, o->ca_file);
+        if (o->cert_file)
+                SET(CURLOPT_SSLCERT, o->cert_file);
+        if (o->key_file)
+                SET(CURLOPT_SSLKEY, o->key_file);
         if (o->connect_timeout)
                 SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (o->connect_timeout / USEC_PER_MSEC));
         if (o->timeout)

@@ -31,6 +31,8 @@ struct http_request_options {
         size_t body_size;
         const char *const *headers; /* NULL-terminated "Name: value" lines, copied */
         const char *ca_file;
+        const char *cert_file;    /* a TLS client certificate and its key (PEM files), or NULL */
+        const char *key_file;
         usec_t connect_timeout;
         usec_t timeout;
         uint64_t max_size;        /* 0: unlimited */

@@ -7,7 +7,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/config.c daemon/config.h daemon/config-internal.h \
 	daemon/config-diag.c daemon/config-value.c daemon/config-secret.c \
 	daemon/config-section.c daemon/config-account.c daemon/config-project.c \
-	daemon/config-webhook.c daemon/config-include.c \
+	daemon/config-webhook.c daemon/config-include.c daemon/config-cluster.c \
 	daemon/crashpoint.c daemon/crashpoint.h \
 	daemon/event.c daemon/event.h \
 	daemon/http.c daemon/http.h \
@@ -27,6 +27,9 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/render.c daemon/render.h \
 	daemon/spool.c daemon/spool.h \
 	daemon/webhook.c daemon/webhook.h \
+	daemon/etcd.c daemon/etcd.h \
+	daemon/cluster.c daemon/cluster.h \
+	daemon/cluster-store.c daemon/cluster-store.h \
 	daemon/config-metrics.c \
 	daemon/config-heartbeat.c \
 	daemon/metrics.c daemon/metrics.h \

@@ -3,6 +3,8 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "cluster-store.h"
+#include "cluster.h"
 #include "context.h"
 #include "crashpoint.h"
 #include "heartbeat.h"
@@ -56,7 +58,20 @@ struct manager {
         struct metrics_http *metrics;
         uint64_t events[_EVENT_TYPE_MAX]; /* emitted since start, for /metrics */
         struct heartbeat *heartbeat;
+        /* In a cluster (docs/ha.md): only the leader has a monitor and webhooks. The member
+         * reads the cluster section of the configuration it started with, kept until the end. */
+        struct cluster_member *cluster;
+        struct config *cluster_config;
+        struct cluster_store *store;  /* while leading: the state and the outbox in etcd */
+        bool loading;                 /* the state is being read from etcd: nothing to commit yet */
+        struct event_list inflight;   /* the batch being written to etcd, fed once it is there */
+        sd_id128_t inflight_batch;
+        sd_event_source *store_retry;
 };
+
+static bool clustered(const struct manager *m) {
+        return m->cluster != NULL;
+}
 
 static void log_diagnostics(const struct config_diag *d) {
         for (size_t i = 0; i < d->n_warnings; i++)
@@ -103,6 +118,15 @@ static void status_line(struct manager *m, char **ret) {
 
         if (!f)
                 abort();
+        if (clustered(m)) {
+                const char *leader = cluster_member_leader(m->cluster);
+                fprintf(f, "%s (%s)", cluster_member_role(m->cluster), m->cluster_config->cluster.name);
+                if (!m->monitor) {
+                        fprintf(f, "; leader %s", leader ? leader : "unknown");
+                        goto done;
+                }
+                fprintf(f, "; ");
+        }
         monitor_count(m->monitor, &c);
         fprintf(f, "%zu deployment%s:", c.deployments, plural(c.deployments));
         for (size_t i = 0; i < ELEMENTSOF(order); i++)
@@ -120,6 +144,7 @@ static void status_line(struct manager *m, char **ret) {
         if (c.projects_auth_failed > 0)
                 fprintf(f, "; %zu project%s failing authentication", c.projects_auth_failed,
                         plural(c.projects_auth_failed));
+done:
         if (fclose(f) != 0)
                 abort();
 }
@@ -131,13 +156,16 @@ static void update_status(struct manager *m) {
         if (streq_ptr(s, m->last_status))
                 return;
         (void) sd_notifyf(false, "STATUS=%s", s);
+        if (clustered(m))
+                (void) cluster_member_save(m->cluster, m->config->state_directory);
         free(m->last_status);
         m->last_status = TAKE_PTR(s);
 }
 
 /* Writes state.json: the current state with its outbox, the events of this batch. Only
- * commit() calls it. */
-static void save_state(struct manager *m, sd_id128_t batch) {
+ * commit() calls it. ret (optional) gets the state as written (a view: use it before anything
+ * changes), for the etcd store of a leader. */
+static void save_state(struct manager *m, sd_id128_t batch, struct saved_state *ret) {
         usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
@@ -151,7 +179,10 @@ static void save_state(struct manager *m, sd_id128_t batch) {
         r = state_save(m->config->state_directory, &s);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state in %s: %m", m->config->state_directory);
-        saved_state_done(&s);
+        if (ret)
+                *ret = s;
+        else
+                saved_state_done(&s);
         m->last_save = now_usec(CLOCK_MONOTONIC);
         m->save_gap = MIN(MAX(10 * (m->last_save - started), SAVE_GAP_MIN), SAVE_GAP_MAX);
 }
@@ -208,6 +239,8 @@ static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
 /* Everything outstanding into m->pending: the events of the monitor, the webhooks (webhook.*)
  * and the manager's own are all there, so a commit never leaves one behind. */
 static void collect(struct manager *m) {
+        if (!m->monitor)
+                return;
         monitor_take_events(m->monitor, &m->pending);
         if (monitor_take_dirty(m->monitor))
                 m->state_dirty = true;
@@ -216,6 +249,76 @@ static void collect(struct manager *m) {
                 if (webhooks_take_dirty(m->webhooks))
                         save_lazily(m);
         }
+}
+
+static int commit(struct manager *m, bool now);
+static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata);
+
+static void retry_store(struct manager *m) {
+        (void) sd_event_source_set_time_relative(m->store_retry, USEC_PER_SEC);
+        (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_ONESHOT);
+}
+
+static void on_stored(int r, const char *error, void *userdata) {
+        struct manager *m = userdata;
+        struct event_list l = {};
+
+        if (r == 0) {
+                feed(m, &m->inflight, m->inflight_batch);
+                update_status(m);
+                return;
+        }
+        if (r == -ESTALE) {
+                /* Another member leads: nothing of this batch was accepted. */
+                event_list_clear(&m->inflight);
+                cluster_member_abdicate(m->cluster, "etcd refused a fenced write: the leader key is gone");
+                return;
+        }
+        /* Not accepted: the events go back ahead of what came since, and are committed again
+         * (with the state as it is then) until etcd takes them or the fence stops this member. */
+        log_warning("Cannot write the state to etcd: %s; retrying", error);
+        event_list_move(&l, &m->inflight);
+        event_list_move(&l, &m->pending);
+        m->pending = l;
+        m->state_dirty = true;
+        retry_store(m);
+}
+
+/* commit() of a leader: the state (sharded) and the batch's events into etcd in a fenced
+ * transaction; fed once etcd has them (on_stored), the same outbox design with etcd as the
+ * durable side. state.json is still written, for --status. */
+static int store_commit(struct manager *m, sd_id128_t batch) {
+        struct saved_state s;
+        const char *key;
+        int64_t rev;
+        bool drop;
+        int r;
+
+        if (!cluster_member_fence(m->cluster, &key, &rev))
+                return 0;
+        save_state(m, batch, &s);
+        /* Earlier batches are all delivered (or dropped) when no webhook has a backlog. */
+        drop = !m->webhooks || webhooks_backlogged(m->webhooks) == 0;
+        s.outbox = (struct event_list) {}; /* the store takes the events from m->inflight */
+        event_list_move(&m->inflight, &m->pending);
+        m->inflight_batch = batch;
+        m->state_dirty = false;
+        r = cluster_store_commit(m->store, &s, &m->inflight, batch, drop, key, rev, on_stored, m);
+        saved_state_done(&s);
+        if (r < 0)
+                on_stored(r, "the write could not start", m);
+        return 0;
+}
+
+static int on_store_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->loading) {
+                if (cluster_store_load(m->store, on_loaded, m) < 0)
+                        retry_store(m);
+                return 0;
+        }
+        return commit(m, true);
 }
 
 /* The one place that persists state, after every loop iteration that did something (and when
@@ -240,21 +343,41 @@ static void collect(struct manager *m) {
 static int commit(struct manager *m, bool now) {
         sd_id128_t batch;
 
+        /* A member that does not lead emits nothing: what it has of its own (monitor.started,
+         * monitor.stopping) goes to its journal only. */
+        if (clustered(m) && !cluster_member_leads(m->cluster)) {
+                for (size_t i = 0; i < m->pending.n; i++) {
+                        m->events[m->pending.items[i]->type]++;
+                        log_event(m->pending.items[i]);
+                }
+                event_list_clear(&m->pending);
+                m->state_dirty = false;
+                update_status(m);
+                return 0;
+        }
         collect(m);
         if (!m->state_dirty && m->pending.n == 0)
                 return 0;
         /* A log tail on its way holds every event (and the state they imply) back, briefly. */
-        context_prepare(m->context, &m->pending);
-        if (!now && m->pending.n < PENDING_MAX && context_waiting(m->context))
+        if (m->context)
+                context_prepare(m->context, &m->pending);
+        if (!now && m->pending.n < PENDING_MAX && m->context && context_waiting(m->context))
                 return 0;
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
                 return 0;
+        /* One write to etcd at a time, none while the state is read from it; the completion of
+         * the write commits what came meanwhile. */
+        if (m->store && (m->loading || cluster_store_busy(m->store)))
+                return 0;
         /* The events are final before they are committed: the outbox holds them as reported. */
-        context_finish(m->context, &m->pending);
+        if (m->context)
+                context_finish(m->context, &m->pending);
         if (sd_id128_randomize(&batch) < 0)
                 abort();
-        save_state(m, batch);
+        if (m->store)
+                return store_commit(m, batch);
+        save_state(m, batch, NULL);
         m->state_dirty = false;
         feed(m, &m->pending, batch);
         /* The delivery figures saved are those from before the feed (spooled, dropped by the
@@ -369,7 +492,9 @@ static int render_metrics(FILE *f, void *userdata) {
         struct manager *m = userdata;
 
         return metrics_collect(f, &(const struct metrics_sources) {
-                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events });
+                .monitor = m->monitor, .webhooks = m->webhooks, .context = m->context, .events = m->events,
+                .cluster_member = clustered(m) ? m->cluster_config->cluster.name : NULL,
+                .cluster_leader = clustered(m) && cluster_member_leads(m->cluster) });
 }
 
 static int start_monitor(struct manager *m, struct config *c, struct saved_state *s) {
@@ -416,6 +541,110 @@ static int lock_state_directory(const char *dir) {
         return r;
 }
 
+/* Loads state.json and its outbox (a crash left events unfed: fed first, with their ids). */
+static void load_state(struct manager *m, struct saved_state *s) {
+        _cleanup_free_ char *moved = NULL, *why = NULL;
+
+        if (state_load(m->config->state_directory, s, &moved, &why) < 0)
+                log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
+                            moved ? moved : "(could not move it)");
+        m->replay_batch = s->batch;
+        event_list_move(&m->replay, &s->outbox);
+}
+
+static void feed_replay(struct manager *m) {
+        if (m->replay.n == 0)
+                return;
+        log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n, plural(m->replay.n));
+        feed(m, &m->replay, m->replay_batch);
+}
+
+static void start_leading(struct manager *m, struct saved_state *s);
+
+/* The state and the undelivered batches the last leader left in etcd: the poller starts from
+ * them, and the batches are fed first, with their ids (a receiver may see some again). */
+static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata) {
+        struct manager *m = userdata;
+
+        if (r < 0) {
+                log_warning("Cannot read the state from etcd: %s; retrying", error);
+                retry_store(m);
+                return;
+        }
+        m->loading = false;
+        log_info("Leading from the state in etcd: %zu deployment%s, %zu event%s not known delivered",
+                 s->n_watches, plural(s->n_watches), outbox->n, plural(outbox->n));
+        event_list_move(&m->replay, outbox);
+        if (sd_id128_randomize(&m->replay_batch) < 0)
+                abort();
+        start_leading(m, s);
+        saved_state_done(s);
+}
+
+/* This member now leads: the poller and the webhooks start from the state in etcd. */
+static void on_elected(void *userdata) {
+        struct manager *m = userdata;
+
+        (void) cluster_store_new(cluster_member_etcd(m->cluster), m->cluster_config->cluster.prefix, &m->store);
+        m->loading = true;
+        if (cluster_store_load(m->store, on_loaded, m) < 0)
+                retry_store(m);
+}
+
+static void start_leading(struct manager *m, struct saved_state *s) {
+        if (start_monitor(m, m->config, s) < 0) {
+                log_error("Cannot start polling as the leader");
+                m->monitor = monitor_free(m->monitor);
+                m->webhooks = webhooks_free(m->webhooks);
+                m->context = context_free(m->context);
+        }
+        feed_replay(m);
+        m->state_dirty = true;
+        free(m->last_status);
+        m->last_status = NULL;
+        commit(m, true);
+}
+
+/* Deposed: nothing more is polled, committed or delivered. What was not committed yet is
+ * dropped with its state (the next leader detects it again). */
+static void on_deposed(void *userdata, const char *why) {
+        struct manager *m = userdata;
+
+        m->monitor = monitor_free(m->monitor);
+        m->webhooks = webhooks_free(m->webhooks);
+        m->context = context_free(m->context);
+        m->store = cluster_store_free(m->store);
+        m->loading = false;
+        event_list_clear(&m->pending);
+        event_list_clear(&m->inflight);
+        event_list_clear(&m->replay);
+        m->state_dirty = false;
+        (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
+        update_status(m);
+}
+
+/* The heartbeat points into the configuration: a new one for c, before the old one is freed. */
+static void renew_heartbeat(struct manager *m, struct config *c) {
+        m->heartbeat = heartbeat_free(m->heartbeat);
+        if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
+                m->heartbeat = NULL;
+}
+
+/* The membership is set up once: a reload keeps the cluster section the daemon started with. */
+static bool cluster_changed(const struct cluster *a, const struct cluster *b) {
+        if (a->n_endpoints != b->n_endpoints || a->lease_ttl != b->lease_ttl || a->timeout != b->timeout ||
+            !streq_ptr(a->name, b->name) || !streq_ptr(a->prefix, b->prefix) || !streq_ptr(a->ca_file, b->ca_file) ||
+            !streq_ptr(a->cert_file, b->cert_file) || !streq_ptr(a->key_file, b->key_file) ||
+            !streq_ptr(a->cert_credential, b->cert_credential) || !streq_ptr(a->key_credential, b->key_credential))
+                return true;
+        for (size_t i = 0; i < a->n_endpoints; i++)
+                if (!streq(a->endpoints[i], b->endpoints[i]))
+                        return true;
+        return false;
+}
+
 static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old = m->monitor;
@@ -439,7 +668,22 @@ static void reload(struct manager *m) {
                 goto done;
         }
 
+        if (cluster_changed(&(m->cluster_config ? m->cluster_config : m->config)->cluster, &c->cluster))
+                log_warning("The cluster section of %s changed: it takes effect at the next restart, the one in "
+                            "force is kept until then", m->config_path);
         commit(m, true);
+        if (!old) {
+                /* A member that does not lead has nothing to carry over. */
+                renew_heartbeat(m, c);
+                if (old_config != m->cluster_config)
+                        config_free(old_config);
+                m->config = c;
+                if (lock >= 0) {
+                        (void) close(m->state_lock);
+                        m->state_lock = lock;
+                }
+                goto done;
+        }
         monitor_export(old, &s);
         webhooks_export(old_webhooks, &s);
         m->monitor = NULL;
@@ -466,10 +710,9 @@ static void reload(struct manager *m) {
         monitor_free(old);
         webhooks_free(old_webhooks);
         context_free(old_context);
-        m->heartbeat = heartbeat_free(m->heartbeat); /* it points into the old configuration */
-        if (heartbeat_new(m->event, m->http, c, &m->monitor, &m->heartbeat) < 0)
-                m->heartbeat = NULL;
-        config_free(old_config);
+        renew_heartbeat(m, c);
+        if (old_config != m->cluster_config)
+                config_free(old_config);
         if (lock >= 0) {
                 (void) close(m->state_lock);
                 m->state_lock = lock;
@@ -500,7 +743,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = xcalloc(1, sizeof(*m));
         struct saved_state s = {};
-        _cleanup_free_ char *moved = NULL, *why = NULL;
         int r;
 
         m->state_lock = -1;
@@ -519,12 +761,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         r = m->state_lock = lock_state_directory(m->config->state_directory);
         if (r < 0)
                 goto fail;
-        r = state_load(m->config->state_directory, &s, &moved, &why);
-        if (r < 0)
-                log_warning("Saved state rejected: %s; moved aside to %s, starting afresh", why,
-                            moved ? moved : "(could not move it)");
-        m->replay_batch = s.batch;
-        event_list_move(&m->replay, &s.outbox);
+        if (m->config->cluster.n_endpoints == 0)
+                load_state(m, &s);
 
         if ((r = sd_event_default(&m->event)) < 0 ||
             (r = sd_event_set_watchdog(m->event, true)) < 0 ||
@@ -539,6 +777,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                                             100 * USEC_PER_MSEC, on_lazy_save, m)) < 0 ||
             (r = sd_event_add_time(m->event, &m->save_gap_end, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
                                    on_save_gap_end, m)) < 0 ||
+            (r = sd_event_add_time(m->event, &m->store_retry, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
+                                   on_store_retry, m)) < 0 ||
             (r = http_client_new(m->event, &m->http)) < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
@@ -546,8 +786,17 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
-        r = start_monitor(m, m->config, &s);
-        if (r < 0)
+        (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
+        if (m->config->cluster.n_endpoints > 0) {
+                /* A follower until etcd says otherwise: config loaded, nothing polled. */
+                m->cluster_config = m->config;
+                r = cluster_member_new(m->event, m->http, &m->cluster_config->cluster,
+                                       &(struct cluster_callbacks) { on_elected, on_deposed }, m, &m->cluster);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the cluster membership: %m");
+                        goto fail;
+                }
+        } else if ((r = start_monitor(m, m->config, &s)) < 0)
                 goto fail;
         r = metrics_http_new(m->event, m->config->metrics.listen, render_metrics, m, &m->metrics);
         if (r < 0 && r != -ENOENT)
@@ -574,6 +823,10 @@ struct manager *manager_free(struct manager *m) {
         heartbeat_free(m->heartbeat);
         monitor_free(m->monitor);
         webhooks_free(m->webhooks);
+        cluster_store_free(m->store);
+        cluster_member_free(m->cluster);
+        event_list_clear(&m->inflight);
+        sd_event_source_disable_unref(m->store_retry);
         context_free(m->context);
         http_client_free(m->http);
         event_list_clear(&m->pending);
@@ -586,6 +839,8 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->lazy_save);
         sd_event_source_disable_unref(m->save_gap_end);
         sd_event_unref(m->event);
+        if (m->cluster_config != m->config)
+                config_free(m->cluster_config);
         config_free(m->config);
         free(m->config_path);
         free(m->last_status);
@@ -601,11 +856,9 @@ int manager_run(struct manager *m) {
 
         /* A crash after a commit's state.json and before its events were all fed: feed them now,
          * with their ids, ahead of anything new. */
-        if (m->replay.n > 0) {
-                log_info("Delivering the %zu event%s of the last commit before a crash", m->replay.n,
-                         plural(m->replay.n));
-                feed(m, &m->replay, m->replay_batch);
-        }
+        feed_replay(m);
+        if (m->cluster)
+                (void) cluster_member_start(m->cluster);
         e = monitor_event(m, EVENT_MONITOR_STARTED);
         event_set_message(e, "inferwatchd " PACKAGE_VERSION " started: %zu project%s, %zu webhook%s, polling every %s",
                           m->config->n_projects, plural(m->config->n_projects), m->config->n_webhooks,
@@ -623,5 +876,7 @@ int manager_run(struct manager *m) {
         event_set_message(e, "inferwatchd stopping");
         m->state_dirty = true;
         commit(m, true);
+        if (m->cluster)
+                cluster_member_stop(m->cluster);
         return r < 0 ? 1 : 0;
 }

@@ -282,9 +282,17 @@ int metrics_collect(FILE *f, const struct metrics_sources *s) {
 
         metrics_family(f, "inferwatch_build_info", "gauge", "Version of inferwatchd, always 1.");
         metrics_sample(f, "inferwatch_build_info", 1, "version", PACKAGE_VERSION, NULL);
-        monitor_foreach_watch(s->monitor, add_deployment, &deployments);
+        if (s->cluster_member) {
+                metrics_family(f, "inferwatch_cluster_leader", "gauge",
+                               "1 while this member leads its cluster (polls and emits), 0 while it stands by.");
+                metrics_sample(f, "inferwatch_cluster_leader", s->cluster_leader ? 1 : 0, "member", s->cluster_member,
+                               NULL);
+        }
+        if (s->monitor) {
+                monitor_foreach_watch(s->monitor, add_deployment, &deployments);
+                monitor_foreach_account(s->monitor, add_account, &accounts);
+        }
         write_families(f, deployment_families, ELEMENTSOF(deployment_families), &deployments);
-        monitor_foreach_account(s->monitor, add_account, &accounts);
         write_families(f, account_families, ELEMENTSOF(account_families), &accounts);
         if (s->webhooks) {
                 webhooks_foreach(s->webhooks, add_webhook, &webhooks);

@@ -217,6 +217,75 @@ char *state_to_json(const struct saved_state *s) {
         return text;
 }
 
+static size_t shard_of(const struct watch_record *r, size_t n) {
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+        char id[32];
+
+        snprintf(id, sizeof(id), "%" PRId64, r->project_id);
+        for (const char *parts[] = { r->url, id, r->name }, **p = parts; p < parts + 3; p++)
+                for (const char *c = *p ? *p : ""; ; c++) {
+                        h = (h ^ (uint8_t) *c) * 1099511628211ULL;
+                        if (!*c)
+                                break;
+                }
+        return (size_t) (h % n);
+}
+
+char *state_header_json(const struct saved_state *s) {
+        struct json_object *o = header_to_json(s);
+        char *text = xstrdup(json_object_to_json_string_ext(o, JSON_FLAGS));
+
+        json_object_put(o);
+        return text;
+}
+
+char **state_shards_json(const struct saved_state *s, size_t n) {
+        FILE **f = xcalloc(n, sizeof(FILE *));
+        char **text = xcalloc(n, sizeof(char *));
+        size_t *size = xcalloc(n, sizeof(size_t));
+
+        for (size_t i = 0; i < n; i++)
+                if (!(f[i] = open_memstream(&text[i], &size[i])))
+                        abort();
+        for (size_t i = 0; i < s->n_watches; i++)
+                (void) put_json(f[shard_of(&s->watches[i], n)], watch_to_json(&s->watches[i]));
+        for (size_t i = 0; i < n; i++)
+                if (fclose(f[i]) != 0)
+                        abort();
+        free(f);
+        free(size);
+        return text;
+}
+
+int state_from_shards(const char *header, char *const *shards, size_t n, struct saved_state *ret,
+                      const char **ret_why) {
+        struct json_object *o = json_tokener_parse(header);
+        _cleanup_free_ char *text = NULL;
+        size_t lines = 0, size = 0;
+        FILE *f;
+        int r;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                *ret_why = "the header is not a JSON object";
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < n; i++)
+                for (const char *p = shards[i] ? shards[i] : ""; (p = strchr(p, '\n')); p++)
+                        lines++;
+        json_object_object_add(o, "deployments", json_object_new_int64((int64_t) lines));
+        json_object_object_add(o, "outbox", json_object_new_int64(0));
+        if (!(f = open_memstream(&text, &size)))
+                abort();
+        (void) put_json(f, o);
+        for (size_t i = 0; i < n; i++)
+                fputs(shards[i] ? shards[i] : "", f);
+        if (fclose(f) != 0)
+                abort();
+        r = state_from_json(text, ret, ret_why);
+        return r;
+}
+
 static int write_state_to(FILE *f, const void *userdata) {
         int r = write_state(f, userdata);
 

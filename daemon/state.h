@@ -69,6 +69,16 @@ int state_from_json(const char *text, struct saved_state *ret, const char **ret_
  * state.json.corrupt-<time> and reported through *ret_moved_to and *ret_why ("state.json:3: the
  * deployment entry has no url"; returns -EBADMSG or the read error, with *ret empty). The outbox
  * is left empty when state.json.fed names its batch: it was fed already. */
+/* For a store that keeps the state in n shards (the etcd of a cluster, docs/ha.md): the header
+ * line alone, and for each shard the deployment lines of the watches that hash to it ("" for
+ * none; free each and the array). No outbox: the store keeps the events apart. */
+char *state_header_json(const struct saved_state *s);
+char **state_shards_json(const struct saved_state *s, size_t n);
+/* The inverse: the header's counts are taken from the shards (which may come from different
+ * commits when a state too large for one transaction was written in several). */
+int state_from_shards(const char *header, char *const *shards, size_t n, struct saved_state *ret,
+                      const char **ret_why);
+
 int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why);
 int state_save(const char *dir, const struct saved_state *s);
 /* Records in state.json.fed that the outbox of batch reached every sink. Not synced: losing it

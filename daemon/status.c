@@ -1,6 +1,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "context.h"
 #include "lock.h"
@@ -27,10 +28,42 @@ static struct json_object *json_str(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
-static void print_json(const struct saved_state *s, const struct holder *h, struct json_object *context) {
+/* A member of a cluster notes its role in the state directory ({"member", "role", "leader",
+ * "written"}); NULL when not clustered or not written yet. */
+static struct json_object *read_cluster(const struct config *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+
+        if (c->cluster.n_endpoints == 0)
+                return NULL;
+        path = xasprintf("%s/" CLUSTER_STATUS_FILE, c->state_directory);
+        if (read_full_file(path, 64 * 1024, &text, NULL) < 0)
+                return NULL;
+        return json_tokener_parse(text);
+}
+
+static const char *member_str(struct json_object *o, const char *key) {
+        struct json_object *v;
+
+        return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static const char *or_unknown(const char *s) {
+        return s ? s : "unknown";
+}
+
+static void print_cluster(struct json_object *cl) {
+        if (!cl)
+                return;
+        printf("Cluster: member %s, %s; leader %s (noted %s)\n", or_unknown(member_str(cl, "member")),
+               or_unknown(member_str(cl, "role")), or_unknown(member_str(cl, "leader")),
+               or_unknown(member_str(cl, "written")));
+}
+static void print_json(const struct saved_state *s, const struct holder *h, struct json_object *cl,
+                       struct json_object *context) {
         struct json_object *top = json_object_new_object(), *a = json_object_new_array();
         char t[32], id[37];
 
+        json_object_object_add(top, "cluster", cl ? json_object_get(cl) : NULL);
         json_object_object_add(top, "written", json_str(format_rfc3339(t, s->written)));
         json_object_object_add(top, "pid", json_object_new_int(s->pid));
         json_object_object_add(top, "running", h->held >= 0 ? json_object_new_boolean(h->held) : NULL);
@@ -152,13 +185,16 @@ static void print_holder(const struct holder *h, const char *dir) {
                 printf("Daemon: unknown (cannot check the lock of %s: %s)\n", d, strerror(-h->held));
 }
 
-static void print_text(const struct saved_state *s, const struct holder *h, const char *dir,
+static void print_text(const struct saved_state *s, const struct holder *h, const char *dir, struct json_object *cl,
                        struct json_object *context) {
         usec_t now = now_usec(CLOCK_REALTIME);
         char t[32], b1[48];
 
-        printf("State written %s (%s) by pid %d\n", format_rfc3339(t, s->written), ago(b1, s->written, now), (int) s->pid);
+        if (s->written)
+                printf("State written %s (%s) by pid %d\n", format_rfc3339(t, s->written), ago(b1, s->written, now),
+                       (int) s->pid);
         print_holder(h, dir);
+        print_cluster(cl);
         printf("\n");
         printf("%-10s %-30s %-18s %-12s %-14s %-10s %s\n", "PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "SINCE",
                "ALERT", "LAST ERROR");
@@ -193,6 +229,7 @@ int run_status(const char *config_path, bool json) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         const char *why = NULL;
         struct holder h = {};
+        struct json_object *cl = NULL;
         int r;
 
         /* Only the state directory is needed: no secret is read. */
@@ -204,24 +241,31 @@ int run_status(const char *config_path, bool json) {
         path = state_path(c->state_directory);
         h.held = state_lock_holder(c->state_directory, &h.pid);
         r = read_full_file(path, 256U * 1024 * 1024, &text, NULL);
+        cl = read_cluster(c);
+        /* A member that never led has no state of its own: its role is all there is to show. */
+        if (r == -ENOENT && cl)
+                r = 0;
         if (r < 0) {
                 fprintf(stderr, "No state to show: cannot read %s: %s%s\n", path, strerror(-r),
                         h.held > 0 ? " (a daemon holds the directory: it has not saved yet?)"
                         : r == -ENOENT ? " (has inferwatchd run yet?)" : "");
+                json_object_put(cl);
                 config_free(c);
                 return 1;
         }
-        r = state_from_json(text, &s, &why);
+        r = text ? state_from_json(text, &s, &why) : 0;
         if (r < 0) {
                 fprintf(stderr, "%s is not a state file this version reads: %s\n", path, why);
+                json_object_put(cl);
                 config_free(c);
                 return 1;
         }
         (void) context_read_saved(c->state_directory, &context);
         if (json)
-                print_json(&s, &h, context);
+                print_json(&s, &h, cl, context);
         else
-                print_text(&s, &h, c->state_directory, context);
+                print_text(&s, &h, c->state_directory, cl, context);
+        json_object_put(cl);
         json_object_put(context);
         saved_state_done(&s);
         config_free(c);

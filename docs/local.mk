@@ -2,7 +2,7 @@
 # (dist_man_MANS) so that building a release needs no scdoc. Explicit rules rather than
 # "%.8: %.8.scd": automake -Wall -Werror refuses GNU make pattern rules.
 dist_man_MANS = docs/inferwatchd.8 docs/inferwatch.conf.5
-EXTRA_DIST += docs/inferwatchd.8.scd docs/inferwatch.conf.5.scd
+EXTRA_DIST += docs/inferwatchd.8.scd docs/inferwatch.conf.5.scd docs/ha.md
 MAINTAINERCLEANFILES = $(dist_man_MANS)
 
 # Runs with $$src set to the .scd source, relative to the source tree.

@@ -39,7 +39,7 @@ done < "$tmp/events"
 # "# PROJECTS" or "# WEBHOOKS"; the lists themselves open their own sections.
 section_of() {
         case $1:$2 in
-        global:accounts | global:projects | global:webhooks | global:metrics | global:heartbeat) echo "$2" | tr a-z A-Z ;;
+        global:accounts | global:projects | global:webhooks | global:metrics | global:heartbeat | global:cluster) echo "$2" | tr a-z A-Z ;;
         global:*) echo "GLOBAL SETTINGS" ;;
         *) echo "$1" | tr a-z A-Z ;;
         esac

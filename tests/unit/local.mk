@@ -76,6 +76,12 @@ tests_unit_test_lock_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lock_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-lock
 
+check_PROGRAMS += tests/unit/test-cluster
+tests_unit_test_cluster_SOURCES = tests/unit/test-cluster.c
+tests_unit_test_cluster_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cluster_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-cluster
+
 check_PROGRAMS += tests/unit/test-signature
 tests_unit_test_signature_SOURCES = tests/unit/test-signature.c
 tests_unit_test_signature_CFLAGS = $(UNIT_CFLAGS)
