@@ -17,7 +17,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/poll.c daemon/poll.h \
 	daemon/log.c daemon/log.h \
 	daemon/journal.c daemon/journal.h \
-	daemon/monitor.c daemon/monitor.h \
+	daemon/monitor.c daemon/monitor.h daemon/monitor-internal.h \
+	daemon/schedule.c \
 	daemon/state.c daemon/state.h \
 	daemon/lock.c daemon/lock.h \
 	daemon/manager.c daemon/manager.h \

@@ -1,70 +1,10 @@
 #include <search.h>
-#include <sys/queue.h>
 
 #include "log.h"
-#include "monitor.h"
-#include "poll.h"
+#include "monitor-internal.h"
 
-#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
-
-/* Backoff of an account whose API fails, and of a deployment that fails on its own: 0.5 s
- * doubling, capped at the poll interval, less up to 25 % jitter (the official SDKs' curve);
- * Retry-After may lengthen it, up to API_RETRY_AFTER_MAX: a monitor blind for longer is worse
- * than one probe request every ten minutes to an API that throttles. */
-#define BACKOFF_BASE (USEC_PER_SEC / 2)
-#define API_RETRY_AFTER_MAX (10 * USEC_PER_MINUTE)
 /* A lying server could page forever; a list cycle never reads more pages than this. */
 #define LIST_MAX_PAGES 10000
-
-enum job_kind {
-        JOB_GET,
-        JOB_LIST,
-};
-
-struct job {
-        enum job_kind kind;
-        struct mproject *project;
-        sd_event_source *timer;
-        struct http_request *req;
-        usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
-        TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
-        bool queued;
-        bool parked;
-};
-
-TAILQ_HEAD(job_list, job);
-
-struct watch {
-        struct job job;
-        char *name;
-        struct watch_state state;
-        uint64_t obs_seq;         /* bumped by every observation applied */
-        uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */
-        uint64_t digest_seq;      /* 0: no digest */
-        usec_t observed_at;       /* start of the request whose observation was applied last */
-        usec_t observed_realtime; /* when it was applied, for /metrics */
-        uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
-        usec_t last_poll;         /* CLOCK_REALTIME */
-        char *last_error;
-        unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
-        bool failure_reported;    /* watch_failure said it fails on its own */
-        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
-};
-
-struct maccount {
-        struct monitor *m;
-        const struct account *cfg;
-        struct api_state api;
-        unsigned rounds;          /* backoff rounds since the last success */
-        usec_t backoff_started;   /* CLOCK_MONOTONIC; 0 when not backing off */
-        sd_event_source *backoff_timer;
-        struct job_list parked;
-        struct job *probe;
-        struct job *object_failed; /* the last get-one that failed on its own, if nothing of the
-                                    * account succeeded since (compared, never followed) */
-        uint64_t requests[_API_OUTCOME_MAX]; /* for /metrics */
-        struct metrics_histogram duration;
-};
 
 /* What one page of a "*" project's list said last time, so that the same bytes again need no
  * parsing: its digest, and for each item the watch and its observation count right after. */
@@ -75,41 +15,6 @@ struct page_memo {
         char **names;
         uint64_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
         size_t n;
-};
-
-struct mproject {
-        struct job job;           /* JOB_LIST for "*" projects */
-        struct monitor *m;
-        const struct project *cfg;
-        struct maccount *account;
-        void *by_name;            /* tsearch(3) root of struct watch, by name */
-        TAILQ_HEAD(, watch) watches;
-        bool auth_failed;
-        uint64_t cycle;
-        uint64_t offset;
-        unsigned pages;
-        char *last_error;         /* list failures */
-        bool list_failed;
-        struct page_memo *memos;  /* by page number */
-        size_t n_memos;
-        usec_t cycle_started;     /* CLOCK_MONOTONIC start of the current list cycle's first page */
-};
-
-struct monitor {
-        sd_event *event;
-        struct http_client *http;
-        const struct config *cfg;
-        struct diff_params params;
-        struct maccount *accounts;
-        size_t n_accounts;
-        struct mproject *projects;
-        size_t n_projects;
-        struct job_list queue;
-        unsigned in_flight;
-        size_t n_armed;           /* job timers enabled */
-        bool once;
-        struct event_list events;
-        bool dirty;
 };
 
 static int compare_watch(const void *a, const void *b) {
@@ -135,28 +40,6 @@ static struct watch *watch_add(struct mproject *p, const char *name) {
         return w;
 }
 
-static void job_unqueue(struct monitor *m, struct job *j);
-static void job_unpark(struct job *j);
-static void account_probe_lost(struct maccount *a);
-
-static bool timer_enabled(sd_event_source *s) {
-        int enabled = SD_EVENT_OFF;
-
-        (void) sd_event_source_get_enabled(s, &enabled);
-        return enabled != SD_EVENT_OFF;
-}
-
-static void job_stop(struct job *j) {
-        if (j->timer && timer_enabled(j->timer))
-                j->project->m->n_armed--;
-        j->timer = sd_event_source_disable_unref(j->timer);
-        http_request_cancel(TAKE_PTR(j->req));
-        if (j->queued)
-                job_unqueue(j->project->m, j);
-        if (j->parked)
-                job_unpark(j);
-}
-
 static void watch_remove(struct watch *w) {
         struct mproject *p = w->job.project;
 
@@ -173,296 +56,10 @@ static void watch_remove(struct watch *w) {
         free(w);
 }
 
-static struct maccount *job_account(struct job *j) {
-        return j->project->account;
-}
-
-static const char *job_describe(struct job *j, char buf[static 256]) {
-        if (j->kind == JOB_LIST)
-                snprintf(buf, 256, "list of project %lld", (long long) j->project->cfg->id);
-        else
-                snprintf(buf, 256, "%s (project %lld)", container_of(j, struct watch, job)->name,
-                         (long long) j->project->cfg->id);
-        return buf;
-}
-
-static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-/* Runs the job after delay; sd-event may coalesce wake-ups within a small accuracy window. */
-static void job_arm(struct job *j, usec_t delay) {
-        struct monitor *m = j->project->m;
-        usec_t accuracy = MIN(MAX(delay / 50, USEC_PER_MSEC), 500 * USEC_PER_MSEC);
-        bool was_armed = j->timer && timer_enabled(j->timer);
-        int r;
-
-        if (j->timer) {
-                r = sd_event_source_set_time_relative(j->timer, delay);
-                if (r >= 0)
-                        r = sd_event_source_set_time_accuracy(j->timer, accuracy);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
-        } else {
-                r = sd_event_add_time_relative(m->event, &j->timer, CLOCK_MONOTONIC, delay, accuracy,
-                                               on_job_timer, j);
-                if (r >= 0)
-                        (void) sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
-        }
-        if (r < 0)
-                log_error_errno(r, "Failed to arm a poll timer: %m");
-        if (!was_armed && j->timer && timer_enabled(j->timer))
-                m->n_armed++;
-}
-
-static bool job_pending(const struct job *j) {
-        return j->req || j->queued || j->parked || (j->timer && timer_enabled(j->timer));
-}
-
-static void job_park(struct job *j) {
-        j->parked = true;
-        TAILQ_INSERT_TAIL(&job_account(j)->parked, j, link);
-}
-
-static void job_unpark(struct job *j) {
-        TAILQ_REMOVE(&job_account(j)->parked, j, link);
-        j->parked = false;
-}
-
-static void job_enqueue(struct monitor *m, struct job *j) {
-        j->queued = true;
-        TAILQ_INSERT_TAIL(&m->queue, j, link);
-}
-
-static void job_unqueue(struct monitor *m, struct job *j) {
-        TAILQ_REMOVE(&m->queue, j, link);
-        j->queued = false;
-}
-
-static bool account_backing_off(const struct maccount *a) {
-        return a->backoff_started != 0;
-}
-
-/* While its account backs off, a job waits in the account's parked list; once the backoff timer
- * has fired, the first job to go (parked or not) is the one request that probes the API. */
-static bool job_held(struct job *j) {
-        struct maccount *a = job_account(j);
-
-        if (!account_backing_off(a) || j->project->m->once)
-                return false;
-        if (!timer_enabled(a->backoff_timer) && (!a->probe || a->probe == j)) {
-                a->probe = j;
-                return false;
-        }
-        job_park(j);
-        return true;
-}
-
-static void job_start(struct job *j);
-
-static void run_queue(struct monitor *m) {
-        while (!TAILQ_EMPTY(&m->queue) && m->in_flight < m->cfg->max_in_flight) {
-                struct job *j = TAILQ_FIRST(&m->queue);
-                job_unqueue(m, j);
-                if (!job_held(j))
-                        job_start(j);
-        }
-}
-
-static void job_due(struct job *j) {
-        struct monitor *m = j->project->m;
-
-        if (j->req || j->queued || j->parked)
-                return;
-        if (job_held(j))
-                return;
-        if (m->in_flight >= m->cfg->max_in_flight) {
-                job_enqueue(m, j);
-                return;
-        }
-        job_start(j);
-}
-
-static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct job *j = userdata;
-
-        j->project->m->n_armed--;
-        job_due(j);
-        return 0;
-}
-
-static void emit(struct monitor *m, struct event_list *l) {
+void emit(struct monitor *m, struct event_list *l) {
         if (l->n > 0)
                 m->dirty = true;
         event_list_move(&m->events, l);
-}
-
-static void unpark_all(struct maccount *a) {
-        struct monitor *m = a->m;
-        usec_t spread = MIN(m->cfg->fast_interval, USEC_PER_SEC);
-
-        while (!TAILQ_EMPTY(&a->parked)) {
-                struct job *j = TAILQ_FIRST(&a->parked);
-                job_unpark(j);
-                job_arm(j, random_below(spread));
-        }
-}
-
-static int on_backoff_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct maccount *a = userdata;
-        struct job *j = TAILQ_FIRST(&a->parked);
-
-        /* One request probes the API; the others wait for its verdict. With nothing parked, the
-         * next job to come due probes (job_held). */
-        if (!j || a->probe)
-                return 0;
-        job_unpark(j);
-        a->probe = j;
-        job_start(j);
-        return 0;
-}
-
-/* The probe went away before its verdict (its deployment is no longer watched): another
- * job probes now. */
-static void account_probe_lost(struct maccount *a) {
-        a->probe = NULL;
-        if (account_backing_off(a) && !timer_enabled(a->backoff_timer)) {
-                (void) sd_event_source_set_time_relative(a->backoff_timer, 0);
-                (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
-        }
-}
-
-/* A success ends the account's backoff only if its request started after the backoff did: an
- * answer to a request sent before a 429 does not lift that 429's Retry-After. */
-static void account_success(struct maccount *a, const struct job *j) {
-        struct monitor *m = a->m;
-        struct event_list l = {};
-        bool was_failing = a->rounds > 0 || a->api.unreachable;
-
-        a->object_failed = NULL;
-        if (!was_failing || (account_backing_off(a) && a->probe != j && j->started < a->backoff_started))
-                return;
-        diff_api_success(&a->api, a->cfg->name, a->cfg->url, now_usec(CLOCK_REALTIME), &l);
-        emit(m, &l);
-        if (a->rounds > 0)
-                log_info("API %s answers again", a->cfg->name);
-        a->rounds = 0;
-        a->backoff_started = 0;
-        a->probe = NULL;
-        (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_OFF);
-        m->dirty = true;
-        unpark_all(a);
-}
-
-/* A retryable failure: the job waits for the account's backoff to end. Failures of requests
- * that started before the current round count once, as the outage they all saw. */
-static void account_failure(struct maccount *a, struct job *j, const struct api_error *err) {
-        struct monitor *m = a->m;
-        struct event_list l = {};
-        usec_t now = now_usec(CLOCK_MONOTONIC), delay;
-        usec_t imposed = MIN(err->retry_after, API_RETRY_AFTER_MAX);
-        char b[32], what[256];
-
-        if (account_backing_off(a) && a->probe != j && j->started < a->backoff_started) {
-                /* The same outage, but a Retry-After it brings still holds (unless the probe
-                 * already went: its verdict decides). */
-                usec_t due = 0;
-                if (imposed > 0 && timer_enabled(a->backoff_timer) &&
-                    sd_event_source_get_time(a->backoff_timer, &due) >= 0 && now + imposed > due)
-                        (void) sd_event_source_set_time(a->backoff_timer, now + imposed);
-                job_park(j);
-                return;
-        }
-        a->rounds++;
-        a->probe = NULL;
-        /* A silence the API imposes for longer than unreachable_after polls at the interval
-         * would take blinds the monitor as much as an outage: it is reported as one at once. */
-        if (imposed > (usec_t) m->cfg->unreachable_after * m->cfg->interval)
-                a->api.failures = MAX(a->api.failures, m->cfg->unreachable_after - 1);
-        diff_api_failure(&m->params, &a->api, a->cfg->name, a->cfg->url, err, now_usec(CLOCK_REALTIME), &l);
-        emit(m, &l);
-        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), a->rounds, imposed);
-        log_full(a->rounds == 1 ? LOG_NOTICE : LOG_DEBUG, "Poll of %s failed: %s; API %s paused for %s%s",
-                 job_describe(j, what), strempty(err->summary), a->cfg->name, format_duration(b, delay),
-                 err->retry_after > imposed ? " (its Retry-After capped)" : "");
-        a->backoff_started = now;
-        (void) sd_event_source_set_time_relative(a->backoff_timer, delay);
-        (void) sd_event_source_set_enabled(a->backoff_timer, SD_EVENT_ONESHOT);
-        m->dirty = true;
-        job_park(j);
-}
-
-/* Whether a get-one's failure that speaks of its own deployment (a 500, an unusable body) is
- * rather evidence against the account: it is that deployment's first, and the account is
- * backing off already, or another deployment's first failure came before it with nothing of the
- * account succeeding in between. A deployment that keeps failing is never evidence: with a
- * success between two failures, the API evidently answers. */
-static bool object_failure_is_account(const struct maccount *a, const struct watch *w) {
-        if (w->failures > 0)
-                return false;
-        return account_backing_off(a) || (a->object_failed && a->object_failed != &w->job);
-}
-
-/* A deployment that fails on its own is its own problem: reported once, retried with its own
- * backoff (capped at the interval), while the rest of the account is polled as usual. */
-static void watch_failure(struct watch *w, const struct api_error *err) {
-        struct maccount *a = w->job.project->account;
-        struct monitor *m = a->m;
-        char b[32], what[256];
-        usec_t delay;
-
-        if (w->failures == 0)
-                a->object_failed = &w->job;
-        if (a->probe == &w->job)
-                account_probe_lost(a);
-        w->failures++;
-        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), w->failures,
-                              MIN(err->retry_after, API_RETRY_AFTER_MAX));
-        log_full(w->failure_reported ? LOG_DEBUG : LOG_WARNING,
-                 "Poll of %s failed: %s; retried on its own, the API answers for the others",
-                 job_describe(&w->job, what), strempty(err->summary));
-        w->failure_reported = true;
-        log_debug("Next poll of %s in %s", what, format_duration(b, delay));
-        job_arm(&w->job, delay);
-}
-
-/* Any answer but a retryable failure ends a deployment's own failures. */
-static void watch_answered(struct watch *w, enum api_outcome o) {
-        char what[256];
-
-        if (w->failure_reported && (o == API_OK || o == API_NOT_FOUND))
-                log_info("Poll of %s succeeds again after %u failed polls", job_describe(&w->job, what), w->failures);
-        w->failures = 0;
-        w->failure_reported = false;
-}
-
-static usec_t stable_delay(const struct monitor *m) {
-        return jitter(m->cfg->interval, 0.1);
-}
-
-/* The next regular poll of something last polled at started: within the last tenth of the
- * interval before started + interval, so that the jitter spreads polls without ever making a
- * stable deployment wait longer than interval (the timer's 2 % accuracy window included). */
-static usec_t stable_delay_since(const struct monitor *m, usec_t started) {
-        usec_t interval = m->cfg->interval;
-        usec_t period = interval - interval / 50 - random_below(interval / 12 + 1);
-        usec_t elapsed = now_usec(CLOCK_MONOTONIC) - MIN(started, now_usec(CLOCK_MONOTONIC));
-
-        return period > elapsed ? period - elapsed : 0;
-}
-
-static usec_t fast_delay(const struct monitor *m) {
-        return jitter(m->cfg->fast_interval, 0.05);
-}
-
-static void watch_reschedule(struct watch *w) {
-        struct monitor *m = w->job.project->m;
-
-        if (m->once)
-                return;
-        if (watch_state_wants_fast(&w->state))
-                job_arm(&w->job, fast_delay(m));
-        else if (!w->job.project->cfg->all || w->state.gone)
-                job_arm(&w->job, stable_delay_since(m, w->job.started));
-        /* else: a "*" project's list covers it every interval */
 }
 
 static void observe(struct watch *w, const struct deployment *d, struct event_list *l) {
@@ -503,14 +100,6 @@ static void project_auth(struct mproject *p, bool ok, const struct api_error *er
 static void account_count(struct maccount *a, const struct poll_result *res) {
         a->requests[res->outcome]++;
         metrics_histogram_observe(&a->duration, (double) res->elapsed / USEC_PER_SEC);
-}
-
-static void job_finished(struct job *j) {
-        struct monitor *m = j->project->m;
-
-        j->req = NULL;
-        m->in_flight--;
-        run_queue(m);
 }
 
 static void on_get_done(struct poll_result *res, void *userdata) {
@@ -790,7 +379,7 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                 job_arm(&p->job, stable_delay(m));
 }
 
-static void job_start(struct job *j) {
+void job_start(struct job *j) {
         struct mproject *p = j->project;
         struct monitor *m = p->m;
         int r;

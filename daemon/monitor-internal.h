@@ -1,0 +1,119 @@
+/* Private to the poller (monitor.c, schedule.c): its types, and what each file offers the other.
+ * monitor.c owns the watches and observations; schedule.c times the jobs and backs off. */
+#pragma once
+
+#include <sys/queue.h>
+
+#include "monitor.h"
+#include "poll.h"
+
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
+
+enum job_kind {
+        JOB_GET,
+        JOB_LIST,
+};
+
+struct job {
+        enum job_kind kind;
+        struct mproject *project;
+        sd_event_source *timer;
+        struct http_request *req;
+        usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
+        TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
+        bool queued;
+        bool parked;
+};
+
+TAILQ_HEAD(job_list, job);
+
+struct watch {
+        struct job job;
+        char *name;
+        struct watch_state state;
+        uint64_t obs_seq;         /* bumped by every observation applied */
+        uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */
+        uint64_t digest_seq;      /* 0: no digest */
+        usec_t observed_at;       /* start of the request whose observation was applied last */
+        usec_t observed_realtime; /* when it was applied, for /metrics */
+        uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
+        usec_t last_poll;         /* CLOCK_REALTIME */
+        char *last_error;
+        unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
+        bool failure_reported;    /* watch_failure said it fails on its own */
+        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
+};
+
+struct maccount {
+        struct monitor *m;
+        const struct account *cfg;
+        struct api_state api;
+        unsigned rounds;          /* backoff rounds since the last success */
+        usec_t backoff_started;   /* CLOCK_MONOTONIC; 0 when not backing off */
+        sd_event_source *backoff_timer;
+        struct job_list parked;
+        struct job *probe;
+        struct job *object_failed; /* the last get-one that failed on its own, if nothing of the
+                                    * account succeeded since (compared, never followed) */
+        uint64_t requests[_API_OUTCOME_MAX]; /* for /metrics */
+        struct metrics_histogram duration;
+};
+
+struct mproject {
+        struct job job;           /* JOB_LIST for "*" projects */
+        struct monitor *m;
+        const struct project *cfg;
+        struct maccount *account;
+        void *by_name;            /* tsearch(3) root of struct watch, by name */
+        TAILQ_HEAD(, watch) watches;
+        bool auth_failed;
+        uint64_t cycle;
+        uint64_t offset;
+        unsigned pages;
+        char *last_error;         /* list failures */
+        bool list_failed;
+        struct page_memo *memos;  /* by page number */
+        size_t n_memos;
+        usec_t cycle_started;     /* CLOCK_MONOTONIC start of the current list cycle's first page */
+};
+
+struct monitor {
+        sd_event *event;
+        struct http_client *http;
+        const struct config *cfg;
+        struct diff_params params;
+        struct maccount *accounts;
+        size_t n_accounts;
+        struct mproject *projects;
+        size_t n_projects;
+        struct job_list queue;
+        unsigned in_flight;
+        size_t n_armed;           /* job timers enabled */
+        bool once;
+        struct event_list events;
+        bool dirty;
+};
+
+/* monitor.c */
+void emit(struct monitor *m, struct event_list *l);
+void job_start(struct job *j);
+
+/* schedule.c: jobs' timers, the run queue, account backoff, deployments' own failures */
+void job_stop(struct job *j);
+const char *job_describe(struct job *j, char buf[static 256]);
+void job_arm(struct job *j, usec_t delay);
+bool job_pending(const struct job *j);
+void job_park(struct job *j);
+void job_finished(struct job *j);
+bool account_backing_off(const struct maccount *a);
+int on_backoff_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void account_probe_lost(struct maccount *a);
+void account_success(struct maccount *a, const struct job *j);
+void account_failure(struct maccount *a, struct job *j, const struct api_error *err);
+bool object_failure_is_account(const struct maccount *a, const struct watch *w);
+void watch_failure(struct watch *w, const struct api_error *err);
+void watch_answered(struct watch *w, enum api_outcome o);
+usec_t stable_delay(const struct monitor *m);
+usec_t stable_delay_since(const struct monitor *m, usec_t started);
+usec_t fast_delay(const struct monitor *m);
+void watch_reschedule(struct watch *w);
