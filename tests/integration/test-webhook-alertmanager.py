@@ -73,8 +73,10 @@ def main(t):
              "then resolved, same labels")
         t.ok(resolved["alerts"][0]["endsAt"] > resolved["alerts"][0]["startsAt"], "with an endsAt after its start")
         for i, c in enumerate(confs):
-            s = iw.wait_until(lambda: (lambda s: s if s["backlog"] == 0 else None)(h.webhook_status(c, "am")), 10,
-                              "--status to show the backlog delivered")
+            # --status reads state.json, where delivery figures arrive by the lazy save (about a
+            # second after the answer): wait for both deliveries, not only for an empty backlog.
+            s = iw.wait_until(lambda: (lambda s: s if s["backlog"] == 0 and s["delivered"] >= 2 else None)(
+                h.webhook_status(c, "am")), 10, "--status to show both deliveries")
             t.ok(s["delivered"] == 2 and s["dropped"] == 0 and s["last_result"] == "HTTP 200",
                  "instance %d: Alertmanager accepted firing and resolved" % (i + 1), s)
         for i, d in enumerate(daemons):
