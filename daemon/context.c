@@ -459,7 +459,7 @@ void context_prepare(struct context *x, const struct event_list *l) {
 
         for (size_t i = 0; i < l->n; i++) {
                 const struct event *e = l->items[i];
-                int64_t region = tail_region(x, e);
+                int64_t region = e->finished ? -1 : tail_region(x, e);
                 struct tail *t;
 
                 if (region < 0)
@@ -473,7 +473,7 @@ void context_prepare(struct context *x, const struct event_list *l) {
         for (size_t i = 0; i < l->n; i++) {
                 const struct event *e = l->items[i];
                 struct directory *d = find_directory(x, e->account);
-                if (d && capacity_region(e))
+                if (d && !e->finished && capacity_region(e))
                         fetch_capacity(d, now);
         }
 }
@@ -568,8 +568,10 @@ void context_finish(struct context *x, struct event_list *l) {
                 struct event *e = l->items[i];
                 const char *ids = event_get(e, "regions");
 
-                if (!e->deployment)
+                /* Events committed again (an etcd write or a save that failed) are final already. */
+                if (!e->deployment || e->finished)
                         continue;
+                e->finished = true;
                 name_region(x, e);
                 /* alert.* carry the error regions as "7,1"; alert.firing's region_id is the first. */
                 if (ids && *ids &&

@@ -57,6 +57,7 @@ struct event {
         char *message;            /* one human line */
         struct event_field *fields;
         size_t n_fields;
+        bool finished;            /* completed by the context (context_finish): not again */
 };
 
 struct event *event_new(enum event_type type, usec_t time, const char *account, int64_t project_id,
