@@ -259,6 +259,13 @@ static void retry_store(struct manager *m) {
         (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_ONESHOT);
 }
 
+static bool retry_pending(struct manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(m->store_retry, &enabled);
+        return enabled != SD_EVENT_OFF;
+}
+
 static void on_stored(int r, const char *error, void *userdata) {
         struct manager *m = userdata;
         struct event_list l = {};
@@ -365,6 +372,10 @@ static int commit(struct manager *m, bool now) {
                 return 0;
         /* The discovery of 10,000 deployments would otherwise hold them all in memory. */
         if (!now && m->pending.n < PENDING_MAX && save_postponed(m))
+                return 0;
+        /* After a write that failed, the retry timer commits (on_store_retry): not every loop
+         * iteration before it. */
+        if (!now && retry_pending(m))
                 return 0;
         /* One write to etcd at a time, none while the state is read from it; the completion of
          * the write commits what came meanwhile. */
