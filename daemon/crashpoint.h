@@ -7,3 +7,8 @@
 #pragma once
 
 void crashpoint(const char *where);
+
+/* Test-only failures, the same way: 0 in inferwatchd; in the test build a negative errno (-EIO)
+ * at the calls of faultpoint(WHERE) that $INFERWATCH_FAULT names ("save": the write of
+ * state.json, "sync": the sync of the webhook spools). */
+int faultpoint(const char *where);

@@ -164,8 +164,8 @@ static void update_status(struct manager *m) {
 
 /* Writes state.json: the current state with its outbox, the events of this batch. Only
  * commit() calls it. ret (optional) gets the state as written (a view: use it before anything
- * changes), for the etcd store of a leader. */
-static void save_state(struct manager *m, sd_id128_t batch, struct saved_state *ret) {
+ * changes), for the etcd store of a leader. Returns state_save()'s result, logged. */
+static int save_state(struct manager *m, sd_id128_t batch, struct saved_state *ret) {
         usec_t started = now_usec(CLOCK_MONOTONIC);
         struct saved_state s;
         int r;
@@ -185,6 +185,7 @@ static void save_state(struct manager *m, sd_id128_t batch, struct saved_state *
                 saved_state_done(&s);
         m->last_save = now_usec(CLOCK_MONOTONIC);
         m->save_gap = MIN(MAX(10 * (m->last_save - started), SAVE_GAP_MIN), SAVE_GAP_MAX);
+        return r;
 }
 
 /* Whether a save due now must wait for the end of the gap after the last one (the timer then
@@ -254,6 +255,8 @@ static void collect(struct manager *m) {
 static int commit(struct manager *m, bool now);
 static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata);
 
+/* The next commit, a second from now: after an etcd write or a save of state.json that failed
+ * (on_store_retry). */
 static void retry_store(struct manager *m) {
         (void) sd_event_source_set_time_relative(m->store_retry, USEC_PER_SEC);
         (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_ONESHOT);
@@ -388,7 +391,13 @@ static int commit(struct manager *m, bool now) {
                 abort();
         if (m->store)
                 return store_commit(m, batch);
-        save_state(m, batch, NULL);
+        if (save_state(m, batch, NULL) < 0) {
+                /* Nothing of this batch is on disk: nothing of it is fed either (a restart would
+                 * detect it again, under new ids). The events stay pending, the state dirty, and
+                 * the commit is tried again a second later, with what came meanwhile. */
+                retry_store(m);
+                return 0;
+        }
         m->state_dirty = false;
         feed(m, &m->pending, batch);
         /* The delivery figures saved are those from before the feed (spooled, dropped by the

@@ -296,8 +296,9 @@ static int write_state_to(FILE *f, const void *userdata) {
 
 int state_save(const char *dir, const struct saved_state *s) {
         _cleanup_free_ char *path = state_path(dir);
+        int r = faultpoint("save");
 
-        return write_file_atomic_with(path, 0600, write_state_to, s);
+        return r < 0 ? r : write_file_atomic_with(path, 0600, write_state_to, s);
 }
 
 /* ---- reading: types are checked, a missing member takes its zero value ---- */

@@ -1,6 +1,9 @@
 /* The crash hooks of the test build (see daemon/crashpoint.h). INFERWATCH_CRASHPOINT=WHERE:N
  * kills the daemon with SIGKILL at the Nth call of crashpoint(WHERE) ("spool", "state",
- * "journal", "fed"; "any" counts every call). Unset, nothing happens. */
+ * "journal", "fed"; "any" counts every call). Unset, nothing happens.
+ * INFERWATCH_FAULT=WHERE:N, WHERE:N-M or WHERE:N- makes faultpoint(WHERE) ("save", "sync") fail
+ * with -EIO at its Nth call, its Nth to Mth, or its Nth and every later one. */
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,4 +28,20 @@ void crashpoint(const char *where) {
                 return;
         if (++calls == strtoul(colon + 1, NULL, 10))
                 (void) raise(SIGKILL);
+}
+
+int faultpoint(const char *where) {
+        static unsigned long calls;
+        const char *spec = getenv("INFERWATCH_FAULT"), *colon;
+        unsigned long from, to;
+        char *end;
+
+        if (!spec || !(colon = strchr(spec, ':')) ||
+            !(strncmp(spec, where, (size_t) (colon - spec)) == 0 && where[colon - spec] == '\0'))
+                return 0;
+        from = to = strtoul(colon + 1, &end, 10);
+        if (*end == '-')
+                to = end[1] ? strtoul(end + 1, NULL, 10) : (unsigned long) -1;
+        calls++;
+        return calls >= from && calls <= to ? -EIO : 0;
 }
