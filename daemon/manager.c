@@ -215,16 +215,19 @@ static void save_lazily(struct manager *m) {
 }
 
 /* Hands a committed batch's events to the sinks: every webhook spool that wants them (made
- * durable together), then the journal; then notes the batch as fed. Empties l. What the spool
+ * durable together), then the journal; then notes the batch as fed, unless the spools could not
+ * be synced (the next start then feeds it again, with the same ids). Empties l. What the spool
  * limits dropped meanwhile (webhook.dropped, for the journal only: no webhook takes it) is
  * logged with the batch: the spool files are gone already, so no state is ahead of it. */
 static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
+        bool durable = true;
+
         if (m->webhooks && l->n > 0) {
                 for (size_t i = 0; i < l->n; i++) {
                         webhooks_offer(m->webhooks, l->items[i]);
                         crashpoint("spool");
                 }
-                webhooks_commit(m->webhooks);
+                durable = webhooks_commit(m->webhooks) >= 0;
                 webhooks_take_events(m->webhooks, l);
         }
         for (size_t i = 0; i < l->n; i++) {
@@ -233,7 +236,8 @@ static void feed(struct manager *m, struct event_list *l, sd_id128_t batch) {
                 crashpoint("journal");
         }
         crashpoint("fed");
-        (void) state_save_fed(m->config->state_directory, batch);
+        if (durable)
+                (void) state_save_fed(m->config->state_directory, batch);
         event_list_clear(l);
 }
 

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "crashpoint.h"
 #include "log.h"
 #include "sign.h"
 #include "spool.h"
@@ -499,7 +500,7 @@ void webhooks_offer(struct webhooks *w, const struct event *e) {
         }
 }
 
-void webhooks_commit(struct webhooks *w) {
+int webhooks_commit(struct webhooks *w) {
         usec_t now = now_usec(CLOCK_REALTIME);
         int r;
 
@@ -515,11 +516,14 @@ void webhooks_commit(struct webhooks *w) {
                         report_dropped(s, dropped, "spool over its size or age limit");
                 }
         }
-        r = spool_sync(w->spools, w->n_sinks);
+        r = faultpoint("sync");
+        if (r >= 0)
+                r = spool_sync(w->spools, w->n_sinks);
         if (r < 0)
                 log_warning_errno(r, "Failed to sync the webhook spools: %m");
         for (size_t i = 0; i < w->n_sinks; i++)
                 kick(&w->sinks[i]);
+        return r < 0 ? r : 0;
 }
 
 void webhooks_take_events(struct webhooks *w, struct event_list *out) {

@@ -27,8 +27,9 @@ bool webhook_accepts(const struct webhook *cfg, const struct event *e);
 
 /* Spools e for every webhook that accepts it. */
 void webhooks_offer(struct webhooks *w, const struct event *e);
-/* Makes the spooled events durable, applies the spool bounds, starts deliveries. */
-void webhooks_commit(struct webhooks *w);
+/* Makes the spooled events durable, applies the spool bounds, starts deliveries. Returns 0, or
+ * the negative errno of a sync that failed (logged): the events are then not known durable. */
+int webhooks_commit(struct webhooks *w);
 /* Events the webhooks themselves produced (webhook.dropped, webhook.disabled), for the log. */
 void webhooks_take_events(struct webhooks *w, struct event_list *out);
 

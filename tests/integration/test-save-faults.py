@@ -125,6 +125,7 @@ def main(t):
         t.skip_all("%s is not built" % BINARY)
     every_save_fails(t)
     saves_fail_for_a_while(t)
+    every_sync_fails(t)
 
 
 iw.run(main)
