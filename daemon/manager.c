@@ -621,6 +621,10 @@ static void start_leading(struct manager *m, struct saved_state *s) {
                 m->monitor = monitor_free(m->monitor);
                 m->webhooks = webhooks_free(m->webhooks);
                 m->context = context_free(m->context);
+                /* Nothing can be committed without a poller, and the outbox stays in etcd for
+                 * the next leader: let another member lead (on_deposed drops the rest). */
+                cluster_member_abdicate(m->cluster, "cannot start polling");
+                return;
         }
         feed_replay(m);
         m->state_dirty = true;
