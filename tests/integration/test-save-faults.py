@@ -43,14 +43,20 @@ def delivered_discoveries(sink):
     return out
 
 
+def configure(sim, sink):
+    """(a new state directory, a configuration watching DEPLOYMENTS with one webhook to sink)."""
+    state = iw.tmpdir("state-")
+    return state, h.config(sim, state, [{"id": 1, "deployments": DEPLOYMENTS}],
+                           [h.webhook("hook", sink.hook_url(), secret="k")])
+
+
 def scenario():
     return {"deployments": [{"project_id": 1, "name": n} for n in DEPLOYMENTS]}
 
 
 def every_save_fails(t):
-    state = iw.tmpdir("state-")
     with iw.Sim(scenario()) as sim, iw.Sink(secret="k") as sink:
-        conf = h.config(sim, state, [{"id": 1, "deployments": DEPLOYMENTS}], [h.webhook("hook", sink.hook_url(), secret="k")])
+        state, conf = configure(sim, sink)
         first = daemon(conf, "save:1-")
         iw.wait_until(lambda: all(sim.counters()["by_deployment"].get("1/" + n, 0) >= 1 for n in DEPLOYMENTS), 20,
                       "both deployments polled", interval=0.1)
@@ -78,9 +84,8 @@ def every_save_fails(t):
 
 
 def saves_fail_for_a_while(t):
-    state = iw.tmpdir("state-")
     with iw.Sim(scenario()) as sim, iw.Sink(secret="k") as sink:
-        conf = h.config(sim, state, [{"id": 1, "deployments": DEPLOYMENTS}], [h.webhook("hook", sink.hook_url(), secret="k")])
+        state, conf = configure(sim, sink)
         d = daemon(conf, "save:1-3")
         iw.wait_until(lambda: len(discovered(d)) == len(DEPLOYMENTS), 20, "the discoveries, once a save succeeds",
                       interval=0.1)
@@ -97,9 +102,8 @@ def saves_fail_for_a_while(t):
 
 
 def every_sync_fails(t):
-    state = iw.tmpdir("state-")
     with iw.Sim(scenario()) as sim, iw.Sink(secret="k") as sink:
-        conf = h.config(sim, state, [{"id": 1, "deployments": DEPLOYMENTS}], [h.webhook("hook", sink.hook_url(), secret="k")])
+        state, conf = configure(sim, sink)
         first = daemon(conf, "sync:1-")
         iw.wait_until(lambda: len(discovered(first)) == len(DEPLOYMENTS), 20, "the discoveries", interval=0.1)
         h.stop(t, first, "the daemon whose spool syncs fail")
