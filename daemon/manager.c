@@ -317,7 +317,9 @@ static int store_commit(struct manager *m, sd_id128_t batch) {
         event_list_move(&m->inflight, &m->pending);
         m->inflight_batch = batch;
         m->state_dirty = false;
-        r = cluster_store_commit(m->store, &s, &m->inflight, batch, drop, key, rev, on_stored, m);
+        r = faultpoint("store");
+        if (r >= 0)
+                r = cluster_store_commit(m->store, &s, &m->inflight, batch, drop, key, rev, on_stored, m);
         saved_state_done(&s);
         if (r < 0)
                 on_stored(r, "the write could not start", m);

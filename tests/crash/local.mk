@@ -7,5 +7,5 @@ tests_crash_inferwatchd_crashpoints_LDADD = $(INFERWATCH_LIBS)
 TESTS += tests/integration/test-crash-consistency.py
 EXTRA_DIST += tests/integration/test-crash-consistency.py
 # The same build's fault hooks (INFERWATCH_FAULT): a save of state.json or a spool sync that fails.
-TESTS += tests/integration/test-save-faults.py
-EXTRA_DIST += tests/integration/test-save-faults.py
+TESTS += tests/integration/test-save-faults.py tests/integration/test-ha-store-retry.py
+EXTRA_DIST += tests/integration/test-save-faults.py tests/integration/test-ha-store-retry.py
