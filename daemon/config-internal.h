@@ -115,6 +115,8 @@ const config_setting_t *member(const struct scope *sc, const char *key);
 char *member_path(const struct scope *sc, const char *key);
 /* The member called key and its PATH for messages; NULL when absent. */
 const config_setting_t *lookup(const struct scope *sc, const char *key, char **ret_path);
+int lookup_string(const struct scope *sc, const char *key, const config_setting_t **ret_setting,
+                  char **ret_path, const char **ret);
 /* "PATH: " or "" at the top level, to prefix messages about the group itself. */
 const char *scope_prefix(const struct scope *sc, char **buf);
 

@@ -309,6 +309,20 @@ const config_setting_t *lookup(const struct scope *sc, const char *key, char **r
         return s;
 }
 
+/* The string member called key: 0 when absent, 1 with *ret_setting, *ret_path and *ret set, or
+ * -EINVAL after reporting that it is not a string. */
+int lookup_string(const struct scope *sc, const char *key, const config_setting_t **ret_setting,
+                  char **ret_path, const char **ret) {
+        const config_setting_t *s = lookup(sc, key, ret_path);
+
+        if (!s)
+                return 0;
+        if (value_string(sc->l, s, *ret_path, ret) < 0)
+                return -EINVAL;
+        *ret_setting = s;
+        return 1;
+}
+
 /* "PATH: " or "" at the top level, to prefix messages about the group itself. */
 const char *scope_prefix(const struct scope *sc, char **buf) {
         *buf = sc->path ? xasprintf("%s: ", sc->path) : NULL;
@@ -344,13 +358,12 @@ int get_units(const struct scope *sc, const char *key, const struct unit_kind *k
 /* Secret sources (key_file, ...) do not echo a bad value: users do paste keys into the wrong key. */
 int get_path(const struct scope *sc, const char *key, bool echo, char **ret) {
         _cleanup_free_ char *path = NULL, *q = NULL;
-        const config_setting_t *s = lookup(sc, key, &path);
+        const config_setting_t *s = NULL;
         const char *v = NULL;
+        int r = lookup_string(sc, key, &s, &path, &v);
 
-        if (!s)
-                return 0;
-        if (value_string(sc->l, s, path, &v) < 0)
-                return -EINVAL;
+        if (r <= 0)
+                return r;
         if (v[0] != '/') {
                 if (echo) {
                         q = cescape(v);
@@ -372,13 +385,12 @@ bool name_valid(const char *s, size_t max) {
 
 int get_name(const struct scope *sc, const char *key, char **ret) {
         _cleanup_free_ char *path = NULL, *q = NULL;
-        const config_setting_t *s = lookup(sc, key, &path);
+        const config_setting_t *s = NULL;
         const char *v = NULL;
+        int r = lookup_string(sc, key, &s, &path, &v);
 
-        if (!s)
-                return 0;
-        if (value_string(sc->l, s, path, &v) < 0)
-                return -EINVAL;
+        if (r <= 0)
+                return r;
         if (!name_valid(v, NAME_LEN_MAX)) {
                 q = cescape(v);
                 report_error(sc->l, s,
@@ -476,14 +488,13 @@ const char *url_problem(const char *url, bool api, struct url_info *ret) {
 
 int get_url(const struct scope *sc, const char *key, bool api, char **ret) {
         _cleanup_free_ char *path = NULL, *url = NULL, *q = NULL;
-        const config_setting_t *s = lookup(sc, key, &path);
+        const config_setting_t *s = NULL;
         struct url_info info;
         const char *v = NULL, *problem;
+        int r = lookup_string(sc, key, &s, &path, &v);
 
-        if (!s)
-                return 0;
-        if (value_string(sc->l, s, path, &v) < 0)
-                return -EINVAL;
+        if (r <= 0)
+                return r;
         /* Never echo the URL: webhook URLs (Slack's, for one) are credentials themselves. */
         problem = url_problem(v, api, &info);
         if (problem) {

@@ -146,13 +146,12 @@ static int parse_format(struct section_ctx *ctx, const struct config_key *k, voi
         const struct scope *sc = &ctx->sc;
         struct webhook *w = obj;
         _cleanup_free_ char *path = NULL, *q = NULL;
-        const config_setting_t *s = lookup(sc, k->key, &path);
+        const config_setting_t *s = NULL;
         const char *v = NULL;
+        int r = lookup_string(sc, k->key, &s, &path, &v);
 
-        if (!s)
-                return 0;
-        if (value_string(sc->l, s, path, &v) < 0)
-                return -EINVAL;
+        if (r <= 0)
+                return r;
         for (int f = 0; f < _WEBHOOK_FORMAT_MAX; f++)
                 if (streq(v, webhook_format_table[f])) {
                         w->format = f;
