@@ -134,10 +134,11 @@ static void on_observed(int r, struct json_object *resp, const char *error, void
 }
 
 static void observe_leader(struct cluster_member *m) {
-        struct json_object *o = json_object_new_object();
+        struct json_object *o;
 
         if (m->observe)
                 return;
+        o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(m->election));
         if (etcd_call(m->etcd, "election/leader", o, 0, on_observed, m, &m->observe) < 0)
                 m->observe = NULL;
