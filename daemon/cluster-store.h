@@ -21,18 +21,24 @@ int cluster_store_new(struct etcd *etcd, const char *prefix, struct cluster_stor
 /* Cancels what is in flight (no callback). NULL-safe. */
 struct cluster_store *cluster_store_free(struct cluster_store *st);
 
+/* The limits of the outbox in etcd, those of a webhook spool (spool_max_size, spool_max_age;
+ * 0: none): a load drops the oldest events beyond them, a commit deletes the oldest batches. */
+void cluster_store_set_limits(struct cluster_store *st, uint64_t max_size, usec_t max_age);
+
 /* r: 0, or -EHOSTUNREACH/-EPROTO (error says why). On success *s is the state (empty when etcd
- * holds none) and *outbox the events of every batch not yet known delivered, oldest first; the
- * callee takes both. */
-typedef void (*cluster_store_loaded_fn)(int r, struct saved_state *s, struct event_list *outbox, const char *error,
-                                        void *userdata);
+ * holds none), *outbox the events of every batch not yet known delivered, oldest first, and
+ * *dropped the older ones beyond the limits; the callee takes all three. The keys are read in
+ * pages of a few values at one revision, so that no answer comes near the size limit. */
+typedef void (*cluster_store_loaded_fn)(int r, struct saved_state *s, struct event_list *outbox,
+                                        struct event_list *dropped, const char *error, void *userdata);
 int cluster_store_load(struct cluster_store *st, cluster_store_loaded_fn done, void *userdata);
 
 /* r: 0 when the whole commit is in etcd, -ESTALE when the fence refused it (this member no
  * longer leads), -EHOSTUNREACH/-EPROTO when etcd did not take it (error says why). */
 typedef void (*cluster_store_done_fn)(int r, const char *error, void *userdata);
 /* Serialises s and events at once, then writes: first, when drop_delivered, the removal of the
- * outboxes of earlier batches (all delivered); then the events of this batch, the changed shards
+ * outboxes of earlier batches (all delivered), else that of the oldest batches beyond the
+ * limits; then the events of this batch, the changed shards
  * and the header, in one transaction when they fit in etcd's request limit, else in several, the
  * events first. One commit at a time. */
 int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, const struct event_list *events,

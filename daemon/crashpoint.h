@@ -10,5 +10,6 @@ void crashpoint(const char *where);
 
 /* Test-only failures, the same way: 0 in inferwatchd; in the test build a negative errno (-EIO)
  * at the calls of faultpoint(WHERE) that $INFERWATCH_FAULT names ("save": the write of
- * state.json, "sync": the sync of the webhook spools, "store": a leader's write to etcd). */
+ * state.json, "sync": the sync of the webhook spools, "store": a leader's write to etcd, "load":
+ * each page of a new leader's read of the state from etcd). */
 int faultpoint(const char *where);

@@ -9,3 +9,6 @@ EXTRA_DIST += tests/integration/test-crash-consistency.py
 # The same build's fault hooks (INFERWATCH_FAULT): a save of state.json or a spool sync that fails.
 TESTS += tests/integration/test-save-faults.py tests/integration/test-ha-store-retry.py
 EXTRA_DIST += tests/integration/test-save-faults.py tests/integration/test-ha-store-retry.py
+# A leader that cannot read the state from etcd lets another member lead.
+TESTS += tests/integration/test-ha-load-fail.py
+EXTRA_DIST += tests/integration/test-ha-load-fail.py
