@@ -690,6 +690,14 @@ static void on_deposed(void *userdata, const char *why) {
         update_status(m);
 }
 
+/* A cluster.* event: to the journal only, counted with the others. */
+static void on_member_event(void *userdata, const struct event *e) {
+        struct manager *m = userdata;
+
+        m->events[e->type]++;
+        log_event(e);
+}
+
 /* The heartbeat points into the configuration: a new one for c, before the old one is freed. */
 static void renew_heartbeat(struct manager *m, struct config *c) {
         m->heartbeat = heartbeat_free(m->heartbeat);
@@ -856,7 +864,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 /* A follower until etcd says otherwise: config loaded, nothing polled. */
                 m->cluster_config = m->config;
                 r = cluster_member_new(m->event, m->http, &m->cluster_config->cluster,
-                                       &(struct cluster_callbacks) { on_elected, on_deposed }, m, &m->cluster);
+                                       &(struct cluster_callbacks) { on_elected, on_deposed, on_member_event }, m,
+                                       &m->cluster);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set up the cluster membership: %m");
                         goto fail;

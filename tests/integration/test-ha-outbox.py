@@ -1,8 +1,9 @@
 """The outbox in etcd stays bounded while a webhook has a backlog (docs/ha.md): a leader whose
 only webhook fails (503) keeps no more in <prefix>/outbox/ than the spool limits allow
 (spool_max_size 64K here, while the discovery commits 95K of events: the oldest batches go);
-a webhook disabled by 410 Gone is no backlog: the next commit deletes every earlier batch. A real
-etcd member on 127.0.0.1 (skipped without etcd)."""
+a webhook disabled by 410 Gone is no backlog: the next commit deletes every earlier batch. Also:
+the member's cluster.* events are counted in inferwatch_events_total. A real etcd member on
+127.0.0.1 (skipped without etcd)."""
 
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import etcdlib  # noqa: E402
 import hooklib as h  # noqa: E402
+import metricslib as ml  # noqa: E402
 from hooklib import iw  # noqa: E402
 
 COUNT = 250
@@ -38,8 +40,19 @@ def main(t):
                             [h.webhook("hook", sink.hook_url())], interval="2s", spool_max_size="64K")
             conf += 'cluster = { endpoints = [ "%s" ]; name = "a"; prefix = "%s"; lease_ttl = "3s"; };\n' % (
                 etcd.endpoints()[0], PREFIX)
-            d = h.start(conf)
+            d, port = ml.start(conf)
             iw.wait_until(lambda: of_type(d, "cluster.leader_acquired"), 30, "a leads")
+
+            # The member's own events are counted like every other.
+            def counted():
+                samples = ml.parse(ml.scrape(port).body.decode())
+                return ml.value(samples, "inferwatch_events_total", type="cluster.leader_acquired")
+            try:
+                n = iw.wait_until(counted, 20, "cluster.leader_acquired counted", interval=0.2)
+            except TimeoutError:
+                n = counted()
+            t.eq(n, 1.0,
+                 "/metrics: inferwatch_events_total{type=\"cluster.leader_acquired\"} counts the member's event")
 
             iw.wait_until(lambda: len(of_type(d, "deployment.discovered")) == COUNT, 60, "the discovery")
             iw.wait_until(lambda: sink.deliveries(), 20, "a first delivery attempt (503)")
