@@ -23,6 +23,7 @@ EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
 
 # High availability: three daemons on a real 3-member etcd cluster (skipped without etcd).
 HA_TESTS = tests/integration/test-ha.py tests/integration/test-ha-large.py tests/integration/test-ha-start-fail.py
-HA_TESTS += tests/integration/test-ha-outbox.py tests/integration/test-ha-load.py tests/integration/test-ha-tls.py
+HA_TESTS += tests/integration/test-ha-outbox.py tests/integration/test-ha-load.py tests/integration/test-ha-tls.py \
+	tests/integration/test-ha-heartbeat.py
 TESTS += $(HA_TESTS)
 EXTRA_DIST += $(HA_TESTS) tests/integration/etcdlib.py
