@@ -20,6 +20,18 @@ def etcd_binary():
     return shutil.which("etcd") or next((p for p in ("/usr/bin/etcd", "/usr/sbin/etcd") if os.path.exists(p)), None)
 
 
+def require(t):
+    """Skips the test without etcd."""
+    if not etcd_binary():
+        t.skip_all("etcd is not installed (Debian: etcd-server)")
+
+
+def of_type(daemon, t, include_webhook_events=False):
+    """The events of type t the daemon logged."""
+    import hooklib
+    return [e for e in hooklib.events(daemon, include_webhook_events) if e["type"] == t]
+
+
 def _free_ports(n):
     socks = []
     for _ in range(n):
@@ -73,6 +85,14 @@ class Cluster:
         for m in self.names:
             self.start(m, "new")
         iw.wait_until(lambda: all(self.healthy(m) for m in self.names), 60, "etcd members healthy")
+
+    def section(self, member, prefix, **keys):
+        """The cluster section of a member's configuration: every endpoint, lease_ttl 3s, timeout
+        1s, and keys (str values, quoted)."""
+        keys = dict(dict(lease_ttl="3s", timeout="1s"), **keys)
+        return "cluster = { endpoints = [ %s ]; name = \"%s\"; prefix = \"%s\"; %s };\n" % (
+            ", ".join('"%s"' % e for e in self.endpoints()), member, prefix,
+            " ".join('%s = "%s";' % kv for kv in keys.items()))
 
     def endpoints(self):
         return ["%s://127.0.0.1:%d" % (self.scheme, self.client[m]) for m in self.names]

@@ -15,13 +15,8 @@ from hooklib import iw  # noqa: E402
 INTERVAL = 2
 
 
-def of_type(d, t):
-    return [e for e in h.events(d) if e["type"] == t]
-
-
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    etcdlib.require(t)
     etcd = etcdlib.Cluster(1)
     scenario = {"deployments": [{"project_id": 1, "name": "p", "status": "ACTIVE", "regions": [1]}]}
     try:
@@ -30,23 +25,22 @@ def main(t):
                 text = h.config(sim, iw.tmpdir("state-" + member + "-"), [{"id": 1, "deployments": "*"}], [],
                                 interval="%ds" % INTERVAL)
                 text += 'heartbeat = { url = "%s"; timeout = "1s"; };\n' % (sink.url + "/hb/" + member)
-                return text + 'cluster = { endpoints = [ "%s" ]; name = "%s"; prefix = "hb"; lease_ttl = "3s"; ' \
-                    'timeout = "1s"; };\n' % (etcd.endpoints()[0], member)
+                return text + etcd.section(member, "hb")
 
             def pings(member, since=0):
                 return [x for x in sink.deliveries(since) if x["path"] == "/hb/" + member]
 
             a = h.start(conf("a"))
-            iw.wait_until(lambda: of_type(a, "cluster.leader_acquired"), 30, "a leads")
+            iw.wait_until(lambda: etcdlib.of_type(a, "cluster.leader_acquired"), 30, "a leads")
             b = h.start(conf("b"))
-            iw.wait_until(lambda: of_type(b, "monitor.started"), 20, "b started")
+            iw.wait_until(lambda: etcdlib.of_type(b, "monitor.started"), 20, "b started")
             n = len(sink.deliveries())
             iw.wait_until(lambda: len(pings("a", n)) >= 3, 10 * INTERVAL, "three pings of the leader")
             t.eq(pings("b"), [], "the follower pings nothing while the leader pings every interval")
-            t.eq(of_type(b, "cluster.leader_acquired"), [], "(b followed all along)")
+            t.eq(etcdlib.of_type(b, "cluster.leader_acquired"), [], "(b followed all along)")
 
             a.kill()
-            iw.wait_until(lambda: of_type(b, "cluster.leader_acquired"), 30, "b leads")
+            iw.wait_until(lambda: etcdlib.of_type(b, "cluster.leader_acquired"), 30, "b leads")
             m = len(sink.deliveries())
             got = iw.wait_until(lambda: pings("b", m), 10 * INTERVAL, "a ping of the new leader")
             t.eq(got[0]["method"], "GET", "the new leader pings once it has polled")

@@ -15,13 +15,8 @@ from hooklib import iw  # noqa: E402
 BINARY = iw.builddir("tests", "crash", "inferwatchd-crashpoints")
 
 
-def of_type(d, t):
-    return [e for e in h.events(d) if e["type"] == t]
-
-
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    etcdlib.require(t)
     if not os.access(BINARY, os.X_OK):
         t.skip_all("%s is not built" % BINARY)
     etcd = etcdlib.Cluster(1)
@@ -31,14 +26,13 @@ def main(t):
             def conf(member):
                 text = h.config(sim, iw.tmpdir("state-" + member + "-"), [{"id": 1, "deployments": "*"}],
                                 [h.webhook("hook", sink.hook_url(), headers=["X-Member: " + member])], interval="2s")
-                return text + 'cluster = { endpoints = [ "%s" ]; name = "%s"; prefix = "lf"; lease_ttl = "3s"; ' \
-                    'timeout = "1s"; };\n' % (etcd.endpoints()[0], member)
+                return text + etcd.section(member, "lf")
             a = iw.Daemon(conf("a"), ["--log-target=stderr", "--log-format=json"], binary=BINARY,
                           env={"INFERWATCH_FAULT": "load:1-", "INFERWATCH_CRASHPOINT": ""})
-            iw.wait_until(lambda: of_type(a, "cluster.leader_acquired"), 30, "a leads")
+            iw.wait_until(lambda: etcdlib.of_type(a, "cluster.leader_acquired"), 30, "a leads")
             b = h.start(conf("b"))
             try:
-                lost = iw.wait_until(lambda: of_type(a, "cluster.leader_lost"), 30, "a gives up")
+                lost = iw.wait_until(lambda: etcdlib.of_type(a, "cluster.leader_lost"), 30, "a gives up")
             except TimeoutError:
                 lost = []
             t.eq([e["message"] for e in lost],
@@ -46,8 +40,8 @@ def main(t):
                  "after three failed reads, a abdicates and says why")
             warnings = [m for m in h.messages(a) if m and m.startswith("Cannot read the state from etcd")]
             t.eq(len(warnings), 2, "the first two failures were retried", "\n".join(warnings))
-            t.eq(of_type(a, "deployment.discovered"), [], "a never polled")
-            iw.wait_until(lambda: of_type(b, "cluster.leader_acquired"), 30, "b leads")
+            t.eq(etcdlib.of_type(a, "deployment.discovered"), [], "a never polled")
+            iw.wait_until(lambda: etcdlib.of_type(b, "cluster.leader_acquired"), 30, "b leads")
             got = iw.wait_until(lambda: [x for x in sink.deliveries() if h.body(x)["type"] == "deployment.discovered"],
                                 30, "b delivers")
             t.eq([x["headers"].get("x-member") for x in got], ["b"], "b reads the state, polls and delivers")

@@ -29,8 +29,7 @@ def event(name, when, size=0):
 
 
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    etcdlib.require(t)
     etcd = etcdlib.Cluster(1)
     try:
         old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
@@ -46,10 +45,9 @@ def main(t):
         with iw.Sim({}) as sim, iw.Sink() as sink:
             conf = h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": "*"}],
                             [h.webhook("hook", sink.hook_url())], interval="2s", spool_max_age="1d")
-            conf += 'cluster = { endpoints = [ "%s" ]; name = "a"; prefix = "%s"; lease_ttl = "3s"; };\n' % (
-                etcd.endpoints()[0], PREFIX)
+            conf += etcd.section("a", PREFIX)
             d, port = ml.start(conf)
-            iw.wait_until(lambda: [e for e in h.events(d) if e["type"] == "cluster.leader_acquired"], 30, "a leads")
+            iw.wait_until(lambda: etcdlib.of_type(d, "cluster.leader_acquired"), 30, "a leads")
             try:
                 got = iw.wait_until(lambda: (lambda ids: ids if len(ids) >= 2 else None)(
                     [h.body(x)["id"] for x in sink.deliveries() if x["status"] == 200]), 60, "the fresh events")
@@ -62,8 +60,7 @@ def main(t):
                  "the leader read the outbox, the old events set apart")
             t.eq([m for m in h.messages(d) if m and "Cannot read the state from etcd" in m], [],
                  "no read of etcd failed")
-            dropped = iw.wait_until(lambda: [e for e in h.events(d, include_webhook_events=True)
-                                             if e["type"] == "webhook.dropped"], 20, "webhook.dropped")
+            dropped = iw.wait_until(lambda: etcdlib.of_type(d, "webhook.dropped", True), 20, "webhook.dropped")
             t.eq([(e["data"]["webhook"], e["data"]["count"]) for e in dropped], [("hook", VALUES * PER_VALUE)],
                  "the old events are counted as dropped by the spool's limits, once", json.dumps(dropped))
             samples = ml.parse(ml.scrape(port).body.decode())

@@ -21,7 +21,7 @@ PREFIX = "bound"
 
 
 def of_type(d, t):
-    return [e for e in h.events(d, include_webhook_events=True) if e["type"] == t]
+    return etcdlib.of_type(d, t, include_webhook_events=True)
 
 
 def outbox(etcd):
@@ -29,8 +29,7 @@ def outbox(etcd):
 
 
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    etcdlib.require(t)
     etcd = etcdlib.Cluster(1)
     fleets = [{"project_id": 1, "prefix": "dep-", "count": COUNT, "status": "ACTIVE", "regions": [1], "ready": 1}]
     try:
@@ -38,8 +37,7 @@ def main(t):
             sink.behave(status=503)
             conf = h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": "*"}],
                             [h.webhook("hook", sink.hook_url())], interval="2s", spool_max_size="64K")
-            conf += 'cluster = { endpoints = [ "%s" ]; name = "a"; prefix = "%s"; lease_ttl = "3s"; };\n' % (
-                etcd.endpoints()[0], PREFIX)
+            conf += etcd.section("a", PREFIX)
             d, port = ml.start(conf)
             iw.wait_until(lambda: of_type(d, "cluster.leader_acquired"), 30, "a leads")
 
@@ -84,6 +82,8 @@ def main(t):
                 pass
             t.eq(sorted(set(before) & set(outbox(etcd))), [],
                  "a disabled webhook is no backlog: the next commit deletes every earlier batch")
+            t.eq([m for m in h.messages(d) if m and m.startswith("Cannot write the state to etcd")], [],
+                 "etcd took every write (the deletions too)")
             h.stop(t, d)
     finally:
         etcd.close()

@@ -16,13 +16,8 @@ from hooklib import iw  # noqa: E402
 PREFIX = "tls"
 
 
-def of_type(d, t):
-    return [e for e in h.events(d) if e["type"] == t]
-
-
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    etcdlib.require(t)
     try:
         tls = iw.make_test_ca()
         other_ca = iw.make_test_ca()[0]
@@ -35,16 +30,16 @@ def main(t):
             def conf(member, ca):
                 text = h.config(sim, iw.tmpdir("state-" + member + "-"), [{"id": 1, "deployments": "*"}],
                                 [h.webhook("hook", sink.hook_url(), headers=["X-Member: " + member])], interval="2s")
-                return text + ('cluster = { endpoints = [ "%s" ]; name = "%s"; prefix = "%s"; lease_ttl = "3s"; '
-                               'timeout = "1s"; ca_file = "%s"; cert_file = "%s"; key_file = "%s"; };\n' % (
-                                   etcd.endpoints()[0], member, PREFIX, ca, etcd.client_cert, etcd.client_key))
+                return text + etcd.section(member, PREFIX, ca_file=ca, cert_file=etcd.client_cert,
+                                           key_file=etcd.client_key)
             t.ok(etcd.endpoints()[0].startswith("https://"), "etcd serves clients over HTTPS: " + etcd.endpoints()[0])
             a = h.start(conf("a", tls[0]))
             try:
-                iw.wait_until(lambda: of_type(a, "cluster.leader_acquired"), 30, "a leads")
+                iw.wait_until(lambda: etcdlib.of_type(a, "cluster.leader_acquired"), 30, "a leads")
             except TimeoutError:
                 pass
-            t.eq(len(of_type(a, "cluster.leader_acquired")), 1, "a member with the right CA and certificate leads",
+            t.eq(len(etcdlib.of_type(a, "cluster.leader_acquired")), 1,
+                 "a member with the right CA and certificate leads",
                  "\n".join(m for m in h.messages(a) if m)[-2000:])
             try:
                 got = iw.wait_until(lambda: [x for x in sink.deliveries()
@@ -55,16 +50,17 @@ def main(t):
                  "it polls and delivers")
             iw.wait_until(lambda: etcd.count(PREFIX + "/state/") > 0 and etcd.count(PREFIX + "/outbox/") > 0, 20,
                           "its state and outbox in etcd")
-            t.eq(of_type(a, "cluster.etcd_unreachable"), [], "it never found etcd unreachable")
+            t.eq(etcdlib.of_type(a, "cluster.etcd_unreachable"), [], "it never found etcd unreachable")
 
             b = h.start(conf("b", other_ca))
-            unreachable = iw.wait_until(lambda: of_type(b, "cluster.etcd_unreachable"), 30, "b cannot reach etcd")
+            unreachable = iw.wait_until(lambda: etcdlib.of_type(b, "cluster.etcd_unreachable"), 30,
+                                        "b cannot reach etcd")
             msg = unreachable[0]["message"]
             t.ok(msg.startswith("etcd unreachable (lease grant: %s: " % etcd.endpoints()[0]) and
                  "certificate" in msg.lower(), "cluster.etcd_unreachable says it is the certificate: " + msg)
             t.eq(len(unreachable), 1, "once per outage")
-            t.eq(of_type(b, "cluster.leader_acquired"), [], "b never leads")
-            t.eq(of_type(a, "cluster.leader_lost"), [], "a keeps leading")
+            t.eq(etcdlib.of_type(b, "cluster.leader_acquired"), [], "b never leads")
+            t.eq(etcdlib.of_type(a, "cluster.leader_lost"), [], "a keeps leading")
             h.stop(t, b, "b")
             h.stop(t, a, "a")
             t.ok([m for m in h.messages(a) if m and m.startswith("Cluster lease revoked")],
