@@ -1,13 +1,15 @@
 """The outbox in etcd stays bounded while a webhook has a backlog (docs/ha.md): a leader whose
 only webhook fails (503) keeps no more in <prefix>/outbox/ than the spool limits allow
 (spool_max_size 64K here, while the discovery commits 95K of events: the oldest batches go);
-a webhook disabled by 410 Gone is no backlog: the next commit deletes every earlier batch. Also:
+with spool_max_age 2s, a batch older than that goes at the next commit; a webhook disabled by
+410 Gone is no backlog: the next commit deletes every earlier batch. Also:
 the member's cluster.* events are counted in inferwatch_events_total. A real etcd member on
 127.0.0.1 (skipped without etcd)."""
 
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import etcdlib  # noqa: E402
@@ -26,6 +28,30 @@ def of_type(d, t):
 
 def outbox(etcd):
     return etcd.keys(PREFIX + "/outbox/")
+
+
+def age_limit(t, etcd, sim, sink):
+    """spool_max_age: a batch whose newest event is older than the limit goes at the next commit,
+    while the webhook still fails."""
+    sink.behave(status=503)
+    conf = h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": "*"}],
+                    [h.webhook("hook", sink.hook_url())], interval="2s", spool_max_age="2s")
+    d = h.start(conf + etcd.section("b", "aged"))
+    iw.wait_until(lambda: len(of_type(d, "deployment.discovered")) == COUNT + 1, 60, "the discovery")
+    first = iw.wait_until(lambda: etcd.keys("aged/outbox/"), 30, "the discovery's batches in etcd")
+    t0 = time.time()
+    iw.wait_until(lambda: time.time() > t0 + 2.5, 10, "the discovery's events older than spool_max_age")
+    sim.create(1, "late-2", status="ACTIVE", regions=[1])
+    iw.wait_until(lambda: [e for e in of_type(d, "deployment.discovered") if e["deployment"] == "late-2"], 30,
+                  "late-2 discovered")
+    try:
+        iw.wait_until(lambda: not set(first) & set(etcd.keys("aged/outbox/")), 20, "the old batch deleted")
+    except TimeoutError:
+        pass
+    t.eq(sorted(set(first) & set(etcd.keys("aged/outbox/"))), [],
+         "a batch older than spool_max_age is deleted from etcd")
+    t.ok(etcd.keys("aged/outbox/"), "the newer batch stays (the webhook still fails)")
+    h.stop(t, d)
 
 
 def main(t):
@@ -85,6 +111,7 @@ def main(t):
             t.eq([m for m in h.messages(d) if m and m.startswith("Cannot write the state to etcd")], [],
                  "etcd took every write (the deletions too)")
             h.stop(t, d)
+            age_limit(t, etcd, sim, sink)
     finally:
         etcd.close()
 
