@@ -603,7 +603,8 @@ static void load_failed(struct manager *m, const char *error) {
                 retry_store(m);
                 return;
         }
-        why = xasprintf("cannot read the state from etcd (%u tries: %s); another member may", m->load_failures, error);
+        why = xasprintf("cannot read the state from etcd (%u tries: %s); another member may try",
+                        m->load_failures, error);
         cluster_member_abdicate(m->cluster, why);
 }
 

@@ -36,7 +36,8 @@ def main(t):
             except TimeoutError:
                 lost = []
             t.eq([e["message"] for e in lost],
-                 ["a stopped leading: cannot read the state from etcd (3 tries: fault injected); another member may"],
+                 ["a stopped leading: cannot read the state from etcd (3 tries: fault injected); "
+                  "another member may try"],
                  "after three failed reads, a abdicates and says why")
             warnings = [m for m in h.messages(a) if m and m.startswith("Cannot read the state from etcd")]
             t.eq(len(warnings), 2, "the first two failures were retried", "\n".join(warnings))
