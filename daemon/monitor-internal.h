@@ -87,6 +87,7 @@ struct mproject {
         usec_t cycle_started;     /* CLOCK_MONOTONIC start of the current list cycle's first page */
         enum request_plan plan;   /* plan.c: named projects only ("*" always lists) */
         size_t n_named;
+        size_t n_unlisted;        /* named, but not in the last complete list cycle */
         int64_t count;            /* the list's last count; -1: not known yet */
 };
 
@@ -135,6 +136,7 @@ void watch_reschedule(struct watch *w);
 bool project_lists(const struct mproject *p);
 void plan_init(struct mproject *p);
 bool plan_page(struct mproject *p, int64_t count);
+void plan_cycle_complete(struct mproject *p);
 usec_t plan_next_cycle(struct mproject *p);
 void plan_list_unusable(struct mproject *p);
 

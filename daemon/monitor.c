@@ -194,6 +194,7 @@ static void list_cycle_complete(struct mproject *p) {
                 else if (watch_state_wants_fast(&w->state))
                         job_arm(&w->job, fast_delay(m));
         }
+        plan_cycle_complete(p);
         p->cycle++;
         p->offset = 0;
         p->pages = 0;

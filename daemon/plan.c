@@ -21,6 +21,12 @@ static uint64_t plan_pages(const struct mproject *p, int64_t count) {
         return count <= 0 ? 1 : ((uint64_t) count + size - 1) / size;
 }
 
+/* The named deployments the last complete cycle did not list cost a get-one each per interval
+ * under either plan: the list saves requests when its pages are fewer than the others. */
+static enum request_plan plan_choose(const struct mproject *p) {
+        return plan_pages(p, p->count) + p->n_unlisted < p->n_named ? PLAN_LIST : PLAN_GET;
+}
+
 /* The count is not known before a first page: with two names or more, that page is cheaper
  * than the get-ones it may replace. (--once polls each name once: by get-one.) */
 void plan_init(struct mproject *p) {
@@ -28,6 +34,7 @@ void plan_init(struct mproject *p) {
 
         p->count = -1;
         p->n_named = 0;
+        p->n_unlisted = 0;
         TAILQ_FOREACH(w, &p->watches, link)
                 p->n_named++;
         p->plan = !p->cfg->all && !p->m->once && p->n_named >= 2 ? PLAN_LIST : PLAN_GET;
@@ -43,9 +50,9 @@ static void plan_log(const struct mproject *p) {
                          pages == 1 ? "" : "s", p->account->cfg->page_size, (long long) p->count, p->n_named);
         else
                 log_info("Project %lld (account %s): %zu named deployments polled by get-one; the list endpoint "
-                         "would take %llu pages of %u (%lld deployments)",
+                         "would take %llu pages of %u (%lld deployments), and %zu of them are not listed",
                          (long long) p->cfg->id, p->account->cfg->name, p->n_named, (unsigned long long) pages,
-                         p->account->cfg->page_size, (long long) p->count);
+                         p->account->cfg->page_size, (long long) p->count, p->n_unlisted);
 }
 
 /* Arms the get-one of every named deployment that waits for nothing: soon for those the cycle
@@ -75,7 +82,7 @@ bool plan_page(struct mproject *p, int64_t count) {
                 return true;
         if (count != p->count) {
                 p->count = count;
-                p->plan = plan_pages(p, count) < p->n_named ? PLAN_LIST : PLAN_GET;
+                p->plan = plan_choose(p);
                 if (!known || p->plan != was)
                         plan_log(p);
         }
@@ -97,6 +104,24 @@ void plan_list_unusable(struct mproject *p) {
         plan_to_get(p);
 }
 
+/* At the end of a complete list cycle (before the next one's number): counts the named
+ * deployments it did not list, and re-decides with them. */
+void plan_cycle_complete(struct mproject *p) {
+        struct watch *w;
+
+        if (p->cfg->all || p->plan != PLAN_LIST)
+                return;
+        p->n_unlisted = 0;
+        TAILQ_FOREACH(w, &p->watches, link)
+                if (w->seen_cycle != p->cycle)
+                        p->n_unlisted++;
+        p->plan = plan_choose(p);
+        if (p->plan == PLAN_LIST)
+                return;
+        plan_log(p);
+        plan_to_get(p);
+}
+
 /* When the next list cycle starts, counted from the start of the last one. */
 usec_t plan_next_cycle(struct mproject *p) {
         const struct config *c = p->m->cfg;
@@ -107,7 +132,7 @@ usec_t plan_next_cycle(struct mproject *p) {
         if (p->plan == PLAN_GET)
                 return jitter(PLAN_PROBE_CYCLES * c->interval, 0.1);
         floor = MAX(c->interval / 10, c->fast_interval);
-        period = c->interval * plan_pages(p, p->count) / MAX(p->n_named, (size_t) 1);
+        period = c->interval * plan_pages(p, p->count) / MAX(p->n_named - MIN(p->n_unlisted, p->n_named), (size_t) 1);
         period = MIN(MAX(period, floor), c->interval);
         /* Within the last tenth of the period, as stable_delay_since() does with the interval. */
         period -= period / 50 + random_below(period / 12 + 1);
