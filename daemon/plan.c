@@ -28,7 +28,8 @@ static enum request_plan plan_choose(const struct mproject *p) {
 }
 
 /* The count is not known before a first page: with two names or more, that page is cheaper
- * than the get-ones it may replace. (--once polls each name once: by get-one.) */
+ * than the get-ones it may replace. (--once polls each name once: by get-one; and so does an
+ * account with list_named_deployments = false.) */
 void plan_init(struct mproject *p) {
         struct watch *w;
 
@@ -37,7 +38,8 @@ void plan_init(struct mproject *p) {
         p->n_unlisted = 0;
         TAILQ_FOREACH(w, &p->watches, link)
                 p->n_named++;
-        p->plan = !p->cfg->all && !p->m->once && p->n_named >= 2 ? PLAN_LIST : PLAN_GET;
+        p->plan = !p->cfg->all && !p->m->once && p->n_named >= 2 && p->account->cfg->list_named_deployments
+                ? PLAN_LIST : PLAN_GET;
 }
 
 static void plan_log(const struct mproject *p) {

@@ -35,7 +35,7 @@ def named_world(t, page_size):
     page_size makes; returns the gone events."""
     w = scenario.World(FLEET)
     w.__enter__()
-    w.start(w.config([(1, NAMED + ["ghost"])], account_extra="page_size = %d;" % page_size))
+    w.start(w.config([(1, NAMED + ["ghost"])], account_extra="page_size = %d; list_named_deployments = true;" % page_size))
     found = w.wait_event("deployment.discovered", count=20, timeout=30)
     t.eq(sorted(e["DEPLOYMENT"] for e in found), NAMED, "page_size %d: the 20 named are discovered" % page_size)
     ghost = w.wait_event("deployment.gone", DEPLOYMENT="ghost")
@@ -112,7 +112,7 @@ def main(t):
     names = ["svc-%05d" % i for i in range(30)]
     fleet = {"fleets": [{"project_id": 1, "prefix": "svc-", "count": 30, "status": "ACTIVE"}]}
     with scenario.World(fleet) as w:
-        w.start(w.config([(1, names)], account_extra="page_size = 1; max_requests_per_second = 5;"))
+        w.start(w.config([(1, names)], account_extra="max_requests_per_second = 5;"))
         w.wait_event("deployment.discovered", count=30, timeout=30)
         before, t0 = w.sim.counters(), time.monotonic()
         iw.wait_until(lambda: w.sim.counters()["total"] >= before["total"] + 40, 30, "40 more requests")

@@ -345,6 +345,9 @@ static const struct bad_case bad_cases[] = {
         { "max_requests_per_second_text",
           "accounts = ( { key = \"k\"; max_requests_per_second = \"fast\"; } );\n" PROJECTS,
           { "t.conf:1: accounts[0].max_requests_per_second: expected an integer, got a string" } },
+        { "list_named_deployments_text",
+          "accounts = ( { key = \"k\"; list_named_deployments = \"yes\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].list_named_deployments: expected true or false, got a string" } },
         { "project_id_below",
           ACCOUNTS "projects = ( { id = 0; deployments = \"*\"; } );\n",
           { "t.conf:2: projects[0].id: must be between 1 and 9007199254740992, got 0" } },
@@ -653,6 +656,7 @@ static void test_defaults(void **state) {
         assert_int_equal(c->accounts[0].max_response_size, 8 * 1024 * 1024);
         assert_int_equal(c->accounts[0].page_size, 100);
         assert_int_equal(c->accounts[0].max_requests_per_second, 10);
+        assert_true(c->accounts[0].list_named_deployments);
         assert_int_equal(c->accounts[0].line, 1);
         assert_int_equal(c->n_projects, 1);
         assert_int_equal(c->projects[0].id, 1);
