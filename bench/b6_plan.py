@@ -10,10 +10,8 @@ the cycle runs as often as the get-one budget allows, at most ten times per inte
 more often than fast_interval (here every 2 s).
 """
 
-import time
-
-from b3_latency import journal_events, match, stderr_events
-from benchlib import TOKEN, Figure, daemon_config, iw, percentile, progress, stop_usage, write_csv
+from b3_latency import match, observe_changes
+from benchlib import TOKEN, Figure, daemon_config, iw, percentile, progress, write_csv
 
 BENCH = "B6 request plan"
 PLANS = (("get-one", "list_named_deployments = false;"), ("list", "list_named_deployments = true;"))
@@ -33,18 +31,7 @@ def one_plan(ctx, plan, account_extra, named, others, duration, rate, interval, 
     names = ["named-%05d" % i for i in range(named)]
     conf = daemon_config(sim, key, iw.tmpdir("state-"), [(1, names)], interval="%ds" % interval,
                          fast_interval="%ds" % fast, account_extra=account_extra, top='stuck_after = "1h";\n')
-    args = ["--log-target=journal"] if journal else ["--log-target=stderr", "--log-format=json"]
-    d = iw.Daemon(conf, args=args)
-    iw.wait_until(lambda: sim.clock()["t"] >= start_at, 30, "the first change")
-    sim.reset_counters()
-    t0 = time.monotonic()
-    iw.wait_until(lambda: sim.clock()["t"] >= start_at + duration, duration + 30, "the last change", interval=0.5)
-    counters = sim.counters()
-    window = time.monotonic() - t0
-    time.sleep(interval + 2)  # the last changes' detection
-    changes = sim.changes()
-    stop_usage(d.proc)
-    events = journal_events(journal) if journal else stderr_events(d)
+    counters, window, changes, events = observe_changes(sim, conf, journal, start_at, duration, interval)
     sim.stop()
     samples = match(changes, events, lambda name: "ACTIVE")
     for s in samples:

@@ -698,6 +698,7 @@ void monitor_foreach_account(const struct monitor *m, monitor_account_info_fn fn
                            .backing_off = account_backing_off(a),
                            .requests = a->requests,
                            .duration = &a->duration,
+                           .delayed = a->delayed,
                    }, userdata);
         }
 }

@@ -4,13 +4,19 @@ list's count changes. A named deployment the API does not have is reported as th
 reports it; a transitional one is still polled by get-one at fast_interval; the per-account
 max_requests_per_second ceiling delays polls, drops none, and says a sustained excess once."""
 
+import os
 import re
+import sys
 import time
 
 import scenario
 
 scenario.begin()
 import iw  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hooklib as h  # noqa: E402
+import metricslib as ml  # noqa: E402
 
 NAMED = ["svc-%05d" % i for i in range(20)]
 FLEET = {"fleets": [{"project_id": 1, "prefix": "svc-", "count": 50, "status": "ACTIVE"}]}
@@ -126,6 +132,19 @@ def main(t):
                                   for n in names), 30, "every deployment still polled (delayed, not dropped)")
         t.eq(len(warned()), 1, "said once, not per poll", diag="\n".join(warned()))
         scenario.no_sanitizer_report(t, w.daemon)
+
+    # /metrics counts the delayed polls.
+    with iw.Sim(fleet) as sim:
+        conf = h.config(sim, iw.tmpdir("state-"), [{"id": 1, "deployments": names}], [],
+                        account={"max_requests_per_second": 5}, interval="2s")
+        d, port = ml.start(conf)
+        try:
+            delayed = lambda: ml.value(ml.parse(ml.scrape(port).body.decode()),  # noqa: E731
+                                       "inferwatch_api_requests_delayed_total", account="default")
+            iw.wait_until(lambda: (delayed() or 0) >= 10, 20, "delayed polls counted")
+            t.ok(True, "inferwatch_api_requests_delayed_total counts the polls that waited")
+        finally:
+            d.stop()
 
 
 iw.run(main)
