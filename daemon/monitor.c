@@ -312,6 +312,7 @@ static void on_list_done(struct poll_result *res, void *userdata) {
         size_t n_items = 0;
         int64_t count = 0;
         _cleanup_free_ char *why = NULL;
+        bool more;
         int r;
 
         if (res->outcome == API_OK) {
@@ -341,8 +342,9 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                         list_page(p, page_memo_get(p, p->pages), res);
                 p->offset += n_items;
                 p->pages++;
-                if (n_items == 0 || p->offset >= (uint64_t) count || p->pages >= LIST_MAX_PAGES ||
-                    !plan_page(p, count)) {
+                /* Every page's count, the last page's too, may change a named project's plan. */
+                more = plan_page(p, count);
+                if (n_items == 0 || p->offset >= (uint64_t) count || p->pages >= LIST_MAX_PAGES || !more) {
                         job_finished(&p->job);
                         list_cycle_complete(p);
                         return;

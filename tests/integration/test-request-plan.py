@@ -114,6 +114,17 @@ def main(t):
     finally:
         w.__exit__(None, None, None)
 
+    # One page serves them all: its count (the last page's) decides too.
+    small = {"fleets": [{"project_id": 1, "prefix": "svc-", "count": 5, "status": "ACTIVE"}]}
+    with scenario.World(small) as w:
+        w.start(w.config([(1, NAMED[:3])], account_extra="list_named_deployments = true;"))
+        w.wait_event("deployment.discovered", count=3)
+        said = "3 named deployments observed through the list endpoint, 1 page of 100 per cycle (5 deployments)"
+        iw.wait_until(lambda: any(said in m for m in w.logs()), 10, "the plan of a one-page list said")
+        n = lists(w)
+        iw.wait_until(lambda: lists(w) >= n + 5, 15, "five more list cycles")
+        t.eq(w.sim.counters()["by_endpoint"]["get"], 0, "a one-page list: no get-one at all")
+
     # The ceiling: 30 named by get-one every 2 s want 15 requests per second; 5 are allowed.
     names = ["svc-%05d" % i for i in range(30)]
     fleet = {"fleets": [{"project_id": 1, "prefix": "svc-", "count": 30, "status": "ACTIVE"}]}
