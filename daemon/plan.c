@@ -24,6 +24,8 @@ static uint64_t plan_pages(const struct mproject *p, int64_t count) {
 /* The named deployments the last complete cycle did not list cost a get-one each per interval
  * under either plan: the list saves requests when its pages are fewer than the others. */
 static enum request_plan plan_choose(const struct mproject *p) {
+        if (!p->account->cfg->list_named_deployments)
+                return PLAN_GET;
         return plan_pages(p, p->count) + p->n_unlisted < p->n_named ? PLAN_LIST : PLAN_GET;
 }
 
