@@ -3,6 +3,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-rollout.py \
 	tests/integration/test-damping.py \
 	tests/integration/test-discovery.py \
+	tests/integration/test-request-plan.py \
 	tests/integration/test-faults.py \
 	tests/integration/test-api-isolation.py \
 	tests/integration/test-restart.py \
