@@ -520,18 +520,6 @@ void monitor_import(struct monitor *m, struct saved_state *s) {
         }
 }
 
-static struct deployment *dup_or_null(const struct deployment *d) {
-        return d ? deployment_dup(d) : NULL;
-}
-
-static void copy_state(struct watch_state *dst, const struct watch_state *src) {
-        *dst = *src;
-        dst->snap = dup_or_null(src->snap);
-        dst->alert.severity = xstrdup(src->alert.severity);
-        dst->alert.summary = xstrdup(src->alert.summary);
-        dst->alert.regions = xstrdup(src->alert.regions);
-}
-
 /* borrow: the watch records point into the monitor instead of holding copies. */
 static void export(const struct monitor *m, bool borrow, struct saved_state *ret) {
         struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(), .watches_borrowed = borrow };
@@ -558,7 +546,7 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
                         r->url = xstrdup(p->account->cfg->url);
                         r->name = xstrdup(w->name);
                         r->account = xstrdup(p->account->cfg->name);
-                        copy_state(&r->state, &w->state);
+                        watch_state_copy(&r->state, &w->state);
                         r->last_error = xstrdup(w->last_error);
                 }
         }
