@@ -520,34 +520,82 @@ void monitor_import(struct monitor *m, struct saved_state *s) {
         }
 }
 
-/* borrow: the watch records point into the monitor instead of holding copies. */
-static void export(const struct monitor *m, bool borrow, struct saved_state *ret) {
-        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(), .watches_borrowed = borrow };
+/* A record that points into the monitor (valid until it changes). */
+static void view_record(const struct mproject *p, const struct watch *w, struct watch_record *r) {
+        *r = (struct watch_record) {
+                .url = (char *) p->account->cfg->url,
+                .project_id = p->cfg->id,
+                .name = w->name,
+                .account = (char *) p->account->cfg->name,
+                .state = w->state,
+                .last_poll = w->last_poll,
+                .last_error = w->last_error,
+        };
+}
 
+static size_t count_watches(const struct monitor *m) {
+        const struct watch *w;
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_projects; i++)
+                TAILQ_FOREACH(w, &m->projects[i].watches, link)
+                        n++;
+        return n;
+}
+
+static int each_watch(const void *source, int (*fn)(const struct watch_record *r, void *userdata), void *userdata) {
+        const struct monitor *m = source;
+        const struct watch *w;
+        struct watch_record r;
+        int k;
+
+        for (size_t i = 0; i < m->n_projects; i++)
+                TAILQ_FOREACH(w, &m->projects[i].watches, link) {
+                        view_record(&m->projects[i], w, &r);
+                        if ((k = fn(&r, userdata)) < 0)
+                                return k;
+                }
+        return 0;
+}
+
+enum export_mode {
+        EXPORT_COPY,              /* records of their own */
+        EXPORT_VIEW,              /* records that point into the monitor */
+        EXPORT_STREAM,            /* no records: each_watch() makes them one at a time */
+};
+
+static void export(const struct monitor *m, enum export_mode mode, struct saved_state *ret) {
+        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(),
+                                 .watches_borrowed = mode != EXPORT_COPY };
+        const struct watch *w;
+
+        if (mode == EXPORT_STREAM) {
+                s.n_watches = count_watches(m);
+                s.each_watch = each_watch;
+                s.watch_source = m;
+        } else
+                /* At its exact size: grown geometrically, an array of 100,000 records would
+                 * reach twice what it holds. */
+                s.watches = xcalloc(MAX(count_watches(m), 1u), sizeof(struct watch_record));
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
                 struct project_record *pr = array_append(&s.projects, &s.n_projects, sizeof(*pr));
                 pr->url = xstrdup(p->account->cfg->url);
                 pr->project_id = p->cfg->id;
                 pr->auth_failed = p->auth_failed;
-                const struct watch *w;
                 TAILQ_FOREACH(w, &p->watches, link) {
-                        struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
-                        r->project_id = p->cfg->id;
-                        r->last_poll = w->last_poll;
-                        if (borrow) {
-                                r->url = (char *) p->account->cfg->url;
-                                r->name = w->name;
-                                r->account = (char *) p->account->cfg->name;
-                                r->state = w->state;
-                                r->last_error = w->last_error;
+                        struct watch_record *r;
+                        if (mode == EXPORT_STREAM)
+                                break;
+                        r = array_append(&s.watches, &s.n_watches, sizeof(*r));
+                        view_record(p, w, r);
+                        if (mode == EXPORT_VIEW)
                                 continue;
-                        }
-                        r->url = xstrdup(p->account->cfg->url);
-                        r->name = xstrdup(w->name);
-                        r->account = xstrdup(p->account->cfg->name);
+                        r->url = xstrdup(r->url);
+                        r->name = xstrdup(r->name);
+                        r->account = xstrdup(r->account);
                         watch_state_copy(&r->state, &w->state);
-                        r->last_error = xstrdup(w->last_error);
+                        r->last_error = xstrdup(r->last_error);
                 }
         }
         for (size_t i = 0; i < m->n_accounts; i++) {
@@ -560,11 +608,15 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
 }
 
 void monitor_export(const struct monitor *m, struct saved_state *ret) {
-        export(m, false, ret);
+        export(m, EXPORT_COPY, ret);
 }
 
 void monitor_view(const struct monitor *m, struct saved_state *ret) {
-        export(m, true, ret);
+        export(m, EXPORT_VIEW, ret);
+}
+
+void monitor_stream(const struct monitor *m, struct saved_state *ret) {
+        export(m, EXPORT_STREAM, ret);
 }
 
 int monitor_start(struct monitor *m) {

@@ -302,10 +302,41 @@ static void test_lines(void **state) {
         saved_state_done(&s);
 }
 
+static int give_records(const void *source, int (*fn)(const struct watch_record *r, void *userdata), void *userdata) {
+        const struct saved_state *from = source;
+        int r = 0;
+
+        for (size_t i = 0; i < from->n_watches && r >= 0; i++)
+                r = fn(&from->watches[i], userdata);
+        return r;
+}
+
+/* A state saved from records given one at a time (each_watch) is the same file. */
+static void test_streamed_records(void **state) {
+        struct saved_state s = {}, streamed, back;
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+        const char *why = NULL;
+
+        fill(&s);
+        text = state_to_json(&s);
+        streamed = s;
+        streamed.watches = NULL;
+        streamed.each_watch = give_records;
+        streamed.watch_source = &s;
+        text2 = state_to_json(&streamed);
+        assert_string_equal(text2, text);
+        assert_int_equal(state_from_json(text2, &back, &why), 0);
+        assert_int_equal(back.n_watches, 1);
+        assert_string_equal(back.watches[0].name, "my-instance");
+        saved_state_done(&back);
+        saved_state_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_lines),
+                cmocka_unit_test(test_streamed_records),
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
                 cmocka_unit_test(test_outbox),
