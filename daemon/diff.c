@@ -700,10 +700,8 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         if (w->snap && same_snapshot(w->snap, snap))
                 d = w->snap;
         else {
-                d = deployment_dup(snap);
                 /* Identity comes from what was asked for, not from what the body claims. */
-                free(d->name);
-                d->name = xstrdup(name);
+                d = deployment_dup_named(snap, name);
                 d->project_id = project_id;
         }
         first = !w->snap;

@@ -410,6 +410,12 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
         w->n_history = (uint8_t) MIN(get_int(o, "n_history") < 0 ? 0 : get_int(o, "n_history"), 32);
         if (snap && deployment_from_json(snap, &w->snap, ret_why) < 0)
                 return -EBADMSG;
+        if (w->snap) {
+                /* Stored packed, as a poll stores it. */
+                struct deployment *d = w->snap;
+                w->snap = deployment_dup(d);
+                deployment_free(d);
+        }
         if (json_object_is_type(a, json_type_object)) {
                 id = get_str(a, "id");
                 if (!id || sd_id128_from_string(id, &w->alert.id) < 0) {
