@@ -7,12 +7,13 @@
 #define LIST_MAX_PAGES 10000
 
 /* What one page of a "*" project's list said last time, so that the same bytes again need no
- * parsing: its digest, and for each item the watch and its observation count right after. */
+ * parsing: its digest, and for each item the watch and its observation count right after. A
+ * watch removed forgets its project's memos (their pages are parsed again). */
 struct page_memo {
         uint64_t offset;
         int64_t count;
         uint8_t digest[POLL_DIGEST_SIZE];
-        char **names;
+        struct watch **watches;
         uint64_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
         size_t n;
 };
@@ -29,16 +30,19 @@ static struct watch *watch_find(struct mproject *p, const char *name) {
 }
 
 static struct watch *watch_add(struct mproject *p, const char *name) {
-        struct watch *w = xcalloc(1, sizeof(*w));
+        /* The name in the same allocation: one fewer per deployment. */
+        struct watch *w = xcalloc(1, sizeof(*w) + strlen(name) + 1);
 
         w->job.kind = JOB_GET;
         w->job.project = p;
-        w->name = xstrdup(name);
+        w->name = strcpy((char *) (w + 1), name);
         if (!tsearch(w, &p->by_name, compare_watch))
                 abort();
         TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
+
+static void page_memo_done(struct page_memo *memo);
 
 static void watch_remove(struct watch *w) {
         struct mproject *p = w->job.project;
@@ -48,10 +52,11 @@ static void watch_remove(struct watch *w) {
                 account_probe_lost(p->account);
         if (p->account->object_failed == &w->job)
                 p->account->object_failed = NULL;
+        for (size_t i = 0; i < p->n_memos; i++)
+                page_memo_done(&p->memos[i]);
         (void) tdelete(w, &p->by_name, compare_watch);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
-        free(w->name);
         free(w->last_error);
         free(w);
 }
@@ -201,9 +206,7 @@ static void list_cycle_complete(struct mproject *p) {
 }
 
 static void page_memo_done(struct page_memo *memo) {
-        for (size_t i = 0; i < memo->n; i++)
-                free(memo->names[i]);
-        free(memo->names);
+        free(memo->watches);
         free(memo->seqs);
         *memo = (struct page_memo) {};
 }
@@ -248,7 +251,7 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
         memo->offset = p->offset;
         memo->count = page->count;
         memcpy(memo->digest, res->digest, POLL_DIGEST_SIZE);
-        memo->names = xcalloc(page->n_items, sizeof(char *));
+        memo->watches = xcalloc(page->n_items, sizeof(struct watch *));
         memo->seqs = xcalloc(page->n_items, sizeof(uint64_t));
         memo->n = page->n_items;
         for (size_t i = 0; i < page->n_items; i++) {
@@ -256,7 +259,7 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
                 struct watch *w = watch_find(p, d->name);
                 if (!w)
                         w = watch_add(p, d->name);
-                memo->names[i] = xstrdup(d->name);
+                memo->watches[i] = w;
                 if (page->unusable[i])
                         list_item_unusable(p, w, res, page->unusable[i]);
                 else
@@ -268,11 +271,11 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
 /* Whether res is the page memo saw, and every item's watch still stands where that page left
  * it (no get-one changed it since): then the stored snapshots are the page's items. */
 static bool page_unchanged(struct mproject *p, const struct page_memo *memo, const struct poll_result *res) {
-        if (!memo->names || memo->offset != p->offset || memcmp(memo->digest, res->digest, POLL_DIGEST_SIZE) != 0)
+        if (!memo->watches || memo->offset != p->offset || memcmp(memo->digest, res->digest, POLL_DIGEST_SIZE) != 0)
                 return false;
         for (size_t i = 0; i < memo->n; i++) {
-                const struct watch *w = watch_find(p, memo->names[i]);
-                if (!w || memo->seqs[i] == 0 || w->obs_seq != memo->seqs[i] || !w->state.snap)
+                const struct watch *w = memo->watches[i];
+                if (memo->seqs[i] == 0 || w->obs_seq != memo->seqs[i] || !w->state.snap)
                         return false;
         }
         return true;
@@ -282,7 +285,7 @@ static void list_page_again(struct mproject *p, struct page_memo *memo) {
         struct event_list l = {};
 
         for (size_t i = 0; i < memo->n; i++) {
-                struct watch *w = watch_find(p, memo->names[i]);
+                struct watch *w = memo->watches[i];
                 memo->seqs[i] = list_item(p, w, w->state.snap, &l);
         }
         emit(p->m, &l);
@@ -460,13 +463,14 @@ struct monitor *monitor_free(struct monitor *m) {
                 return NULL;
         for (size_t i = 0; i < m->n_projects; i++) {
                 struct mproject *p = &m->projects[i];
+                for (size_t k = 0; k < p->n_memos; k++)
+                        page_memo_done(&p->memos[k]);
+                p->memos = mfree(p->memos);
+                p->n_memos = 0;
                 while (!TAILQ_EMPTY(&p->watches))
                         watch_remove(TAILQ_FIRST(&p->watches));
                 job_stop(&p->job);
                 free(p->last_error);
-                for (size_t k = 0; k < p->n_memos; k++)
-                        page_memo_done(&p->memos[k]);
-                free(p->memos);
         }
         for (size_t i = 0; i < m->n_accounts; i++)
                 sd_event_source_disable_unref(m->accounts[i].backoff_timer);
