@@ -479,6 +479,7 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         if (w->flap.flapping)
                 emit_flap_ended(&w->flap, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
                                 "deployment gone", account, now, out);
+        flap_state_done(&w->flap);
         w->flap = (struct flap_state) {};
         w->snap = deployment_free(w->snap);
         forget_errors(w);
@@ -723,6 +724,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->gone = false;
                 w->history = 0;
                 w->n_history = 0;
+                flap_state_done(&w->flap);
                 w->flap = (struct flap_state) {};
                 forget_errors(w);
                 w->stuck_reported = false;
