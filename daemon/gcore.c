@@ -432,7 +432,7 @@ static int scan_page(struct scan *s, struct deployment_page *p, bool *has_result
 int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
         struct deployment_page p = {};
         struct scan s = { .p = body, .end = body + size };
-        struct json_object *o;
+        struct json_object *o = NULL;
         bool has_results = false;
         const char *item_why = NULL;
         int64_t count = -1;
