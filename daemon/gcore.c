@@ -393,7 +393,7 @@ static int scan_page(struct scan *s, struct deployment_page *p, bool *has_result
         size_t n_unusable = 0;
 
         if (scan_char(s, '}'))
-                return 0;
+                goto end;
         do {
                 struct json_object *key, *v;
                 bool results, is_count;
@@ -424,6 +424,7 @@ static int scan_page(struct scan *s, struct deployment_page *p, bool *has_result
         } while (scan_char(s, ','));
         if (!scan_char(s, '}'))
                 return -EBADMSG;
+end:
         /* Nothing but white space after it. */
         skip_space(s);
         return s->p == s->end ? 0 : -EBADMSG;

@@ -389,6 +389,7 @@ static void test_page_unusable(void **state) {
                 /* Parsed one item at a time, still one JSON document: what follows an item counts. */
                 { "{\"count\":1,\"results\":[7]", "response is not valid JSON" },
                 { "{\"count\":1,\"results\":[]} x", "response is not valid JSON" },
+                { "{} x", "response is not valid JSON" },
                 { "{\"count\":1,\"results\":[],}", "response is not valid JSON" },
                 { "{\"count\":1,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},]}",
                   "response is not valid JSON" },
