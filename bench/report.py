@@ -51,8 +51,12 @@ def b2(res):
                      fmt(r["vmhwm_kib"] / 1024, "%.1f"), fmt(r["vmrss_kib"] / 1024, "%.1f"),
                      fmt(r["state_bytes"] / 1e6, "%.1f"),
                      fmt(r["restart_vmhwm_kib"] / 1024, "%.1f") if r.get("restart_vmhwm_kib") else ""))
-    return ("%d projects x %d deployments (2 regions each), page_size %d.\n\n"
-            % (res["projects"], res["per_project"], res["page_size"]) +
+    large = [r for r in res["rows"] if r["case"] == "list large"]
+    return ("%d projects x %d deployments (2 regions each), page_size %d%s.\n\n"
+            % (res["projects"], res["per_project"], res["page_size"],
+               "; list large: %d projects x %d, page_size %d" % (res["projects"], large[0]["deployments"] //
+                                                                 res["projects"], large[0]["page_size"])
+               if large else "") +
             md_table(rows, ("case", "interval (s)", "requests per cycle", "cycles measured", "wall (s)", "CPU (s)",
                             "CPU % of a core", "CPU per cycle (ms)", "projected CPU % at 30 s", "startup (s)",
                             "startup CPU (s)", "VmHWM (MiB)", "VmRSS (MiB)", "state file (MB)",

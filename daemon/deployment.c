@@ -36,6 +36,11 @@ void container_done(struct container *c) {
 void deployment_done(struct deployment *d) {
         if (!d)
                 return;
+        if (d->packed) {
+                /* Everything lives in d's own allocation. */
+                *d = (struct deployment) { .packed = true };
+                return;
+        }
         free(d->name);
         free(d->status);
         free(d->image);
@@ -55,29 +60,55 @@ struct deployment *deployment_free(struct deployment *d) {
         return NULL;
 }
 
-struct deployment *deployment_dup(const struct deployment *d) {
-        struct deployment *n = xcalloc(1, sizeof(*n));
+static size_t string_size(const char *s) {
+        return s ? strlen(s) + 1 : 0;
+}
 
-        *n = (struct deployment) {
-                .name = xstrdup(d->name),
-                .project_id = d->project_id,
-                .status = xstrdup(d->status),
-                .status_enum = d->status_enum,
-                .image = xstrdup(d->image),
-                .flavor_name = xstrdup(d->flavor_name),
-                .address = xstrdup(d->address),
-                .command = xstrdup(d->command),
-                .envs_keys = xstrdup(d->envs_keys),
-                .n_containers = d->n_containers,
-        };
-        if (d->n_containers > 0) {
-                n->containers = xcalloc(d->n_containers, sizeof(struct container));
-                for (size_t i = 0; i < d->n_containers; i++) {
-                        n->containers[i] = d->containers[i];
-                        n->containers[i].error_message = xstrdup(d->containers[i].error_message);
-                }
+/* Copies s to *at and moves *at past it. */
+static char *pack_string(char **at, const char *s) {
+        char *copy = *at;
+        size_t n = string_size(s);
+
+        if (!s)
+                return NULL;
+        memcpy(copy, s, n);
+        *at += n;
+        return copy;
+}
+
+struct deployment *deployment_dup_named(const struct deployment *d, const char *name) {
+        const char *strings[] = { name, d->status, d->image, d->flavor_name, d->address, d->command, d->envs_keys };
+        size_t size = sizeof(struct deployment) + d->n_containers * sizeof(struct container);
+        struct deployment *n;
+        char *at;
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                size += string_size(strings[i]);
+        for (size_t i = 0; i < d->n_containers; i++)
+                size += string_size(d->containers[i].error_message);
+        n = xcalloc(1, size);
+        n->containers = d->n_containers > 0 ? (struct container *) (n + 1) : NULL;
+        at = (char *) (n + 1) + d->n_containers * sizeof(struct container);
+        n->name = pack_string(&at, name);
+        n->project_id = d->project_id;
+        n->status = pack_string(&at, d->status);
+        n->status_enum = d->status_enum;
+        n->image = pack_string(&at, d->image);
+        n->flavor_name = pack_string(&at, d->flavor_name);
+        n->address = pack_string(&at, d->address);
+        n->command = pack_string(&at, d->command);
+        n->envs_keys = pack_string(&at, d->envs_keys);
+        n->n_containers = d->n_containers;
+        n->packed = true;
+        for (size_t i = 0; i < d->n_containers; i++) {
+                n->containers[i] = d->containers[i];
+                n->containers[i].error_message = pack_string(&at, d->containers[i].error_message);
         }
         return n;
+}
+
+struct deployment *deployment_dup(const struct deployment *d) {
+        return deployment_dup_named(d, d->name);
 }
 
 const struct container *deployment_find_container(const struct deployment *d, int64_t region_id) {

@@ -11,13 +11,28 @@ void alert_state_done(struct alert_state *a) {
 }
 
 static void forget_errors(struct watch_state *w) {
-        memset(w->memos, 0, sizeof(w->memos));
+        w->memos = mfree(w->memos);
 }
 
 void watch_state_done(struct watch_state *w) {
         deployment_free(w->snap);
         alert_state_done(&w->alert);
+        flap_state_done(&w->flap);
+        free(w->memos);
         *w = (struct watch_state) {};
+}
+
+void watch_state_copy(struct watch_state *dst, const struct watch_state *src) {
+        *dst = *src;
+        dst->snap = src->snap ? deployment_dup(src->snap) : NULL;
+        dst->alert.severity = xstrdup(src->alert.severity);
+        dst->alert.summary = xstrdup(src->alert.summary);
+        dst->alert.regions = xstrdup(src->alert.regions);
+        flap_state_copy(&dst->flap, &src->flap);
+        if (src->memos) {
+                dst->memos = xcalloc(ERROR_MEMOS, sizeof(struct error_memo));
+                memcpy(dst->memos, src->memos, ERROR_MEMOS * sizeof(struct error_memo));
+        }
 }
 
 /* FNV-1a, for keys of the flap detector and remembered signatures. */
@@ -41,6 +56,8 @@ static uint64_t signature_hash(const char *error) {
 static struct error_memo *error_memo(struct watch_state *w, int64_t region_id) {
         struct error_memo *free_slot = NULL;
 
+        if (!w->memos)
+                w->memos = xcalloc(ERROR_MEMOS, sizeof(struct error_memo));
         for (size_t i = 0; i < ERROR_MEMOS; i++) {
                 if (w->memos[i].signature && w->memos[i].region_id == region_id)
                         return &w->memos[i];
@@ -68,7 +85,7 @@ static bool error_is_news(struct watch_state *w, const struct container *c, cons
 }
 
 static void error_cleared(struct watch_state *w, int64_t region_id) {
-        for (size_t i = 0; i < ERROR_MEMOS; i++)
+        for (size_t i = 0; w->memos && i < ERROR_MEMOS; i++)
                 if (w->memos[i].region_id == region_id)
                         w->memos[i].signature = 0;
 }
@@ -462,6 +479,7 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         if (w->flap.flapping)
                 emit_flap_ended(&w->flap, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
                                 "deployment gone", account, now, out);
+        flap_state_done(&w->flap);
         w->flap = (struct flap_state) {};
         w->snap = deployment_free(w->snap);
         forget_errors(w);
@@ -641,7 +659,7 @@ static void emit_flap_ended(const struct flap_state *f, int64_t project_id, cons
 static void update_flap(const struct diff_params *p, struct watch_state *w, const struct deployment *d, enum health h,
                         const char *reason, bool same, unsigned quiet, const char *account, usec_t now,
                         struct event_list *out, size_t first) {
-        uint64_t key = same && w->flap.n_keys > 0 ? w->flap.keys[0] : flap_key(d, h);
+        uint64_t key = same && w->flap.n_keys > 0 ? w->flap.key : flap_key(d, h);
         unsigned aspects = quiet;
 
         for (size_t i = first; i < out->n; i++)
@@ -683,10 +701,8 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         if (w->snap && same_snapshot(w->snap, snap))
                 d = w->snap;
         else {
-                d = deployment_dup(snap);
                 /* Identity comes from what was asked for, not from what the body claims. */
-                free(d->name);
-                d->name = xstrdup(name);
+                d = deployment_dup_named(snap, name);
                 d->project_id = project_id;
         }
         first = !w->snap;
@@ -708,6 +724,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
                 w->gone = false;
                 w->history = 0;
                 w->n_history = 0;
+                flap_state_done(&w->flap);
                 w->flap = (struct flap_state) {};
                 forget_errors(w);
                 w->stuck_reported = false;

@@ -35,8 +35,8 @@ struct alert_state {
  * so that going back to it (ErrImagePull ↔ ImagePullBackOff) is not reported again, as long as
  * it left less than ERROR_RETURN_WINDOW ago: longer than kubelet's 5-minute cap of its image
  * pull back-off, so the two errors of one back-off stay one incident, but an error coming back
- * after a long other one is news again. Kept inline (a watch_state is copied by value) for this
- * many regions; more are always reported. */
+ * after a long other one is news again. Kept for this many regions (more are always reported),
+ * in an array allocated at a deployment's first error change: most deployments never have one. */
 #define ERROR_MEMOS 8
 #define ERROR_RETURN_WINDOW (15 * USEC_PER_MINUTE)
 struct error_memo {
@@ -56,7 +56,7 @@ struct watch_state {
         uint8_t n_history;
         struct alert_state alert;
         struct flap_state flap;
-        struct error_memo memos[ERROR_MEMOS]; /* not saved: after a restart a return is reported once more */
+        struct error_memo *memos; /* [ERROR_MEMOS] or NULL; not saved: after a restart a return is reported once more */
 };
 
 struct api_state {
@@ -78,6 +78,8 @@ void diff_forget(struct watch_state *w, const char *account, int64_t project_id,
 /* Whether w deserves fast_interval: unsettled, a problem, an alert open or a recent problem. */
 bool watch_state_wants_fast(const struct watch_state *w);
 void watch_state_done(struct watch_state *w);
+/* A deep copy of src into dst. */
+void watch_state_copy(struct watch_state *dst, const struct watch_state *src);
 void alert_state_done(struct alert_state *a);
 
 /* API reachability of one account (url for messages). */

@@ -1,15 +1,31 @@
 #include "flap.h"
 
+void flap_state_done(struct flap_state *s) {
+        s->hist = mfree(s->hist);
+}
+
+void flap_state_copy(struct flap_state *dst, const struct flap_state *src) {
+        *dst = *src;
+        if (src->hist) {
+                dst->hist = xcalloc(1, sizeof(*src->hist));
+                *dst->hist = *src->hist;
+        }
+}
+
 unsigned flap_returns(const struct flap_state *s, unsigned window) {
         unsigned n = MIN((unsigned) s->n_keys, MIN(window, (unsigned) FLAP_HISTORY_MAX)), returns = 0;
+        const struct flap_history *h = s->hist;
+
+        if (!h)
+                return 0;
 
         /* Poll i changed when its key differs from poll i+1's (older); it returned when its key
          * is also one of the older polls' in the window. */
         for (unsigned i = 0; i + 1 < n; i++) {
-                if (s->keys[i] == s->keys[i + 1])
+                if (h->keys[i] == h->keys[i + 1])
                         continue;
                 for (unsigned j = i + 2; j < n; j++)
-                        if (s->keys[j] == s->keys[i]) {
+                        if (h->keys[j] == h->keys[i]) {
                                 returns++;
                                 break;
                         }
@@ -17,18 +33,39 @@ unsigned flap_returns(const struct flap_state *s, unsigned window) {
         return returns;
 }
 
+/* Whether the last n polls all had the latest key and changed nothing. */
+static bool uniform(const struct flap_history *h, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                if (h->keys[i] != h->keys[0] || h->aspects_of[i] != 0)
+                        return false;
+        return true;
+}
+
 static void push(struct flap_state *s, uint64_t key, unsigned aspects) {
-        memmove(&s->keys[1], &s->keys[0], sizeof(s->keys[0]) * (FLAP_HISTORY_MAX - 1));
-        memmove(&s->aspects_of[1], &s->aspects_of[0], sizeof(s->aspects_of[0]) * (FLAP_HISTORY_MAX - 1));
-        s->keys[0] = key;
-        s->aspects_of[0] = (uint8_t) aspects;
+        struct flap_history *h = s->hist;
+
+        if (!h && (s->n_keys == 0 || s->key == key) && aspects == 0)
+                goto counted;
+        if (!h) {
+                h = s->hist = xcalloc(1, sizeof(*h));
+                for (unsigned i = 0; i < s->n_keys; i++)
+                        h->keys[i] = s->key;
+        }
+        memmove(&h->keys[1], &h->keys[0], sizeof(h->keys[0]) * (FLAP_HISTORY_MAX - 1));
+        memmove(&h->aspects_of[1], &h->aspects_of[0], sizeof(h->aspects_of[0]) * (FLAP_HISTORY_MAX - 1));
+        h->keys[0] = key;
+        h->aspects_of[0] = (uint8_t) aspects;
+        if (uniform(h, MIN((unsigned) s->n_keys + 1, (unsigned) FLAP_HISTORY_MAX)))
+                s->hist = mfree(h);
+counted:
+        s->key = key;
         if (s->n_keys < FLAP_HISTORY_MAX)
                 s->n_keys++;
 }
 
 enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s, uint64_t key,
                                unsigned aspects, usec_t now) {
-        bool changed = s->n_keys > 0 && s->keys[0] != key;
+        bool changed = s->n_keys > 0 && s->key != key;
         unsigned returns;
 
         push(s, key, changed ? aspects : 0);
@@ -51,8 +88,8 @@ enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s
         s->since = now;
         s->changes = 1;
         s->aspects = 0;
-        for (unsigned i = 0; i < MIN((unsigned) s->n_keys, p->window); i++)
-                s->aspects |= s->aspects_of[i];
+        for (unsigned i = 0; s->hist && i < MIN((unsigned) s->n_keys, p->window); i++)
+                s->aspects |= s->hist->aspects_of[i];
         s->returns = returns;
         return FLAP_STARTED;
 }

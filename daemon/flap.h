@@ -28,9 +28,16 @@ struct flap_params {
 /* The defaults of inferwatch.conf(5) (flap_returns, flap_window, flap_stable). */
 #define FLAP_PARAMS_DEFAULT ((struct flap_params) { .returns = 1, .window = 10, .stable = 5 * USEC_PER_MINUTE })
 
-struct flap_state {
+/* The keys of the last polls, kept only while they differ: most deployments never change, and
+ * a history of one key repeated needs no array (100,000 of them would take 30 MiB). */
+struct flap_history {
         uint64_t keys[FLAP_HISTORY_MAX]; /* keys[0] is the latest poll's */
         uint8_t aspects_of[FLAP_HISTORY_MAX]; /* what each of those polls changed */
+};
+
+struct flap_state {
+        struct flap_history *hist; /* NULL: the last n_keys polls all had key and changed nothing */
+        uint64_t key;             /* the latest poll's */
         uint8_t n_keys;
         bool flapping;
         usec_t since;             /* CLOCK_REALTIME start of the flap */
@@ -50,6 +57,11 @@ enum flap_verdict {
 /* One poll: key is its state, aspects what its events changed (FLAP_*). */
 enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s, uint64_t key,
                                unsigned aspects, usec_t now);
+
+/* Frees the history; the flap itself (flapping, since, ...) stays. */
+void flap_state_done(struct flap_state *s);
+/* A deep copy of src into dst. */
+void flap_state_copy(struct flap_state *dst, const struct flap_state *src);
 
 /* Returns within the last window polls: changes to a key seen earlier in the window. */
 unsigned flap_returns(const struct flap_state *s, unsigned window);

@@ -85,10 +85,8 @@ static char *member_string(struct json_object *obj, const char *key) {
         return xstrdup(json_object_get_string(v));
 }
 
-/* An integer member. Integral doubles are accepted (schema drift); anything else gives def. */
-static int64_t member_int(struct json_object *obj, const char *key, int64_t def) {
-        struct json_object *v = member(obj, key);
-
+/* An integer. Integral doubles are accepted (schema drift); anything else gives def. */
+static int64_t int_value(struct json_object *v, int64_t def) {
         if (json_object_is_type(v, json_type_int))
                 return json_object_get_int64(v);
         if (json_object_is_type(v, json_type_double)) {
@@ -97,6 +95,10 @@ static int64_t member_int(struct json_object *obj, const char *key, int64_t def)
                         return (int64_t) d;
         }
         return def;
+}
+
+static int64_t member_int(struct json_object *obj, const char *key, int64_t def) {
+        return int_value(member(obj, key), def);
 }
 
 static char *parse_command(struct json_object *v) {
@@ -324,54 +326,156 @@ static bool has_duplicate_name(const struct deployment_page *p) {
         return dup;
 }
 
-int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
-        struct json_object *o, *results;
-        struct deployment_page p = {};
-        size_t n;
-        int r = 0;
+/* A list page is parsed one item at a time: as one json-c tree, a page of 1000 items took
+ * 15 MiB at once. Only what lies between values is read here ({"key": value, ...} at the top,
+ * the items of "results"); every key and value is json-c's to parse. */
+struct scan {
+        const char *p, *end;
+        struct json_tokener *tok;
+};
 
-        if (parse_json(body, size, &o) < 0) {
+static void skip_space(struct scan *s) {
+        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+                s->p++;
+}
+
+static bool scan_char(struct scan *s, char c) {
+        skip_space(s);
+        if (s->p >= s->end || *s->p != c)
+                return false;
+        s->p++;
+        return true;
+}
+
+/* The next value (NULL for a JSON null); -EBADMSG when there is none. */
+static int scan_value(struct scan *s, struct json_object **ret) {
+        skip_space(s);
+        json_tokener_reset(s->tok);
+        *ret = json_tokener_parse_ex(s->tok, s->p, (int) (s->end - s->p));
+        if (json_tokener_get_error(s->tok) != json_tokener_success) {
+                json_object_put(*ret);
+                *ret = NULL;
+                return -EBADMSG;
+        }
+        s->p += json_tokener_get_parse_end(s->tok);
+        return 0;
+}
+
+/* The items of "results", after its '['. The first item that is no deployment is remembered in
+ * *item_r and *item_why (the scan goes on: invalid JSON further on is what the page is). */
+static int scan_items(struct scan *s, struct deployment_page *p, size_t *n_unusable, int *item_r,
+                      const char **item_why) {
+        struct json_object *v;
+
+        if (scan_char(s, ']'))
+                return 0;
+        do {
+                if (scan_value(s, &v) < 0)
+                        return -EBADMSG;
+                if (*item_r >= 0) {
+                        struct deployment *d = array_append(&p->items, &p->n_items, sizeof(*d));
+                        const char **why = array_append(&p->unusable, n_unusable, sizeof(*why));
+                        int r = parse_object(v, d, item_why);
+                        if (r == -EUCLEAN)
+                                *why = *item_why;
+                        else if (r < 0)
+                                *item_r = r;
+                }
+                json_object_put(v);
+        } while (scan_char(s, ','));
+        return scan_char(s, ']') ? 0 : -EBADMSG;
+}
+
+/* The top-level object's members; *has_results when the last "results" was an array, *count
+ * the last "count" (-1 if none or not an integer). */
+static int scan_page(struct scan *s, struct deployment_page *p, bool *has_results, int64_t *count, int *item_r,
+                     const char **item_why) {
+        size_t n_unusable = 0;
+
+        if (scan_char(s, '}'))
+                goto end;
+        do {
+                struct json_object *key, *v;
+                bool results, is_count;
+                if (scan_value(s, &key) < 0 || !json_object_is_type(key, json_type_string) || !scan_char(s, ':')) {
+                        json_object_put(key);
+                        return -EBADMSG;
+                }
+                results = streq(json_object_get_string(key), "results");
+                is_count = streq(json_object_get_string(key), "count");
+                json_object_put(key);
+                if (results) {
+                        /* A member given twice counts the last time, as in a tree. */
+                        deployment_page_done(p);
+                        n_unusable = 0;
+                        *item_r = 0;
+                        *has_results = scan_char(s, '[');
+                        if (*has_results) {
+                                if (scan_items(s, p, &n_unusable, item_r, item_why) < 0)
+                                        return -EBADMSG;
+                                continue;
+                        }
+                }
+                if (scan_value(s, &v) < 0)
+                        return -EBADMSG;
+                if (is_count)
+                        *count = int_value(v, -1);
+                json_object_put(v);
+        } while (scan_char(s, ','));
+        if (!scan_char(s, '}'))
+                return -EBADMSG;
+end:
+        /* Nothing but white space after it. */
+        skip_space(s);
+        return s->p == s->end ? 0 : -EBADMSG;
+}
+
+int gcore_parse_page(const char *body, size_t size, struct deployment_page *ret, const char **ret_why) {
+        struct deployment_page p = {};
+        struct scan s = { .p = body, .end = body + size };
+        struct json_object *o = NULL;
+        bool has_results = false;
+        const char *item_why = NULL;
+        int64_t count = -1;
+        int r, item_r = 0;
+
+        if (size == 0 || size > INT32_MAX - 1) {
                 *ret_why = "response is not valid JSON";
                 return -EBADMSG;
         }
-        results = member(o, "results");
-        if (!json_object_is_type(results, json_type_array)) {
+        if (!scan_char(&s, '{')) {
+                /* Not an object: either no JSON or no "results". */
+                r = parse_json(body, size, &o);
+                json_object_put(o);
+                *ret_why = r < 0 ? "response is not valid JSON" : "list response has no \"results\" array";
+                return -EBADMSG;
+        }
+        /* Items are two levels below the top, as they were in a tree. */
+        s.tok = json_tokener_new_ex(JSON_MAX_DEPTH - 2);
+        if (!s.tok)
+                abort();
+        json_tokener_set_flags(s.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 |
+                                      JSON_TOKENER_ALLOW_TRAILING_CHARS);
+        r = scan_page(&s, &p, &has_results, &count, &item_r, &item_why);
+        p.count = count;
+        json_tokener_free(s.tok);
+        if (r < 0)
+                *ret_why = "response is not valid JSON";
+        else if (!has_results)
                 *ret_why = "list response has no \"results\" array";
-                r = -EBADMSG;
-                goto finish;
-        }
-        n = json_object_array_length(results);
-        p.count = member_int(o, "count", -1);
-        if (p.count < 0) {
+        else if (count < 0)
                 *ret_why = "list response has no \"count\"";
-                r = -EBADMSG;
-                goto finish;
-        }
-        p.items = xcalloc(n, sizeof(struct deployment));
-        p.unusable = xcalloc(n, sizeof(char *));
-        /* An item that is no deployment spoils the page: skipping it would report a live one as
-         * gone. One whose counts cannot be trusted is that deployment's problem: kept, marked. */
-        for (; p.n_items < n; p.n_items++) {
-                r = parse_object(json_object_array_get_idx(results, p.n_items), &p.items[p.n_items], ret_why);
-                if (r == -EUCLEAN) {
-                        p.unusable[p.n_items] = *ret_why;
-                        r = 0;
-                }
-                if (r < 0)
-                        goto finish;
-        }
+        else if (item_r < 0)
+                *ret_why = item_why;
         /* One name twice would be two observations of one deployment from one response. */
-        if (has_duplicate_name(&p)) {
+        else if (has_duplicate_name(&p))
                 *ret_why = "list response names a deployment twice";
-                r = -EBADMSG;
-                goto finish;
+        else {
+                *ret = p;
+                return 0;
         }
-        *ret = p;
-        p = (struct deployment_page) {};
-finish:
         deployment_page_done(&p);
-        json_object_put(o);
-        return r;
+        return -EBADMSG;
 }
 
 enum api_outcome gcore_classify_status(long s) {

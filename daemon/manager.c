@@ -172,7 +172,10 @@ static int save_state(struct manager *m, sd_id128_t batch, struct saved_state *r
         struct saved_state s;
         int r;
 
-        monitor_view(m->monitor, &s);
+        if (ret)
+                monitor_view(m->monitor, &s);
+        else
+                monitor_stream(m->monitor, &s);
         if (m->webhooks)
                 webhooks_export(m->webhooks, &s);
         s.batch = batch;

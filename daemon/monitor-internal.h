@@ -30,7 +30,7 @@ TAILQ_HEAD(job_list, job);
 
 struct watch {
         struct job job;
-        char *name;
+        char *name;               /* in the watch's own allocation, after it */
         struct watch_state state;
         uint64_t obs_seq;         /* bumped by every observation applied */
         uint8_t digest[POLL_DIGEST_SIZE]; /* of the get-one body observed as obs_seq digest_seq */

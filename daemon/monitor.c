@@ -7,12 +7,13 @@
 #define LIST_MAX_PAGES 10000
 
 /* What one page of a "*" project's list said last time, so that the same bytes again need no
- * parsing: its digest, and for each item the watch and its observation count right after. */
+ * parsing: its digest, and for each item the watch and its observation count right after. A
+ * watch removed forgets its project's memos (their pages are parsed again). */
 struct page_memo {
         uint64_t offset;
         int64_t count;
         uint8_t digest[POLL_DIGEST_SIZE];
-        char **names;
+        struct watch **watches;
         uint64_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
         size_t n;
 };
@@ -29,16 +30,19 @@ static struct watch *watch_find(struct mproject *p, const char *name) {
 }
 
 static struct watch *watch_add(struct mproject *p, const char *name) {
-        struct watch *w = xcalloc(1, sizeof(*w));
+        /* The name in the same allocation: one fewer per deployment. */
+        struct watch *w = xcalloc(1, sizeof(*w) + strlen(name) + 1);
 
         w->job.kind = JOB_GET;
         w->job.project = p;
-        w->name = xstrdup(name);
+        w->name = strcpy((char *) (w + 1), name);
         if (!tsearch(w, &p->by_name, compare_watch))
                 abort();
         TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
+
+static void page_memo_done(struct page_memo *memo);
 
 static void watch_remove(struct watch *w) {
         struct mproject *p = w->job.project;
@@ -48,10 +52,11 @@ static void watch_remove(struct watch *w) {
                 account_probe_lost(p->account);
         if (p->account->object_failed == &w->job)
                 p->account->object_failed = NULL;
+        for (size_t i = 0; i < p->n_memos; i++)
+                page_memo_done(&p->memos[i]);
         (void) tdelete(w, &p->by_name, compare_watch);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
-        free(w->name);
         free(w->last_error);
         free(w);
 }
@@ -202,9 +207,7 @@ static void list_cycle_complete(struct mproject *p) {
 }
 
 static void page_memo_done(struct page_memo *memo) {
-        for (size_t i = 0; i < memo->n; i++)
-                free(memo->names[i]);
-        free(memo->names);
+        free(memo->watches);
         free(memo->seqs);
         *memo = (struct page_memo) {};
 }
@@ -249,17 +252,17 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
         memo->offset = p->offset;
         memo->count = page->count;
         memcpy(memo->digest, res->digest, POLL_DIGEST_SIZE);
-        memo->names = xcalloc(page->n_items, sizeof(char *));
+        memo->watches = xcalloc(page->n_items, sizeof(struct watch *));
         memo->seqs = xcalloc(page->n_items, sizeof(uint64_t));
         memo->n = page->n_items;
         for (size_t i = 0; i < page->n_items; i++) {
                 const struct deployment *d = &page->items[i];
                 struct watch *w = watch_find(p, d->name);
                 if (!w && !p->cfg->all)
-                        continue; /* not named: its name stays NULL in the memo */
+                        continue; /* not named: no watch in the memo */
                 if (!w)
                         w = watch_add(p, d->name);
-                memo->names[i] = xstrdup(d->name);
+                memo->watches[i] = w;
                 if (page->unusable[i])
                         list_item_unusable(p, w, res, page->unusable[i]);
                 else
@@ -271,13 +274,13 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
 /* Whether res is the page memo saw, and every item's watch still stands where that page left
  * it (no get-one changed it since): then the stored snapshots are the page's items. */
 static bool page_unchanged(struct mproject *p, const struct page_memo *memo, const struct poll_result *res) {
-        if (!memo->names || memo->offset != p->offset || memcmp(memo->digest, res->digest, POLL_DIGEST_SIZE) != 0)
+        if (!memo->watches || memo->offset != p->offset || memcmp(memo->digest, res->digest, POLL_DIGEST_SIZE) != 0)
                 return false;
         for (size_t i = 0; i < memo->n; i++) {
-                if (!memo->names[i])
-                        continue;
-                const struct watch *w = watch_find(p, memo->names[i]);
-                if (!w || memo->seqs[i] == 0 || w->obs_seq != memo->seqs[i] || !w->state.snap)
+                const struct watch *w = memo->watches[i];
+                if (!w)
+                        continue; /* not named */
+                if (memo->seqs[i] == 0 || w->obs_seq != memo->seqs[i] || !w->state.snap)
                         return false;
         }
         return true;
@@ -287,9 +290,9 @@ static void list_page_again(struct mproject *p, struct page_memo *memo) {
         struct event_list l = {};
 
         for (size_t i = 0; i < memo->n; i++) {
-                if (!memo->names[i])
+                struct watch *w = memo->watches[i];
+                if (!w)
                         continue;
-                struct watch *w = watch_find(p, memo->names[i]);
                 memo->seqs[i] = list_item(p, w, w->state.snap, &l);
         }
         emit(p->m, &l);
@@ -478,13 +481,14 @@ struct monitor *monitor_free(struct monitor *m) {
                 return NULL;
         for (size_t i = 0; i < m->n_projects; i++) {
                 struct mproject *p = &m->projects[i];
+                for (size_t k = 0; k < p->n_memos; k++)
+                        page_memo_done(&p->memos[k]);
+                p->memos = mfree(p->memos);
+                p->n_memos = 0;
                 while (!TAILQ_EMPTY(&p->watches))
                         watch_remove(TAILQ_FIRST(&p->watches));
                 job_stop(&p->job);
                 free(p->last_error);
-                for (size_t k = 0; k < p->n_memos; k++)
-                        page_memo_done(&p->memos[k]);
-                free(p->memos);
         }
         for (size_t i = 0; i < m->n_accounts; i++)
                 sd_event_source_disable_unref(m->accounts[i].backoff_timer);
@@ -538,46 +542,82 @@ void monitor_import(struct monitor *m, struct saved_state *s) {
         }
 }
 
-static struct deployment *dup_or_null(const struct deployment *d) {
-        return d ? deployment_dup(d) : NULL;
+/* A record that points into the monitor (valid until it changes). */
+static void view_record(const struct mproject *p, const struct watch *w, struct watch_record *r) {
+        *r = (struct watch_record) {
+                .url = (char *) p->account->cfg->url,
+                .project_id = p->cfg->id,
+                .name = w->name,
+                .account = (char *) p->account->cfg->name,
+                .state = w->state,
+                .last_poll = w->last_poll,
+                .last_error = w->last_error,
+        };
 }
 
-static void copy_state(struct watch_state *dst, const struct watch_state *src) {
-        *dst = *src;
-        dst->snap = dup_or_null(src->snap);
-        dst->alert.severity = xstrdup(src->alert.severity);
-        dst->alert.summary = xstrdup(src->alert.summary);
-        dst->alert.regions = xstrdup(src->alert.regions);
+static size_t count_watches(const struct monitor *m) {
+        const struct watch *w;
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_projects; i++)
+                TAILQ_FOREACH(w, &m->projects[i].watches, link)
+                        n++;
+        return n;
 }
 
-/* borrow: the watch records point into the monitor instead of holding copies. */
-static void export(const struct monitor *m, bool borrow, struct saved_state *ret) {
-        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(), .watches_borrowed = borrow };
+static int each_watch(const void *source, int (*fn)(const struct watch_record *r, void *userdata), void *userdata) {
+        const struct monitor *m = source;
+        const struct watch *w;
+        struct watch_record r;
+        int k;
 
+        for (size_t i = 0; i < m->n_projects; i++)
+                TAILQ_FOREACH(w, &m->projects[i].watches, link) {
+                        view_record(&m->projects[i], w, &r);
+                        if ((k = fn(&r, userdata)) < 0)
+                                return k;
+                }
+        return 0;
+}
+
+enum export_mode {
+        EXPORT_COPY,              /* records of their own */
+        EXPORT_VIEW,              /* records that point into the monitor */
+        EXPORT_STREAM,            /* no records: each_watch() makes them one at a time */
+};
+
+static void export(const struct monitor *m, enum export_mode mode, struct saved_state *ret) {
+        struct saved_state s = { .written = now_usec(CLOCK_REALTIME), .pid = getpid(),
+                                 .watches_borrowed = mode != EXPORT_COPY };
+        const struct watch *w;
+
+        if (mode == EXPORT_STREAM) {
+                s.n_watches = count_watches(m);
+                s.each_watch = each_watch;
+                s.watch_source = m;
+        } else
+                /* At its exact size: grown geometrically, an array of 100,000 records would
+                 * reach twice what it holds. */
+                s.watches = xcalloc(MAX(count_watches(m), 1u), sizeof(struct watch_record));
         for (size_t i = 0; i < m->n_projects; i++) {
                 const struct mproject *p = &m->projects[i];
                 struct project_record *pr = array_append(&s.projects, &s.n_projects, sizeof(*pr));
                 pr->url = xstrdup(p->account->cfg->url);
                 pr->project_id = p->cfg->id;
                 pr->auth_failed = p->auth_failed;
-                const struct watch *w;
                 TAILQ_FOREACH(w, &p->watches, link) {
-                        struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
-                        r->project_id = p->cfg->id;
-                        r->last_poll = w->last_poll;
-                        if (borrow) {
-                                r->url = (char *) p->account->cfg->url;
-                                r->name = w->name;
-                                r->account = (char *) p->account->cfg->name;
-                                r->state = w->state;
-                                r->last_error = w->last_error;
+                        struct watch_record *r;
+                        if (mode == EXPORT_STREAM)
+                                break;
+                        r = array_append(&s.watches, &s.n_watches, sizeof(*r));
+                        view_record(p, w, r);
+                        if (mode == EXPORT_VIEW)
                                 continue;
-                        }
-                        r->url = xstrdup(p->account->cfg->url);
-                        r->name = xstrdup(w->name);
-                        r->account = xstrdup(p->account->cfg->name);
-                        copy_state(&r->state, &w->state);
-                        r->last_error = xstrdup(w->last_error);
+                        r->url = xstrdup(r->url);
+                        r->name = xstrdup(r->name);
+                        r->account = xstrdup(r->account);
+                        watch_state_copy(&r->state, &w->state);
+                        r->last_error = xstrdup(r->last_error);
                 }
         }
         for (size_t i = 0; i < m->n_accounts; i++) {
@@ -590,11 +630,15 @@ static void export(const struct monitor *m, bool borrow, struct saved_state *ret
 }
 
 void monitor_export(const struct monitor *m, struct saved_state *ret) {
-        export(m, false, ret);
+        export(m, EXPORT_COPY, ret);
 }
 
 void monitor_view(const struct monitor *m, struct saved_state *ret) {
-        export(m, true, ret);
+        export(m, EXPORT_VIEW, ret);
+}
+
+void monitor_stream(const struct monitor *m, struct saved_state *ret) {
+        export(m, EXPORT_STREAM, ret);
 }
 
 int monitor_start(struct monitor *m) {

@@ -12,6 +12,7 @@
 #define STATE_VERSION 3
 #define STATE_FILE "state.json"
 #define FED_FILE STATE_FILE ".fed"
+#define STATE_PREALLOC_MAX (1 << 20)
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 void watch_record_done(struct watch_record *r) {
@@ -192,10 +193,16 @@ static int put_json(FILE *f, struct json_object *o) {
         return r;
 }
 
+static int put_watch(const struct watch_record *w, void *userdata) {
+        return put_json(userdata, watch_to_json(w));
+}
+
 static int write_state(FILE *f, const struct saved_state *s) {
         int r = put_json(f, header_to_json(s));
 
-        for (size_t i = 0; i < s->n_watches && r >= 0; i++)
+        if (r >= 0 && s->each_watch)
+                r = s->each_watch(s->watch_source, put_watch, f);
+        for (size_t i = 0; i < s->n_watches && !s->each_watch && r >= 0; i++)
                 r = put_json(f, watch_to_json(&s->watches[i]));
         for (size_t i = 0; i < s->outbox.n && r >= 0; i++) {
                 _cleanup_free_ char *json = event_to_json(s->outbox.items[i]);
@@ -403,6 +410,12 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
         w->n_history = (uint8_t) MIN(get_int(o, "n_history") < 0 ? 0 : get_int(o, "n_history"), 32);
         if (snap && deployment_from_json(snap, &w->snap, ret_why) < 0)
                 return -EBADMSG;
+        if (w->snap) {
+                /* Stored packed, as a poll stores it. */
+                struct deployment *d = w->snap;
+                w->snap = deployment_dup(d);
+                deployment_free(d);
+        }
         if (json_object_is_type(a, json_type_object)) {
                 id = get_str(a, "id");
                 if (!id || sd_id128_from_string(id, &w->alert.id) < 0) {
@@ -554,6 +567,9 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, un
                         json_object_put(o);
                         if (r < 0)
                                 goto finish;
+                        /* At the size announced (within reason: a lie only costs address
+                         * space), not twice that as geometric growth would. */
+                        s.watches = xcalloc(MAX(MIN(expected, (int64_t) STATE_PREALLOC_MAX), 1), sizeof(*s.watches));
                         r = -EBADMSG;
                         continue;
                 }

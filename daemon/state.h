@@ -45,6 +45,12 @@ struct saved_state {
         pid_t pid;                /* the daemon that wrote it */
         struct watch_record *watches;
         size_t n_watches;
+        /* Set instead of watches (NULL) by a state to be saved only: each_watch(watch_source, fn,
+         * userdata) calls fn with each of the n_watches records in turn (stopping at a negative
+         * return, which it returns). */
+        int (*each_watch)(const void *source, int (*fn)(const struct watch_record *r, void *userdata),
+                          void *userdata);
+        const void *watch_source;
         struct account_record *accounts;
         size_t n_accounts;
         struct project_record *projects;

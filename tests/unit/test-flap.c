@@ -45,6 +45,7 @@ static void test_defaults_flap_at_the_second_return(void **state) {
         assert_false(s.flapping);
         /* Calm afterwards; the history still holds the flap, so a new change flaps again. */
         PLAY(&p, "A", ".");
+        flap_state_done(&s);
 }
 
 static void test_incidents_that_are_not_flaps(void **state) {
@@ -56,11 +57,14 @@ static void test_incidents_that_are_not_flaps(void **state) {
         PLAY(&p, "AAABCDDDA", ".........");
         /* A long incident and its recovery, then the same error again ten polls later: the
          * window has moved on. */
+        flap_state_done(&s);
         memset(&s, 0, sizeof(s));
         PLAY(&p, "AABBBBBBBBBAAAAAAAAAABBBB", ".........................");
         /* Nothing changes at all. */
+        flap_state_done(&s);
         memset(&s, 0, sizeof(s));
         PLAY(&p, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "..........................................");
+        flap_state_done(&s);
 }
 
 static void test_thresholds(void **state) {
@@ -73,8 +77,10 @@ static void test_thresholds(void **state) {
         assert_int_equal(flap_returns(&s, 6), 4);
         PLAY(&p, "BBB", "oE.");
         /* Returns spread wider than the window never add up. */
+        flap_state_done(&s);
         memset(&s, 0, sizeof(s));
         PLAY(&p, "ABBBBABBBBABBBBA", "................");
+        flap_state_done(&s);
 }
 
 static void test_aspects(void **state) {
@@ -90,6 +96,30 @@ static void test_aspects(void **state) {
         assert_string_equal(flap_aspects_to_string(FLAP_ERROR, b), "errors");
         assert_string_equal(flap_aspects_to_string(FLAP_STATUS | FLAP_REGIONS, b), "status and regions");
         assert_string_equal(flap_aspects_to_string(0, b), "state");
+        flap_state_done(&s);
+}
+
+/* A history of one key repeated is no array: kept only while the window holds a change. */
+static void test_history_only_while_changing(void **state) {
+        struct flap_params p = FLAP_PARAMS_DEFAULT;
+        struct flap_state s = {};
+        usec_t t = 0;
+
+        PLAY(&p, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "........................................");
+        assert_null(s.hist);
+        assert_int_equal(s.n_keys, FLAP_HISTORY_MAX);
+        PLAY(&p, "B", ".");
+        assert_non_null(s.hist);
+        /* The change's poll leaves the window after 32 more (its aspects count until then). */
+        PLAY(&p, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "...............................");
+        assert_non_null(s.hist);
+        PLAY(&p, "B", ".");
+        assert_null(s.hist);
+        /* What it remembers is unchanged: A then B again is one return, and a second flaps. */
+        PLAY(&p, "AB", "..");
+        assert_int_equal(flap_returns(&s, 10), 1);
+        PLAY(&p, "A", "S");
+        flap_state_done(&s);
 }
 
 int main(void) {
@@ -98,6 +128,7 @@ int main(void) {
                 cmocka_unit_test(test_incidents_that_are_not_flaps),
                 cmocka_unit_test(test_thresholds),
                 cmocka_unit_test(test_aspects),
+                cmocka_unit_test(test_history_only_while_changing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -386,6 +386,16 @@ static void test_page_unusable(void **state) {
                 { "{\"count\":1,\"results\":[7]}", "response is not a JSON object" },
                 { "[{\"name\":\"a\",\"status\":\"ACTIVE\"}]", "list response has no \"results\" array" },
                 { "{\"count\":1,\"results\":[", "response is not valid JSON" },
+                /* Parsed one item at a time, still one JSON document: what follows an item counts. */
+                { "{\"count\":1,\"results\":[7]", "response is not valid JSON" },
+                { "{\"count\":1,\"results\":[]} x", "response is not valid JSON" },
+                { "{} x", "response is not valid JSON" },
+                { "{\"count\":1,\"results\":[],}", "response is not valid JSON" },
+                { "{\"count\":1,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},]}",
+                  "response is not valid JSON" },
+                { "{\"count\":1 \"results\":[]}", "response is not valid JSON" },
+                { "{count:1,\"results\":[]}", "response is not valid JSON" },
+                { "{\"results\":[],\"count\":\"1\"}", "list response has no \"count\"" },
                 { "{\"count\":3,\"results\":[{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},"
                   "{\"name\":\"b\",\"status\":\"ACTIVE\",\"containers\":[]},"
                   "{\"name\":\"a\",\"status\":\"DEPLOYING\",\"containers\":[]}]}",
@@ -424,6 +434,23 @@ static void test_page_untrusted_item(void **state) {
         assert_null(p.items[1].image);
         assert_string_equal(p.items[2].name, "c");
         assert_string_equal(p.unusable[2], "response has no \"containers\" array");
+        deployment_page_done(&p);
+}
+
+/* Members in any order, white space anywhere, the last of a member given twice. */
+static void test_page_members(void **state) {
+        const char *j = " {\n \"results\" : [ {\"name\":\"x\",\"status\":\"ACTIVE\",\"containers\":[]} ] ,"
+                        "\"next\":null, \"results\": [\n{\"name\":\"a\",\"status\":\"ACTIVE\",\"containers\":[]},"
+                        "\t{\"name\":\"b\",\"status\":\"DEPLOYING\",\"containers\":[]}\r\n],\"count\": 2 }\n";
+        struct deployment_page p;
+        const char *why = NULL;
+
+        assert_int_equal(gcore_parse_page(j, strlen(j), &p, &why), 0);
+        assert_int_equal(p.count, 2);
+        assert_int_equal(p.n_items, 2);
+        assert_string_equal(p.items[0].name, "a");
+        assert_string_equal(p.items[1].status, "DEPLOYING");
+        assert_null(p.unusable[1]);
         deployment_page_done(&p);
 }
 
@@ -538,6 +565,7 @@ int main(void) {
                 cmocka_unit_test(test_page),
                 cmocka_unit_test(test_page_unusable),
                 cmocka_unit_test(test_page_untrusted_item),
+                cmocka_unit_test(test_page_members),
                 cmocka_unit_test(test_page_empty),
                 cmocka_unit_test(test_urls),
                 cmocka_unit_test(test_classify),

@@ -302,10 +302,73 @@ static void test_lines(void **state) {
         saved_state_done(&s);
 }
 
+static int give_records(const void *source, int (*fn)(const struct watch_record *r, void *userdata), void *userdata) {
+        const struct saved_state *from = source;
+        int r = 0;
+
+        for (size_t i = 0; i < from->n_watches && r >= 0; i++)
+                r = fn(&from->watches[i], userdata);
+        return r;
+}
+
+/* A snapshot is stored packed (one allocation): a copy holds the same, and so does a load. */
+static void test_packed_snapshot(void **state) {
+        struct saved_state s = {}, back;
+        _cleanup_free_ char *text = NULL;
+        const struct deployment *d;
+        struct deployment *copy;
+        const char *why = NULL;
+
+        fill(&s);
+        d = s.watches[0].state.snap;
+        copy = deployment_dup_named(d, "other-name");
+        assert_true(copy->packed);
+        assert_string_equal(copy->name, "other-name");
+        assert_string_equal(copy->status, "PARTIALLYDEPLOYED");
+        assert_string_equal(copy->image, "nginx:latest");
+        assert_null(copy->flavor_name);
+        assert_string_equal(copy->envs_keys, "A");
+        assert_int_equal(copy->n_containers, 1);
+        assert_int_equal(copy->containers[0].region_id, 7);
+        assert_int_equal(copy->containers[0].scale_max, 2);
+        assert_string_equal(copy->containers[0].error_message, "Failed to pull image");
+        deployment_free(copy);
+
+        text = state_to_json(&s);
+        assert_int_equal(state_from_json(text, &back, &why), 0);
+        assert_true(back.watches[0].state.snap->packed);
+        assert_string_equal(back.watches[0].state.snap->containers[0].error_message, "Failed to pull image");
+        saved_state_done(&back);
+        saved_state_done(&s);
+}
+
+/* A state saved from records given one at a time (each_watch) is the same file. */
+static void test_streamed_records(void **state) {
+        struct saved_state s = {}, streamed, back;
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+        const char *why = NULL;
+
+        fill(&s);
+        text = state_to_json(&s);
+        streamed = s;
+        streamed.watches = NULL;
+        streamed.each_watch = give_records;
+        streamed.watch_source = &s;
+        text2 = state_to_json(&streamed);
+        assert_string_equal(text2, text);
+        assert_int_equal(state_from_json(text2, &back, &why), 0);
+        assert_int_equal(back.n_watches, 1);
+        assert_string_equal(back.watches[0].name, "my-instance");
+        saved_state_done(&back);
+        saved_state_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_lines),
+                cmocka_unit_test(test_streamed_records),
+                cmocka_unit_test(test_packed_snapshot),
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
                 cmocka_unit_test(test_outbox),
