@@ -86,6 +86,15 @@ class Cluster:
         return int(self._post(m, "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end),
                                                    "count_only": True}).get("count", 0))
 
+    def values(self, prefix):
+        """{key: value} of every key that starts with prefix (text)."""
+        def b64(x):
+            return base64.b64encode(x.encode()).decode()
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        m = next(iter(self.procs))
+        kvs = self._post(m, "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)}).get("kvs", [])
+        return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
+
     def raft_leader(self):
         """The name of the member that leads the etcd cluster itself (raft), or None."""
         for m in self.procs:
