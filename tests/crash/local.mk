@@ -11,5 +11,5 @@ TESTS += tests/integration/test-save-faults.py tests/integration/test-ha-store-r
 EXTRA_DIST += tests/integration/test-save-faults.py tests/integration/test-ha-store-retry.py
 # A leader's commit to etcd cut between its transactions (store-txn), or whose answer is lost
 # (store-answer); a leader whose lease runs out in a long reload (INFERWATCH_PAUSE=reload:MS).
-TESTS += tests/integration/test-ha-cut-commit.py
-EXTRA_DIST += tests/integration/test-ha-cut-commit.py
+TESTS += tests/integration/test-ha-cut-commit.py tests/integration/test-ha-stop.py
+EXTRA_DIST += tests/integration/test-ha-cut-commit.py tests/integration/test-ha-stop.py
