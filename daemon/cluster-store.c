@@ -34,7 +34,6 @@ struct cluster_store {
         bool shard_known[CLUSTER_STORE_SHARDS];
         char *shard_version[CLUSTER_STORE_SHARDS]; /* the key of each shard the index names */
         uint64_t seq;             /* of the commits of this process: the shards' version keys */
-        bool legacy;              /* etcd holds shards without versions (an older inferwatchd) */
         /* Outbox batches ("<prefix>/outbox/<batch>/"): the events of those in fed were handed
          * to the sinks by this process; those in orphans are not covered by the header (a
          * commit cut between its transactions) and go before the next header does. */
@@ -101,7 +100,7 @@ static void push_batch(struct strv *v, const char *chunk_key) {
 }
 
 static char *shard_dir(const struct cluster_store *st, int shard) {
-        return xasprintf("%s/state/shard/%02d/", st->prefix, shard);
+        return xasprintf("%s/state/shard/%04d/", st->prefix, shard);
 }
 
 int cluster_store_new(struct etcd *etcd, const char *prefix, struct cluster_store **ret) {
@@ -179,20 +178,16 @@ static void accepted(struct cluster_store *st) {
                 st->shard_version[o->shard] = xstrdup(st->version);
         }
         strv_clear(&st->orphans);
-        st->legacy = false;
         if (st->batch)
                 strv_push(&st->fed, TAKE_PTR(st->batch)); /* fed by done() below */
 }
 
 /* A commit that etcd did not take: its batch's chunks that did get in are not covered by any
- * header; they go before the next one (its events are committed again, in a new batch). The
- * clean-up after an accepted commit that failed: the batches to delete are still to delete. */
+ * header; they go before the next one (its events are committed again, in a new batch). Fed
+ * batches whose deletion did not get through are still to delete. */
 static void not_taken(struct cluster_store *st) {
-        if (st->next < st->commit_end) {
-                if (st->batch)
-                        strv_push(&st->orphans, TAKE_PTR(st->batch));
-                return;
-        }
+        if (st->next < st->commit_end && st->batch)
+                strv_push(&st->orphans, TAKE_PTR(st->batch));
         for (size_t i = st->next; i < st->n_ops; i++)
                 if (st->ops[i].fed)
                         strv_push(&st->fed, TAKE_PTR(st->ops[i].key));
@@ -236,8 +231,8 @@ static void on_txn(int r, struct json_object *resp, const char *error, void *use
                 return;
         }
         if (st->next < st->n_ops) {
-                if (committing)
-                        crashpoint("store-txn"); /* a commit cut between its transactions */
+                if (committing && st->batch)
+                        crashpoint("store-txn"); /* a commit with events cut between its transactions */
                 send_txn(st);
                 return;
         }
@@ -289,18 +284,13 @@ static void send_txn(struct cluster_store *st) {
         }
 }
 
-/* The deletion of every version of a shard but the one named key (and of its key in the layout
- * before versions, "<prefix>/state/shard/NN", when etcd had that). */
+/* The deletion of every version of a shard but the one named key. */
 static void delete_other_versions(struct cluster_store *st, int shard, const char *key) {
         _cleanup_free_ char *dir = shard_dir(st, shard), *end = prefix_end(dir), *after = xasprintf("%s\x01", key);
 
         add_delete(st, dir, key);
         /* The versions after key: no version name goes on past it (they are hex digits). */
         add_delete(st, after, end);
-        if (st->legacy) {
-                dir[strlen(dir) - 1] = '\0';
-                add_delete(st, dir, NULL);
-        }
 }
 
 int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, const struct event_list *events,
@@ -351,7 +341,7 @@ int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, 
                         continue;
                 }
                 fprintf(fi, "%s\n", st->version);
-                add_op(st, xasprintf("%s/state/shard/%02d/%s", st->prefix, i, st->version), shards[i], NULL, i);
+                add_op(st, xasprintf("%s/state/shard/%04d/%s", st->prefix, i, st->version), shards[i], NULL, i);
         }
         free(shards);
         if (fclose(fi) != 0)
@@ -462,8 +452,8 @@ static struct json_object *range(const char *prefix, const char *tail) {
         return o;
 }
 
-/* The value of the key named "<prefix>/state/shard/<NN>/<version>" (or, in the layout before
- * versions, "<prefix>/state/shard/<NN>"), NULL if absent. */
+/* The value of the key named (a shard's "<prefix>/state/shard/<NNNN>/<version>"), NULL if
+ * absent. */
 static char *find_shard(struct json_object *kvs, const char *key) {
         _cleanup_free_ char *want = etcd_base64(key, strlen(key));
         struct json_object *k, *v;
@@ -506,21 +496,22 @@ static void on_state(int r, struct json_object *resp, const char *error, void *u
                 } else if (streq(key, index_key))
                         index = etcd_unbase64(json_object_get_string(v), NULL);
         }
-        st->legacy = header && !index;
-        for (int i = 0, n = 0; header && i < CLUSTER_STORE_SHARDS; i++) {
-                const char *line = index ? index + n : NULL, *nl = line ? strchr(line, '\n') : NULL;
-                _cleanup_free_ char *version = nl ? xstrndup(line, (size_t) (nl - line)) : NULL,
-                                    *key = version ? xasprintf("%s/state/shard/%02d/%s", st->prefix, i, version)
-                                                   : xasprintf("%s/state/shard/%02d", st->prefix, i);
-                if (index && !nl)
+        if (header && !index) {
+                log_warning("The state in etcd has no index of its shards; starting from an empty state");
+                header = mfree(header);
+        }
+        for (size_t i = 0, n = 0; header && i < CLUSTER_STORE_SHARDS; i++) {
+                const char *line = index + n, *nl = strchr(line, '\n');
+                _cleanup_free_ char *key = NULL;
+                if (!nl)
                         break;
-                if (nl)
-                        n += (int) (nl - line) + 1;
+                n += (size_t) (nl - line) + 1;
+                st->shard_version[i] = xstrndup(line, (size_t) (nl - line));
+                key = xasprintf("%s/state/shard/%04zu/%s", st->prefix, i, st->shard_version[i]);
                 if (!(shards[i] = find_shard(kvs, key)))
                         continue;
                 st->shard_hash[i] = fnv1a(shards[i]);
-                st->shard_known[i] = version != NULL;
-                st->shard_version[i] = TAKE_PTR(version);
+                st->shard_known[i] = true;
         }
         if (header && state_from_shards(header, shards, CLUSTER_STORE_SHARDS, &st->loading, &why) < 0) {
                 log_warning("The state in etcd cannot be read (%s); starting from an empty state", why);

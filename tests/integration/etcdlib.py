@@ -19,6 +19,16 @@ def etcd_binary():
     return shutil.which("etcd") or next((p for p in ("/usr/bin/etcd", "/usr/sbin/etcd") if os.path.exists(p)), None)
 
 
+def cluster_or_skip(t, binary, n=1):
+    """A cluster of n members for test t of the daemon binary, or the test skipped when etcd or
+    that binary (a test build) is missing."""
+    if not etcd_binary():
+        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    if not os.access(binary, os.X_OK):
+        t.skip_all("%s is not built" % binary)
+    return Cluster(n)
+
+
 def _free_ports(n):
     socks = []
     for _ in range(n):

@@ -101,11 +101,7 @@ def lost_answer(t, etcd, first_lost):
 
 
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
-    if not os.access(BINARY, os.X_OK):
-        t.skip_all("%s is not built" % BINARY)
-    etcd = etcdlib.Cluster(1)
+    etcd = etcdlib.cluster_or_skip(t, BINARY)
     try:
         cut_commit(t, etcd)
         for first_lost in (2, 4):

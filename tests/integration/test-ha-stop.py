@@ -68,11 +68,7 @@ def long_reload(t, etcd, sim):
 
 
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
-    if not os.access(BINARY, os.X_OK):
-        t.skip_all("%s is not built" % BINARY)
-    etcd = etcdlib.Cluster(1)
+    etcd = etcdlib.cluster_or_skip(t, BINARY)
     try:
         with iw.Sim(SCENARIO) as sim:
             clean_stop(t, etcd, sim)
