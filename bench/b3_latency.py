@@ -81,6 +81,25 @@ def match(changes, events, initial):
     return sorted(samples, key=lambda s: s["seq"])
 
 
+def observe_changes(sim, conf, journal, start_at, duration, interval):
+    """Runs the daemon on conf through the simulator's changes: (counters of the requests during
+    the changes, their window in s, the changes, the status_changed entries)."""
+    args = ["--log-target=journal"] if journal else ["--log-target=stderr", "--log-format=json"]
+    d = iw.Daemon(conf, args=args)
+    # Requests are counted over the period of changes only.
+    iw.wait_until(lambda: sim.clock()["t"] >= start_at, 30, "the first change")
+    sim.reset_counters()
+    t0 = time.monotonic()
+    iw.wait_until(lambda: sim.clock()["t"] >= start_at + duration, duration + 30, "the last change", interval=0.5)
+    counters = sim.counters()
+    window = time.monotonic() - t0
+    time.sleep(interval + 2)  # the last changes' detection
+    changes = sim.changes()
+    stop_usage(d.proc)
+    events = journal_events(journal) if journal else stderr_events(d)
+    return counters, window, changes, events
+
+
 def run(ctx):
     sizes = {"lat-a-": ctx.param("b3_active", 90, 20), "lat-d-": ctx.param("b3_deploying", 15, 5),
              "lat-p-": ctx.param("b3_partial", 15, 5)}
@@ -104,19 +123,7 @@ def run(ctx):
     key = iw.write_secret("api-key", TOKEN)
     conf = daemon_config(sim, key, iw.tmpdir("state-"), [(1, "*")], interval="%ds" % interval,
                          fast_interval="%ds" % fast, top='stuck_after = "1h";\n')
-    args = ["--log-target=journal"] if journal else ["--log-target=stderr", "--log-format=json"]
-    d = iw.Daemon(conf, args=args)
-    # Requests are counted over the period of changes only.
-    iw.wait_until(lambda: sim.clock()["t"] >= start_at, 30, "the first change")
-    sim.reset_counters()
-    t0 = time.monotonic()
-    iw.wait_until(lambda: sim.clock()["t"] >= start_at + duration, duration + 30, "the last change", interval=0.5)
-    counters = sim.counters()
-    window = time.monotonic() - t0
-    time.sleep(interval + 2)  # the last changes' detection
-    changes = sim.changes()
-    stop_usage(d.proc)
-    events = journal_events(journal) if journal else stderr_events(d)
+    counters, window, changes, events = observe_changes(sim, conf, journal, start_at, duration, interval)
     sim.stop()
     if journal:
         journal.stop()

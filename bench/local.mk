@@ -13,6 +13,7 @@ BENCH_FILES = \
 	bench/b4_webhooks.py \
 	bench/b5_ha.py \
 	bench/b5_metrics.py \
+	bench/b6_plan.py \
 	bench/peers/poll-curl-jq.sh \
 	bench/peers/poll-urllib.py \
 	bench/notes.md

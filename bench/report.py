@@ -7,7 +7,7 @@ import time
 
 from benchlib import HERE, md_table
 
-MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks"}
+MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks", "B6": "b6_plan"}
 
 
 def fmt(v, f="%.3g"):
@@ -77,6 +77,18 @@ def b3(res):
                             "max (s)")))
 
 
+def b6(res):
+    s = res["stats"]
+    rows = [(p, s[p]["requests"], s[p]["get"], s[p]["list"], "%.0f" % s[p]["requests_per_hour"],
+             "%.1f" % s[p]["per_deployment_per_hour"], s[p]["samples"], fmt(s[p]["p50"], "%.2f"),
+             fmt(s[p]["p95"], "%.2f"), fmt(s[p]["max"], "%.2f")) for p in ("get-one", "list")]
+    return ("%d deployments, %d named, %g changes/s among the named for %d s, interval %d s, fast_interval %d s; "
+            "timestamps from the %s.\n\n" % (s["deployments"], s["named"], s["rate"], s["duration"], s["interval"],
+                                             s["fast_interval"], s["source"]) +
+            md_table(rows, ("plan", "requests", "get-one", "list", "per hour", "per deployment per hour",
+                            "changes detected", "p50 (s)", "p95 (s)", "max (s)")))
+
+
 def b4(res):
     r = res["rows"][0]
     rows = [(k.replace("_", " "), fmt(v, "%.4g")) for k, v in r.items()]
@@ -102,7 +114,7 @@ def write(path, results, info, started, elapsed, ctx):
                 rows.append((f.bench.split()[0], f.name, f.value_text(), f.target_text(), f.verdict,
                              f.margin_text()))
     out.append(md_table(rows, ("", "figure", "value", "target", "verdict", "margin")) + "\n")
-    render = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b4}
+    render = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b4, "B6": b6}
     for res in results:
         key = res["name"].split()[0]
         out.append("## %s\n" % res["name"])

@@ -26,8 +26,9 @@ sys.path.insert(0, HERE)
 import benchlib  # noqa: E402
 from benchlib import iw, progress, text_table  # noqa: E402
 
-BENCHMARKS = ["B1", "B2", "B3", "B4", "B5"]
-MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks", "B5": "b5_metrics"}
+BENCHMARKS = ["B1", "B2", "B3", "B4", "B5", "B6"]
+MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks", "B5": "b5_metrics",
+           "B6": "b6_plan"}
 
 
 class Context:
@@ -99,14 +100,14 @@ def main():
         return
     selected = [b.strip().upper() for b in args.only.split(",") if b.strip()]
 
-    # B3 reads the journal of a private journald: re-run inside a private mount namespace.
-    if "B3" in selected and os.environ.get("IW_PRIVATE_NS") != "1" and os.geteuid() == 0:
+    # B3 and B6 read the journal of a private journald: re-run inside a private mount namespace.
+    if ("B3" in selected or "B6" in selected) and os.environ.get("IW_PRIVATE_NS") != "1" and os.geteuid() == 0:
         reason = iw._namespace_unavailable()
         if reason is None:
             os.environ["IW_PRIVATE_NS"] = "1"
             sys.stdout.flush()
             os.execvp("unshare", ["unshare", "-m", "--propagation", "private", sys.executable] + sys.argv)
-        progress("no private journald (%s): B3 uses the daemon's stderr timestamps" % reason)
+        progress("no private journald (%s): B3 and B6 use the daemon's stderr timestamps" % reason)
 
     ctx = Context(args)
     started = time.time()

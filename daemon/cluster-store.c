@@ -10,21 +10,46 @@
 #define OUTBOX_CHUNK_MAX (256 * 1024)
 /* etcd's default --max-txn-ops is 128. */
 #define TXN_OPS_MAX 100
+/* Keys per range answer while loading: values are at most etcd's request limit (1.5 MiB by
+ * default), so an answer stays near 32 MiB of base64 at worst, half the 64 MiB etcd.c accepts. */
+#define PAGE_KEYS 16
+
+enum op_kind {
+        OP_OTHER,
+        OP_BATCH_DROP,            /* the deletion of one batch: delivered, beyond the limits, or cut */
+        OP_CHUNK,                 /* a put of one chunk of a batch's events */
+};
 
 struct op {
         char *key;                /* raw */
         char *value;              /* raw, NULL for a deletion of [key, range_end) */
-        char *range_end;          /* NULL: the key alone */
+        char *range_end;
         size_t size;
         int shard;                /* -1: not a shard */
         uint64_t hash;
+        enum op_kind kind;
+        usec_t time;              /* OP_CHUNK: its batch's newest event */
         bool glue;                /* in the same transaction as the op before it */
-        bool fed;                 /* the deletion of a batch fed by this process */
 };
 
-struct strv {
-        char **items;
-        size_t n;
+/* A batch in the outbox in etcd, as far as this leader knows (loaded, or written by it). */
+struct outbox_batch {
+        char *prefix;             /* raw "<prefix>/outbox/<batch>/": its chunks' keys */
+        uint64_t bytes;
+        usec_t time;              /* CLOCK_REALTIME of its newest event */
+        /* Its events were handed to the sinks by this process (loaded and fed at the start, or
+         * accepted): deleted once no webhook has a backlog. A batch not fed is one of a commit
+         * cut between its transactions, not covered by the header: deleted before the next one. */
+        bool fed;
+};
+
+/* A chunk read while loading, before they are put in order. */
+struct chunk {
+        int64_t rev;
+        char *key;
+        size_t size;
+        struct event_list events;
+        uint64_t *sizes;          /* of each event's line */
 };
 
 struct cluster_store {
@@ -32,13 +57,13 @@ struct cluster_store {
         char *prefix;
         uint64_t shard_hash[CLUSTER_STORE_SHARDS]; /* of what etcd holds, as far as known */
         bool shard_known[CLUSTER_STORE_SHARDS];
-        char *shard_version[CLUSTER_STORE_SHARDS]; /* the key of each shard the index names */
+        char *shard_version[CLUSTER_STORE_SHARDS]; /* of each shard the index names */
         uint64_t seq;             /* of the commits of this process: the shards' version keys */
-        /* Outbox batches ("<prefix>/outbox/<batch>/"): the events of those in fed were handed
-         * to the sinks by this process; those in orphans are not covered by the header (a
-         * commit cut between its transactions) and go before the next header does. */
-        struct strv fed, orphans;
         struct cluster_store_stats stats;
+        uint64_t max_size;        /* the outbox's limits (0: none) */
+        usec_t max_age;
+        struct outbox_batch *batches; /* oldest first */
+        size_t n_batches;
         /* the commit in flight */
         struct op *ops;
         size_t n_ops, next, txn_end;
@@ -51,7 +76,16 @@ struct cluster_store {
         /* the load in flight */
         cluster_store_loaded_fn loaded;
         struct saved_state loading;
-        int64_t header_rev;       /* the mod revision of the header loaded, 0: none */
+        char *page_from;          /* raw: the next page starts at this key */
+        size_t page_from_size;
+        char *page_end;
+        int64_t page_rev;         /* every page at the revision of the first */
+        void (*page_kv)(struct cluster_store *st, const char *key, struct json_object *kv);
+        void (*page_last)(struct cluster_store *st);
+        char *header, *index, *shards[CLUSTER_STORE_SHARDS];
+        int64_t header_rev;       /* the mod revision of the header read, 0: none */
+        struct chunk *chunks;
+        size_t n_chunks;
         void *userdata;
         struct etcd_call *call;
 };
@@ -78,31 +112,6 @@ static struct json_object *b64(const char *s) {
         return json_object_new_string(e);
 }
 
-static void strv_push(struct strv *v, char *s) {
-        *(char **) array_append(&v->items, &v->n, sizeof(char *)) = s;
-}
-
-static void strv_clear(struct strv *v) {
-        for (size_t i = 0; i < v->n; i++)
-                free(v->items[i]);
-        v->items = mfree(v->items);
-        v->n = 0;
-}
-
-/* "<prefix>/outbox/<batch>/" of a chunk's key, pushed unless it is the last one already. */
-static void push_batch(struct strv *v, const char *chunk_key) {
-        const char *slash = strrchr(chunk_key, '/');
-        size_t n = slash ? (size_t) (slash - chunk_key) + 1 : strlen(chunk_key);
-
-        if (v->n > 0 && strlen(v->items[v->n - 1]) == n && strncmp(v->items[v->n - 1], chunk_key, n) == 0)
-                return;
-        strv_push(v, xstrndup(chunk_key, n));
-}
-
-static char *shard_dir(const struct cluster_store *st, int shard) {
-        return xasprintf("%s/state/shard/%04d/", st->prefix, shard);
-}
-
 int cluster_store_new(struct etcd *etcd, const char *prefix, struct cluster_store **ret) {
         struct cluster_store *st = xcalloc(1, sizeof(*st));
 
@@ -125,15 +134,39 @@ static void ops_clear(struct cluster_store *st) {
         st->version = mfree(st->version);
 }
 
+static void batches_clear(struct cluster_store *st) {
+        for (size_t i = 0; i < st->n_batches; i++)
+                free(st->batches[i].prefix);
+        st->batches = mfree(st->batches);
+        st->n_batches = 0;
+}
+
+/* What a load in flight gathered. */
+static void load_clear(struct cluster_store *st) {
+        st->page_from = mfree(st->page_from);
+        st->page_end = mfree(st->page_end);
+        st->header = mfree(st->header);
+        st->index = mfree(st->index);
+        for (size_t i = 0; i < CLUSTER_STORE_SHARDS; i++)
+                st->shards[i] = mfree(st->shards[i]);
+        for (size_t i = 0; i < st->n_chunks; i++) {
+                free(st->chunks[i].key);
+                free(st->chunks[i].sizes);
+                event_list_clear(&st->chunks[i].events);
+        }
+        st->chunks = mfree(st->chunks);
+        st->n_chunks = 0;
+}
+
 struct cluster_store *cluster_store_free(struct cluster_store *st) {
         if (!st)
                 return NULL;
         etcd_call_cancel(st->call);
         ops_clear(st);
+        load_clear(st);
         saved_state_done(&st->loading);
+        batches_clear(st);
         cluster_store_reset(st);
-        strv_clear(&st->fed);
-        strv_clear(&st->orphans);
         free(st->prefix);
         free(st);
         return NULL;
@@ -153,6 +186,11 @@ void cluster_store_get_stats(const struct cluster_store *st, struct cluster_stor
         *ret = st->stats;
 }
 
+void cluster_store_set_limits(struct cluster_store *st, uint64_t max_size, usec_t max_age) {
+        st->max_size = max_size;
+        st->max_age = max_age;
+}
+
 static struct op *add_op(struct cluster_store *st, char *key, char *value, char *range_end, int shard) {
         struct op *o = array_append(&st->ops, &st->n_ops, sizeof(*o));
 
@@ -160,14 +198,79 @@ static struct op *add_op(struct cluster_store *st, char *key, char *value, char 
         return o;
 }
 
-static void add_delete(struct cluster_store *st, const char *from, const char *to) {
-        add_op(st, xstrdup(from), NULL, to ? xstrdup(to) : NULL, -1);
+/* ---- the outbox's bounds ---- */
+
+static bool over_limits(const struct cluster_store *st, uint64_t total, usec_t time, usec_t now) {
+        return (st->max_size > 0 && total > st->max_size) || (st->max_age > 0 && time + st->max_age < now);
+}
+
+/* A transaction that succeeded: what the outbox in etcd now holds. */
+static void note_outbox(struct cluster_store *st, const struct op *o) {
+        size_t i;
+
+        switch (o->kind) {
+        case OP_BATCH_DROP:
+                for (i = 0; i < st->n_batches && !streq(st->batches[i].prefix, o->key); i++)
+                        ;
+                if (i < st->n_batches) {
+                        free(st->batches[i].prefix);
+                        memmove(st->batches + i, st->batches + i + 1, (st->n_batches - i - 1) * sizeof(*st->batches));
+                        st->n_batches--;
+                }
+                break;
+        case OP_CHUNK: {
+                size_t n = (size_t) (strrchr(o->key, '/') - o->key) + 1;
+                struct outbox_batch *b = st->n_batches > 0 ? &st->batches[st->n_batches - 1] : NULL;
+                if (!b || strlen(b->prefix) != n || strncmp(b->prefix, o->key, n) != 0) {
+                        b = array_append(&st->batches, &st->n_batches, sizeof(*b));
+                        *b = (struct outbox_batch) { .prefix = xstrndup(o->key, n), .time = o->time };
+                }
+                b->bytes += o->size;
+                break;
+        }
+        case OP_OTHER:
+                break;
+        }
+}
+
+/* Deletions of the oldest batches while the outbox, with incoming bytes more, is over the
+ * limits: it keeps no more than a webhook spool would (whose own limits count the drops).
+ * Batches not fed are deleted anyway (cluster_store_commit()). */
+static void add_outbox_bounds(struct cluster_store *st, uint64_t incoming) {
+        usec_t now = now_usec(CLOCK_REALTIME);
+        uint64_t total = incoming;
+
+        for (size_t i = 0; i < st->n_batches; i++)
+                if (st->batches[i].fed)
+                        total += st->batches[i].bytes;
+        for (size_t i = 0; i < st->n_batches && i < TXN_OPS_MAX; i++) {
+                const struct outbox_batch *b = &st->batches[i];
+                if (!b->fed)
+                        continue;
+                if (!over_limits(st, total, b->time, now))
+                        break;
+                add_op(st, xstrdup(b->prefix), NULL, prefix_end(b->prefix), -1)->kind = OP_BATCH_DROP;
+                total -= b->bytes;
+        }
 }
 
 static void send_txn(struct cluster_store *st);
 
+static struct op *add_delete(struct cluster_store *st, const char *from, const char *to) {
+        return add_op(st, xstrdup(from), NULL, to ? xstrdup(to) : NULL, -1);
+}
+
+static struct outbox_batch *find_batch(struct cluster_store *st, const char *prefix) {
+        for (size_t i = 0; i < st->n_batches; i++)
+                if (streq(st->batches[i].prefix, prefix))
+                        return &st->batches[i];
+        return NULL;
+}
+
 /* The header and the index are in etcd: the commit is accepted as a whole. */
 static void accepted(struct cluster_store *st) {
+        struct outbox_batch *b = st->batch ? find_batch(st, st->batch) : NULL;
+
         for (size_t i = 0; i < st->commit_end; i++) {
                 const struct op *o = &st->ops[i];
                 if (o->shard < 0)
@@ -177,20 +280,20 @@ static void accepted(struct cluster_store *st) {
                 free(st->shard_version[o->shard]);
                 st->shard_version[o->shard] = xstrdup(st->version);
         }
-        strv_clear(&st->orphans);
-        if (st->batch)
-                strv_push(&st->fed, TAKE_PTR(st->batch)); /* fed by done() below */
+        if (b)
+                b->fed = true; /* by done() below */
 }
 
-/* A commit that etcd did not take: its batch's chunks that did get in are not covered by any
- * header; they go before the next one (its events are committed again, in a new batch). Fed
- * batches whose deletion did not get through are still to delete. */
+/* A commit that etcd did not take: chunks of its batch may be in etcd (a transaction applied
+ * whose answer was lost) without a header covering them. The batch is noted as not fed: the next
+ * commit deletes it before its header (its events are committed again, in a new batch). */
 static void not_taken(struct cluster_store *st) {
-        if (st->next < st->commit_end && st->batch)
-                strv_push(&st->orphans, TAKE_PTR(st->batch));
-        for (size_t i = st->next; i < st->n_ops; i++)
-                if (st->ops[i].fed)
-                        strv_push(&st->fed, TAKE_PTR(st->ops[i].key));
+        struct outbox_batch *b;
+
+        if (st->next >= st->commit_end || !st->batch || find_batch(st, st->batch))
+                return;
+        b = array_append(&st->batches, &st->n_batches, sizeof(*b));
+        *b = (struct outbox_batch) { .prefix = TAKE_PTR(st->batch) };
 }
 
 static void on_txn(int r, struct json_object *resp, const char *error, void *userdata) {
@@ -214,11 +317,14 @@ static void on_txn(int r, struct json_object *resp, const char *error, void *use
                 return;
         }
         st->stats.txns++;
-        for (size_t i = st->next; i < st->txn_end; i++)
-                if (st->ops[i].value) {
+        for (size_t i = st->next; i < st->txn_end; i++) {
+                const struct op *o = &st->ops[i];
+                if (o->value) {
                         st->stats.puts++;
-                        st->stats.bytes += st->ops[i].size;
+                        st->stats.bytes += o->size;
                 }
+                note_outbox(st, o);
+        }
         st->next = st->txn_end;
         if (committing && st->next >= st->commit_end) {
                 accepted(st);
@@ -240,7 +346,8 @@ static void on_txn(int r, struct json_object *resp, const char *error, void *use
 }
 
 /* The next transaction: from ops[next], as many as fit, never cutting between an op and the
- * glued one after it. */
+ * glued one after it. Puts and deletions share transactions: no put of a commit falls in a
+ * range it deletes (etcd would refuse it). */
 static void send_txn(struct cluster_store *st) {
         struct json_object *txn = json_object_new_object(), *cmp = json_object_new_object(),
                            *cmps = json_object_new_array(), *success = json_object_new_array();
@@ -284,6 +391,10 @@ static void send_txn(struct cluster_store *st) {
         }
 }
 
+static char *shard_dir(const struct cluster_store *st, int shard) {
+        return xasprintf("%s/state/shard/%04d/", st->prefix, shard);
+}
+
 /* The deletion of every version of a shard but the one named key. */
 static void delete_other_versions(struct cluster_store *st, int shard, const char *key) {
         _cleanup_free_ char *dir = shard_dir(st, shard), *end = prefix_end(dir), *after = xasprintf("%s\x01", key);
@@ -293,26 +404,27 @@ static void delete_other_versions(struct cluster_store *st, int shard, const cha
         add_delete(st, after, end);
 }
 
+static void drop_batch(struct cluster_store *st, const struct outbox_batch *b) {
+        _cleanup_free_ char *end = prefix_end(b->prefix);
+
+        add_delete(st, b->prefix, end)->kind = OP_BATCH_DROP;
+}
+
 int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, const struct event_list *events,
                          sd_id128_t batch, bool drop_delivered, const char *leader_key, int64_t leader_rev,
                          cluster_store_done_fn done, void *userdata) {
         _cleanup_free_ char *outbox = xasprintf("%s/outbox/", st->prefix), *index = NULL;
-        size_t index_size = 0, first_shard;
-        FILE *fi;
+        _cleanup_free_ char **texts = NULL;
+        size_t n_texts = 0, index_size = 0, first_shard;
+        uint64_t bytes = 0;
+        usec_t newest = 0;
         char **shards;
         char id[37];
+        FILE *fi;
 
         if (st->call)
                 return -EBUSY;
-        /* The chunks of cut commits first: the header must never cover them. */
-        for (size_t i = 0; i < st->orphans.n; i++) {
-                _cleanup_free_ char *end = prefix_end(st->orphans.items[i]);
-                add_delete(st, st->orphans.items[i], end);
-        }
-        if (events->n > 0)
-                st->batch = xasprintf("%s%s/", outbox, event_id_to_string(batch, id));
-        /* <prefix>/outbox/<batch>/<chunk>: read back in the order of creation, then of key. */
-        for (size_t i = 0, chunk = 0; i < events->n; chunk++) {
+        for (size_t i = 0; i < events->n; ) {
                 char *text = NULL;
                 size_t size = 0;
                 FILE *f = open_memstream(&text, &size);
@@ -321,10 +433,26 @@ int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, 
                 for (; i < events->n && (size_t) ftell(f) < OUTBOX_CHUNK_MAX; i++) {
                         _cleanup_free_ char *json = event_to_json(events->items[i]);
                         fprintf(f, "%s\n", json);
+                        newest = MAX(newest, events->items[i]->time);
                 }
                 if (fclose(f) != 0)
                         abort();
-                add_op(st, xasprintf("%s%06zu", st->batch, chunk), text, NULL, -1);
+                *(char **) array_append(&texts, &n_texts, sizeof(char *)) = text;
+                bytes += size;
+        }
+        /* The chunks of cut commits first: the header must never cover them. */
+        for (size_t i = 0; i < st->n_batches; i++)
+                if (!st->batches[i].fed)
+                        drop_batch(st, &st->batches[i]);
+        if (!drop_delivered)
+                add_outbox_bounds(st, bytes);
+        /* <prefix>/outbox/<batch>/<chunk>: read back in the order of creation, then of key. */
+        if (n_texts > 0)
+                st->batch = xasprintf("%s%s/", outbox, event_id_to_string(batch, id));
+        for (size_t chunk = 0; chunk < n_texts; chunk++) {
+                struct op *o = add_op(st, xasprintf("%s%06zu", st->batch, chunk), texts[chunk], NULL, -1);
+                o->kind = OP_CHUNK;
+                o->time = newest;
         }
         /* The changed shards under a new version's keys, which no reader looks at before the
          * index names them. */
@@ -356,16 +484,10 @@ int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, 
                         _cleanup_free_ char *key = xstrdup(st->ops[i].key); /* add_op() moves ops */
                         delete_other_versions(st, st->ops[i].shard, key);
                 }
-        if (drop_delivered) {
-                for (size_t i = 0; i < st->fed.n; i++) {
-                        _cleanup_free_ char *end = prefix_end(st->fed.items[i]);
-                        struct op *o = add_op(st, TAKE_PTR(st->fed.items[i]), NULL, NULL, -1);
-                        o->range_end = TAKE_PTR(end);
-                        o->fed = true;
-                }
-                st->fed.items = mfree(st->fed.items);
-                st->fed.n = 0;
-        }
+        if (drop_delivered)
+                for (size_t i = 0; i < st->n_batches; i++)
+                        if (st->batches[i].fed)
+                                drop_batch(st, &st->batches[i]);
         st->leader_key = xstrdup(leader_key);
         st->leader_rev = leader_rev;
         st->done = done;
@@ -376,163 +498,237 @@ int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, 
 
 /* ---- loading ---- */
 
-static void loaded(struct cluster_store *st, int r, struct event_list *outbox, const char *error) {
+static void loaded(struct cluster_store *st, int r, struct event_list *outbox, struct event_list *dropped,
+                   const char *error) {
         struct saved_state s = st->loading;
 
         st->loading = (struct saved_state) {};
-        if (r < 0)
+        if (r < 0) {
                 saved_state_done(&s);
-        st->loaded(r, &s, outbox, error, st->userdata);
+                load_clear(st);
+                cluster_store_reset(st);
+                batches_clear(st);
+        }
+        st->loaded(r, &s, outbox, dropped, error, st->userdata);
 }
 
-/* The chunks of one batch share their create revision: then the key orders them. */
-static int compare_kv(const void *a, const void *b) {
-        struct json_object *x = *(struct json_object *const *) a, *y = *(struct json_object *const *) b;
-        int64_t rx = etcd_int(x, "create_revision"), ry = etcd_int(y, "create_revision");
-        struct json_object *kx, *ky;
+static void send_page(struct cluster_store *st);
 
-        if (rx != ry)
-                return rx < ry ? -1 : 1;
-        if (!json_object_object_get_ex(x, "key", &kx) || !json_object_object_get_ex(y, "key", &ky))
-                return 0;
-        return strcmp(json_object_get_string(kx), json_object_get_string(ky));
-}
-
-static void on_outbox(int r, struct json_object *resp, const char *error, void *userdata) {
+static void on_page(int r, struct json_object *resp, const char *error, void *userdata) {
         struct cluster_store *st = userdata;
-        struct event_list l = {};
-        struct json_object *kvs, *k, *v;
-        _cleanup_free_ struct json_object **sorted = NULL;
+        struct json_object *kvs, *more, *k;
+        const char *last = NULL;
         size_t n = 0;
 
         st->call = NULL;
-        if (r >= 0 && json_object_object_get_ex(resp, "kvs", &kvs)) {
-                n = json_object_array_length(kvs);
-                sorted = xcalloc(n + 1, sizeof(*sorted));
-                for (size_t i = 0; i < n; i++)
-                        sorted[i] = json_object_array_get_idx(kvs, i);
-                qsort(sorted, n, sizeof(*sorted), compare_kv);
+        if (r >= 0 && faultpoint("load") < 0) {
+                r = -EIO;
+                error = "fault injected";
         }
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *text = NULL, *key = NULL;
-                if (!json_object_object_get_ex(sorted[i], "key", &k) ||
-                    !(key = etcd_unbase64(json_object_get_string(k), NULL)))
-                        continue;
-                /* Written after the last header: a commit cut between its transactions, whose
-                 * state never got in and whose events nobody was handed. Deleted before the next
-                 * header, never fed: its changes are detected again. */
-                if (etcd_int(sorted[i], "create_revision") > st->header_rev) {
-                        push_batch(&st->orphans, key);
-                        continue;
-                }
-                push_batch(&st->fed, key); /* fed when the leading starts */
-                if (!json_object_object_get_ex(sorted[i], "value", &v) ||
-                    !(text = etcd_unbase64(json_object_get_string(v), NULL)))
-                        continue;
-                for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                        struct event *e;
-                        if (event_from_json(line, &e) >= 0)
-                                event_list_push(&l, e);
-                        else
-                                log_warning("An outbox event in etcd is not an event; skipped");
-                }
-        }
-        loaded(st, r, &l, error);
-        event_list_clear(&l);
-}
-
-static struct json_object *range(const char *prefix, const char *tail) {
-        struct json_object *o = json_object_new_object();
-        _cleanup_free_ char *key = xasprintf("%s/%s", prefix, tail), *end = prefix_end(key);
-
-        json_object_object_add(o, "key", b64(key));
-        json_object_object_add(o, "range_end", b64(end));
-        json_object_object_add(o, "sort_order", json_object_new_string("ASCEND"));
-        json_object_object_add(o, "sort_target", json_object_new_string("CREATE"));
-        return o;
-}
-
-/* The value of the key named (a shard's "<prefix>/state/shard/<NNNN>/<version>"), NULL if
- * absent. */
-static char *find_shard(struct json_object *kvs, const char *key) {
-        _cleanup_free_ char *want = etcd_base64(key, strlen(key));
-        struct json_object *k, *v;
-
-        for (size_t i = 0; i < json_object_array_length(kvs); i++) {
-                struct json_object *kv = json_object_array_get_idx(kvs, i);
-                if (json_object_object_get_ex(kv, "key", &k) && streq(json_object_get_string(k), want) &&
-                    json_object_object_get_ex(kv, "value", &v))
-                        return etcd_unbase64(json_object_get_string(v), NULL);
-        }
-        return NULL;
-}
-
-/* The state as the header and the index name it: the shards of the versions the index lists,
- * whatever else a commit cut between its transactions left under <prefix>/state/shard/. */
-static void on_state(int r, struct json_object *resp, const char *error, void *userdata) {
-        struct cluster_store *st = userdata;
-        _cleanup_free_ char *header_key = xasprintf("%s/state/header", st->prefix),
-                            *index_key = xasprintf("%s/state/index", st->prefix), *header = NULL, *index = NULL;
-        char *shards[CLUSTER_STORE_SHARDS] = {};
-        const char *why = NULL;
-        struct json_object *kvs, *k, *v;
-
-        st->call = NULL;
         if (r < 0) {
-                loaded(st, r, &(struct event_list) {}, error);
+                loaded(st, r, &(struct event_list) {}, &(struct event_list) {}, error);
                 return;
         }
-        if (!json_object_object_get_ex(resp, "kvs", &kvs))
-                kvs = NULL;
-        for (size_t i = 0; kvs && i < json_object_array_length(kvs); i++) {
+        /* Every page at the revision of the first: one consistent picture. */
+        if (st->page_rev == 0 && json_object_object_get_ex(resp, "header", &k))
+                st->page_rev = etcd_int(k, "revision");
+        if (json_object_object_get_ex(resp, "kvs", &kvs))
+                n = json_object_array_length(kvs);
+        for (size_t i = 0; i < n; i++) {
                 struct json_object *kv = json_object_array_get_idx(kvs, i);
                 _cleanup_free_ char *key = NULL;
-                if (!json_object_object_get_ex(kv, "key", &k) || !json_object_object_get_ex(kv, "value", &v) ||
+                if (!json_object_object_get_ex(kv, "key", &k) ||
                     !(key = etcd_unbase64(json_object_get_string(k), NULL)))
                         continue;
-                if (streq(key, header_key)) {
-                        header = etcd_unbase64(json_object_get_string(v), NULL);
-                        st->header_rev = etcd_int(kv, "mod_revision");
-                } else if (streq(key, index_key))
-                        index = etcd_unbase64(json_object_get_string(v), NULL);
+                last = json_object_get_string(k);
+                st->page_kv(st, key, kv);
         }
-        if (header && !index) {
-                log_warning("The state in etcd has no index of its shards; starting from an empty state");
-                header = mfree(header);
+        if (last && json_object_object_get_ex(resp, "more", &more) && json_object_get_boolean(more)) {
+                /* The next page starts right after the last key: the key and a zero byte. */
+                free(st->page_from);
+                st->page_from = etcd_unbase64(last, &st->page_from_size);
+                st->page_from_size++;
+                send_page(st);
+                return;
         }
-        for (size_t i = 0, n = 0; header && i < CLUSTER_STORE_SHARDS; i++) {
-                const char *line = index + n, *nl = strchr(line, '\n');
-                _cleanup_free_ char *key = NULL;
-                if (!nl)
-                        break;
-                n += (size_t) (nl - line) + 1;
-                st->shard_version[i] = xstrndup(line, (size_t) (nl - line));
-                key = xasprintf("%s/state/shard/%04zu/%s", st->prefix, i, st->shard_version[i]);
-                if (!(shards[i] = find_shard(kvs, key)))
+        st->page_last(st);
+}
+
+static void send_page(struct cluster_store *st) {
+        struct json_object *o = json_object_new_object();
+        _cleanup_free_ char *from = etcd_base64(st->page_from, st->page_from_size);
+
+        json_object_object_add(o, "key", json_object_new_string(from));
+        json_object_object_add(o, "range_end", b64(st->page_end));
+        json_object_object_add(o, "limit", json_object_new_int(PAGE_KEYS));
+        if (st->page_rev > 0)
+                json_object_object_add(o, "revision", json_object_new_int64(st->page_rev));
+        if (etcd_call(st->etcd, "kv/range", o, 0, on_page, st, &st->call) < 0) {
+                st->call = NULL;
+                loaded(st, -EIO, &(struct event_list) {}, &(struct event_list) {}, "cannot start the request");
+        }
+}
+
+/* Reads every key under <prefix>/<tail> in pages, kv() for each, then last(). */
+static void read_range(struct cluster_store *st, const char *tail,
+                       void (*kv)(struct cluster_store *st, const char *key, struct json_object *kv),
+                       void (*last)(struct cluster_store *st)) {
+        free(st->page_from);
+        free(st->page_end);
+        st->page_from = xasprintf("%s/%s", st->prefix, tail);
+        st->page_from_size = strlen(st->page_from);
+        st->page_end = prefix_end(st->page_from);
+        st->page_kv = kv;
+        st->page_last = last;
+        send_page(st);
+}
+
+static char *value_of(struct json_object *kv) {
+        struct json_object *v;
+
+        return json_object_object_get_ex(kv, "value", &v) ? etcd_unbase64(json_object_get_string(v), NULL)
+                                                          : xstrdup("");
+}
+
+/* The chunks of one batch share their create revision: then the key orders them. */
+static int compare_chunk(const void *a, const void *b) {
+        const struct chunk *x = a, *y = b;
+
+        if (x->rev != y->rev)
+                return x->rev < y->rev ? -1 : 1;
+        return strcmp(x->key, y->key);
+}
+
+static void outbox_kv(struct cluster_store *st, const char *key, struct json_object *kv) {
+        _cleanup_free_ char *text = value_of(kv);
+        struct chunk *c;
+
+        if (!text)
+                return;
+        c = array_append(&st->chunks, &st->n_chunks, sizeof(*c));
+        *c = (struct chunk) { .rev = etcd_int(kv, "create_revision"), .key = xstrdup(key), .size = strlen(text) };
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                struct event *e;
+                if (event_from_json(line, &e) < 0) {
+                        log_warning("An outbox event in etcd is not an event; skipped");
                         continue;
-                st->shard_hash[i] = fnv1a(shards[i]);
-                st->shard_known[i] = true;
+                }
+                event_list_push(&c->events, e);
+                c->sizes = xrealloc(c->sizes, c->events.n * sizeof(*c->sizes));
+                c->sizes[c->events.n - 1] = strlen(line) + 1;
         }
-        if (header && state_from_shards(header, shards, CLUSTER_STORE_SHARDS, &st->loading, &why) < 0) {
+}
+
+/* Every chunk read: the events in order of creation, the oldest beyond the limits dropped as a
+ * spool drops them; the batches noted for the limits of the next commits. */
+static void outbox_last(struct cluster_store *st) {
+        struct event_list outbox = {}, dropped = {};
+        usec_t now = now_usec(CLOCK_REALTIME);
+        uint64_t total = 0;
+
+        if (st->n_chunks > 0)
+                qsort(st->chunks, st->n_chunks, sizeof(*st->chunks), compare_chunk);
+        for (size_t i = 0; i < st->n_chunks; i++)
+                for (size_t j = 0; st->chunks[i].rev <= st->header_rev && j < st->chunks[i].events.n; j++)
+                        total += st->chunks[i].sizes[j];
+        for (size_t i = 0; i < st->n_chunks; i++) {
+                struct chunk *c = &st->chunks[i];
+                const char *slash = strrchr(c->key, '/');
+                size_t n = slash ? (size_t) (slash - c->key) + 1 : strlen(c->key);
+                struct outbox_batch *b = st->n_batches > 0 ? &st->batches[st->n_batches - 1] : NULL;
+                /* Written after the last header: a commit cut between its transactions, whose
+                 * state never got in and whose events nobody was handed. Not fed (its changes
+                 * are detected again), deleted before the next header. */
+                bool cut = c->rev > st->header_rev;
+                if (!b || strlen(b->prefix) != n || strncmp(b->prefix, c->key, n) != 0) {
+                        b = array_append(&st->batches, &st->n_batches, sizeof(*b));
+                        *b = (struct outbox_batch) { .prefix = xstrndup(c->key, n), .fed = !cut };
+                }
+                b->bytes += c->size;
+                if (cut)
+                        continue;
+                for (size_t j = 0; j < c->events.n; j++) {
+                        struct event *e = c->events.items[j];
+                        b->time = MAX(b->time, e->time);
+                        if (outbox.n == 0 && over_limits(st, total, e->time, now)) {
+                                total -= c->sizes[j];
+                                event_list_push(&dropped, e);
+                        } else
+                                event_list_push(&outbox, e);
+                }
+                c->events.n = 0;
+        }
+        load_clear(st);
+        loaded(st, 0, &outbox, &dropped, NULL);
+        event_list_clear(&outbox);
+        event_list_clear(&dropped);
+}
+
+/* Keys come in key order: the header, then the index, then the shards, of which only the versions
+ * the index names are taken (others are being written, or not yet deleted). */
+static void state_kv(struct cluster_store *st, const char *key, struct json_object *kv) {
+        _cleanup_free_ char *header_key = xasprintf("%s/state/header", st->prefix),
+                            *index_key = xasprintf("%s/state/index", st->prefix),
+                            *shard_prefix = xasprintf("%s/state/shard/", st->prefix);
+        unsigned n;
+        int end = 0;
+
+        if (streq(key, header_key)) {
+                free(st->header);
+                st->header = value_of(kv);
+                st->header_rev = etcd_int(kv, "mod_revision");
+        } else if (streq(key, index_key)) {
+                free(st->index);
+                st->index = value_of(kv);
+                for (size_t i = 0, at = 0; st->index && i < CLUSTER_STORE_SHARDS; i++) {
+                        const char *line = st->index + at, *nl = strchr(line, '\n');
+                        if (!nl)
+                                break;
+                        free(st->shard_version[i]);
+                        st->shard_version[i] = xstrndup(line, (size_t) (nl - line));
+                        at += (size_t) (nl - line) + 1;
+                }
+        } else if (strncmp(key, shard_prefix, strlen(shard_prefix)) == 0 &&
+                   sscanf(key + strlen(shard_prefix), "%4u/%n", &n, &end) == 1 && end > 0 &&
+                   n < CLUSTER_STORE_SHARDS && st->shard_version[n] &&
+                   streq(key + strlen(shard_prefix) + end, st->shard_version[n])) {
+                free(st->shards[n]);
+                st->shards[n] = value_of(kv);
+                st->shard_hash[n] = fnv1a(strempty(st->shards[n]));
+                st->shard_known[n] = true;
+        }
+}
+
+static void state_last(struct cluster_store *st) {
+        const char *why = NULL;
+
+        if (st->header && !st->index) {
+                log_warning("The state in etcd has no index of its shards; starting from an empty state");
+                st->header = mfree(st->header);
+        }
+        if (st->header && state_from_shards(st->header, st->shards, CLUSTER_STORE_SHARDS, &st->loading, &why) < 0) {
                 log_warning("The state in etcd cannot be read (%s); starting from an empty state", why);
                 cluster_store_reset(st);
         }
+        st->header = mfree(st->header);
+        st->index = mfree(st->index);
         for (size_t i = 0; i < CLUSTER_STORE_SHARDS; i++)
-                free(shards[i]);
-        if (etcd_call(st->etcd, "kv/range", range(st->prefix, "outbox/"), 0, on_outbox, st, &st->call) < 0) {
-                st->call = NULL;
-                loaded(st, -EIO, &(struct event_list) {}, "cannot start the request");
-        }
+                st->shards[i] = mfree(st->shards[i]);
+        read_range(st, "outbox/", outbox_kv, outbox_last);
 }
 
 int cluster_store_load(struct cluster_store *st, cluster_store_loaded_fn done, void *userdata) {
         if (st->call)
                 return -EBUSY;
+        load_clear(st);
+        saved_state_done(&st->loading);
+        st->loading = (struct saved_state) {};
         cluster_store_reset(st);
-        strv_clear(&st->fed);
-        strv_clear(&st->orphans);
+        batches_clear(st);
         st->header_rev = 0;
         st->loaded = done;
         st->userdata = userdata;
-        return etcd_call(st->etcd, "kv/range", range(st->prefix, "state/"), 0, on_state, st, &st->call);
+        st->page_rev = 0;
+        read_range(st, "state/", state_kv, state_last);
+        return 0;
 }

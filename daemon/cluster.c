@@ -50,7 +50,10 @@ static void member_event(struct cluster_member *m, enum event_type t, const char
         if (m->leader_name)
                 event_add(e, "leader", m->leader_name);
         event_add_int(e, "lease_ttl_sec", (int64_t) (m->config->lease_ttl / USEC_PER_SEC));
-        log_event(e);
+        if (m->cb.event)
+                m->cb.event(m->userdata, e);
+        else
+                log_event(e);
         event_free(e);
 }
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "etcd.h"
+#include "event.h"
 
 struct cluster_member;
 
@@ -15,6 +16,8 @@ struct cluster_callbacks {
         void (*elected)(void *userdata);
         /* It no longer does (why: one line): stop at once, emit nothing more. */
         void (*deposed)(void *userdata, const char *why);
+        /* A cluster.* event of this member, for its journal only (and its event counts). */
+        void (*event)(void *userdata, const struct event *e);
 };
 
 int cluster_member_new(sd_event *event, struct http_client *http, const struct cluster *c,

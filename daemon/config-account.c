@@ -70,6 +70,8 @@ static const struct config_key account_keys[] = {
         { "timeout",           parse_timeout,         A(timeout),           100 * MSEC, 10 * MINUTE },
         { "max_response_size", config_parse_size,     A(max_response_size), KIB,        GIB },
         { "page_size",         config_parse_unsigned, A(page_size),         1,          1000 },
+        { "max_requests_per_second", config_parse_unsigned, A(max_requests_per_second), 0, 10000 },
+        { "list_named_deployments", config_parse_bool, A(list_named_deployments) },
         {}
 };
 #undef A
@@ -79,6 +81,8 @@ static const struct account account_defaults = {
         .timeout = 30 * USEC_PER_SEC,
         .max_response_size = 8 * MIB,
         .page_size = 100,
+        .max_requests_per_second = 10,
+        .list_named_deployments = true,
 };
 
 static void account_done(void *elem) {

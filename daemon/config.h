@@ -22,6 +22,8 @@ struct account {
         usec_t timeout;           /* whole request, default 30 s */
         uint64_t max_response_size; /* default 8 MiB */
         unsigned page_size;       /* list endpoint page size, 1..1000, default 100 */
+        unsigned max_requests_per_second; /* deployment polls' ceiling, default 10; 0: none */
+        bool list_named_deployments; /* through the list when it takes fewer requests, default true */
         unsigned line;            /* where it was defined, for later messages */
 };
 

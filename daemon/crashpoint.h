@@ -11,8 +11,9 @@ void crashpoint(const char *where);
 
 /* Test-only failures, the same way: 0 in inferwatchd; in the test build a negative errno (-EIO)
  * at the calls of faultpoint(WHERE) that $INFERWATCH_FAULT names ("save": the write of
- * state.json, "sync": the sync of the webhook spools, "store": a leader's write to etcd, "store-answer": etcd's
- * answer to one of its transactions, lost after etcd applied it). */
+ * state.json, "sync": the sync of the webhook spools, "store": a leader's write to etcd, "load":
+ * each page of a new leader's read of the state from etcd, "store-answer": etcd's answer to one
+ * of a leader's transactions, lost after etcd applied it). */
 int faultpoint(const char *where);
 
 /* Test-only stalls: nothing in inferwatchd; in the test build a sleep at the calls of

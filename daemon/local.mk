@@ -19,6 +19,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/journal.c daemon/journal.h \
 	daemon/monitor.c daemon/monitor.h daemon/monitor-internal.h \
 	daemon/schedule.c \
+	daemon/plan.c \
+	daemon/rate.c \
 	daemon/state.c daemon/state.h \
 	daemon/lock.c daemon/lock.h \
 	daemon/manager.c daemon/manager.h \

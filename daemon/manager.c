@@ -67,6 +67,8 @@ struct manager {
         struct config *cluster_config;
         struct cluster_store *store;  /* while leading: the state and the outbox in etcd */
         bool loading;                 /* the state is being read from etcd: nothing to commit yet */
+        unsigned load_failures;       /* reads of it that failed in a row */
+        struct event_list load_dropped; /* read, but beyond the spool limits: counted as dropped */
         struct event_list inflight;   /* the batch being written to etcd, fed once it is there */
         sd_id128_t inflight_batch;
         sd_event_source *store_retry;
@@ -262,7 +264,9 @@ static void collect(struct manager *m) {
 }
 
 static int commit(struct manager *m, bool now);
-static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata);
+static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, struct event_list *dropped,
+                      const char *error, void *userdata);
+static void start_load(struct manager *m);
 
 /* The next commit, a second from now: after an etcd write or a save of state.json that failed
  * (on_store_retry). */
@@ -315,6 +319,7 @@ static int store_commit(struct manager *m, sd_id128_t batch) {
 
         if (!cluster_member_fence(m->cluster, &key, &rev))
                 return 0;
+        cluster_store_set_limits(m->store, m->config->spool_max_size, m->config->spool_max_age);
         save_state(m, batch, &s);
         /* Earlier batches are all delivered (or dropped) when no webhook has a backlog. */
         drop = !m->webhooks || webhooks_backlogged(m->webhooks) == 0;
@@ -335,8 +340,7 @@ static int on_store_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
 
         if (m->loading) {
-                if (cluster_store_load(m->store, on_loaded, m) < 0)
-                        retry_store(m);
+                start_load(m);
                 return 0;
         }
         return commit(m, true);
@@ -638,20 +642,46 @@ static void feed_replay(struct manager *m) {
 
 static void start_leading(struct manager *m, struct saved_state *s);
 
-/* The state and the undelivered batches the last leader left in etcd: the poller starts from
- * them, and the batches are fed first, with their ids (a receiver may see some again). */
-static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, const char *error, void *userdata) {
-        struct manager *m = userdata;
+/* A read of the state from etcd failed: retried a second later, LOAD_TRIES_MAX times in a row at
+ * most; then this member lets another one try (it may reach etcd better, or read a state that
+ * this one cannot), rather than holding the leadership without polling. */
+#define LOAD_TRIES_MAX 3
+static void load_failed(struct manager *m, const char *error) {
+        _cleanup_free_ char *why = NULL;
 
-        if (r < 0) {
+        if (++m->load_failures < LOAD_TRIES_MAX) {
                 log_warning("Cannot read the state from etcd: %s; retrying", error);
                 retry_store(m);
                 return;
         }
+        why = xasprintf("cannot read the state from etcd (%u tries: %s); another member may try",
+                        m->load_failures, error);
+        cluster_member_abdicate(m->cluster, why);
+}
+
+static void start_load(struct manager *m) {
+        int r = cluster_store_load(m->store, on_loaded, m);
+
+        if (r < 0)
+                load_failed(m, strerror(-r));
+}
+
+/* The state and the undelivered batches the last leader left in etcd: the poller starts from
+ * them, and the batches are fed first, with their ids (a receiver may see some again). */
+static void on_loaded(int r, struct saved_state *s, struct event_list *outbox, struct event_list *dropped,
+                      const char *error, void *userdata) {
+        struct manager *m = userdata;
+
+        if (r < 0) {
+                load_failed(m, error);
+                return;
+        }
         m->loading = false;
+        m->load_failures = 0;
         log_info("Leading from the state in etcd: %zu deployment%s, %zu event%s not known delivered",
                  s->n_watches, plural(s->n_watches), outbox->n, plural(outbox->n));
         event_list_move(&m->replay, outbox);
+        event_list_move(&m->load_dropped, dropped);
         if (sd_id128_randomize(&m->replay_batch) < 0)
                 abort();
         start_leading(m, s);
@@ -663,9 +693,10 @@ static void on_elected(void *userdata) {
         struct manager *m = userdata;
 
         (void) cluster_store_new(cluster_member_etcd(m->cluster), m->cluster_config->cluster.prefix, &m->store);
+        cluster_store_set_limits(m->store, m->config->spool_max_size, m->config->spool_max_age);
         m->loading = true;
-        if (cluster_store_load(m->store, on_loaded, m) < 0)
-                retry_store(m);
+        m->load_failures = 0;
+        start_load(m);
 }
 
 static void start_leading(struct manager *m, struct saved_state *s) {
@@ -679,6 +710,10 @@ static void start_leading(struct manager *m, struct saved_state *s) {
                 cluster_member_abdicate(m->cluster, "cannot start polling");
                 return;
         }
+        /* What the spools would have dropped at once, counted as they count it. */
+        if (m->webhooks)
+                webhooks_count_dropped(m->webhooks, &m->load_dropped, "older or more than the spool limits allow");
+        event_list_clear(&m->load_dropped);
         feed_replay(m);
         m->state_dirty = true;
         free(m->last_status);
@@ -699,11 +734,20 @@ static void on_deposed(void *userdata, const char *why) {
         event_list_clear(&m->pending);
         event_list_clear(&m->inflight);
         event_list_clear(&m->replay);
+        event_list_clear(&m->load_dropped);
         m->state_dirty = false;
         (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
         update_status(m);
+}
+
+/* A cluster.* event: to the journal only, counted with the others. */
+static void on_member_event(void *userdata, const struct event *e) {
+        struct manager *m = userdata;
+
+        m->events[e->type]++;
+        log_event(e);
 }
 
 /* The heartbeat points into the configuration: a new one for c, before the old one is freed. */
@@ -880,7 +924,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 /* A follower until etcd says otherwise: config loaded, nothing polled. */
                 m->cluster_config = m->config;
                 r = cluster_member_new(m->event, m->http, &m->cluster_config->cluster,
-                                       &(struct cluster_callbacks) { on_elected, on_deposed }, m, &m->cluster);
+                                       &(struct cluster_callbacks) { on_elected, on_deposed, on_member_event }, m,
+                                       &m->cluster);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set up the cluster membership: %m");
                         goto fail;
@@ -921,6 +966,7 @@ struct manager *manager_free(struct manager *m) {
         http_client_free(m->http);
         event_list_clear(&m->pending);
         event_list_clear(&m->replay);
+        event_list_clear(&m->load_dropped);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);

@@ -171,6 +171,12 @@ static void write_requests(FILE *f, const char *name, const void *row) {
                 metrics_sample_labels(f, name, r->labels, "outcome", api_outcome_to_string(o), (double) r->a.requests[o]);
 }
 
+static void write_delayed(FILE *f, const char *name, const void *row) {
+        const struct account_row *r = row;
+
+        metrics_sample_labels(f, name, r->labels, NULL, NULL, (double) r->a.delayed);
+}
+
 static void write_duration(FILE *f, const char *name, const void *row) {
         const struct account_row *r = row;
 
@@ -186,6 +192,8 @@ static const struct family account_families[] = {
           write_failures },
         { "inferwatch_api_requests_total", "counter", "API requests finished, by outcome.", write_requests },
         { "inferwatch_api_request_duration_seconds", "histogram", "Duration of API requests.", write_duration },
+        { "inferwatch_api_requests_delayed_total", "counter",
+          "Polls that waited for their turn under the account's max_requests_per_second.", write_delayed },
 };
 
 /* ---- webhooks: webhook ---- */

@@ -23,6 +23,7 @@ struct job {
         TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
         bool queued;
         bool parked;
+        usec_t slot;              /* CLOCK_MONOTONIC start reserved under the account's rate ceiling */
 };
 
 TAILQ_HEAD(job_list, job);
@@ -57,6 +58,15 @@ struct maccount {
                                     * account succeeded since (compared, never followed) */
         uint64_t requests[_API_OUTCOME_MAX]; /* for /metrics */
         struct metrics_histogram duration;
+        usec_t rate_next;         /* rate.c: CLOCK_MONOTONIC of the next free request slot */
+        usec_t rate_busy_since;   /* since when polls wait for slots (0: they do not) */
+        bool rate_warned;         /* the sustained excess was said */
+        uint64_t delayed;         /* polls delayed by the ceiling, for /metrics */
+};
+
+enum request_plan {
+        PLAN_GET,                 /* each named deployment by get-one */
+        PLAN_LIST,                /* the named ones through the list endpoint */
 };
 
 struct mproject {
@@ -75,6 +85,10 @@ struct mproject {
         struct page_memo *memos;  /* by page number */
         size_t n_memos;
         usec_t cycle_started;     /* CLOCK_MONOTONIC start of the current list cycle's first page */
+        enum request_plan plan;   /* plan.c: named projects only ("*" always lists) */
+        size_t n_named;
+        size_t n_unlisted;        /* named, but not in the last complete list cycle */
+        int64_t count;            /* the list's last count; -1: not known yet */
 };
 
 struct monitor {
@@ -117,3 +131,14 @@ usec_t stable_delay(const struct monitor *m);
 usec_t stable_delay_since(const struct monitor *m, usec_t started);
 usec_t fast_delay(const struct monitor *m);
 void watch_reschedule(struct watch *w);
+
+/* plan.c: whether a named project is polled by get-one or through the list endpoint */
+bool project_lists(const struct mproject *p);
+void plan_init(struct mproject *p);
+bool plan_page(struct mproject *p, int64_t count);
+void plan_cycle_complete(struct mproject *p);
+usec_t plan_next_cycle(struct mproject *p);
+void plan_list_unusable(struct mproject *p);
+
+/* rate.c: the account's request-rate ceiling */
+bool rate_hold(struct job *j);

@@ -194,10 +194,11 @@ static void list_cycle_complete(struct mproject *p) {
                 else if (watch_state_wants_fast(&w->state))
                         job_arm(&w->job, fast_delay(m));
         }
+        plan_cycle_complete(p);
         p->cycle++;
         p->offset = 0;
         p->pages = 0;
-        job_arm(&p->job, stable_delay_since(m, p->cycle_started));
+        job_arm(&p->job, plan_next_cycle(p));
 }
 
 static void page_memo_done(struct page_memo *memo) {
@@ -254,6 +255,8 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
         for (size_t i = 0; i < page->n_items; i++) {
                 const struct deployment *d = &page->items[i];
                 struct watch *w = watch_find(p, d->name);
+                if (!w && !p->cfg->all)
+                        continue; /* not named: its name stays NULL in the memo */
                 if (!w)
                         w = watch_add(p, d->name);
                 memo->names[i] = xstrdup(d->name);
@@ -271,6 +274,8 @@ static bool page_unchanged(struct mproject *p, const struct page_memo *memo, con
         if (!memo->names || memo->offset != p->offset || memcmp(memo->digest, res->digest, POLL_DIGEST_SIZE) != 0)
                 return false;
         for (size_t i = 0; i < memo->n; i++) {
+                if (!memo->names[i])
+                        continue;
                 const struct watch *w = watch_find(p, memo->names[i]);
                 if (!w || memo->seqs[i] == 0 || w->obs_seq != memo->seqs[i] || !w->state.snap)
                         return false;
@@ -282,6 +287,8 @@ static void list_page_again(struct mproject *p, struct page_memo *memo) {
         struct event_list l = {};
 
         for (size_t i = 0; i < memo->n; i++) {
+                if (!memo->names[i])
+                        continue;
                 struct watch *w = watch_find(p, memo->names[i]);
                 memo->seqs[i] = list_item(p, w, w->state.snap, &l);
         }
@@ -305,6 +312,7 @@ static void on_list_done(struct poll_result *res, void *userdata) {
         size_t n_items = 0;
         int64_t count = 0;
         _cleanup_free_ char *why = NULL;
+        bool more;
         int r;
 
         if (res->outcome == API_OK) {
@@ -334,7 +342,9 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                         list_page(p, page_memo_get(p, p->pages), res);
                 p->offset += n_items;
                 p->pages++;
-                if (n_items == 0 || p->offset >= (uint64_t) count || p->pages >= LIST_MAX_PAGES) {
+                /* Every page's count, the last page's too, may change a named project's plan. */
+                more = plan_page(p, count);
+                if (n_items == 0 || p->offset >= (uint64_t) count || p->pages >= LIST_MAX_PAGES || !more) {
                         job_finished(&p->job);
                         list_cycle_complete(p);
                         return;
@@ -344,6 +354,11 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                          * with the others, and the cycle goes on from there. */
                         job_finished(&p->job);
                         job_park(&p->job);
+                        return;
+                }
+                if (rate_hold(&p->job)) {
+                        /* Over the account's ceiling: the next page waits for its slot. */
+                        job_finished(&p->job);
                         return;
                 }
                 /* The next page keeps this request's place among those in flight. */
@@ -373,10 +388,12 @@ static void on_list_done(struct poll_result *res, void *userdata) {
                 job_finished(&p->job);
                 list_failed(p, res->error.summary);
                 log_warning("Poll of %s failed: %s", job_describe(&p->job, what), strempty(res->error.summary));
+                if (!m->once)
+                        plan_list_unusable(p);
                 break;
         }
         if (!m->once)
-                job_arm(&p->job, stable_delay(m));
+                job_arm(&p->job, p->cfg->all ? stable_delay(m) : plan_next_cycle(p));
 }
 
 void job_start(struct job *j) {
@@ -450,6 +467,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 for (size_t k = 0; k < p->cfg->n_deployments; k++)
                         if (!watch_find(p, p->cfg->deployments[k]))
                                 (void) watch_add(p, p->cfg->deployments[k]);
+                plan_init(p);
         }
         *ret = m;
         return 0;
@@ -584,11 +602,11 @@ int monitor_start(struct monitor *m) {
 
         for (size_t i = 0; i < m->n_projects; i++) {
                 struct mproject *p = &m->projects[i];
-                if (p->cfg->all)
+                if (project_lists(p))
                         job_arm(&p->job, random_below(spread));
                 struct watch *w;
                 TAILQ_FOREACH(w, &p->watches, link)
-                        if (!p->cfg->all || (!m->once && watch_state_wants_fast(&w->state)))
+                        if (!project_lists(p) || (!m->once && watch_state_wants_fast(&w->state)))
                                 job_arm(&w->job, random_below(spread));
         }
         return 0;
@@ -682,6 +700,7 @@ void monitor_foreach_account(const struct monitor *m, monitor_account_info_fn fn
                            .backing_off = account_backing_off(a),
                            .requests = a->requests,
                            .duration = &a->duration,
+                           .delayed = a->delayed,
                    }, userdata);
         }
 }

@@ -75,6 +75,7 @@ struct monitor_account_info {
         bool backing_off;
         const uint64_t *requests;                 /* [_API_OUTCOME_MAX] */
         const struct metrics_histogram *duration; /* seconds per request */
+        uint64_t delayed;                         /* polls delayed by max_requests_per_second */
 };
 typedef void (*monitor_account_info_fn)(const struct monitor_account_info *a, void *userdata);
 void monitor_foreach_account(const struct monitor *m, monitor_account_info_fn fn, void *userdata);

@@ -129,7 +129,7 @@ static void job_due(struct job *j) {
 
         if (j->req || j->queued || j->parked)
                 return;
-        if (job_held(j))
+        if (job_held(j) || rate_hold(j))
                 return;
         if (m->in_flight >= m->cfg->max_in_flight) {
                 job_enqueue(m, j);
@@ -311,7 +311,7 @@ void watch_reschedule(struct watch *w) {
                 return;
         if (watch_state_wants_fast(&w->state))
                 job_arm(&w->job, fast_delay(m));
-        else if (!w->job.project->cfg->all || w->state.gone)
+        else if (!project_lists(w->job.project) || w->state.gone)
                 job_arm(&w->job, stable_delay_since(m, w->job.started));
         /* else: a "*" project's list covers it every interval */
 }

@@ -549,8 +549,18 @@ size_t webhooks_backlogged(const struct webhooks *w) {
         size_t n = 0;
 
         for (size_t i = 0; i < w->n_sinks; i++)
-                n += w->sinks[i].spool->n > 0;
+                n += w->sinks[i].spool->n > 0 && !w->sinks[i].disabled;
         return n;
+}
+
+void webhooks_count_dropped(struct webhooks *w, const struct event_list *l, const char *reason) {
+        for (size_t i = 0; i < w->n_sinks; i++) {
+                size_t n = 0;
+                for (size_t j = 0; j < l->n; j++)
+                        n += webhook_accepts(w->sinks[i].cfg, l->items[j]);
+                if (n > 0)
+                        report_dropped(&w->sinks[i], n, reason);
+        }
 }
 
 bool webhooks_take_dirty(struct webhooks *w) {

@@ -34,8 +34,12 @@ int webhooks_commit(struct webhooks *w);
 void webhooks_take_events(struct webhooks *w, struct event_list *out);
 
 void webhooks_export(const struct webhooks *w, struct saved_state *s);
-/* Webhooks with undelivered events. */
+/* Webhooks with undelivered events that they still try to deliver: a webhook disabled by a
+ * 410 Gone keeps its spool until a reload, but is no backlog (its events wait for no one). */
 size_t webhooks_backlogged(const struct webhooks *w);
+/* Counts the events of l that each webhook would have taken as dropped by its spool (reason:
+ * for webhook.dropped): events that never reached the spools, beyond their limits. */
+void webhooks_count_dropped(struct webhooks *w, const struct event_list *l, const char *reason);
 /* Whether the last commit or delivery changed what --status shows. */
 bool webhooks_take_dirty(struct webhooks *w);
 

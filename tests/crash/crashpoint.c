@@ -1,7 +1,7 @@
 /* The crash hooks of the test build (see daemon/crashpoint.h). INFERWATCH_CRASHPOINT=WHERE:N
  * kills the daemon with SIGKILL at the Nth call of crashpoint(WHERE) ("spool", "state",
  * "journal", "fed"; "any" counts every call). Unset, nothing happens.
- * INFERWATCH_FAULT=WHERE:N, WHERE:N-M or WHERE:N- makes faultpoint(WHERE) ("save", "sync", "store") fail
+ * INFERWATCH_FAULT=WHERE:N, WHERE:N-M or WHERE:N- makes faultpoint(WHERE) ("save", "sync", "store", "load") fail
  * with -EIO at its Nth call, its Nth to Mth, or its Nth and every later one ("store-answer": the
  * answer to an etcd transaction, lost after etcd applied it).
  * INFERWATCH_PAUSE=WHERE:MS makes pausepoint(WHERE) ("reload") sleep MS milliseconds. */

@@ -3,6 +3,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-rollout.py \
 	tests/integration/test-damping.py \
 	tests/integration/test-discovery.py \
+	tests/integration/test-request-plan.py \
 	tests/integration/test-faults.py \
 	tests/integration/test-api-isolation.py \
 	tests/integration/test-restart.py \
@@ -23,5 +24,7 @@ EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
 
 # High availability: three daemons on a real 3-member etcd cluster (skipped without etcd).
 HA_TESTS = tests/integration/test-ha.py tests/integration/test-ha-large.py tests/integration/test-ha-start-fail.py
+HA_TESTS += tests/integration/test-ha-outbox.py tests/integration/test-ha-load.py tests/integration/test-ha-tls.py \
+	tests/integration/test-ha-heartbeat.py
 TESTS += $(HA_TESTS)
 EXTRA_DIST += $(HA_TESTS) tests/integration/etcdlib.py

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -19,11 +20,22 @@ def etcd_binary():
     return shutil.which("etcd") or next((p for p in ("/usr/bin/etcd", "/usr/sbin/etcd") if os.path.exists(p)), None)
 
 
+def require(t):
+    """Skips the test without etcd."""
+    if not etcd_binary():
+        t.skip_all("etcd is not installed (Debian: etcd-server)")
+
+
+def of_type(daemon, t, include_webhook_events=False):
+    """The events of type t the daemon logged."""
+    import hooklib
+    return [e for e in hooklib.events(daemon, include_webhook_events) if e["type"] == t]
+
+
 def cluster_or_skip(t, binary, n=1):
     """A cluster of n members for test t of the daemon binary, or the test skipped when etcd or
     that binary (a test build) is missing."""
-    if not etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
+    require(t)
     if not os.access(binary, os.X_OK):
         t.skip_all("%s is not built" % binary)
     return Cluster(n)
@@ -41,9 +53,37 @@ def _free_ports(n):
     return ports
 
 
+def b64(x):
+    return base64.b64encode(x if isinstance(x, bytes) else x.encode()).decode()
+
+
+def make_client_cert(ca_file, name="client"):
+    """A client certificate signed by the CA of iw.make_test_ca() (its key is next to ca_file),
+    made now with the openssl command. Returns (cert_file, key_file)."""
+    d = os.path.dirname(ca_file)
+    p = lambda x: os.path.join(d, x)  # noqa: E731
+    for args in (["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                  p(name + ".key"), "-out", p(name + ".csr"), "-subj", "/CN=" + name],
+                 ["x509", "-req", "-in", p(name + ".csr"), "-CA", ca_file, "-CAkey", p("ca.key"), "-CAcreateserial",
+                  "-out", p(name + ".pem"), "-days", "1"]):
+        subprocess.run(["openssl"] + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return p(name + ".pem"), p(name + ".key")
+
+
 class Cluster:
-    def __init__(self, n=3):
+    """tls: None, or (ca_file, cert_file, key_file) of iw.make_test_ca(): the members then serve
+    clients over HTTPS only and require a client certificate of that CA (.client_cert,
+    .client_key, made here; the tests use it too)."""
+
+    def __init__(self, n=3, tls=None):
         self.binary = etcd_binary()
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        self.context = None
+        if tls:
+            self.client_cert, self.client_key = make_client_cert(tls[0])
+            self.context = ssl.create_default_context(cafile=tls[0])
+            self.context.load_cert_chain(self.client_cert, self.client_key)
         self.dir = iw.tmpdir("etcd-")
         ports = _free_ports(2 * n)
         self.names = ["m%d" % (i + 1) for i in range(n)]
@@ -55,18 +95,29 @@ class Cluster:
             self.start(m, "new")
         iw.wait_until(lambda: all(self.healthy(m) for m in self.names), 60, "etcd members healthy")
 
+    def section(self, member, prefix, **keys):
+        """The cluster section of a member's configuration: every endpoint, lease_ttl 3s, timeout
+        1s, and keys (str values, quoted)."""
+        keys = dict(dict(lease_ttl="3s", timeout="1s"), **keys)
+        return "cluster = { endpoints = [ %s ]; name = \"%s\"; prefix = \"%s\"; %s };\n" % (
+            ", ".join('"%s"' % e for e in self.endpoints()), member, prefix,
+            " ".join('%s = "%s";' % kv for kv in keys.items()))
+
     def endpoints(self):
-        return ["http://127.0.0.1:%d" % self.client[m] for m in self.names]
+        return ["%s://127.0.0.1:%d" % (self.scheme, self.client[m]) for m in self.names]
 
     def start(self, m, state="existing"):
         log = os.path.join(self.dir, m + ".log")
         args = [self.binary, "--name", m, "--data-dir", os.path.join(self.dir, m),
-                "--listen-client-urls", "http://127.0.0.1:%d" % self.client[m],
-                "--advertise-client-urls", "http://127.0.0.1:%d" % self.client[m],
+                "--listen-client-urls", "%s://127.0.0.1:%d" % (self.scheme, self.client[m]),
+                "--advertise-client-urls", "%s://127.0.0.1:%d" % (self.scheme, self.client[m]),
                 "--listen-peer-urls", "http://127.0.0.1:%d" % self.peer[m],
                 "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % self.peer[m],
                 "--initial-cluster", self.initial, "--initial-cluster-state", state,
                 "--listen-metrics-urls", "http://127.0.0.1:%d" % _free_ports(1)[0]]
+        if self.tls:
+            args += ["--trusted-ca-file", self.tls[0], "--cert-file", self.tls[1], "--key-file", self.tls[2],
+                     "--client-cert-auth"]
         self.procs[m] = iw._spawn(args, None, log)
 
     def kill(self, m):
@@ -76,21 +127,39 @@ class Cluster:
 
     def healthy(self, m):
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/health" % self.client[m], timeout=2) as r:
+            with urllib.request.urlopen("%s://127.0.0.1:%d/health" % (self.scheme, self.client[m]), timeout=2,
+                                        context=self.context) as r:
                 return json.load(r).get("health") == "true"
         except Exception:
             return False
 
     def _post(self, m, path, body):
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.client[m], path), data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
+        req = urllib.request.Request("%s://127.0.0.1:%d%s" % (self.scheme, self.client[m], path),
+                                     data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30, context=self.context) as r:
             return json.load(r)
+
+    def put(self, key, value):
+        """Writes value (str or bytes) at key; returns the revision of the write."""
+        m = next(iter(self.procs))
+        return int(self._post(m, "/v3/kv/put", {"key": b64(key), "value": b64(value)})["header"]["revision"])
+
+    def keys(self, prefix):
+        """{key: size of its value} of every key that starts with prefix (keys only would not give
+        sizes: read in pages of 8)."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        m = next(iter(self.procs))
+        out, start = {}, prefix.encode()
+        while True:
+            r = self._post(m, "/v3/kv/range", {"key": b64(start), "range_end": b64(end), "limit": 8})
+            for kv in r.get("kvs", []):
+                out[base64.b64decode(kv["key"]).decode()] = len(base64.b64decode(kv.get("value", "")))
+            if not r.get("more"):
+                return out
+            start = base64.b64decode(r["kvs"][-1]["key"]) + b"\0"
 
     def count(self, prefix):
         """How many keys start with prefix."""
-        def b64(x):
-            return base64.b64encode(x.encode()).decode()
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         m = next(iter(self.procs))
         return int(self._post(m, "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end),

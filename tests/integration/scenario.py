@@ -50,6 +50,13 @@ class World:
                 ps.append('{ id = %d; deployments = "*"; }' % pid)
             else:
                 ps.append("{ id = %d; deployments = [ %s ]; }" % (pid, ", ".join('"%s"' % n for n in names)))
+        # Time runs compressed here, so the ceiling tuned for real intervals would throttle
+        # every scenario: off unless the test sets one. Scenarios count get-one requests of
+        # named deployments: the list plan only where a test asks for it.
+        if "max_requests_per_second" not in account_extra:
+            account_extra += " max_requests_per_second = 0;"
+        if "list_named_deployments" not in account_extra:
+            account_extra += " list_named_deployments = false;"
         return (top + 'state_directory = "%s";\n' % self.state +
                 'accounts = ( { name = "main"; url = "%s"; key_file = "%s"; timeout = "2s"; '
                 'connect_timeout = "1s"; %s } );\n' % (self.sim.url, self.key, account_extra) +

@@ -29,21 +29,17 @@ def conf(sim, etcd, prefix):
         'timeout = "1s"; };\n' % (etcd.endpoints()[0], prefix)
 
 
-def of_type(d, t):
-    return [e for e in h.events(d) if e["type"] == t]
-
-
 def outbox_events(etcd, prefix):
     return [json.loads(line) for v in etcd.values(prefix + "/outbox/").values() for line in v.splitlines() if line]
 
 
 def clean_stop(t, etcd, sim):
     a = iw.Daemon(conf(sim, etcd, "stop"), ["--log-target=stderr", "--log-format=json"])
-    iw.wait_until(lambda: of_type(a, "deployment.discovered"), 30, "a leads and announced p")
+    iw.wait_until(lambda: etcdlib.of_type(a, "deployment.discovered"), 30, "a leads and announced p")
     rc = a.stop(20)
     t.eq(rc, 0, "the leader exits 0 on SIGTERM")
     h.check_clean(t, a)
-    stopping = of_type(a, "monitor.stopping")
+    stopping = etcdlib.of_type(a, "monitor.stopping")
     t.eq(len(stopping), 1, "it logged monitor.stopping once")
     stored = [e for e in outbox_events(etcd, "stop") if e.get("type") == "monitor.stopping"]
     t.eq(len(stored), 1, "its monitor.stopping is in etcd's outbox, for the next leader")
@@ -54,15 +50,15 @@ def clean_stop(t, etcd, sim):
 def long_reload(t, etcd, sim):
     a = iw.Daemon(conf(sim, etcd, "reload"), ["--log-target=stderr", "--log-format=json"], binary=BINARY,
                   env={"INFERWATCH_PAUSE": "reload:4500", "INFERWATCH_CRASHPOINT": "", "INFERWATCH_FAULT": ""})
-    iw.wait_until(lambda: of_type(a, "deployment.discovered"), 30, "a leads and announced p")
+    iw.wait_until(lambda: etcdlib.of_type(a, "deployment.discovered"), 30, "a leads and announced p")
     a.signal(signal.SIGHUP)
-    lost = iw.wait_until(lambda: of_type(a, "cluster.leader_lost"), 30, "a stopped leading")
+    lost = iw.wait_until(lambda: etcdlib.of_type(a, "cluster.leader_lost"), 30, "a stopped leading")
     t.ok("lease not renewed within its TTL" in lost[0]["message"], "and says why: " + lost[0]["message"])
-    iw.wait_until(lambda: len(of_type(a, "cluster.leader_acquired")) >= 2, 30, "a leads again")
+    iw.wait_until(lambda: len(etcdlib.of_type(a, "cluster.leader_acquired")) >= 2, 30, "a leads again")
     iw.wait_until(lambda: [m for m in h.messages(a) if m and m.startswith("Leading from")][1:], 30,
                   "from the state in etcd")
-    t.eq(of_type(a, "monitor.reloaded"), [], "nothing the reload produced was emitted past the lease")
-    t.eq(len({e["id"] for e in of_type(a, "deployment.discovered")}), 1,
+    t.eq(etcdlib.of_type(a, "monitor.reloaded"), [], "nothing the reload produced was emitted past the lease")
+    t.eq(len({e["id"] for e in etcdlib.of_type(a, "deployment.discovered")}), 1,
          "p announced under one id (its batch may be replayed from etcd)")
     h.stop(t, a)
 

@@ -336,6 +336,18 @@ static const struct bad_case bad_cases[] = {
         { "page_size_above",
           "accounts = ( { key = \"k\"; page_size = 1001; } );\n" PROJECTS,
           { "t.conf:1: accounts[0].page_size: must be between 1 and 1000, got 1001" } },
+        { "max_requests_per_second_above",
+          "accounts = ( { key = \"k\";\n  max_requests_per_second = 10001; } );\n" PROJECTS,
+          { "t.conf:2: accounts[0].max_requests_per_second: must be between 0 and 10000, got 10001" } },
+        { "max_requests_per_second_negative",
+          "accounts = ( { key = \"k\"; max_requests_per_second = -1; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].max_requests_per_second: must be between 0 and 10000, got -1" } },
+        { "max_requests_per_second_text",
+          "accounts = ( { key = \"k\"; max_requests_per_second = \"fast\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].max_requests_per_second: expected an integer, got a string" } },
+        { "list_named_deployments_text",
+          "accounts = ( { key = \"k\"; list_named_deployments = \"yes\"; } );\n" PROJECTS,
+          { "t.conf:1: accounts[0].list_named_deployments: expected true or false, got a string" } },
         { "project_id_below",
           ACCOUNTS "projects = ( { id = 0; deployments = \"*\"; } );\n",
           { "t.conf:2: projects[0].id: must be between 1 and 9007199254740992, got 0" } },
@@ -643,6 +655,8 @@ static void test_defaults(void **state) {
         assert_int_equal(c->accounts[0].timeout, 30 * USEC_PER_SEC);
         assert_int_equal(c->accounts[0].max_response_size, 8 * 1024 * 1024);
         assert_int_equal(c->accounts[0].page_size, 100);
+        assert_int_equal(c->accounts[0].max_requests_per_second, 10);
+        assert_true(c->accounts[0].list_named_deployments);
         assert_int_equal(c->accounts[0].line, 1);
         assert_int_equal(c->n_projects, 1);
         assert_int_equal(c->projects[0].id, 1);
@@ -685,7 +699,8 @@ static void test_every_key_with_units(void **state) {
                 "spool_max_age = \"365d\";\n"
                 "accounts = ( { name = \"eu.prod-1\"; url = \"https://api.example.com/gcore///\";\n"
                 "  key_file = \"%s\"; ca_file = \"/etc/ssl/ca.pem\";\n"
-                "  connect_timeout = \"100ms\"; timeout = \"10m\"; max_response_size = \"1KiB\"; page_size = 1000; } );\n"
+                "  connect_timeout = \"100ms\"; timeout = \"10m\"; max_response_size = \"1KiB\"; page_size = 1000;"
+                " max_requests_per_second = 0; } );\n"
                 "projects = ( { id = 9007199254740992L; deployments = [ \"a\", \"b.c-d_e\" ]; } );\n"
                 "webhooks = ( { name = \"am\"; url = \"http://am:9093/api/v2/alerts?x=1\"; format = \"alertmanager\";\n"
                 "  headers = [ \"X-Scope-OrgID: team-a\" ]; events = [ \"alert.*\", \"api.auth_failed\" ];\n"
@@ -722,6 +737,7 @@ static void test_every_key_with_units(void **state) {
         assert_int_equal(a->timeout, 10 * USEC_PER_MINUTE);
         assert_int_equal(a->max_response_size, 1024);
         assert_int_equal(a->page_size, 1000);
+        assert_int_equal(a->max_requests_per_second, 0);
 
         assert_int_equal(c->projects[0].id, INT64_C(9007199254740992));
         assert_false(c->projects[0].all);
