@@ -757,19 +757,6 @@ static void renew_heartbeat(struct manager *m, struct config *c) {
                 m->heartbeat = NULL;
 }
 
-/* The membership is set up once: a reload keeps the cluster section the daemon started with. */
-static bool cluster_changed(const struct cluster *a, const struct cluster *b) {
-        if (a->n_endpoints != b->n_endpoints || a->lease_ttl != b->lease_ttl || a->timeout != b->timeout ||
-            !streq_ptr(a->name, b->name) || !streq_ptr(a->prefix, b->prefix) || !streq_ptr(a->ca_file, b->ca_file) ||
-            !streq_ptr(a->cert_file, b->cert_file) || !streq_ptr(a->key_file, b->key_file) ||
-            !streq_ptr(a->cert_credential, b->cert_credential) || !streq_ptr(a->key_credential, b->key_credential))
-                return true;
-        for (size_t i = 0; i < a->n_endpoints; i++)
-                if (!streq(a->endpoints[i], b->endpoints[i]))
-                        return true;
-        return false;
-}
-
 static void reload(struct manager *m) {
         struct config *c = NULL;
         struct monitor *old;
@@ -794,7 +781,8 @@ static void reload(struct manager *m) {
                 goto done;
         }
 
-        if (cluster_changed(&(m->cluster_config ? m->cluster_config : m->config)->cluster, &c->cluster))
+        /* The membership is set up once: a reload keeps the cluster section the daemon started with. */
+        if (cluster_config_differs(&(m->cluster_config ? m->cluster_config : m->config)->cluster, &c->cluster))
                 log_warning("The cluster section of %s changed: it takes effect at the next restart, the one in "
                             "force is kept until then", m->config_path);
         commit(m, true);
