@@ -16,8 +16,7 @@
 
 enum op_kind {
         OP_OTHER,
-        OP_OUTBOX_ALL,            /* the deletion of every batch (all delivered) */
-        OP_BATCH_DROP,            /* the deletion of one batch beyond the limits */
+        OP_BATCH_DROP,            /* the deletion of one batch: delivered, beyond the limits, or cut */
         OP_CHUNK,                 /* a put of one chunk of a batch's events */
 };
 
@@ -30,6 +29,7 @@ struct op {
         uint64_t hash;
         enum op_kind kind;
         usec_t time;              /* OP_CHUNK: its batch's newest event */
+        bool glue;                /* in the same transaction as the op before it */
 };
 
 /* A batch in the outbox in etcd, as far as this leader knows (loaded, or written by it). */
@@ -37,6 +37,10 @@ struct outbox_batch {
         char *prefix;             /* raw "<prefix>/outbox/<batch>/": its chunks' keys */
         uint64_t bytes;
         usec_t time;              /* CLOCK_REALTIME of its newest event */
+        /* Its events were handed to the sinks by this process (loaded and fed at the start, or
+         * accepted): deleted once no webhook has a backlog. A batch not fed is one of a commit
+         * cut between its transactions, not covered by the header: deleted before the next one. */
+        bool fed;
 };
 
 /* A chunk read while loading, before they are put in order. */
@@ -53,6 +57,8 @@ struct cluster_store {
         char *prefix;
         uint64_t shard_hash[CLUSTER_STORE_SHARDS]; /* of what etcd holds, as far as known */
         bool shard_known[CLUSTER_STORE_SHARDS];
+        char *shard_version[CLUSTER_STORE_SHARDS]; /* of each shard the index names */
+        uint64_t seq;             /* of the commits of this process: the shards' version keys */
         struct cluster_store_stats stats;
         uint64_t max_size;        /* the outbox's limits (0: none) */
         usec_t max_age;
@@ -61,6 +67,9 @@ struct cluster_store {
         /* the commit in flight */
         struct op *ops;
         size_t n_ops, next, txn_end;
+        size_t commit_end;        /* the ops up to here are the commit itself; after: clean-up */
+        char *batch;              /* its outbox batch, NULL when it has no events */
+        char *version;            /* of the shards it writes */
         char *leader_key;         /* base64 */
         int64_t leader_rev;
         cluster_store_done_fn done;
@@ -73,7 +82,8 @@ struct cluster_store {
         int64_t page_rev;         /* every page at the revision of the first */
         void (*page_kv)(struct cluster_store *st, const char *key, struct json_object *kv);
         void (*page_last)(struct cluster_store *st);
-        char *header, *shards[CLUSTER_STORE_SHARDS];
+        char *header, *index, *shards[CLUSTER_STORE_SHARDS];
+        int64_t header_rev;       /* the mod revision of the header read, 0: none */
         struct chunk *chunks;
         size_t n_chunks;
         void *userdata;
@@ -118,8 +128,10 @@ static void ops_clear(struct cluster_store *st) {
                 free(st->ops[i].range_end);
         }
         st->ops = mfree(st->ops);
-        st->n_ops = st->next = st->txn_end = 0;
+        st->n_ops = st->next = st->txn_end = st->commit_end = 0;
         st->leader_key = mfree(st->leader_key);
+        st->batch = mfree(st->batch);
+        st->version = mfree(st->version);
 }
 
 static void batches_clear(struct cluster_store *st) {
@@ -134,6 +146,7 @@ static void load_clear(struct cluster_store *st) {
         st->page_from = mfree(st->page_from);
         st->page_end = mfree(st->page_end);
         st->header = mfree(st->header);
+        st->index = mfree(st->index);
         for (size_t i = 0; i < CLUSTER_STORE_SHARDS; i++)
                 st->shards[i] = mfree(st->shards[i]);
         for (size_t i = 0; i < st->n_chunks; i++) {
@@ -153,6 +166,7 @@ struct cluster_store *cluster_store_free(struct cluster_store *st) {
         load_clear(st);
         saved_state_done(&st->loading);
         batches_clear(st);
+        cluster_store_reset(st);
         free(st->prefix);
         free(st);
         return NULL;
@@ -164,6 +178,8 @@ bool cluster_store_busy(const struct cluster_store *st) {
 
 void cluster_store_reset(struct cluster_store *st) {
         memset(st->shard_known, 0, sizeof(st->shard_known));
+        for (size_t i = 0; i < CLUSTER_STORE_SHARDS; i++)
+                st->shard_version[i] = mfree(st->shard_version[i]);
 }
 
 void cluster_store_get_stats(const struct cluster_store *st, struct cluster_store_stats *ret) {
@@ -193,9 +209,6 @@ static void note_outbox(struct cluster_store *st, const struct op *o) {
         size_t i;
 
         switch (o->kind) {
-        case OP_OUTBOX_ALL:
-                batches_clear(st);
-                break;
         case OP_BATCH_DROP:
                 for (i = 0; i < st->n_batches && !streq(st->batches[i].prefix, o->key); i++)
                         ;
@@ -221,15 +234,19 @@ static void note_outbox(struct cluster_store *st, const struct op *o) {
 }
 
 /* Deletions of the oldest batches while the outbox, with incoming bytes more, is over the
- * limits: it keeps no more than a webhook spool would (whose own limits count the drops). */
+ * limits: it keeps no more than a webhook spool would (whose own limits count the drops).
+ * Batches not fed are deleted anyway (cluster_store_commit()). */
 static void add_outbox_bounds(struct cluster_store *st, uint64_t incoming) {
         usec_t now = now_usec(CLOCK_REALTIME);
         uint64_t total = incoming;
 
         for (size_t i = 0; i < st->n_batches; i++)
-                total += st->batches[i].bytes;
+                if (st->batches[i].fed)
+                        total += st->batches[i].bytes;
         for (size_t i = 0; i < st->n_batches && i < TXN_OPS_MAX; i++) {
                 const struct outbox_batch *b = &st->batches[i];
+                if (!b->fed)
+                        continue;
                 if (!over_limits(st, total, b->time, now))
                         break;
                 add_op(st, xstrdup(b->prefix), NULL, prefix_end(b->prefix), -1)->kind = OP_BATCH_DROP;
@@ -239,17 +256,64 @@ static void add_outbox_bounds(struct cluster_store *st, uint64_t incoming) {
 
 static void send_txn(struct cluster_store *st);
 
+static struct op *add_delete(struct cluster_store *st, const char *from, const char *to) {
+        return add_op(st, xstrdup(from), NULL, to ? xstrdup(to) : NULL, -1);
+}
+
+static struct outbox_batch *find_batch(struct cluster_store *st, const char *prefix) {
+        for (size_t i = 0; i < st->n_batches; i++)
+                if (streq(st->batches[i].prefix, prefix))
+                        return &st->batches[i];
+        return NULL;
+}
+
+/* The header and the index are in etcd: the commit is accepted as a whole. */
+static void accepted(struct cluster_store *st) {
+        struct outbox_batch *b = st->batch ? find_batch(st, st->batch) : NULL;
+
+        for (size_t i = 0; i < st->commit_end; i++) {
+                const struct op *o = &st->ops[i];
+                if (o->shard < 0)
+                        continue;
+                st->shard_hash[o->shard] = o->hash;
+                st->shard_known[o->shard] = true;
+                free(st->shard_version[o->shard]);
+                st->shard_version[o->shard] = xstrdup(st->version);
+        }
+        if (b)
+                b->fed = true; /* by done() below */
+}
+
+/* A commit that etcd did not take: chunks of its batch may be in etcd (a transaction applied
+ * whose answer was lost) without a header covering them. The batch is noted as not fed: the next
+ * commit deletes it before its header (its events are committed again, in a new batch). */
+static void not_taken(struct cluster_store *st) {
+        struct outbox_batch *b;
+
+        if (st->next >= st->commit_end || !st->batch || find_batch(st, st->batch))
+                return;
+        b = array_append(&st->batches, &st->n_batches, sizeof(*b));
+        *b = (struct outbox_batch) { .prefix = TAKE_PTR(st->batch) };
+}
+
 static void on_txn(int r, struct json_object *resp, const char *error, void *userdata) {
         struct cluster_store *st = userdata;
         struct json_object *ok;
         cluster_store_done_fn done = st->done;
+        bool committing = st->next < st->commit_end;
 
         st->call = NULL;
         if (r >= 0 && !(json_object_object_get_ex(resp, "succeeded", &ok) && json_object_get_boolean(ok)))
                 r = -ESTALE;
+        if (r >= 0 && (r = faultpoint("store-answer")) < 0)
+                error = "the answer was lost (test fault)";
         if (r < 0) {
+                not_taken(st);
                 ops_clear(st);
-                done(r, r == -ESTALE ? "the leader key is gone (fenced)" : error, st->userdata);
+                if (committing)
+                        done(r, r == -ESTALE ? "the leader key is gone (fenced)" : error, st->userdata);
+                else
+                        log_debug("The clean-up of etcd after a commit failed: %s", r == -ESTALE ? "fenced" : error);
                 return;
         }
         st->stats.txns++;
@@ -259,23 +323,31 @@ static void on_txn(int r, struct json_object *resp, const char *error, void *use
                         st->stats.puts++;
                         st->stats.bytes += o->size;
                 }
-                if (o->shard >= 0) {
-                        st->shard_hash[o->shard] = o->hash;
-                        st->shard_known[o->shard] = true;
-                }
                 note_outbox(st, o);
         }
         st->next = st->txn_end;
+        if (committing && st->next >= st->commit_end) {
+                accepted(st);
+                /* The clean-up goes on while the events are fed: one write at a time still. */
+                if (st->next < st->n_ops)
+                        send_txn(st);
+                done(0, NULL, st->userdata);
+                if (st->next >= st->n_ops)
+                        ops_clear(st);
+                return;
+        }
         if (st->next < st->n_ops) {
+                if (committing && st->batch)
+                        crashpoint("store-txn"); /* a commit with events cut between its transactions */
                 send_txn(st);
                 return;
         }
         ops_clear(st);
-        done(0, NULL, st->userdata);
 }
 
-/* The next transaction: from ops[next], as many as fit; deletions go without puts (a put in a
- * deleted range in the same transaction is refused by etcd). */
+/* The next transaction: from ops[next], as many as fit, never cutting between an op and the
+ * glued one after it. Puts and deletions share transactions: no put of a commit falls in a
+ * range it deletes (etcd would refuse it). */
 static void send_txn(struct cluster_store *st) {
         struct json_object *txn = json_object_new_object(), *cmp = json_object_new_object(),
                            *cmps = json_object_new_array(), *success = json_object_new_array();
@@ -290,20 +362,22 @@ static void send_txn(struct cluster_store *st) {
         json_object_object_add(txn, "compare", cmps);
         for (; i < st->n_ops; i++) {
                 const struct op *o = &st->ops[i];
-                struct json_object *req = json_object_new_object(), *op = json_object_new_object();
-                if (i > st->next && (!o->value != !st->ops[i - 1].value || size + o->size > TXN_VALUE_MAX ||
-                                     i - st->next >= TXN_OPS_MAX)) {
-                        json_object_put(req);
-                        json_object_put(op);
+                struct json_object *req, *op;
+                size_t glued = o->size, n = 1;
+                for (size_t j = i + 1; j < st->n_ops && st->ops[j].glue; j++, n++)
+                        glued += st->ops[j].size;
+                if (i > st->next && !o->glue && (size + glued > TXN_VALUE_MAX || i - st->next + n > TXN_OPS_MAX))
                         break;
-                }
                 size += o->size;
+                req = json_object_new_object();
+                op = json_object_new_object();
                 json_object_object_add(req, "key", b64(o->key));
                 if (o->value) {
                         json_object_object_add(req, "value", b64(o->value));
                         json_object_object_add(op, "request_put", req);
                 } else {
-                        json_object_object_add(req, "range_end", b64(o->range_end));
+                        if (o->range_end)
+                                json_object_object_add(req, "range_end", b64(o->range_end));
                         json_object_object_add(op, "request_delete_range", req);
                 }
                 json_object_array_add(success, op);
@@ -317,16 +391,36 @@ static void send_txn(struct cluster_store *st) {
         }
 }
 
+static char *shard_dir(const struct cluster_store *st, int shard) {
+        return xasprintf("%s/state/shard/%04d/", st->prefix, shard);
+}
+
+/* The deletion of every version of a shard but the one named key. */
+static void delete_other_versions(struct cluster_store *st, int shard, const char *key) {
+        _cleanup_free_ char *dir = shard_dir(st, shard), *end = prefix_end(dir), *after = xasprintf("%s\x01", key);
+
+        add_delete(st, dir, key);
+        /* The versions after key: no version name goes on past it (they are hex digits). */
+        add_delete(st, after, end);
+}
+
+static void drop_batch(struct cluster_store *st, const struct outbox_batch *b) {
+        _cleanup_free_ char *end = prefix_end(b->prefix);
+
+        add_delete(st, b->prefix, end)->kind = OP_BATCH_DROP;
+}
+
 int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, const struct event_list *events,
                          sd_id128_t batch, bool drop_delivered, const char *leader_key, int64_t leader_rev,
                          cluster_store_done_fn done, void *userdata) {
-        _cleanup_free_ char *outbox = xasprintf("%s/outbox/", st->prefix);
+        _cleanup_free_ char *outbox = xasprintf("%s/outbox/", st->prefix), *index = NULL;
         _cleanup_free_ char **texts = NULL;
-        size_t n_texts = 0;
+        size_t n_texts = 0, index_size = 0, first_shard;
         uint64_t bytes = 0;
         usec_t newest = 0;
         char **shards;
         char id[37];
+        FILE *fi;
 
         if (st->call)
                 return -EBUSY;
@@ -346,26 +440,54 @@ int cluster_store_commit(struct cluster_store *st, const struct saved_state *s, 
                 *(char **) array_append(&texts, &n_texts, sizeof(char *)) = text;
                 bytes += size;
         }
-        if (drop_delivered)
-                add_op(st, xstrdup(outbox), NULL, prefix_end(outbox), -1)->kind = OP_OUTBOX_ALL;
-        else
+        /* The chunks of cut commits first: the header must never cover them. */
+        for (size_t i = 0; i < st->n_batches; i++)
+                if (!st->batches[i].fed)
+                        drop_batch(st, &st->batches[i]);
+        if (!drop_delivered)
                 add_outbox_bounds(st, bytes);
         /* <prefix>/outbox/<batch>/<chunk>: read back in the order of creation, then of key. */
+        if (n_texts > 0)
+                st->batch = xasprintf("%s%s/", outbox, event_id_to_string(batch, id));
         for (size_t chunk = 0; chunk < n_texts; chunk++) {
-                struct op *o = add_op(st, xasprintf("%s%s/%06zu", outbox, event_id_to_string(batch, id), chunk),
-                                      texts[chunk], NULL, -1);
+                struct op *o = add_op(st, xasprintf("%s%06zu", st->batch, chunk), texts[chunk], NULL, -1);
                 o->kind = OP_CHUNK;
                 o->time = newest;
         }
+        /* The changed shards under a new version's keys, which no reader looks at before the
+         * index names them. */
+        st->version = xasprintf("%016" PRIx64 ".%016" PRIx64, (uint64_t) leader_rev, ++st->seq);
         shards = state_shards_json(s, CLUSTER_STORE_SHARDS);
+        first_shard = st->n_ops;
+        fi = open_memstream(&index, &index_size);
+        if (!fi)
+                abort();
         for (int i = 0; i < CLUSTER_STORE_SHARDS; i++) {
-                if (st->shard_known[i] && st->shard_hash[i] == fnv1a(shards[i]))
+                if (st->shard_known[i] && st->shard_version[i] && st->shard_hash[i] == fnv1a(shards[i])) {
+                        fprintf(fi, "%s\n", st->shard_version[i]);
                         free(shards[i]);
-                else
-                        add_op(st, xasprintf("%s/state/shard/%02d", st->prefix, i), shards[i], NULL, i);
+                        continue;
+                }
+                fprintf(fi, "%s\n", st->version);
+                add_op(st, xasprintf("%s/state/shard/%04d/%s", st->prefix, i, st->version), shards[i], NULL, i);
         }
         free(shards);
+        if (fclose(fi) != 0)
+                abort();
+        /* The commit point: the header and the index of the shards' versions, together. */
         add_op(st, xasprintf("%s/state/header", st->prefix), state_header_json(s), NULL, -1);
+        add_op(st, xasprintf("%s/state/index", st->prefix), TAKE_PTR(index), NULL, -1)->glue = true;
+        st->commit_end = st->n_ops;
+        /* Then the clean-up: the versions the index no longer names, the batches fed. */
+        for (size_t i = first_shard; i < st->commit_end; i++)
+                if (st->ops[i].shard >= 0) {
+                        _cleanup_free_ char *key = xstrdup(st->ops[i].key); /* add_op() moves ops */
+                        delete_other_versions(st, st->ops[i].shard, key);
+                }
+        if (drop_delivered)
+                for (size_t i = 0; i < st->n_batches; i++)
+                        if (st->batches[i].fed)
+                                drop_batch(st, &st->batches[i]);
         st->leader_key = xstrdup(leader_key);
         st->leader_rev = leader_rev;
         st->done = done;
@@ -507,18 +629,24 @@ static void outbox_last(struct cluster_store *st) {
         if (st->n_chunks > 0)
                 qsort(st->chunks, st->n_chunks, sizeof(*st->chunks), compare_chunk);
         for (size_t i = 0; i < st->n_chunks; i++)
-                for (size_t j = 0; j < st->chunks[i].events.n; j++)
+                for (size_t j = 0; st->chunks[i].rev <= st->header_rev && j < st->chunks[i].events.n; j++)
                         total += st->chunks[i].sizes[j];
         for (size_t i = 0; i < st->n_chunks; i++) {
                 struct chunk *c = &st->chunks[i];
                 const char *slash = strrchr(c->key, '/');
                 size_t n = slash ? (size_t) (slash - c->key) + 1 : strlen(c->key);
                 struct outbox_batch *b = st->n_batches > 0 ? &st->batches[st->n_batches - 1] : NULL;
+                /* Written after the last header: a commit cut between its transactions, whose
+                 * state never got in and whose events nobody was handed. Not fed (its changes
+                 * are detected again), deleted before the next header. */
+                bool cut = c->rev > st->header_rev;
                 if (!b || strlen(b->prefix) != n || strncmp(b->prefix, c->key, n) != 0) {
                         b = array_append(&st->batches, &st->n_batches, sizeof(*b));
-                        *b = (struct outbox_batch) { .prefix = xstrndup(c->key, n) };
+                        *b = (struct outbox_batch) { .prefix = xstrndup(c->key, n), .fed = !cut };
                 }
                 b->bytes += c->size;
+                if (cut)
+                        continue;
                 for (size_t j = 0; j < c->events.n; j++) {
                         struct event *e = c->events.items[j];
                         b->time = MAX(b->time, e->time);
@@ -536,16 +664,34 @@ static void outbox_last(struct cluster_store *st) {
         event_list_clear(&dropped);
 }
 
+/* Keys come in key order: the header, then the index, then the shards, of which only the versions
+ * the index names are taken (others are being written, or not yet deleted). */
 static void state_kv(struct cluster_store *st, const char *key, struct json_object *kv) {
         _cleanup_free_ char *header_key = xasprintf("%s/state/header", st->prefix),
+                            *index_key = xasprintf("%s/state/index", st->prefix),
                             *shard_prefix = xasprintf("%s/state/shard/", st->prefix);
         unsigned n;
+        int end = 0;
 
         if (streq(key, header_key)) {
                 free(st->header);
                 st->header = value_of(kv);
+                st->header_rev = etcd_int(kv, "mod_revision");
+        } else if (streq(key, index_key)) {
+                free(st->index);
+                st->index = value_of(kv);
+                for (size_t i = 0, at = 0; st->index && i < CLUSTER_STORE_SHARDS; i++) {
+                        const char *line = st->index + at, *nl = strchr(line, '\n');
+                        if (!nl)
+                                break;
+                        free(st->shard_version[i]);
+                        st->shard_version[i] = xstrndup(line, (size_t) (nl - line));
+                        at += (size_t) (nl - line) + 1;
+                }
         } else if (strncmp(key, shard_prefix, strlen(shard_prefix)) == 0 &&
-                   sscanf(key + strlen(shard_prefix), "%u", &n) == 1 && n < CLUSTER_STORE_SHARDS) {
+                   sscanf(key + strlen(shard_prefix), "%4u/%n", &n, &end) == 1 && end > 0 &&
+                   n < CLUSTER_STORE_SHARDS && st->shard_version[n] &&
+                   streq(key + strlen(shard_prefix) + end, st->shard_version[n])) {
                 free(st->shards[n]);
                 st->shards[n] = value_of(kv);
                 st->shard_hash[n] = fnv1a(strempty(st->shards[n]));
@@ -556,11 +702,16 @@ static void state_kv(struct cluster_store *st, const char *key, struct json_obje
 static void state_last(struct cluster_store *st) {
         const char *why = NULL;
 
+        if (st->header && !st->index) {
+                log_warning("The state in etcd has no index of its shards; starting from an empty state");
+                st->header = mfree(st->header);
+        }
         if (st->header && state_from_shards(st->header, st->shards, CLUSTER_STORE_SHARDS, &st->loading, &why) < 0) {
                 log_warning("The state in etcd cannot be read (%s); starting from an empty state", why);
                 cluster_store_reset(st);
         }
         st->header = mfree(st->header);
+        st->index = mfree(st->index);
         for (size_t i = 0; i < CLUSTER_STORE_SHARDS; i++)
                 st->shards[i] = mfree(st->shards[i]);
         read_range(st, "outbox/", outbox_kv, outbox_last);
@@ -574,6 +725,7 @@ int cluster_store_load(struct cluster_store *st, cluster_store_loaded_fn done, v
         st->loading = (struct saved_state) {};
         cluster_store_reset(st);
         batches_clear(st);
+        st->header_rev = 0;
         st->loaded = done;
         st->userdata = userdata;
         st->page_rev = 0;

@@ -108,6 +108,18 @@ static void cluster_done(void *elem) {
         free(c->key_credential);
 }
 
+bool cluster_config_differs(const struct cluster *a, const struct cluster *b) {
+        if (a->n_endpoints != b->n_endpoints || a->lease_ttl != b->lease_ttl || a->timeout != b->timeout ||
+            !streq_ptr(a->name, b->name) || !streq_ptr(a->prefix, b->prefix) || !streq_ptr(a->ca_file, b->ca_file) ||
+            !streq_ptr(a->cert_file, b->cert_file) || !streq_ptr(a->key_file, b->key_file) ||
+            !streq_ptr(a->cert_credential, b->cert_credential) || !streq_ptr(a->key_credential, b->key_credential))
+                return true;
+        for (size_t i = 0; i < a->n_endpoints; i++)
+                if (!streq(a->endpoints[i], b->endpoints[i]))
+                        return true;
+        return false;
+}
+
 const struct config_section cluster_section = {
         .keys = cluster_keys,
         .size = sizeof(struct cluster),

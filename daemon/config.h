@@ -164,3 +164,5 @@ const char *config_group_name(size_t i);
  * for an unknown group. */
 const char *config_known_key(const char *group, size_t i);
 struct account *config_find_account(const struct config *c, const char *name);
+/* Whether two cluster sections differ in any key (a reload cannot change the one in force). */
+bool cluster_config_differs(const struct cluster *a, const struct cluster *b);

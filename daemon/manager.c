@@ -33,6 +33,9 @@
 /* Events waiting for a postponed save; beyond this many the save happens at once. */
 #define PENDING_MAX 500
 #define SAVE_GAP_MAX USEC_PER_SEC
+/* How long a stopping leader waits for etcd to take its last commit, before it revokes its
+ * lease anyway. */
+#define STOP_DRAIN (2 * USEC_PER_SEC)
 
 struct manager {
         char *config_path;
@@ -69,6 +72,8 @@ struct manager {
         struct event_list inflight;   /* the batch being written to etcd, fed once it is there */
         sd_id128_t inflight_batch;
         sd_event_source *store_retry;
+        sd_event_source *drain_end;   /* a stopping leader's last write to etcd: the bound */
+        bool stopping;                /* monitor.stopping is pending, the loop ends once drained */
 };
 
 static bool clustered(const struct manager *m) {
@@ -369,6 +374,13 @@ static int commit(struct manager *m, bool now) {
         /* A member that does not lead emits nothing: what it has of its own (monitor.started,
          * monitor.stopping) goes to its journal only. */
         if (clustered(m) && !cluster_member_leads(m->cluster)) {
+                /* Still a leader whose lease ran out before its fence fired (a long reload): what
+                 * it has pending was never stored in etcd. It stops leading (on_deposed drops
+                 * it) rather than emit it. */
+                if (m->store) {
+                        cluster_member_abdicate(m->cluster, "lease not renewed within its TTL");
+                        return 0;
+                }
                 for (size_t i = 0; i < m->pending.n; i++) {
                         m->events[m->pending.items[i]->type]++;
                         log_event(m->pending.items[i]);
@@ -491,8 +503,47 @@ static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         *n = l.n;
 }
 
+/* A stopping leader has nothing left to write to etcd (or no longer leads). */
+static bool drained(struct manager *m) {
+        return !m->store || m->loading ||
+               (!cluster_store_busy(m->store) && m->pending.n == 0 && m->inflight.n == 0);
+}
+
 static int on_post(sd_event_source *s, void *userdata) {
-        return commit(userdata, false);
+        struct manager *m = userdata;
+        int r = commit(m, m->stopping);
+
+        if (m->stopping && drained(m))
+                (void) sd_event_exit(m->event, 0);
+        return r;
+}
+
+static int on_drain_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        log_warning("Stopping before etcd took the last commit");
+        return sd_event_exit(m->event, 0);
+}
+
+/* SIGTERM: monitor.stopping is committed like any event; a leader waits (at most STOP_DRAIN)
+ * until etcd has it and what was pending, so that the next leader starts from them. */
+static int stop(struct manager *m) {
+        struct event *e;
+
+        if (m->stopping)
+                return 0;
+        m->stopping = true;
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        e = monitor_event(m, EVENT_MONITOR_STOPPING);
+        event_set_message(e, "inferwatchd stopping");
+        m->state_dirty = true;
+        if (!m->store || m->loading) {
+                commit(m, true);
+                return sd_event_exit(m->event, 0);
+        }
+        (void) sd_event_source_set_time_relative(m->drain_end, STOP_DRAIN);
+        (void) sd_event_source_set_enabled(m->drain_end, SD_EVENT_ONESHOT);
+        return commit(m, true);
 }
 
 static int on_save_gap_end(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -709,24 +760,11 @@ static void renew_heartbeat(struct manager *m, struct config *c) {
                 m->heartbeat = NULL;
 }
 
-/* The membership is set up once: a reload keeps the cluster section the daemon started with. */
-static bool cluster_changed(const struct cluster *a, const struct cluster *b) {
-        if (a->n_endpoints != b->n_endpoints || a->lease_ttl != b->lease_ttl || a->timeout != b->timeout ||
-            !streq_ptr(a->name, b->name) || !streq_ptr(a->prefix, b->prefix) || !streq_ptr(a->ca_file, b->ca_file) ||
-            !streq_ptr(a->cert_file, b->cert_file) || !streq_ptr(a->key_file, b->key_file) ||
-            !streq_ptr(a->cert_credential, b->cert_credential) || !streq_ptr(a->key_credential, b->key_credential))
-                return true;
-        for (size_t i = 0; i < a->n_endpoints; i++)
-                if (!streq(a->endpoints[i], b->endpoints[i]))
-                        return true;
-        return false;
-}
-
 static void reload(struct manager *m) {
         struct config *c = NULL;
-        struct monitor *old = m->monitor;
-        struct webhooks *old_webhooks = m->webhooks;
-        struct context *old_context = m->context;
+        struct monitor *old;
+        struct webhooks *old_webhooks;
+        struct context *old_context;
         struct config *old_config = m->config;
         struct saved_state s;
         int r, lock = -1;
@@ -734,6 +772,7 @@ static void reload(struct manager *m) {
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading configuration",
                           (unsigned long long) now_usec(CLOCK_MONOTONIC));
         r = load_config(m->config_path, &c);
+        pausepoint("reload");
         if (r >= 0 && (r = ensure_state_directory(c->state_directory)) < 0)
                 log_error_errno(r, "State directory %s is not usable: %m", c->state_directory);
         /* A new state directory is locked before it is used; the old lock is kept until then. */
@@ -745,10 +784,15 @@ static void reload(struct manager *m) {
                 goto done;
         }
 
-        if (cluster_changed(&(m->cluster_config ? m->cluster_config : m->config)->cluster, &c->cluster))
+        /* The membership is set up once: a reload keeps the cluster section the daemon started with. */
+        if (cluster_config_differs(&(m->cluster_config ? m->cluster_config : m->config)->cluster, &c->cluster))
                 log_warning("The cluster section of %s changed: it takes effect at the next restart, the one in "
                             "force is kept until then", m->config_path);
         commit(m, true);
+        /* After that commit: a leader whose lease ran out is a follower now (on_deposed). */
+        old = m->monitor;
+        old_webhooks = m->webhooks;
+        old_context = m->context;
         if (!old) {
                 /* A member that does not lead has nothing to carry over. */
                 renew_heartbeat(m, c);
@@ -814,7 +858,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         }
         log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        return stop(m);
 }
 
 int manager_new(const struct manager_options *o, struct manager **ret) {
@@ -856,6 +900,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                                    on_save_gap_end, m)) < 0 ||
             (r = sd_event_add_time(m->event, &m->store_retry, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
                                    on_store_retry, m)) < 0 ||
+            (r = sd_event_add_time(m->event, &m->drain_end, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
+                                   on_drain_end, m)) < 0 ||
             (r = http_client_new(m->event, &m->http)) < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
@@ -864,6 +910,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->drain_end, SD_EVENT_OFF);
         if (m->config->cluster.n_endpoints > 0) {
                 /* A follower until etcd says otherwise: config loaded, nothing polled. */
                 m->cluster_config = m->config;
@@ -905,6 +952,7 @@ struct manager *manager_free(struct manager *m) {
         cluster_member_free(m->cluster);
         event_list_clear(&m->inflight);
         sd_event_source_disable_unref(m->store_retry);
+        sd_event_source_disable_unref(m->drain_end);
         context_free(m->context);
         http_client_free(m->http);
         event_list_clear(&m->pending);
@@ -950,11 +998,15 @@ int manager_run(struct manager *m) {
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
 
-        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
-        e = monitor_event(m, EVENT_MONITOR_STOPPING);
-        event_set_message(e, "inferwatchd stopping");
-        m->state_dirty = true;
-        commit(m, true);
+        /* Stopped otherwise than by a signal (an error of the loop): as a signal would. */
+        if (!m->stopping) {
+                m->stopping = true;
+                (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+                e = monitor_event(m, EVENT_MONITOR_STOPPING);
+                event_set_message(e, "inferwatchd stopping");
+                m->state_dirty = true;
+                commit(m, true);
+        }
         if (m->cluster)
                 cluster_member_stop(m->cluster);
         return r < 0 ? 1 : 0;

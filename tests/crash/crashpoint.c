@@ -2,12 +2,15 @@
  * kills the daemon with SIGKILL at the Nth call of crashpoint(WHERE) ("spool", "state",
  * "journal", "fed"; "any" counts every call). Unset, nothing happens.
  * INFERWATCH_FAULT=WHERE:N, WHERE:N-M or WHERE:N- makes faultpoint(WHERE) ("save", "sync", "store", "load") fail
- * with -EIO at its Nth call, its Nth to Mth, or its Nth and every later one. */
+ * with -EIO at its Nth call, its Nth to Mth, or its Nth and every later one ("store-answer": the
+ * answer to an etcd transaction, lost after etcd applied it).
+ * INFERWATCH_PAUSE=WHERE:MS makes pausepoint(WHERE) ("reload") sleep MS milliseconds. */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crashpoint.h"
 
@@ -44,4 +47,15 @@ int faultpoint(const char *where) {
                 to = end[1] ? strtoul(end + 1, NULL, 10) : (unsigned long) -1;
         calls++;
         return calls >= from && calls <= to ? -EIO : 0;
+}
+
+void pausepoint(const char *where) {
+        const char *spec = getenv("INFERWATCH_PAUSE"), *colon;
+        unsigned long ms;
+
+        if (!spec || !(colon = strchr(spec, ':')) ||
+            !(strncmp(spec, where, (size_t) (colon - spec)) == 0 && where[colon - spec] == '\0'))
+                return;
+        ms = strtoul(colon + 1, NULL, 10);
+        (void) nanosleep(&(struct timespec) { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L }, NULL);
 }

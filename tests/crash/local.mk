@@ -12,3 +12,7 @@ EXTRA_DIST += tests/integration/test-save-faults.py tests/integration/test-ha-st
 # A leader that cannot read the state from etcd lets another member lead.
 TESTS += tests/integration/test-ha-load-fail.py
 EXTRA_DIST += tests/integration/test-ha-load-fail.py
+# A leader's commit to etcd cut between its transactions (store-txn), or whose answer is lost
+# (store-answer); a leader whose lease runs out in a long reload (INFERWATCH_PAUSE=reload:MS).
+TESTS += tests/integration/test-ha-cut-commit.py tests/integration/test-ha-stop.py
+EXTRA_DIST += tests/integration/test-ha-cut-commit.py tests/integration/test-ha-stop.py

@@ -32,6 +32,15 @@ def of_type(daemon, t, include_webhook_events=False):
     return [e for e in hooklib.events(daemon, include_webhook_events) if e["type"] == t]
 
 
+def cluster_or_skip(t, binary, n=1):
+    """A cluster of n members for test t of the daemon binary, or the test skipped when etcd or
+    that binary (a test build) is missing."""
+    require(t)
+    if not os.access(binary, os.X_OK):
+        t.skip_all("%s is not built" % binary)
+    return Cluster(n)
+
+
 def _free_ports(n):
     socks = []
     for _ in range(n):
@@ -155,6 +164,15 @@ class Cluster:
         m = next(iter(self.procs))
         return int(self._post(m, "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end),
                                                    "count_only": True}).get("count", 0))
+
+    def values(self, prefix):
+        """{key: value} of every key that starts with prefix (text)."""
+        def b64(x):
+            return base64.b64encode(x.encode()).decode()
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        m = next(iter(self.procs))
+        kvs = self._post(m, "/v3/kv/range", {"key": b64(prefix), "range_end": b64(end)}).get("kvs", [])
+        return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
 
     def raft_leader(self):
         """The name of the member that leads the etcd cluster itself (raft), or None."""

@@ -20,6 +20,7 @@ from hooklib import iw  # noqa: E402
 PREFIX = "paged"
 VALUES = 52             # of 1 MiB each
 PER_VALUE = 100         # events of ~10 KB in each
+STATE_VERSION = 3       # daemon/state.c
 
 
 def event(name, when, size=0):
@@ -40,6 +41,11 @@ def main(t):
         now = datetime.datetime.now(datetime.timezone.utc)
         fresh = [event("fresh-1", now), event("fresh-2", now)]
         etcd.put("%s/outbox/%s/000000" % (PREFIX, uuid.uuid4()), "".join(json.dumps(e) + "\n" for e in fresh))
+        # What a leader writes with (or after) the outboxes it covers: the header and the index of
+        # its shards (docs/ha.md); a chunk written after the header would be a cut commit's.
+        etcd.put(PREFIX + "/state/header", json.dumps({"version": STATE_VERSION, "written": 0, "pid": 1,
+                                                       "accounts": [], "projects": [], "webhooks": []}))
+        etcd.put(PREFIX + "/state/index", "")
         stored = sum(etcd.keys(PREFIX + "/outbox/").values())
         t.ok(stored * 4 / 3 > 64 * 1024 * 1024, "the outbox in etcd is over 64 MiB in base64 (%d bytes)" % stored)
         with iw.Sim({}) as sim, iw.Sink() as sink:

@@ -27,11 +27,7 @@ def failed_writes(d):
 
 
 def main(t):
-    if not etcdlib.etcd_binary():
-        t.skip_all("etcd is not installed (Debian: etcd-server)")
-    if not os.access(BINARY, os.X_OK):
-        t.skip_all("%s is not built" % BINARY)
-    etcd = etcdlib.Cluster(1)
+    etcd = etcdlib.cluster_or_skip(t, BINARY)
     scenario = {"regions": [{"id": 7, "display_name": "Luxembourg-2", "state": "MAINTENANCE"}],
                 "deployments": [{"project_id": 1, "name": "p", "status": "PARTIALLYDEPLOYED", "regions": [7],
                                  "containers": [{"region_id": 7, "ready": 0, "total": 1, "error_message": "boom"}]}]}
