@@ -313,30 +313,46 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
+static int add_header(struct http_request *r, const char *h) {
+        struct curl_slist *l = curl_slist_append(r->headers, h);
+
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        return 0;
+}
+
 static int setup_easy(struct http_request *r, const struct http_request_options *o) {
         CURL *e = r->easy;
         bool ok = true;
 
+        bool own_agent = false;
+
         for (const char *const *h = o->headers; h && *h; h++) {
-                struct curl_slist *l = curl_slist_append(r->headers, *h);
-                if (!l)
+                own_agent = own_agent || strncasecmp(*h, "User-Agent:", 11) == 0;
+                if (add_header(r, *h) < 0)
                         return -ENOMEM;
-                r->headers = l;
         }
+        /* User-Agent in our own list (unless a webhook's headers set one): as CURLOPT_USERAGENT
+         * curl would printf its line anew for every transfer. */
+        if (!own_agent && add_header(r, "User-Agent: " PACKAGE_NAME "/" PACKAGE_VERSION) < 0)
+                return -ENOMEM;
 #define SET(opt, val) ok = ok && curl_easy_setopt(e, opt, val) == CURLE_OK
         SET(CURLOPT_URL, o->url);
         SET(CURLOPT_PRIVATE, r);
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_FOLLOWLOCATION, 0L);
-        SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
         SET(CURLOPT_HTTPHEADER, r->headers);
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, r);
         SET(CURLOPT_HEADERFUNCTION, on_header);
         SET(CURLOPT_HEADERDATA, r);
         SET(CURLOPT_ERRORBUFFER, r->resp.error);
-        SET(CURLOPT_ACCEPT_ENCODING, "");
+        /* Compression pays for lists and logs; for a body of a few kB its header line (printed
+         * by curl for every transfer) and the decoder cost more than they save on the wire. */
+        if (!o->identity)
+                SET(CURLOPT_ACCEPT_ENCODING, "");
         SET(CURLOPT_TCP_KEEPALIVE, 1L);
         /* Waiting to multiplex is only worth it where TLS tells curl at once whether it can
          * (ALPN); on plain HTTP every request would queue behind a slow first answer. */

@@ -116,8 +116,8 @@ static void on_done(const struct http_response *resp, void *userdata) {
         poll_result_done(&r);
 }
 
-static int start(struct http_client *c, const struct account *a, const char *url, bool list, poll_done_fn done,
-                 void *userdata, struct http_request **ret) {
+static int start(struct http_client *c, const struct account *a, const char *url, bool list, bool small,
+                 poll_done_fn done, void *userdata, struct http_request **ret) {
         _cleanup_free_ char *auth = xasprintf("Authorization: APIKey %s", strempty(a->key));
         const char *headers[] = { auth, "Accept: application/json", NULL };
         struct poll_call *call = xcalloc(1, sizeof(*call));
@@ -128,6 +128,7 @@ static int start(struct http_client *c, const struct account *a, const char *url
                 .connect_timeout = a->connect_timeout,
                 .timeout = a->timeout,
                 .max_size = a->max_response_size,
+                .identity = small,
                 .destroy = free,
         };
         int r;
@@ -145,17 +146,17 @@ int poll_get(struct http_client *c, const struct account *a, int64_t project_id,
              poll_done_fn done, void *userdata, struct http_request **ret) {
         _cleanup_free_ char *url = gcore_url_deployment(a->url, project_id, name);
 
-        return start(c, a, url, false, done, userdata, ret);
+        return start(c, a, url, false, true, done, userdata, ret);
 }
 
 int poll_list(struct http_client *c, const struct account *a, int64_t project_id, uint64_t offset,
               poll_done_fn done, void *userdata, struct http_request **ret) {
         _cleanup_free_ char *url = gcore_url_list(a->url, project_id, a->page_size, offset);
 
-        return start(c, a, url, true, done, userdata, ret);
+        return start(c, a, url, true, false, done, userdata, ret);
 }
 
 int poll_fetch(struct http_client *c, const struct account *a, const char *url, poll_done_fn done, void *userdata,
                struct http_request **ret) {
-        return start(c, a, url, false, done, userdata, ret);
+        return start(c, a, url, false, false, done, userdata, ret);
 }
