@@ -155,6 +155,16 @@ static int on_kick(sd_event_source *s, void *userdata) {
         return on_timer(s, 0, userdata);
 }
 
+void http_client_flush(struct http_client *c) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(c->kick, &enabled);
+        if (enabled == SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_enabled(c->kick, SD_EVENT_OFF);
+        (void) on_timer(NULL, 0, c);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: keep exactly one io source per socket curl cares about. */
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
         struct http_client *c = userdata;

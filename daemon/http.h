@@ -49,6 +49,10 @@ int http_client_new(sd_event *event, struct http_client **ret);
 /* Cancels whatever is in flight without calling the callbacks. NULL-safe. */
 struct http_client *http_client_free(struct http_client *c);
 
+/* Lets curl start now the requests added since the loop last ran it (otherwise a defer source
+ * does, in the next loop iteration): for a caller that just added several. */
+void http_client_flush(struct http_client *c);
+
 /* Starts a request; *ret (optional) can be passed to http_request_cancel until the callback. */
 int http_request_start(struct http_client *c, const struct http_request_options *o, http_done_fn done,
                        void *userdata, struct http_request **ret);
