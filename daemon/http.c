@@ -357,9 +357,7 @@ static int add_header(struct http_request *r, const char *h) {
 
 static int setup_easy(struct http_request *r, const struct http_request_options *o, bool same_profile) {
         CURL *e = r->easy;
-        bool ok = true;
-
-        bool own_agent = false;
+        bool ok = true, own_agent = false;
 
         for (const char *const *h = o->headers; h && *h; h++) {
                 own_agent = own_agent || strncasecmp(*h, "User-Agent:", 11) == 0;
@@ -369,6 +367,9 @@ static int setup_easy(struct http_request *r, const struct http_request_options 
         /* User-Agent in our own list (unless a webhook's headers set one): as CURLOPT_USERAGENT
          * curl would printf its line anew for every transfer. */
         if (!own_agent && add_header(r, "User-Agent: " PACKAGE_NAME "/" PACKAGE_VERSION) < 0)
+                return -ENOMEM;
+        /* Said, not left unsaid: without the header any coding would be acceptable (RFC 9110). */
+        if (o->identity && add_header(r, "Accept-Encoding: identity") < 0)
                 return -ENOMEM;
 #define SET(opt, val) ok = ok && curl_easy_setopt(e, opt, val) == CURLE_OK
         SET(CURLOPT_URL, o->url);

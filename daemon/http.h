@@ -37,7 +37,7 @@ struct http_request_options {
         usec_t timeout;
         uint64_t max_size;        /* 0: unlimited */
         bool truncate;            /* a longer body is cut at max_size, not an error */
-        bool identity;            /* no Accept-Encoding: the body is small */
+        bool identity;            /* "Accept-Encoding: identity": the body is small */
         /* Called when the request is freed: after done, on cancel, or when starting fails. */
         void (*destroy)(void *userdata);
 };
