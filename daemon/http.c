@@ -2,8 +2,25 @@
 
 #include "http.h"
 
+/* What a plain GET sets on its easy handle besides its URL, its headers and its own buffers: a
+ * handle that served a GET of the same profile is used again as it is, without curl_easy_reset
+ * and the dozen options set again (about 4 k instructions per poll). Anything else (a body, a
+ * method) resets the handle. */
+struct easy_profile {
+        bool get;                 /* no body, no method: the profile may be reused */
+        bool https, identity, truncate, ca_file, cert_file, key_file;
+        usec_t connect_timeout, timeout;
+        uint64_t max_size;
+};
+
+struct idle_handle {
+        CURL *easy;
+        struct easy_profile profile; /* what is set on it (not reset) */
+};
+
 struct http_request {
         struct http_client *client;
+        struct easy_profile profile;
         struct http_request *prev, *next;
         CURL *easy;
         struct curl_slist *headers;
@@ -33,7 +50,7 @@ struct http_client {
         sd_event_source *timer;
         sd_event_source *kick; /* curl asked to be called at once: a defer source, no timerfd */
         struct http_request *requests;
-        CURL *idle[IDLE_HANDLES_MAX];
+        struct idle_handle idle[IDLE_HANDLES_MAX];
         unsigned n_idle;
 };
 
@@ -42,9 +59,15 @@ static void request_free(struct http_request *r) {
 
         if (r->easy) {
                 (void) curl_multi_remove_handle(c->multi, r->easy);
-                if (c->n_idle < IDLE_HANDLES_MAX) {
+                if (c->n_idle < IDLE_HANDLES_MAX && r->profile.get) {
+                        /* Nothing left pointing at what is freed below. */
+                        (void) curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);
+                        (void) curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);
+                        (void) curl_easy_setopt(r->easy, CURLOPT_PRIVATE, NULL);
+                        c->idle[c->n_idle++] = (struct idle_handle) { r->easy, r->profile };
+                } else if (c->n_idle < IDLE_HANDLES_MAX) {
                         curl_easy_reset(r->easy);
-                        c->idle[c->n_idle++] = r->easy;
+                        c->idle[c->n_idle++] = (struct idle_handle) { r->easy };
                 } else
                         curl_easy_cleanup(r->easy);
         }
@@ -155,6 +178,16 @@ static int on_kick(sd_event_source *s, void *userdata) {
         return on_timer(s, 0, userdata);
 }
 
+void http_client_flush(struct http_client *c) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(c->kick, &enabled);
+        if (enabled == SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_enabled(c->kick, SD_EVENT_OFF);
+        (void) on_timer(NULL, 0, c);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: keep exactly one io source per socket curl cares about. */
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
         struct http_client *c = userdata;
@@ -256,7 +289,7 @@ struct http_client *http_client_free(struct http_client *c) {
         while (c->requests)
                 request_free(c->requests);
         while (c->n_idle > 0)
-                curl_easy_cleanup(c->idle[--c->n_idle]);
+                curl_easy_cleanup(c->idle[--c->n_idle].easy);
         /* curl_multi_cleanup may still call the socket callback with CURL_POLL_REMOVE. */
         if (c->multi)
                 curl_multi_cleanup(c->multi);
@@ -313,43 +346,63 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static int setup_easy(struct http_request *r, const struct http_request_options *o) {
+static int add_header(struct http_request *r, const char *h) {
+        struct curl_slist *l = curl_slist_append(r->headers, h);
+
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        return 0;
+}
+
+static int setup_easy(struct http_request *r, const struct http_request_options *o, bool same_profile) {
         CURL *e = r->easy;
-        bool ok = true;
+        bool ok = true, own_agent = false;
 
         for (const char *const *h = o->headers; h && *h; h++) {
-                struct curl_slist *l = curl_slist_append(r->headers, *h);
-                if (!l)
+                own_agent = own_agent || strncasecmp(*h, "User-Agent:", 11) == 0;
+                if (add_header(r, *h) < 0)
                         return -ENOMEM;
-                r->headers = l;
         }
+        /* User-Agent in our own list (unless a webhook's headers set one): as CURLOPT_USERAGENT
+         * curl would printf its line anew for every transfer. */
+        if (!own_agent && add_header(r, "User-Agent: " PACKAGE_NAME "/" PACKAGE_VERSION) < 0)
+                return -ENOMEM;
+        /* Said, not left unsaid: without the header any coding would be acceptable (RFC 9110). */
+        if (o->identity && add_header(r, "Accept-Encoding: identity") < 0)
+                return -ENOMEM;
 #define SET(opt, val) ok = ok && curl_easy_setopt(e, opt, val) == CURLE_OK
         SET(CURLOPT_URL, o->url);
         SET(CURLOPT_PRIVATE, r);
-        SET(CURLOPT_NOSIGNAL, 1L);
-        SET(CURLOPT_PROTOCOLS_STR, "http,https");
-        SET(CURLOPT_FOLLOWLOCATION, 0L);
-        SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
         SET(CURLOPT_HTTPHEADER, r->headers);
-        SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, r);
-        SET(CURLOPT_HEADERFUNCTION, on_header);
         SET(CURLOPT_HEADERDATA, r);
         SET(CURLOPT_ERRORBUFFER, r->resp.error);
-        SET(CURLOPT_ACCEPT_ENCODING, "");
-        SET(CURLOPT_TCP_KEEPALIVE, 1L);
-        /* Waiting to multiplex is only worth it where TLS tells curl at once whether it can
-         * (ALPN); on plain HTTP every request would queue behind a slow first answer. */
-        if (strncasecmp(o->url, "https:", 6) == 0)
-                SET(CURLOPT_PIPEWAIT, 1L);
-        SET(CURLOPT_SSL_VERIFYPEER, 1L);
-        SET(CURLOPT_SSL_VERIFYHOST, 2L);
+        /* Files may have changed: curl reads them when it connects. */
         if (o->ca_file)
                 SET(CURLOPT_CAINFO, o->ca_file);
         if (o->cert_file)
                 SET(CURLOPT_SSLCERT, o->cert_file);
         if (o->key_file)
                 SET(CURLOPT_SSLKEY, o->key_file);
+        if (same_profile)
+                return ok ? 0 : -EINVAL;
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_FOLLOWLOCATION, 0L);
+        SET(CURLOPT_WRITEFUNCTION, on_write);
+        SET(CURLOPT_HEADERFUNCTION, on_header);
+        /* Compression pays for lists and logs; for a body of a few kB its header line (printed
+         * by curl for every transfer) and the decoder cost more than they save on the wire. */
+        if (!o->identity)
+                SET(CURLOPT_ACCEPT_ENCODING, "");
+        SET(CURLOPT_TCP_KEEPALIVE, 1L);
+        /* Waiting to multiplex is only worth it where TLS tells curl at once whether it can
+         * (ALPN); on plain HTTP every request would queue behind a slow first answer. */
+        if (r->profile.https)
+                SET(CURLOPT_PIPEWAIT, 1L);
+        SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        SET(CURLOPT_SSL_VERIFYHOST, 2L);
         if (o->connect_timeout)
                 SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (o->connect_timeout / USEC_PER_MSEC));
         if (o->timeout)
@@ -366,9 +419,56 @@ static int setup_easy(struct http_request *r, const struct http_request_options 
         return ok ? 0 : -EINVAL;
 }
 
+static struct easy_profile profile_of(const struct http_request_options *o) {
+        return (struct easy_profile) {
+                .get = !o->body && !o->method,
+                .https = strncasecmp(o->url, "https:", 6) == 0,
+                .identity = o->identity,
+                .truncate = o->truncate,
+                .ca_file = o->ca_file,
+                .cert_file = o->cert_file,
+                .key_file = o->key_file,
+                .connect_timeout = o->connect_timeout,
+                .timeout = o->timeout,
+                .max_size = o->max_size,
+        };
+}
+
+static bool profile_equal(const struct easy_profile *a, const struct easy_profile *b) {
+        return a->get && b->get && a->https == b->https && a->identity == b->identity &&
+               a->truncate == b->truncate && a->ca_file == b->ca_file && a->cert_file == b->cert_file &&
+               a->key_file == b->key_file && a->connect_timeout == b->connect_timeout &&
+               a->timeout == b->timeout && a->max_size == b->max_size;
+}
+
+/* An idle handle for a request of profile p: one set up for p already if there is one (true),
+ * else another, reset (or a new one). *ret is NULL when none can be made. */
+static bool take_idle(struct http_client *c, const struct easy_profile *p, CURL **ret) {
+        unsigned i;
+
+        if (c->n_idle == 0) {
+                *ret = curl_easy_init();
+                return false;
+        }
+        for (i = c->n_idle; i > 0; i--)
+                if (profile_equal(&c->idle[i - 1].profile, p))
+                        break;
+        bool same = i > 0;
+        unsigned k = same ? i - 1 : c->n_idle - 1;
+        struct idle_handle h = c->idle[k];
+
+        c->n_idle--;
+        c->idle[k] = c->idle[c->n_idle];
+        if (!same && h.profile.get)
+                curl_easy_reset(h.easy);
+        *ret = h.easy;
+        return same;
+}
+
 int http_request_start(struct http_client *c, const struct http_request_options *o, http_done_fn done,
                        void *userdata, struct http_request **ret) {
         struct http_request *r = xcalloc(1, sizeof(*r));
+        bool same;
         int k;
 
         r->client = c;
@@ -383,13 +483,15 @@ int http_request_start(struct http_client *c, const struct http_request_options 
                 c->requests->prev = r;
         c->requests = r;
 
-        r->easy = c->n_idle > 0 ? c->idle[--c->n_idle] : curl_easy_init();
+        r->profile = profile_of(o);
+        same = take_idle(c, &r->profile, &r->easy);
         if (!r->easy) {
                 request_free(r);
                 return -ENOMEM;
         }
-        k = setup_easy(r, o);
+        k = setup_easy(r, o, same);
         if (k < 0) {
+                r->profile.get = false; /* half set up: reset before it serves again */
                 request_free(r);
                 return k;
         }

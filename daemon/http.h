@@ -37,6 +37,7 @@ struct http_request_options {
         usec_t timeout;
         uint64_t max_size;        /* 0: unlimited */
         bool truncate;            /* a longer body is cut at max_size, not an error */
+        bool identity;            /* "Accept-Encoding: identity": the body is small */
         /* Called when the request is freed: after done, on cancel, or when starting fails. */
         void (*destroy)(void *userdata);
 };
@@ -47,6 +48,10 @@ typedef void (*http_done_fn)(const struct http_response *resp, void *userdata);
 int http_client_new(sd_event *event, struct http_client **ret);
 /* Cancels whatever is in flight without calling the callbacks. NULL-safe. */
 struct http_client *http_client_free(struct http_client *c);
+
+/* Lets curl start now the requests added since the loop last ran it (otherwise a defer source
+ * does, in the next loop iteration): for a caller that just added several. */
+void http_client_flush(struct http_client *c);
 
 /* Starts a request; *ret (optional) can be passed to http_request_cancel until the callback. */
 int http_request_start(struct http_client *c, const struct http_request_options *o, http_done_fn done,

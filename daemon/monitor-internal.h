@@ -17,7 +17,8 @@ enum job_kind {
 struct job {
         enum job_kind kind;
         struct mproject *project;
-        sd_event_source *timer;
+        usec_t due;               /* CLOCK_MONOTONIC, while armed */
+        size_t slot;              /* 1 + its index in the monitor's heap of armed jobs, 0: not armed */
         struct http_request *req;
         usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
         TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
@@ -102,7 +103,9 @@ struct monitor {
         size_t n_projects;
         struct job_list queue;
         unsigned in_flight;
-        size_t n_armed;           /* job timers enabled */
+        struct job **armed;       /* binary heap of the armed jobs, earliest due first */
+        size_t n_armed, n_armed_alloc;
+        sd_event_source *clock;   /* wakes up when the earliest armed job's window ends */
         bool once;
         struct event_list events;
         bool dirty;
@@ -114,6 +117,7 @@ void job_start(struct job *j);
 
 /* schedule.c: jobs' timers, the run queue, account backoff, deployments' own failures */
 void job_stop(struct job *j);
+void schedule_done(struct monitor *m);
 const char *job_describe(struct job *j, char buf[static 256]);
 void job_arm(struct job *j, usec_t delay);
 bool job_pending(const struct job *j);

@@ -492,6 +492,7 @@ struct monitor *monitor_free(struct monitor *m) {
         }
         for (size_t i = 0; i < m->n_accounts; i++)
                 sd_event_source_disable_unref(m->accounts[i].backoff_timer);
+        schedule_done(m);
         free(m->projects);
         free(m->accounts);
         event_list_clear(&m->events);

@@ -7,12 +7,12 @@
 #include "gcore.h"
 #include "http.h"
 
-#define POLL_DIGEST_SIZE 32
+#define POLL_DIGEST_SIZE 16
 
 struct poll_result {
         enum api_outcome outcome;
         struct api_error error;       /* outcome != API_OK */
-        uint8_t digest[POLL_DIGEST_SIZE]; /* API_OK: SHA-256 of the body */
+        uint8_t digest[POLL_DIGEST_SIZE]; /* API_OK: SipHash-1-3 of the body, keyed per process */
         const char *body;             /* API_OK: the body, valid during the callback only */
         size_t size;
         bool list;

@@ -21,13 +21,19 @@ static bool timer_enabled(sd_event_source *s) {
         return enabled != SD_EVENT_OFF;
 }
 
+static void heap_remove(struct monitor *m, struct job *j);
+static void clock_rearm(struct monitor *m);
+
 void job_stop(struct job *j) {
-        if (j->timer && timer_enabled(j->timer))
-                j->project->m->n_armed--;
-        j->timer = sd_event_source_disable_unref(j->timer);
+        struct monitor *m = j->project->m;
+
+        if (j->slot) {
+                heap_remove(m, j);
+                clock_rearm(m);
+        }
         http_request_cancel(TAKE_PTR(j->req));
         if (j->queued)
-                job_unqueue(j->project->m, j);
+                job_unqueue(m, j);
         if (j->parked)
                 job_unpark(j);
 }
@@ -45,35 +51,141 @@ const char *job_describe(struct job *j, char buf[static 256]) {
         return buf;
 }
 
-static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata);
+/* The armed jobs wait in one binary heap, earliest due first, under one timer: a wake-up starts
+ * every job due by then, and the clock wakes up a small window after the earliest due time, so
+ * that the polls due within it share one loop iteration (sd-event dispatches one source per
+ * iteration, each an epoll_wait and a gettid) and one call into curl. No job starts before its
+ * due time, none later than the window after it (the per-job timers' accuracy before), so the
+ * jitter still spreads the polls (SPEC §2) at that grain. */
+static bool heap_before(const struct job *a, const struct job *b) {
+        return a->due < b->due;
+}
 
-/* Runs the job after delay; sd-event may coalesce wake-ups within a small accuracy window. */
-void job_arm(struct job *j, usec_t delay) {
-        struct monitor *m = j->project->m;
-        usec_t accuracy = MIN(MAX(delay / 50, USEC_PER_MSEC), 500 * USEC_PER_MSEC);
-        bool was_armed = j->timer && timer_enabled(j->timer);
+static void heap_put(struct monitor *m, size_t i, struct job *j) {
+        m->armed[i] = j;
+        j->slot = i + 1;
+}
+
+static void heap_up(struct monitor *m, size_t i) {
+        struct job *j = m->armed[i];
+
+        while (i > 0 && heap_before(j, m->armed[(i - 1) / 2])) {
+                heap_put(m, i, m->armed[(i - 1) / 2]);
+                i = (i - 1) / 2;
+        }
+        heap_put(m, i, j);
+}
+
+static void heap_down(struct monitor *m, size_t i) {
+        struct job *j = m->armed[i];
+
+        for (;;) {
+                size_t c = 2 * i + 1;
+                if (c >= m->n_armed)
+                        break;
+                if (c + 1 < m->n_armed && heap_before(m->armed[c + 1], m->armed[c]))
+                        c++;
+                if (!heap_before(m->armed[c], j))
+                        break;
+                heap_put(m, i, m->armed[c]);
+                i = c;
+        }
+        heap_put(m, i, j);
+}
+
+static void heap_remove(struct monitor *m, struct job *j) {
+        size_t i = j->slot - 1;
+        struct job *last = m->armed[--m->n_armed];
+
+        j->slot = 0;
+        if (last == j)
+                return;
+        heap_put(m, i, last);
+        heap_up(m, i);
+        heap_down(m, last->slot - 1);
+}
+
+static void heap_add(struct monitor *m, struct job *j) {
+        if (m->n_armed == m->n_armed_alloc) {
+                m->n_armed_alloc = MAX(m->n_armed_alloc * 2, (size_t) 64);
+                m->armed = xrealloc(m->armed, m->n_armed_alloc * sizeof(struct job *));
+        }
+        heap_put(m, m->n_armed++, j);
+        heap_up(m, m->n_armed - 1);
+}
+
+/* The window: 2 % of the shorter interval (the slack stable_delay_since allows for), between
+ * 1 ms and 50 ms. */
+static usec_t clock_window(const struct monitor *m) {
+        usec_t shorter = MIN(m->cfg->interval, m->cfg->fast_interval);
+
+        return MIN(MAX(shorter / 50, USEC_PER_MSEC), 50 * USEC_PER_MSEC);
+}
+
+static int on_clock(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void clock_rearm(struct monitor *m) {
         int r;
 
-        if (j->timer) {
-                r = sd_event_source_set_time_relative(j->timer, delay);
-                if (r >= 0)
-                        r = sd_event_source_set_time_accuracy(j->timer, accuracy);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
-        } else {
-                r = sd_event_add_time_relative(m->event, &j->timer, CLOCK_MONOTONIC, delay, accuracy,
-                                               on_job_timer, j);
-                if (r >= 0)
-                        (void) sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+        if (m->n_armed == 0) {
+                if (m->clock)
+                        (void) sd_event_source_set_enabled(m->clock, SD_EVENT_OFF);
+                return;
         }
+        usec_t at = m->armed[0]->due + clock_window(m);
+        if (!m->clock) {
+                /* Accuracy 1 µs: the window is the coalescing, sd-event should add none. */
+                r = sd_event_add_time(m->event, &m->clock, CLOCK_MONOTONIC, at, 1, on_clock, m);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->clock, "poll-clock");
+        } else
+                r = sd_event_source_set_time(m->clock, at);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->clock, SD_EVENT_ONESHOT);
         if (r < 0)
-                log_error_errno(r, "Failed to arm a poll timer: %m");
-        if (!was_armed && j->timer && timer_enabled(j->timer))
-                m->n_armed++;
+                log_error_errno(r, "Failed to arm the poll timer: %m");
+}
+
+static void job_due(struct job *j);
+
+static int on_clock(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct monitor *m = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        /* Only the jobs due now: one that job_due arms again waits for a later wake-up. */
+        for (size_t n = m->n_armed; n > 0 && m->n_armed > 0 && m->armed[0]->due <= now; n--) {
+                struct job *j = m->armed[0];
+                heap_remove(m, j);
+                job_due(j);
+        }
+        /* The requests just added go out now, together, rather than in the next iteration. */
+        if (m->http)
+                http_client_flush(m->http);
+        clock_rearm(m);
+        return 0;
+}
+
+/* Runs the job after delay, at most clock_window() later. */
+void job_arm(struct job *j, usec_t delay) {
+        struct monitor *m = j->project->m;
+        bool was_first = j->slot == 1;
+
+        if (j->slot)
+                heap_remove(m, j);
+        j->due = now_usec(CLOCK_MONOTONIC) + delay;
+        heap_add(m, j);
+        if (was_first || m->armed[0] == j)
+                clock_rearm(m);
+}
+
+void schedule_done(struct monitor *m) {
+        m->clock = sd_event_source_disable_unref(m->clock);
+        m->armed = mfree(m->armed);
+        m->n_armed = m->n_armed_alloc = 0;
 }
 
 bool job_pending(const struct job *j) {
-        return j->req || j->queued || j->parked || (j->timer && timer_enabled(j->timer));
+        return j->req || j->queued || j->parked || j->slot;
 }
 
 void job_park(struct job *j) {
@@ -136,14 +248,6 @@ static void job_due(struct job *j) {
                 return;
         }
         job_start(j);
-}
-
-static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct job *j = userdata;
-
-        j->project->m->n_armed--;
-        job_due(j);
-        return 0;
 }
 
 static void unpark_all(struct maccount *a) {
