@@ -24,7 +24,7 @@ struct job {
         TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
         bool queued;
         bool parked;
-        usec_t slot;              /* CLOCK_MONOTONIC start reserved under the account's rate ceiling */
+        usec_t rate_slot;         /* CLOCK_MONOTONIC start reserved under the account's rate ceiling (rate.c) */
 };
 
 TAILQ_HEAD(job_list, job);

@@ -23,10 +23,10 @@ bool rate_hold(struct job *j) {
 
         if (rate == 0)
                 return false;
-        if (j->slot != 0) {
+        if (j->rate_slot != 0) {
                 /* The timer of a reserved slot fired (never early): its request goes. */
-                slot = j->slot;
-                j->slot = 0;
+                slot = j->rate_slot;
+                j->rate_slot = 0;
                 if (slot <= now)
                         return false;
         }
@@ -38,7 +38,7 @@ bool rate_hold(struct job *j) {
         }
         slot = a->rate_next;
         a->rate_next += step;
-        j->slot = slot;
+        j->rate_slot = slot;
         a->delayed++;
         if (a->rate_busy_since == 0)
                 a->rate_busy_since = now;
