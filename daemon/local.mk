@@ -41,7 +41,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/heartbeat.c daemon/heartbeat.h \
 	daemon/region.c daemon/region.h \
 	daemon/logtail.c daemon/logtail.h \
-	daemon/context.c daemon/context.h
+	daemon/context.c daemon/context.h \
+	daemon/open-alerts.c daemon/open-alerts.h
 
 INFERWATCH_LIBS = daemon/libinferwatch.a \
 	$(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(LIBCONFIG_LIBS) $(CRYPTO_LIBS) $(MHD_LIBS) -lm

@@ -14,6 +14,7 @@
 #include "metrics-collect.h"
 #include "metrics-http.h"
 #include "monitor.h"
+#include "open-alerts.h"
 #include "state.h"
 #include "webhook.h"
 
@@ -440,67 +441,10 @@ static int on_lazy_save(sd_event_source *s, uint64_t usec, void *userdata) {
         return commit(m, false);
 }
 
-struct alert_list {
-        struct manager *manager;
-        struct am_alert *items;
-        size_t n;
-};
-
-/* The tail attached to the alert when it fired: of the first region with an error. */
-static const char *region_tail(struct manager *m, const char *account, int64_t project_id, const char *name,
-                               const struct watch_state *w) {
-        const char *regions = w->alert.regions;
-
-        if (!m->context || !regions || !*regions)
-                return NULL;
-        return context_last_tail(m->context, account, project_id, name, strtoll(regions, NULL, 10));
-}
-
-static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
-                          const char *error, void *userdata) {
-        struct alert_list *l = userdata;
-        struct manager *m = l->manager;
-
-        if (!w->alert.open)
-                return;
-        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
-                .project_id = project_id,
-                .deployment = name,
-                .status = w->snap ? w->snap->status : "",
-                .health = w->health,
-                .alert = &w->alert,
-                .log_tail = region_tail(m, account, project_id, name, w),
-        };
-}
-
-/* API alerts: posted to Alertmanager webhooks whose events filter names them. */
-static void collect_unreachable(const struct monitor_account_info *a, void *userdata) {
-        struct alert_list *l = userdata;
-
-        if (a->api->unreachable)
-                *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
-                        .kind = AM_API_UNREACHABLE, .account = a->name, .since = a->api->unreachable_since };
-}
-
-static void collect_auth_failed(const char *account, int64_t project_id, const char *error, void *userdata) {
-        struct alert_list *l = userdata;
-
-        *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
-                .kind = AM_API_AUTH_FAILED, .account = account, .project_id = project_id,
-                .since = now_usec(CLOCK_REALTIME) };
-}
-
 static void open_alerts(void *userdata, struct am_alert **ret, size_t *n) {
         struct manager *m = userdata;
-        struct alert_list l = { .manager = m };
 
-        if (m->monitor) {
-                monitor_foreach(m->monitor, collect_alert, &l);
-                monitor_foreach_account(m->monitor, collect_unreachable, &l);
-                monitor_foreach_auth_failed(m->monitor, collect_auth_failed, &l);
-        }
-        *ret = l.items;
-        *n = l.n;
+        open_alerts_collect(m->monitor, m->context, ret, n);
 }
 
 /* A stopping leader has nothing left to write to etcd (or no longer leads). */
