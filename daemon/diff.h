@@ -46,14 +46,15 @@ struct error_memo {
 };
 
 struct watch_state {
+        /* In an order without holes: 100,000 of them are kept. */
         struct deployment *snap;  /* last observation; NULL before the first or once gone */
-        enum health health;
-        bool gone;
         usec_t status_since;      /* CLOCK_REALTIME start of the current raw status */
         usec_t unsettled_since;   /* CLOCK_REALTIME start of the unsettled run; 0 when settled */
-        bool stuck_reported;
+        enum health health;
         uint32_t history;         /* bit 0 = latest poll, 1 = problem */
         uint8_t n_history;
+        bool gone;
+        bool stuck_reported;
         struct alert_state alert;
         struct flap_state flap;
         struct error_memo *memos; /* [ERROR_MEMOS] or NULL; not saved: after a restart a return is reported once more */

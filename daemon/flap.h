@@ -38,13 +38,13 @@ struct flap_history {
 struct flap_state {
         struct flap_history *hist; /* NULL: the last n_keys polls all had key and changed nothing */
         uint64_t key;             /* the latest poll's */
-        uint8_t n_keys;
-        bool flapping;
         usec_t since;             /* CLOCK_REALTIME start of the flap */
         usec_t last_change;       /* CLOCK_REALTIME of the latest change */
         unsigned changes;         /* changes since the flap started */
         unsigned aspects;         /* FLAP_* that changed since the flap started */
         unsigned returns;         /* returns in the window when it started (for the message) */
+        uint8_t n_keys;
+        bool flapping;
 };
 
 enum flap_verdict {

@@ -16,14 +16,14 @@ enum job_kind {
 
 struct job {
         enum job_kind kind;
+        bool queued;
+        bool parked;
         struct mproject *project;
         usec_t due;               /* CLOCK_MONOTONIC, while armed */
         size_t slot;              /* 1 + its index in the monitor's heap of armed jobs, 0: not armed */
         struct http_request *req;
         usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
         TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
-        bool queued;
-        bool parked;
         usec_t rate_slot;         /* CLOCK_MONOTONIC start reserved under the account's rate ceiling (rate.c) */
 };
 
