@@ -57,6 +57,7 @@ static void watch_remove(struct watch *w) {
         (void) tdelete(w, &p->by_name, compare_watch);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
+        free(w->digest);
         free(w->last_error);
         free(w);
 }
@@ -121,8 +122,8 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         if (res->outcome == API_OK) {
                 /* The very body of the last observation, which nothing else overrode since: its
                  * stored snapshot is what parsing it would give. */
-                same = w->digest_seq != 0 && w->digest_seq == w->obs_seq && w->state.snap &&
-                       memcmp(w->digest, res->digest, POLL_DIGEST_SIZE) == 0;
+                same = w->digest && w->digest->seq != 0 && w->digest->seq == w->obs_seq && w->state.snap &&
+                       memcmp(w->digest->sha256, res->digest, POLL_DIGEST_SIZE) == 0;
                 if (!same)
                         (void) poll_result_parse(res); /* an unusable body becomes retryable */
         }
@@ -142,10 +143,12 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                         w->observed_at = w->job.started;
                         observe(w, res->outcome != API_OK ? NULL : same ? w->state.snap : &res->deployment, &l);
                         if (res->outcome == API_OK) {
-                                memcpy(w->digest, res->digest, POLL_DIGEST_SIZE);
-                                w->digest_seq = w->obs_seq;
-                        } else
-                                w->digest_seq = 0;
+                                if (!w->digest)
+                                        w->digest = xmalloc(sizeof(*w->digest));
+                                memcpy(w->digest->sha256, res->digest, POLL_DIGEST_SIZE);
+                                w->digest->seq = w->obs_seq;
+                        } else if (w->digest)
+                                w->digest->seq = 0;
                 }
                 emit(m, &l);
                 if (w->state.gone && p->cfg->all) {
