@@ -10,13 +10,19 @@ void alert_state_done(struct alert_state *a) {
         *a = (struct alert_state) {};
 }
 
+void watch_state_close_alert(struct watch_state *w) {
+        if (w->alert)
+                alert_state_done(w->alert);
+        w->alert = mfree(w->alert);
+}
+
 static void forget_errors(struct watch_state *w) {
         w->memos = mfree(w->memos);
 }
 
 void watch_state_done(struct watch_state *w) {
         deployment_free(w->snap);
-        alert_state_done(&w->alert);
+        watch_state_close_alert(w);
         flap_state_done(&w->flap);
         free(w->memos);
         *w = (struct watch_state) {};
@@ -25,9 +31,13 @@ void watch_state_done(struct watch_state *w) {
 void watch_state_copy(struct watch_state *dst, const struct watch_state *src) {
         *dst = *src;
         dst->snap = src->snap ? deployment_dup(src->snap) : NULL;
-        dst->alert.severity = xstrdup(src->alert.severity);
-        dst->alert.summary = xstrdup(src->alert.summary);
-        dst->alert.regions = xstrdup(src->alert.regions);
+        if (src->alert) {
+                dst->alert = xmalloc(sizeof(*dst->alert));
+                *dst->alert = *src->alert;
+                dst->alert->severity = xstrdup(src->alert->severity);
+                dst->alert->summary = xstrdup(src->alert->summary);
+                dst->alert->regions = xstrdup(src->alert->regions);
+        }
         flap_state_copy(&dst->flap, &src->flap);
         if (src->memos) {
                 dst->memos = xcalloc(ERROR_MEMOS, sizeof(struct error_memo));
@@ -113,7 +123,7 @@ static unsigned history_flips(const struct watch_state *w) {
 bool watch_state_wants_fast(const struct watch_state *w) {
         if (w->gone || !w->snap)
                 return false;
-        return health_is_unsettled(w->snap) || health_is_problem(w->health) || w->alert.open ||
+        return health_is_unsettled(w->snap) || health_is_problem(w->health) || w->alert ||
                (w->history & history_mask(MIN((unsigned) w->n_history, (unsigned) FLAP_WINDOW))) != 0;
 }
 
@@ -320,12 +330,13 @@ static void diff_spec(const struct deployment *old, const struct deployment *d, 
 static void open_alert(const struct diff_params *p, struct watch_state *w, const struct deployment *d,
                        enum health h, const char *reason, bool flapping, const char *account, usec_t now,
                        struct event_list *out) {
-        struct alert_state *a = &w->alert;
+        struct alert_state *a;
         const struct container *c = first_error(d);
         struct event *e;
         char id[37];
 
-        alert_state_done(a);
+        watch_state_close_alert(w);
+        a = w->alert = xcalloc(1, sizeof(*a));
         a->open = true;
         if (sd_id128_randomize(&a->id) < 0)
                 abort();
@@ -362,7 +373,7 @@ static void open_alert(const struct diff_params *p, struct watch_state *w, const
  * alert keeps the worst severity it had). */
 static void escalate_alert(struct watch_state *w, const struct deployment *d, enum health h, const char *reason,
                            const char *account, usec_t now, struct event_list *out) {
-        struct alert_state *a = &w->alert;
+        struct alert_state *a = w->alert;
         struct event *e;
         char id[37];
 
@@ -383,7 +394,7 @@ static void escalate_alert(struct watch_state *w, const struct deployment *d, en
 static void resolve_alert(struct watch_state *w, const char *account, int64_t project_id, const char *name,
                           const char *status, enum health h, bool recovered, const char *why, usec_t now,
                           struct event_list *out) {
-        struct alert_state *a = &w->alert;
+        struct alert_state *a = w->alert;
         struct event *e;
         char id[37], b[32];
         usec_t open_for = now > a->started ? now - a->started : 0;
@@ -402,12 +413,12 @@ static void resolve_alert(struct watch_state *w, const char *account, int64_t pr
                 MSG(e, "alert resolved after %s: %s", format_duration(b, open_for), why);
         else
                 MSG(e, "alert resolved after %s, now %s (%s)", format_duration(b, open_for), health_to_string(h), why);
-        alert_state_done(a);
+        watch_state_close_alert(w);
 }
 
 static void remind_alert(struct watch_state *w, const struct deployment *d, enum health h, const char *reason,
                          const char *account, usec_t now, struct event_list *out) {
-        struct alert_state *a = &w->alert;
+        struct alert_state *a = w->alert;
         struct event *e;
         char id[37], b[32];
         usec_t open_for = now > a->started ? now - a->started : 0;
@@ -436,7 +447,7 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 w->n_history++;
         flapping = history_flips(w) >= FLAP_FLIPS;
 
-        if (!w->alert.open) {
+        if (!w->alert) {
                 if (problem && (history_run(w, true) >= p->alert_for || flapping))
                         open_alert(p, w, d, h, reason, flapping && history_run(w, true) < p->alert_for,
                                    account, now, out);
@@ -446,9 +457,9 @@ static void update_alert(const struct diff_params *p, struct watch_state *w, con
                 resolve_alert(w, account, d->project_id, d->name, d->status, h, true, reason, now, out);
                 return;
         }
-        if (h == HEALTH_FAILED && !streq_ptr(w->alert.severity, "critical"))
+        if (h == HEALTH_FAILED && !streq_ptr(w->alert->severity, "critical"))
                 escalate_alert(w, d, h, reason, account, now, out);
-        if (p->repeat_interval > 0 && now >= w->alert.last_notified + p->repeat_interval)
+        if (p->repeat_interval > 0 && now >= w->alert->last_notified + p->repeat_interval)
                 remind_alert(w, d, h, reason, account, now, out);
 }
 
@@ -472,7 +483,7 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
         } else
                 MSG(e, "does not exist");
         event_add(e, "health", "gone");
-        if (w->alert.open)
+        if (w->alert)
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE, false,
                               "deployment gone", now, out);
         /* Every deployment.flapping has its end: a flap does not outlive its deployment. */
@@ -762,7 +773,7 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
 
 void diff_forget(struct watch_state *w, const char *account, int64_t project_id, const char *name, usec_t now,
                  struct event_list *out) {
-        if (w->alert.open)
+        if (w->alert)
                 resolve_alert(w, account, project_id, name, w->snap ? w->snap->status : "", w->health, false,
                               "no longer watched", now, out);
 }

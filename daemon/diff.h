@@ -55,7 +55,7 @@ struct watch_state {
         uint8_t n_history;
         bool gone;
         bool stuck_reported;
-        struct alert_state alert;
+        struct alert_state *alert; /* the open alert (allocated while open); NULL when none */
         struct flap_state flap;
         struct error_memo *memos; /* [ERROR_MEMOS] or NULL; not saved: after a restart a return is reported once more */
 };
@@ -82,6 +82,8 @@ void watch_state_done(struct watch_state *w);
 /* A deep copy of src into dst. */
 void watch_state_copy(struct watch_state *dst, const struct watch_state *src);
 void alert_state_done(struct alert_state *a);
+/* Frees w's alert, if any: it is no longer open. */
+void watch_state_close_alert(struct watch_state *w);
 
 /* API reachability of one account (url for messages). */
 void diff_api_failure(const struct diff_params *p, struct api_state *s, const char *account,

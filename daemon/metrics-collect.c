@@ -95,15 +95,15 @@ static void write_region_error(FILE *f, const char *name, const void *row) {
 static void write_alert_open(FILE *f, const char *name, const void *row) {
         const struct deployment_row *r = row;
 
-        metrics_sample_labels(f, name, r->labels, NULL, NULL, r->w.state->alert.open);
+        metrics_sample_labels(f, name, r->labels, NULL, NULL, r->w.state->alert != NULL);
 }
 
 static void write_alert_start(FILE *f, const char *name, const void *row) {
         const struct deployment_row *r = row;
 
-        if (r->w.state->alert.open)
-                metrics_sample_labels(f, name, r->labels, "severity", r->w.state->alert.severity,
-                                      (double) r->w.state->alert.started / USEC_PER_SEC);
+        if (r->w.state->alert)
+                metrics_sample_labels(f, name, r->labels, "severity", r->w.state->alert->severity,
+                                      (double) r->w.state->alert->started / USEC_PER_SEC);
 }
 
 static void write_observed(FILE *f, const char *name, const void *row) {

@@ -692,7 +692,7 @@ void monitor_count(const struct monitor *m, struct monitor_counts *ret) {
                 TAILQ_FOREACH(w, &p->watches, link) {
                         c.deployments++;
                         c.by_health[w->state.health]++;
-                        if (w->state.alert.open)
+                        if (w->state.alert)
                                 c.alerts_open++;
                         if (w->last_error)
                                 c.polls_failed++;

@@ -12,7 +12,7 @@ struct alert_list {
 /* The tail attached to the alert when it fired: of the first region with an error. */
 static const char *region_tail(struct context *context, const char *account, int64_t project_id, const char *name,
                                const struct watch_state *w) {
-        const char *regions = w->alert.regions;
+        const char *regions = w->alert->regions;
 
         if (!context || !regions || !*regions)
                 return NULL;
@@ -23,14 +23,14 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                           const char *error, void *userdata) {
         struct alert_list *l = userdata;
 
-        if (!w->alert.open)
+        if (!w->alert)
                 return;
         *(struct am_alert *) array_append(&l->items, &l->n, sizeof(struct am_alert)) = (struct am_alert) {
                 .project_id = project_id,
                 .deployment = name,
                 .status = w->snap ? w->snap->status : "",
                 .health = w->health,
-                .alert = &w->alert,
+                .alert = w->alert,
                 .log_tail = region_tail(l->context, account, project_id, name, w),
         };
 }

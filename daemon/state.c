@@ -110,14 +110,14 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
         add_str(o, "last_error", r->last_error);
         if (w->snap)
                 json_object_object_add(o, "snapshot", deployment_to_json(w->snap));
-        if (w->alert.open) {
+        if (w->alert) {
                 struct json_object *a = json_object_new_object();
-                add_str(a, "id", event_id_to_string(w->alert.id, id));
-                add_int(a, "started", (int64_t) w->alert.started);
-                add_int(a, "last_notified", (int64_t) w->alert.last_notified);
-                add_str(a, "severity", w->alert.severity);
-                add_str(a, "summary", w->alert.summary);
-                add_str(a, "regions", w->alert.regions);
+                add_str(a, "id", event_id_to_string(w->alert->id, id));
+                add_int(a, "started", (int64_t) w->alert->started);
+                add_int(a, "last_notified", (int64_t) w->alert->last_notified);
+                add_str(a, "severity", w->alert->severity);
+                add_str(a, "summary", w->alert->summary);
+                add_str(a, "regions", w->alert->regions);
                 json_object_object_add(o, "alert", a);
         }
         if (w->flap.flapping) {
@@ -418,16 +418,17 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
         }
         if (json_object_is_type(a, json_type_object)) {
                 id = get_str(a, "id");
-                if (!id || sd_id128_from_string(id, &w->alert.id) < 0) {
+                w->alert = xcalloc(1, sizeof(*w->alert));
+                if (!id || sd_id128_from_string(id, &w->alert->id) < 0) {
                         *ret_why = "the deployment's open alert has no valid \"id\"";
                         return -EBADMSG;
                 }
-                w->alert.open = true;
-                w->alert.started = get_usec(a, "started");
-                w->alert.last_notified = get_usec(a, "last_notified");
-                w->alert.severity = get_str(a, "severity");
-                w->alert.summary = get_str(a, "summary");
-                w->alert.regions = get_str(a, "regions");
+                w->alert->open = true;
+                w->alert->started = get_usec(a, "started");
+                w->alert->last_notified = get_usec(a, "last_notified");
+                w->alert->severity = get_str(a, "severity");
+                w->alert->summary = get_str(a, "summary");
+                w->alert->regions = get_str(a, "regions");
         }
         if (json_object_is_type(f, json_type_object)) {
                 w->flap.flapping = true;

@@ -80,12 +80,12 @@ static void print_json(const struct saved_state *s, const struct holder *h, stru
                 json_object_object_add(o, "status_since", w->status_since ? json_str(format_rfc3339(t, w->status_since)) : NULL);
                 json_object_object_add(o, "last_error", json_str(r->last_error));
                 json_object_object_add(o, "containers", deployment_containers_json(w->snap));
-                if (w->alert.open) {
+                if (w->alert) {
                         struct json_object *al = json_object_new_object();
-                        json_object_object_add(al, "id", json_str(event_id_to_string(w->alert.id, id)));
-                        json_object_object_add(al, "severity", json_str(w->alert.severity));
-                        json_object_object_add(al, "since", json_str(format_rfc3339(t, w->alert.started)));
-                        json_object_object_add(al, "reason", json_str(w->alert.summary));
+                        json_object_object_add(al, "id", json_str(event_id_to_string(w->alert->id, id)));
+                        json_object_object_add(al, "severity", json_str(w->alert->severity));
+                        json_object_object_add(al, "since", json_str(format_rfc3339(t, w->alert->started)));
+                        json_object_object_add(al, "reason", json_str(w->alert->summary));
                         json_object_object_add(o, "alert", al);
                 } else
                         json_object_object_add(o, "alert", NULL);
@@ -134,7 +134,7 @@ static void print_watch(const struct watch_record *r, struct json_object *contex
         _cleanup_free_ char *name = cescape_cell(strempty(r->name));
         _cleanup_free_ char *status = cescape_cell(w->snap ? w->snap->status : "-");
         _cleanup_free_ char *error = cescape_cell(r->last_error ? r->last_error : "-");
-        _cleanup_free_ char *severity = cescape_cell(w->alert.open ? strempty(w->alert.severity) : "-");
+        _cleanup_free_ char *severity = cescape_cell(w->alert ? strempty(w->alert->severity) : "-");
         char since[32] = "-";
 
         if (w->status_since)

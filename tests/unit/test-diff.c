@@ -183,7 +183,7 @@ static void test_flapping_one_alert(void **state) {
         }
         assert_int_equal(firing, 1);
         assert_int_equal(resolved, 0);
-        assert_true(f->w.alert.open);
+        assert_non_null(f->w.alert);
         /* Calm again: resolved once, after the flips leave the window. */
         for (int i = 0; i < FLAP_WINDOW + 2; i++) {
                 t += 2 * SEC;
@@ -191,7 +191,7 @@ static void test_flapping_one_alert(void **state) {
                 resolved += event_list_find(&f->ev, EVENT_ALERT_RESOLVED) != NULL;
         }
         assert_int_equal(resolved, 1);
-        assert_false(f->w.alert.open);
+        assert_null(f->w.alert);
 }
 
 static void test_flapping_alert_marked(void **state) {
@@ -215,7 +215,7 @@ static void test_single_blip_no_alert(void **state) {
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), T0, "deployment.discovered");
         OBSERVE(f, MAKE("ACTIVE", 1, 1, "blip"), T0 + SEC, "container.error,deployment.health_changed");
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), T0 + 2 * SEC, "container.error_cleared,deployment.health_changed");
-        assert_false(f->w.alert.open);
+        assert_null(f->w.alert);
 }
 
 static void test_for_and_resolve_for(void **state) {
@@ -278,7 +278,7 @@ static void test_pending_cycle_no_alert(void **state) {
                 OBSERVE(f, MAKE("PENDING", 0, 0, NULL), t += 60 * SEC, "");
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), t += 60 * SEC,
                 "deployment.status_changed,container.ready_changed,deployment.health_changed");
-        assert_false(f->w.alert.open);
+        assert_null(f->w.alert);
 }
 
 static void test_gone_and_back(void **state) {
@@ -338,12 +338,12 @@ static void test_escalation(void **state) {
         assert_string_equal(field(f, 3, "severity"), "critical");
         assert_string_equal(field(f, 3, "old_severity"), "warning");
         assert_string_equal(field(f, 3, "health"), "failed");
-        assert_string_equal(f->w.alert.severity, "critical");
+        assert_string_equal(f->w.alert->severity, "critical");
         OBSERVE(f, MAKE("ACTIVE", 0, 1, "bad", 0, 1, NULL), T0 + 3 * SEC, "");
         /* Back to degraded: the alert stays critical, nothing more is said. */
         OBSERVE(f, MAKE("ACTIVE", 1, 1, "bad", 1, 1, NULL), T0 + 4 * SEC, "container.ready_changed,"
                 "container.ready_changed,deployment.health_changed");
-        assert_string_equal(f->w.alert.severity, "critical");
+        assert_string_equal(f->w.alert->severity, "critical");
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), T0 + 5 * SEC, "container.error_cleared,"
                 "deployment.health_changed,alert.resolved");
         assert_string_equal(field(f, 2, "severity"), "critical");
@@ -472,7 +472,7 @@ static void test_flap_control(void **state) {
                 free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t));
                 assert_null(event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED));
         }
-        assert_false(f->w.alert.open);
+        assert_null(f->w.alert);
         t = f->w.flap.last_change + f->p.flap.stable - SEC;
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t, "");
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + SEC, "deployment.flapping_ended");
@@ -628,7 +628,7 @@ static void test_forget(void **state) {
 
         free(observe(f, MAKE("ACTIVE", 0, 1, "bad"), T0));
         free(observe(f, MAKE("ACTIVE", 0, 1, "bad"), T0 + SEC));
-        assert_true(f->w.alert.open);
+        assert_non_null(f->w.alert);
         event_list_clear(&f->ev);
         diff_forget(&f->w, "main", 1, "my-instance", T0 + 2 * SEC, &f->ev);
         assert_int_equal(f->ev.n, 1);

@@ -42,13 +42,14 @@ static void fill(struct saved_state *s) {
                 .history = 0x5,
                 .n_history = 3,
         };
-        r->state.alert.open = true;
-        assert_int_equal(sd_id128_randomize(&r->state.alert.id), 0);
-        r->state.alert.started = 1795790100000000ULL;
-        r->state.alert.last_notified = 1795790100000000ULL;
-        r->state.alert.severity = xstrdup("critical");
-        r->state.alert.summary = xstrdup("region 7: Failed to pull image");
-        r->state.alert.regions = xstrdup("7");
+        r->state.alert = xcalloc(1, sizeof(*r->state.alert));
+        r->state.alert->open = true;
+        assert_int_equal(sd_id128_randomize(&r->state.alert->id), 0);
+        r->state.alert->started = 1795790100000000ULL;
+        r->state.alert->last_notified = 1795790100000000ULL;
+        r->state.alert->severity = xstrdup("critical");
+        r->state.alert->summary = xstrdup("region 7: Failed to pull image");
+        r->state.alert->regions = xstrdup("7");
         r->state.flap = (struct flap_state) { .flapping = true, .since = 1795790100000000ULL,
                                               .last_change = 1795790160000000ULL, .changes = 12,
                                               .aspects = FLAP_STATUS | FLAP_HEALTH, .returns = 2 };
@@ -82,8 +83,9 @@ static void test_round_trip(void **state) {
         const struct watch_state *w = &back.watches[0].state;
         assert_string_equal(back.watches[0].name, "my-instance");
         assert_int_equal(w->health, HEALTH_FAILED);
-        assert_true(w->alert.open);
-        assert_true(sd_id128_equal(w->alert.id, s.watches[0].state.alert.id));
+        assert_non_null(w->alert);
+        assert_true(w->alert->open);
+        assert_true(sd_id128_equal(w->alert->id, s.watches[0].state.alert->id));
         assert_string_equal(w->snap->containers[0].error_message, "Failed to pull image");
         assert_int_equal(w->history, 5);
         /* A flap survives a restart, not the poll history behind it. */
