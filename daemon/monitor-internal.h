@@ -30,7 +30,7 @@ struct job {
 TAILQ_HEAD(job_list, job);
 
 /* The get-one body a watch observed, allocated at its first get-one answer: the deployments of
- * a "*" project are mostly only ever listed (40 bytes fewer for each of them). */
+ * a "*" project are mostly only ever listed (a pointer instead of 40 bytes inline). */
 struct body_digest {
         uint8_t sha256[POLL_DIGEST_SIZE];
         uint64_t seq;             /* the watch's obs_seq it was observed as; 0: none */
