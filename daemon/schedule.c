@@ -127,6 +127,10 @@ static int on_clock(sd_event_source *s, uint64_t usec, void *userdata);
 static void clock_rearm(struct monitor *m) {
         int r;
 
+        /* monitor_free() after the loop ended stops every armed job: sd-event arms nothing
+         * any more (-ESTALE), and nothing is left to wake up for. */
+        if (sd_event_get_state(m->event) == SD_EVENT_FINISHED)
+                return;
         if (m->n_armed == 0) {
                 if (m->clock)
                         (void) sd_event_source_set_enabled(m->clock, SD_EVENT_OFF);

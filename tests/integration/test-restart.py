@@ -5,6 +5,7 @@ state file is moved aside and reported, never fatal."""
 
 import glob
 import os
+import subprocess
 
 import scenario
 
@@ -49,6 +50,13 @@ def main(t):
         t.eq(len(w.events(EVENT="alert.firing")), 1, "one alert.firing in all")
         t.eq(len(w.events(EVENT="alert.resolved")), 1, "one alert.resolved in all")
         w.daemon.stop()
+        # A clean stop logs no error: freeing the armed polls after the loop ended once logged
+        # "Failed to arm the poll timer" (ESTALE) for each deployment.
+        subprocess.run(["journalctl", "--sync"], check=False, timeout=20)
+        entries = w.journal.entries(SYSLOG_IDENTIFIER="inferwatchd")
+        stop = max(i for i, e in enumerate(entries) if e.get("EVENT") == "monitor.stopping")
+        errors = [e.get("MESSAGE", "") for e in entries[stop:] if int(e.get("PRIORITY", "6")) <= 3]
+        t.eq(errors, [], "a clean stop logs no error")
 
         # A corrupt state file: moved aside, reported, and the daemon starts afresh.
         path = os.path.join(w.state, "state.json")
