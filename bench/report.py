@@ -5,9 +5,7 @@ import os
 import sys
 import time
 
-from benchlib import HERE, md_table
-
-MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks", "B6": "b6_plan"}
+from benchlib import HERE, MODULES, md_table
 
 
 def fmt(v, f="%.3g"):

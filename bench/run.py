@@ -27,8 +27,7 @@ import benchlib  # noqa: E402
 from benchlib import iw, progress, text_table  # noqa: E402
 
 BENCHMARKS = ["B1", "B2", "B3", "B4", "B5", "B6"]
-MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks", "B5": "b5_metrics",
-           "B6": "b6_plan"}
+MODULES = benchlib.MODULES
 
 
 class Context:
