@@ -6,6 +6,8 @@ alert back beyond the 2 s wait. A region in MAINTENANCE is said so in the messag
 scheduling failure names the capacity left for the flavor in that region, at one capacity
 request for the incident."""
 
+import json
+
 import scenario
 
 scenario.begin()
@@ -31,6 +33,12 @@ def check_no_tail(t, e, reason, what):
     t.ok(status.startswith("could not be fetched: " + reason), what + ": LOG_TAIL_STATUS says why", status)
 
 
+def delay(w, name, e):
+    """Seconds from the simulator's change of deployment name to the journal entry e."""
+    changed = [c for c in w.sim.changes() if c["name"] == name][-1]["realtime_us"]
+    return (int(e["__REALTIME_TIMESTAMP"]) - changed) / 1e6
+
+
 def main(t):
     names = ["a", "b", "c", "gpu"]
     sim_scenario = {"regions": REGIONS, "capacity": CAPACITY, "deployments": [
@@ -53,6 +61,8 @@ def main(t):
         check_no_tail(t, err, "HTTP 500", "logs 500: container.error")
         check_no_tail(t, firing, "HTTP 500", "logs 500: alert.firing")
         t.eq(w.sim.counters()["by_logs"].get("1/a/7"), 1, "logs 500: one request for the incident, not per poll")
+        t.diag("figure: logs 500: container.error %.2fs, alert.firing %.2fs after the change"
+               % (delay(w, "a", err), delay(w, "a", firing)))
 
         # The regions endpoint comes back: names from then on.
         w.sim.clear_faults()
@@ -64,7 +74,9 @@ def main(t):
         t.eq((err.get("REGION_NAME"), err["MESSAGE"]), ("Luxembourg-2", "b (project 1): region Luxembourg-2 (7): " + ERROR),
              "regions back: names")
         check_no_tail(t, err, "unusable answer", "logs garbage: container.error")
-        w.wait_event("alert.firing", DEPLOYMENT="b")
+        firing = w.wait_event("alert.firing", DEPLOYMENT="b")[0]
+        t.diag("figure: logs garbage: container.error %.2fs, alert.firing %.2fs after the change"
+               % (delay(w, "b", err), delay(w, "b", firing)))
 
         # A scheduling failure: the capacity left for the flavor in that region.
         t.eq(w.sim.counters()["by_endpoint"]["capacity"], 0, "capacity: not asked for other errors")
@@ -84,9 +96,9 @@ def main(t):
         err = w.wait_event("container.error", DEPLOYMENT="c", timeout=20)[0]
         t.ok(any(f["id"] == hang for f in w.sim.faults()), "logs hang: the event came while the request hung")
         check_no_tail(t, err, "no answer within 2s", "logs hang: container.error")
-        changed = [c for c in w.sim.changes() if c["name"] == "c"][-1]["realtime_us"]
-        delay = (int(err["__REALTIME_TIMESTAMP"]) - changed) / 1e6
-        t.ok(delay < 8, "logs hang: the event is not held for the request (2 s wait, 30 s timeout)", delay)
+        held = delay(w, "c", err)
+        t.ok(held < 8, "logs hang: the event is not held for the request (2 s wait, 30 s timeout)", held)
+        t.diag("figure: logs hang: container.error %.2fs after the change" % held)
         t.eq(err.get("REGION_STATE"), "MAINTENANCE", "maintenance: REGION_STATE")
         t.ok(err["MESSAGE"].endswith("(region Paris-1 (8) is in MAINTENANCE)"), "maintenance: said in the message",
              err["MESSAGE"])
@@ -94,6 +106,9 @@ def main(t):
         t.ok("MAINTENANCE" in firing["MESSAGE"], "maintenance: said in the alert", firing["MESSAGE"])
         w.sim.clear_faults()
         t.eq(w.sim.counters()["by_logs"].get("1/c/8"), 1, "logs hang: one request, the alert reuses it")
+        c = w.sim.counters()
+        t.diag("figure: requests: logs %s; regions %d; capacity %d"
+               % (json.dumps(c["by_logs"], sort_keys=True), c["by_endpoint"]["regions"], c["by_endpoint"]["capacity"]))
         scenario.no_sanitizer_report(t, w.daemon)
 
 

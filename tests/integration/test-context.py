@@ -111,6 +111,9 @@ def main(t):
         t.ok(1 <= c["by_logs"].get("1/llama/7", 0) <= 2, "≤ 2 log requests for region 7 in the incident", c["by_logs"])
         t.eq(c["by_logs"].get("1/llama/1", 0), 0, "no log request for the healthy region")
         t.eq(c["by_endpoint"]["regions"], 1, "one region directory request")
+        t.diag("figure: incident requests: logs region 7 %d, region 1 %d; regions %d; capacity %d"
+               % (c["by_logs"].get("1/llama/7", 0), c["by_logs"].get("1/llama/1", 0), c["by_endpoint"]["regions"],
+                  c["by_endpoint"]["capacity"]))
 
         # Webhooks: JSON carries data.log_tail and region_name; Slack a code block; the private one no tail.
         n = len(w.events())
@@ -136,6 +139,7 @@ def main(t):
         rc, out, _ = iw.run_once(conf, ["--status"])
         t.ok(rc == 0 and "Extra API requests: 1 region directory, " in out, "--status shows the extra API requests",
              out[-800:])
+        t.diag("figure: --status: " + next((x for x in out.splitlines() if x.startswith("Extra API requests")), "-"))
         scenario.no_sanitizer_report(t, w.daemon)
 
 
