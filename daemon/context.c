@@ -264,15 +264,11 @@ static const struct region_directory *regions_of(const struct context *x, const 
 }
 
 char *context_region_names(const struct context *x, const char *account, const char *ids) {
-        const struct region_directory *d = regions_of(x, account);
-        _cleanup_free_ char *copy = xstrdup(strempty(ids));
-        char *names = NULL, *save = NULL;
+        return region_labels(regions_of(x, account), ids);
+}
 
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                _cleanup_free_ char *label = region_label(d, strtoll(t, NULL, 10));
-                strextendf(&names, ", ", "%s", label);
-        }
-        return names ? names : xstrdup("");
+const struct region_directory *context_regions(const struct context *x, const char *account) {
+        return x ? regions_of(x, strempty(account)) : NULL;
 }
 
 /* ---- capacity ---- */

@@ -59,6 +59,10 @@ void context_finish(struct context *x, struct event_list *l);
 
 /* "Luxembourg-2 (7), Paris (1)" for a list of region ids "7,1"; the ids alone when unknown. */
 char *context_region_names(const struct context *x, const char *account, const char *ids);
+/* An account's region directory as it stands (NULL when x or the account is unknown); valid
+ * until the loop runs again. */
+struct region_directory;
+const struct region_directory *context_regions(const struct context *x, const char *account);
 /* The last tail fetched for a deployment's region, or NULL. */
 const char *context_last_tail(const struct context *x, const char *account, int64_t project_id,
                               const char *deployment, int64_t region_id);

@@ -32,6 +32,7 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                 .health = w->health,
                 .alert = w->alert,
                 .log_tail = region_tail(l->context, account, project_id, name, w),
+                .regions = context_regions(l->context, account),
         };
 }
 

@@ -142,3 +142,14 @@ char *region_label(const struct region_directory *d, int64_t id) {
                 return xasprintf("%lld", (long long) id);
         return xasprintf("%s (%lld)", r->name, (long long) id);
 }
+
+char *region_labels(const struct region_directory *d, const char *ids) {
+        _cleanup_free_ char *copy = xstrdup(strempty(ids));
+        char *names = NULL, *save = NULL;
+
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                _cleanup_free_ char *label = region_label(d, strtoll(t, NULL, 10));
+                strextendf(&names, ", ", "%s", label);
+        }
+        return names ? names : xstrdup("");
+}

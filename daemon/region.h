@@ -34,3 +34,5 @@ int capacity_parse(const char *body, size_t size, int64_t region_id, const char 
 
 /* "Luxembourg-2 (7)", or "7" when the id is unknown or unnamed (d may be NULL). */
 char *region_label(const struct region_directory *d, int64_t id);
+/* "Luxembourg-2 (7), Paris (1)" for a list of region ids "7,1" (d may be NULL); "" for none. */
+char *region_labels(const struct region_directory *d, const char *ids);

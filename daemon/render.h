@@ -34,6 +34,7 @@ enum am_kind {
         AM_API_AUTH_FAILED,       /* account, project_id */
 };
 
+struct region_directory;
 struct am_alert {
         enum am_kind kind;
         const char *account;
@@ -44,6 +45,7 @@ struct am_alert {
         enum health health;
         const struct alert_state *alert;
         const char *log_tail;     /* the failing region's last log lines, or NULL */
+        const struct region_directory *regions; /* the account's, for region_names; may be NULL */
 };
 /* A JSON array of alerts, for POST /api/v2/alerts, each ending at open_until; first the
  * always-firing InferwatchWatchdog alert, started at watchdog_since, unless that is 0. */

@@ -1,7 +1,8 @@
 """A real Alertmanager (Debian's prometheus-alertmanager) between inferwatchd and the sink: two
 inferwatchd instances, with their own state, watch the same deployment and post to it; Alertmanager
 de-duplicates them by labels and notifies the sink once "firing", then "resolved", with the
-labels that identify the deployment, and the failing region's log tail as an annotation. Skipped
+labels that identify the deployment, and the failing region's name and log tail as annotations,
+still there after the re-posts (Alertmanager keeps the latest post's annotations). Skipped
 when Alertmanager is not installed."""
 
 import os
@@ -29,7 +30,8 @@ def notifications(sink, status=None):
 def main(t):
     if not os.access(ALERTMANAGER, os.X_OK):
         t.skip_all("%s is not installed (Debian package prometheus-alertmanager)" % ALERTMANAGER)
-    scenario = {"deployments": [{"project_id": 1, "name": "prod-a", "regions": [1, 7]}]}
+    scenario = {"regions": [{"id": 7, "display_name": "Luxembourg-2"}],
+                "deployments": [{"project_id": 1, "name": "prod-a", "regions": [1, 7]}]}
     with iw.Sim(scenario) as sim, iw.Sink() as sink:
         am = Alertmanager(sink.hook_url("/alertmanager"))
         wh = h.webhook("am", am.url, format="alertmanager")
@@ -64,6 +66,8 @@ def main(t):
         tail = held[0]["annotations"].get("log_tail", "") if held else ""
         t.ok("Back-off: Failed to pull image" in tail and "-r7-" in tail and "-r1-" not in tail,
              "Alertmanager's API shows region 7's log tail annotation, after re-posts", held)
+        t.eq(held[0]["annotations"].get("region_names") if held else None, "Luxembourg-2 (7)",
+             "Alertmanager's API shows the region's name annotation, after re-posts", str(held))
 
         sim.set(1, "prod-a", status="ACTIVE", ready=1, containers=[{"region_id": 7, "error_message": None}])
         for d in daemons:
