@@ -19,6 +19,7 @@ HOSTILE = [
     "nul\x00byte",
     {"hex": "6261642dff fe2d75746638".replace(" ", "")},      # "bad-\xff\xfe-utf8"
     "bidi \u202eevil\u202c end",
+    "```</code> <!channel> `tick`",                            # Slack markup: fences, a mention
     {"hex": "41", "repeat": 1 << 20},                           # a 1 MB line
 ]
 
@@ -133,6 +134,13 @@ def main(t):
         blocks = json.dumps(serr["blocks"], ensure_ascii=False)
         t.ok("*Last log lines*\\n```\\n" in blocks and "Back-off: " in blocks and "\\u001b" not in blocks,
              "slack: a code block with the tail", blocks[:600])
+        code = next((b["text"]["text"] for b in serr["blocks"]
+                     if b.get("text", {}).get("text", "").startswith("*Last log lines*\n```\n")), "")
+        t.ok(code.count("```") == 2 and code.endswith("\n```") and "'''&lt;/code&gt; &lt;!channel&gt; 'tick'" in code
+             and "<!channel>" not in code, "slack: log text cannot end the code block or mention a channel", code)
+        t.ok(len(code) <= 3000 and all(ord(ch) >= 0x20 or ch == "\n" for ch in code) and "\x7f" not in code
+             and "\u202e" not in code and "AAAA\u2026" in code,
+             "slack: the code block is capped, without controls, the 1 MB line cut", [len(code)])
         fields = {f["text"].split("\n", 1)[0]: f["text"].split("\n", 1)[1] for f in serr["blocks"][1]["fields"]}
         t.eq(fields.get("*Region*"), "Luxembourg-2 (7), 0/1 ready", "slack: the region field names it")
 

@@ -14,6 +14,8 @@ import hooklib as h  # noqa: E402
 from promlib import ALERTMANAGER, GROUP_INTERVAL, GROUP_WAIT, Alertmanager  # noqa: E402
 from hooklib import iw  # noqa: E402
 
+# "\x1b[31mRED\x1b[0m nul\x00byte bad-\xff-utf8 <!channel>"
+HOSTILE = "1b5b33316d5245441b5b306d206e756c0062797465206261642dff2d75746638203c216368616e6e656c3e"
 LABELS = {"alertname": "InferenceDeploymentUnhealthy", "project_id": "1", "deployment": "prod-a", "region_id": "7",
           "severity": "warning"}
 
@@ -41,6 +43,8 @@ def main(t):
         for d in daemons:
             iw.wait_until(lambda: any(e["type"] == "deployment.discovered" for e in h.events(d)), 15, "discovery")
 
+        # Hostile log bytes (ESC sequences, NUL, invalid UTF-8, a mention), and a 1 MB line.
+        sim.add_logs(1, "prod-a", 7, [{"hex": HOSTILE}, {"hex": "41", "repeat": 1 << 20}])
         sim.set(1, "prod-a", status="PARTIALLYDEPLOYED",
                 containers=[{"region_id": 1, "ready": 1}, {"region_id": 7, "ready": 0, "error_message": "Failed to pull image"}])
         for d in daemons:
@@ -66,6 +70,13 @@ def main(t):
         tail = held[0]["annotations"].get("log_tail", "") if held else ""
         t.ok("Back-off: Failed to pull image" in tail and "-r7-" in tail and "-r1-" not in tail,
              "Alertmanager's API shows region 7's log tail annotation, after re-posts", held)
+        lines = tail.encode("utf-8").split(b"\n")
+        t.ok(b"RED nul?byte bad-\xef\xbf\xbd-utf8 <!channel>" in tail.encode("utf-8")
+             and not any(c < 0x20 or c == 0x7f for c in tail.encode("utf-8").replace(b"\n", b"")),
+             "the annotation's hostile line neutralised: escapes gone, NUL '?', invalid UTF-8 U+FFFD", tail[:600])
+        t.ok(len(tail.encode("utf-8")) <= 3000 and all(len(x) <= 320 for x in lines)
+             and any(x.endswith(b"AAAA\xe2\x80\xa6") for x in lines),
+             "the annotation's lines capped, the 1 MB line cut", [len(x) for x in lines])
         t.eq(held[0]["annotations"].get("region_names") if held else None, "Luxembourg-2 (7)",
              "Alertmanager's API shows the region's name annotation, after re-posts", str(held))
 
