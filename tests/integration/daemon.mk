@@ -18,6 +18,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-context-faults.py \
 	tests/integration/test-context-capacity.py \
 	tests/integration/test-noise.py \
+	tests/integration/test-flap-journal.py \
 	tests/integration/test-https.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py

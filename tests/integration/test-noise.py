@@ -85,27 +85,6 @@ HOOKS = [
 ]
 
 
-def polls(sim, name):
-    return sim.counters()["by_deployment"].get("%d/%s" % (PROJECT, name), 0)
-
-
-def play(sim, scripts):
-    """Sets each deployment's next state after each poll of it, until every script is done."""
-    pos = {name: 0 for name in scripts}
-    seen = {name: polls(sim, name) for name in scripts}
-
-    def step():
-        counts = sim.counters()["by_deployment"]
-        for name, script in scripts.items():
-            n = counts.get("%d/%s" % (PROJECT, name), 0)
-            if n > seen[name] and pos[name] <= len(script):
-                seen[name] = n
-                sim.set(PROJECT, name, **(script[pos[name]] if pos[name] < len(script) else GOOD))
-                pos[name] += 1
-        return all(p > len(scripts[k]) for k, p in pos.items())
-    iw.wait_until(step, 120, "every script played", interval=0.02)
-
-
 def main(t):
     names = {(inc, length): "llama-%s-%d" % (inc, length) for inc, _, lengths in INCIDENTS for length in lengths}
     scenario = {"deployments": [dict(project_id=PROJECT, name=n, **GOOD) for n in names.values()]}
@@ -118,8 +97,8 @@ def main(t):
         d = h.start(conf)
         iw.wait_until(lambda: sum(e["type"] == "deployment.discovered" for e in h.events(d)) == len(names), 20,
                       "every deployment discovered")
-        play(sim, {n: script(length) for (inc, length), n in names.items()
-                   for i, script, _ in INCIDENTS if i == inc})
+        h.play(sim, PROJECT, {n: script(length) for (inc, length), n in names.items()
+                              for i, script, _ in INCIDENTS if i == inc}, GOOD)
 
         def of(name, kind):
             return [e for e in h.events(d) if e.get("deployment") == name and e["type"] == kind]
@@ -223,9 +202,9 @@ def latest_text(t):
         sim.set(PROJECT, name, **first)
         iw.wait_until(lambda: len(errors()) == 1 and any(e["type"] == "alert.firing" for e in h.events(d)), 10,
                       "the error reported and the alert open")
-        n = polls(sim, name)
+        n = h.polls(sim, PROJECT, name)
         sim.set(PROJECT, name, **later)
-        iw.wait_until(lambda: polls(sim, name) >= n + 3, 10, "three more polls")
+        iw.wait_until(lambda: h.polls(sim, PROJECT, name) >= n + 3, 10, "three more polls")
 
         def shown():
             dep = next(x for x in h.status(conf)["deployments"] if x["deployment"] == name)
