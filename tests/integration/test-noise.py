@@ -10,7 +10,8 @@ long it lasts. Five incidents, each played at two lengths by ten deployments of 
 - a capacity error whose text carries a changing count;
 - two genuinely different errors in succession in one region: two container.error.
 
-The webhooks are conf/inferwatch.conf's three, with their filters, pointed at the sink."""
+The webhooks are conf/inferwatch.conf's three, with their filters, pointed at the sink (at most 8
+deliveries each), and one without filters (min_priority info): as many deliveries at both lengths."""
 
 import os
 import sys
@@ -83,6 +84,9 @@ HOOKS = [
     dict(name="platform-events", format="json", headers=["X-Team: ml-platform"], deployments=["llama-*"],
          projects=[PROJECT], min_priority="notice"),
 ]
+# And a webhook with no filter of its own (min_priority info, every event): more deliveries than
+# the example's, but as many for a long incident as for a short one.
+CATCH_ALL = dict(name="catch-all", format="json")
 
 
 def main(t):
@@ -91,7 +95,7 @@ def main(t):
     with iw.Sim(scenario) as sim, iw.Sink() as sink:
         hooks = [h.webhook(wh["name"], sink.hook_url("/" + wh["name"]), secret=SECRET,
                            **{k: v for k, v in wh.items() if k != "name"})
-                 for wh in HOOKS]
+                 for wh in HOOKS + [CATCH_ALL]]
         conf = h.config(sim, iw.tmpdir("state-"), [{"id": PROJECT, "deployments": sorted(names.values())}], hooks,
                         interval="2s", fast_interval="250ms", flap_stable="3s")
         d = h.start(conf)
