@@ -40,7 +40,7 @@ def crash(i):
 def journal(*args):
     """inferwatchd's event entries as journalctl gives them (-p, FIELD=value...), oldest first."""
     out = subprocess.run(["journalctl", "--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=inferwatchd"] + list(args),
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20, check=True).stdout
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20).stdout
     return [e for e in (json.loads(x) for x in out.decode().splitlines() if x.strip()) if "EVENT" in e]
 
 
