@@ -58,7 +58,8 @@ def main(t):
         print("# flappy, journalctl -p warning: %s" % ", ".join("%s/%s" % (e["EVENT"], e["PRIORITY"]) for e in loud))
         t.ok(len(loud) <= 6, "flappy: at most 6 entries in journalctl -p warning", diag="%d" % len(loud))
         quiet = journal("DEPLOYMENT=flappy", "FLAPPING=yes")
-        print("# flappy, FLAPPING=yes: %d entries, priorities %s" % (len(quiet), sorted({e["PRIORITY"] for e in quiet})))
+        print("# flappy, FLAPPING=yes: %d entries, priorities %s"
+              % (len(quiet), sorted({e["PRIORITY"] for e in quiet})))
         t.ok(len([e for e in quiet if e["EVENT"] == "deployment.status_changed"]) >= POLLS - 4,
              "flappy: every status change of the flap is in the journal with FLAPPING=yes")
         t.eq(sorted({e["EVENT"] for e in quiet if e["PRIORITY"] == "7"}),
