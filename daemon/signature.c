@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <regex.h>
+#include <strings.h>
 
 #include "signature.h"
 
@@ -14,6 +15,7 @@ struct rule {
         int group;          /* the subexpression replaced; 0: the whole match */
         bool needs_digit;   /* a match without a digit is left alone ("-https" is no pod suffix) */
         bool keep_dotted;   /* a match next to ".<digit>" is part of a version and left alone */
+        bool keep_code;     /* a number right after "code" or "status" says which error: left alone */
 };
 
 /* Applied in order, each to the output of the ones before. A match only counts when it does
@@ -48,10 +50,14 @@ static const struct rule rules[] = {
         { "[0-9]+(\\.[0-9]+)?([KMGTPE]i?B?|[kmgtpe]B)", "<size>" },
         /* Durations: 10s, 1m20s, 2h0m0s, 1.5s, 300ms. */
         { "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))*", "<dur>" },
-        /* Counters, attempts, sizes, exit codes: a bare number, "x12" (kubectl's "(x12 over 5m)"),
-         * but not a part of a version (v0.6.3) or of a word (h100). */
+        /* An HTTP status says which error by its class: "statuscode: 503" and "500" are one
+         * error (the server is not ready), "404" another (a wrong path). */
+        { "([Ss]tatus ?[Cc]ode|HTTP status)[:= ]+[1-5]([0-9]{2})", "xx", 2 },
+        /* Counters, attempts, sizes: a bare number, "x12" (kubectl's "(x12 over 5m)"), but not a
+         * part of a version (v0.6.3) or of a word (h100), nor an exit code or status ("exit code
+         * 137" is a kill, "exit code 1" the program's own failure: two errors). */
         { "x[0-9]+", "x#" },
-        { "[0-9]+", "#", 0, false, true },
+        { "[0-9]+", "#", 0, false, true, true },
 };
 
 static bool is_word(char c) {
@@ -73,6 +79,21 @@ static bool dotted(const char *s, regoff_t so, regoff_t eo) {
                (s[eo] == '.' && isdigit((unsigned char) s[eo + 1]));
 }
 
+/* The match at so follows "code" or "status" (any case, a whole word) and separators: "exit
+ * code 137", "exit status 2", "exit_code=1", "code: 3". */
+static bool after_code(const char *s, regoff_t so) {
+        regoff_t end = so, start;
+
+        while (end > 0 && strchr(" :=", s[end - 1]))
+                end--;
+        if (end == so)
+                return false;
+        for (start = end; start > 0 && is_word(s[start - 1]); start--)
+                ;
+        return (end - start == 4 && strncasecmp(s + start, "code", 4) == 0) ||
+               (end - start == 6 && strncasecmp(s + start, "status", 6) == 0);
+}
+
 static bool has_digit(const char *s, regoff_t so, regoff_t eo) {
         for (regoff_t i = so; i < eo; i++)
                 if (isdigit((unsigned char) s[i]))
@@ -86,6 +107,8 @@ static bool accepted(const struct rule *r, const char *s, const regmatch_t *m) {
         if (so < 0 || eo <= so || !word_bounded(s, m[0].rm_so, m[0].rm_eo))
                 return false;
         if (r->needs_digit && !has_digit(s, so, eo))
+                return false;
+        if (r->keep_code && after_code(s, so))
                 return false;
         return !(r->keep_dotted && dotted(s, so, eo));
 }

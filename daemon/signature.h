@@ -2,7 +2,8 @@
  * replaced by placeholders (durations, counters, timestamps, pod and ReplicaSet hash suffixes,
  * addresses and ports, UUIDs, request ids, hex ids and digests). Two messages with the same
  * signature are the same error; a crash-loop whose back-off, attempt count and pod name change on
- * every poll keeps one signature. Pure: no I/O, no state. */
+ * every poll keeps one signature. Exit codes and statuses are kept, and HTTP statuses by their
+ * class ("statuscode: 5xx"): they say which error it is. Pure: no I/O, no state. */
 #pragma once
 
 #include "util.h"

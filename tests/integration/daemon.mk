@@ -19,6 +19,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-context-capacity.py \
 	tests/integration/test-context-off.py \
 	tests/integration/test-noise.py \
+	tests/integration/test-flap-journal.py \
 	tests/integration/test-https.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py

@@ -171,3 +171,26 @@ def stop(t, daemon, what="inferwatchd"):
     rc = daemon.stop(20)
     t.eq(rc, 0, "%s exits 0 on SIGTERM" % what)
     check_clean(t, daemon, what)
+
+
+def polls(sim, project, name):
+    """The simulator's count of requests for one deployment (its polls)."""
+    return sim.counters()["by_deployment"].get("%d/%s" % (project, name), 0)
+
+
+def play(sim, project, scripts, last):
+    """A timeline by polls: scripts maps a deployment's name to its states, one per poll; after
+    each poll of it, the deployment takes its next state, and last once its script is done."""
+    pos = {name: 0 for name in scripts}
+    seen = {name: polls(sim, project, name) for name in scripts}
+
+    def step():
+        counts = sim.counters()["by_deployment"]
+        for name, script in scripts.items():
+            n = counts.get("%d/%s" % (project, name), 0)
+            if n > seen[name] and pos[name] <= len(script):
+                seen[name] = n
+                sim.set(project, name, **(script[pos[name]] if pos[name] < len(script) else last))
+                pos[name] += 1
+        return all(p > len(scripts[k]) for k, p in pos.items())
+    iw.wait_until(step, 120, "every script played", interval=0.02)

@@ -384,6 +384,25 @@ static void test_error_signature(void **state) {
         assert_int_equal(f->ev.items[0]->priority, LOG_ERR);
 }
 
+/* A crash-loop whose restart count grows is one error; its exit code turning from the program's
+ * own failure (1) to a kill (137) is another: a second container.error, at err. */
+static void test_error_exit_code(void **state) {
+        struct fixture *f = *state;
+        usec_t t = T0;
+
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t));
+        for (int i = 0; i < 4; i++) {
+                _cleanup_free_ char *msg = NULL, *got = NULL;
+                assert_true(asprintf(&msg, "CrashLoopBackOff: container llm exited with code %d, restarted %d times",
+                                     i < 3 ? 1 : 137, 3 + i) > 0);
+                got = observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, msg), t += SEC);
+                assert_int_equal(!!strstr(got, "container.error"), i == 0 || i == 3);
+        }
+        assert_string_equal(event_get(event_list_find(&f->ev, EVENT_CONTAINER_ERROR), "error_message"),
+                            "CrashLoopBackOff: container llm exited with code 137, restarted 6 times");
+        assert_int_equal(event_list_find(&f->ev, EVENT_CONTAINER_ERROR)->priority, LOG_ERR);
+}
+
 /* The kubelet alternates ErrImagePull and ImagePullBackOff: both reported once, then going back
  * and forth between them is not news; a third error is, and so is one after the error cleared. */
 static void test_error_alternation(void **state) {
@@ -715,6 +734,7 @@ int main(void) {
                 TEST(test_escalation),
                 TEST(test_error_changes),
                 TEST(test_error_signature),
+                TEST(test_error_exit_code),
                 TEST(test_error_alternation),
                 TEST(test_error_return_after_long),
                 TEST(test_flap_gone),

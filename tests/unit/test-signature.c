@@ -128,6 +128,10 @@ static void test_rules(void **state) {
             "2024-05-01T10:02:03.512Z 2024-05-01T10:02:03+02:00 E0501 10:02:03.123456 at 10:02:03");
         SIG("request_id=<id> x-request-id: <id> trace id <id>",
             "request_id=9f2c1e7ab34d x-request-id: abc-DEF-123 trace id 0af7651916cd43dd");
+        /* Exit codes and statuses say which error; an HTTP status by its class. */
+        SIG("exited with code 137, restarted # times; exit status 2; exit_code=1",
+            "exited with code 137, restarted 14 times; exit status 2; exit_code=1");
+        SIG("statuscode: 5xx, HTTP status 4xx, status code 5xx", "statuscode: 503, HTTP status 404, status code 500");
         /* Not an address: a Go type, a time, a word with colons. */
         SIG("std::string a:b:c", "std::string a:b:c");
 }
