@@ -26,8 +26,14 @@ static void write_escaped(FILE *f, const char *s, bool quote) {
                 }
 }
 
+/* A label value may be text from the API (a discovered deployment's name): shown as every text
+ * sink shows it (cescape_cell: control characters and bytes that are not UTF-8 as \xHH, the text
+ * of the journal's DEPLOYMENT=), then escaped as the format asks, so that no escape sequence
+ * reaches the terminal of whoever reads the exposition. */
 void metrics_write_label_value(FILE *f, const char *v) {
-        write_escaped(f, strempty(v), true);
+        _cleanup_free_ char *shown = cescape_cell(strempty(v));
+
+        write_escaped(f, shown, true);
 }
 
 void metrics_write_value(FILE *f, double v) {

@@ -24,7 +24,8 @@ char *metrics_format_labels(const char *const *pairs, size_t n_pairs);
  * "": none), extra_key NULL: none. */
 void metrics_sample_labels(FILE *f, const char *name, const char *labels, const char *extra_key,
                            const char *extra_value, double value);
-/* A label value as the format wants it: backslash, double quote and line feed escaped. */
+/* A label value as the format wants it: control characters shown as cescape_cell() shows them
+ * (a line feed as the text \n), then backslash and double quote escaped. */
 void metrics_write_label_value(FILE *f, const char *v);
 /* A value: integers exactly, others in the shortest form that reads back the same. */
 void metrics_write_value(FILE *f, double v);

@@ -2,8 +2,9 @@
 deployment name carrying ESC sequences, BEL, CR LF, C1 controls (U+009B CSI) and bytes that are
 not UTF-8 reach no sink raw. The journal stores every field as text (a string in
 `journalctl -o json`, not an array of bytes) without control characters; the stderr log has one
-line per message (no forged line); --once and --status, as tables and as JSON, print no C0 or C1
-control. JSON keeps the original characters (as \\u escapes), the text sinks show them escaped."""
+line per message (no forged line); --once and --status, as tables and as JSON, and /metrics print
+no C0 or C1 control. JSON keeps the original characters (as \\u escapes), the text sinks show
+them escaped."""
 
 import json
 import os
@@ -14,6 +15,7 @@ import scenario
 
 scenario.begin()
 import iw  # noqa: E402
+import metricslib as ml  # noqa: E402
 
 # A name the discovery list returns: what a terminal would obey, a forged log line, a C1 CSI.
 # (Bytes that are not UTF-8 make the whole body unusable: the API client validates it.)
@@ -147,6 +149,23 @@ def main(t):
                 t.ok(errors and "\x1b]0;pwned\x07" in errors[0]["data"]["error_message"],
                      "stderr as json: the error message keeps its characters as JSON escapes",
                      diag=repr(errors[:1]))
+
+        # /metrics (a socket passed as inferwatch-metrics.socket does): the discovered name is a
+        # label value, shown as DEPLOYMENT= shows it, then escaped as the exposition format asks.
+        d, port = ml.start(conf.replace(w.state, iw.tmpdir("state-")))
+        body = iw.wait_until(lambda: (lambda b: b if b"forged-name" in b else None)(ml.scrape(port).body), 20,
+                             "the discovered name in /metrics")
+        d.stop()
+        scenario.no_sanitizer_report(t, d, "/metrics: no sanitizer report or crash")
+        text = check_bytes(t, body, "/metrics")
+        evil = [ln for ln in text.splitlines() if "forged-name" in ln]
+        t.ok(evil and all('deployment="evil\\\\x1b[31m\\\\x07\\\\xc2\\\\x9b2J\\\\r\\\\n' in ln for ln in evil),
+             "/metrics: the name's label value shows the escapes as text", diag=evil[:2])
+        if os.access(ml.PROMTOOL, os.X_OK):
+            rc, out = ml.promtool_check(text)
+            t.ok(rc == 0, "/metrics: promtool check metrics accepts it", diag=out[-2000:] or None)
+        else:
+            t.diag("%s is not installed: /metrics not checked by promtool" % ml.PROMTOOL)
 
         # --once, as a table and as JSON.
         for args in (["--once"], ["--once", "--json"]):

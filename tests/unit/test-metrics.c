@@ -34,8 +34,24 @@ static void test_escaping(void **state) {
 
         assert_string_equal(s, "# HELP x_total Help with a \\\\ backslash,\\na line feed and \"quotes\".\n"
                                "# TYPE x_total counter\n"
-                               "x_total{name=\"a\\\"b\\\\c\\nd\",empty=\"\"} 3\n"
+                               "x_total{name=\"a\\\"b\\\\c\\\\nd\",empty=\"\"} 3\n"
                                "x_total 0.25\n");
+}
+
+/* Issue 10 item 5 in /metrics: a discovered deployment's name with an ESC sequence, BEL, CR LF
+ * and a C1 CSI (U+009B) is a label value written as the journal's DEPLOYMENT= shows it (each
+ * control as the text \xHH, \r, \n), then escaped as the format asks: no control byte reaches
+ * the exposition, and a reader of the format gets back the escaped text. */
+static void write_hostile(FILE *f) {
+        metrics_sample(f, "x", 1, "deployment", "evil\x1b[31m\x07\xc2\x9b" "2J\r\nforged 1", NULL);
+}
+
+static void test_hostile_label(void **state) {
+        _cleanup_free_ char *s = capture(write_hostile);
+
+        assert_string_equal(s, "x{deployment=\"evil\\\\x1b[31m\\\\x07\\\\xc2\\\\x9b2J\\\\r\\\\nforged 1\"} 1\n");
+        for (const char *p = s; *p; p++)
+                assert_true(*p == '\n' ? p[1] == '\0' : (unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f);
 }
 
 static void write_values(FILE *f) {
@@ -210,6 +226,7 @@ static void test_http(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_escaping),
+                cmocka_unit_test(test_hostile_label),
                 cmocka_unit_test(test_values),
                 cmocka_unit_test(test_histogram),
                 cmocka_unit_test(test_process),
