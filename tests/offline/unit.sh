@@ -1,6 +1,7 @@
 #!/bin/sh
 # The generated systemd unit, checked offline: systemd-analyze verify (with ExecStart pointed at
-# the daemon just built, since verify wants the binary to exist) and the exposure score.
+# the daemon just built, since verify wants the binary to exist) and the exposure score; and the
+# shipped inferwatch-metrics.socket, verified next to it.
 : "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
@@ -10,7 +11,7 @@ command -v systemd-analyze >/dev/null 2>&1 || skip_all "systemd-analyze is not i
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-plan 6
+plan 7
 
 # unit_has DESCRIPTION REGEX SHOWN / unit_lacks ...: ok when the unit has a line matching the
 # extended REGEX (lacks any); else the unit's lines matching SHOWN are the diagnostics.
@@ -37,6 +38,17 @@ if [ $? -eq 0 ] && [ -z "$out" ]; then
         ok "systemd-analyze verify --man=no"
 else
         not_ok "systemd-analyze verify --man=no"
+        printf '%s\n' "$out" | diag
+fi
+
+# The shipped socket of /metrics, verified next to the service it activates: a bad key, no
+# Listen*= or a Service= that names another unit fails.
+cp "$top_srcdir/systemd/inferwatch-metrics.socket" "$tmp/"
+out=$(systemd-analyze verify --man=no "$tmp/inferwatch-metrics.socket" 2>&1)
+if [ $? -eq 0 ] && [ -z "$out" ]; then
+        ok "systemd-analyze verify --man=no inferwatch-metrics.socket"
+else
+        not_ok "systemd-analyze verify --man=no inferwatch-metrics.socket"
         printf '%s\n' "$out" | diag
 fi
 
