@@ -1,10 +1,11 @@
 """/metrics during a webhook outage and an API outage, with the real daemon against the simulator
 and the sink: the figures test-metrics.py leaves unasserted. Wanted instances per region beside
 the ready ones; the request duration histogram consistent with the request counts; the webhook's
-backlog (events, bytes, oldest event's time) while the receiver fails and once it drained; and
-per account the API up, backoff and consecutive failures during the outage, the outcome counted,
-and the deployment's last observation frozen until the API answers again. Every scrape is a
-valid exposition for promtool."""
+backlog (events, bytes, oldest event's time) while the receiver fails and once it drained, and
+--status showing the same figures within an interval; per account the API up, backoff and
+consecutive failures during the outage, the outcome counted, and the deployment's last
+observation frozen until the API answers again. Every scrape is a valid exposition for
+promtool."""
 
 import os
 import sys
@@ -83,6 +84,7 @@ def main(t):
         t.eq((ml.value(s, "inferwatch_deployment_region_ready_instances", region=7, **a),
               ml.value(s, "inferwatch_deployment_region_instances", region=7, **a)), (0.0, 1.0),
              "the error: region 7 has 1 instance wanted, 0 ready")
+        broke_seen = time.time()
         backlog = ml.value(s, "inferwatch_webhook_backlog_events", **hook)
         size = ml.value(s, "inferwatch_webhook_backlog_bytes", **hook)
         t.ok(size >= 200 * backlog, "backlog: %d events, %d bytes (at least 200 a JSON event)" % (backlog, size))
@@ -97,6 +99,22 @@ def main(t):
             ml.value(s, "inferwatch_webhook_failed_attempts_total", **hook) > failed))
         t.eq(ml.value(s, "inferwatch_webhook_oldest_event_timestamp_seconds", **hook), oldest,
              "a retry later, the oldest event's time has not moved")
+
+        # --status reads the state file: the live daemon and the same webhook figures within an
+        # interval (hooklib's GLOBALS: 3 s), the figures scraped meanwhile as the reference.
+        def agree():
+            m = ml.parse(ml.scrape(port).body.decode())
+            js = h.status(conf)
+            w = next(x for x in js["webhooks"] if x["name"] == "hook")
+            same = (w["backlog"], w["delivered"]) == (
+                ml.value(m, "inferwatch_webhook_backlog_events", **hook),
+                ml.value(m, "inferwatch_webhook_deliveries_total", result="delivered", **hook))
+            return (js, w) if same and w["retrying"] > 0 else None
+        js, w = iw.wait_until(agree, 20, "--status to show the webhook's figures")
+        took = time.time() - broke_seen
+        t.ok(js["running"] is True and js["daemon_pid"] == d.pid and took <= 3 + 2,
+             "--status: the daemon running, backlog %d and retrying as /metrics says, %.1f s after" % (w["backlog"], took),
+             js)
 
         sink.normal()
         s, _ = samples_when(port, "the backlog drained", lambda s: (
