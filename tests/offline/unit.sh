@@ -32,25 +32,23 @@ unit_has "ExecReload checks the configuration with inferwatchd -t" '^ExecReload=
 
 # Every inferwatchd of an Exec line (ExecReload's is inside sh -c '...') is the one just built.
 sed "s|[^ =']*/sbin/inferwatchd |$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"
-# verify prints problems but exits 0 for some of them: any output is a failure.
-out=$(systemd-analyze verify --man=no "$tmp/inferwatch.service" 2>&1)
-if [ $? -eq 0 ] && [ -z "$out" ]; then
-        ok "systemd-analyze verify --man=no"
-else
-        not_ok "systemd-analyze verify --man=no"
-        printf '%s\n' "$out" | diag
-fi
+# verify_unit DESCRIPTION FILE: systemd-analyze verify prints problems but exits 0 for some of
+# them: any output is a failure.
+verify_unit() {
+        out=$(systemd-analyze verify --man=no "$2" 2>&1)
+        if [ $? -eq 0 ] && [ -z "$out" ]; then
+                ok "$1"
+        else
+                not_ok "$1"
+                printf '%s\n' "$out" | diag
+        fi
+}
+verify_unit "systemd-analyze verify --man=no" "$tmp/inferwatch.service"
 
 # The shipped socket of /metrics, verified next to the service it activates: a bad key, no
 # Listen*= or a Service= that names another unit fails.
 cp "$top_srcdir/systemd/inferwatch-metrics.socket" "$tmp/"
-out=$(systemd-analyze verify --man=no "$tmp/inferwatch-metrics.socket" 2>&1)
-if [ $? -eq 0 ] && [ -z "$out" ]; then
-        ok "systemd-analyze verify --man=no inferwatch-metrics.socket"
-else
-        not_ok "systemd-analyze verify --man=no inferwatch-metrics.socket"
-        printf '%s\n' "$out" | diag
-fi
+verify_unit "systemd-analyze verify --man=no inferwatch-metrics.socket" "$tmp/inferwatch-metrics.socket"
 
 out=$(systemd-analyze security --offline=yes --threshold=15 --no-pager "$tmp/inferwatch.service" 2>&1)
 rc=$?
