@@ -2,6 +2,7 @@
 # promtool and (when installed) scraped by a real Prometheus server.
 METRICS_TESTS = \
 	tests/integration/test-metrics.py \
+	tests/integration/test-metrics-faults.py \
 	tests/integration/test-metrics-prometheus.py \
 	tests/integration/test-alertmanager-endsat.py \
 	tests/integration/test-heartbeat.py

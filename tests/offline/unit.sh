@@ -1,6 +1,7 @@
 #!/bin/sh
 # The generated systemd unit, checked offline: systemd-analyze verify (with ExecStart pointed at
-# the daemon just built, since verify wants the binary to exist) and the exposure score.
+# the daemon just built, since verify wants the binary to exist) and the exposure score; and the
+# shipped inferwatch-metrics.socket, verified next to it.
 : "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
 . "$top_srcdir/tests/offline/tap.sh"
 
@@ -10,7 +11,7 @@ command -v systemd-analyze >/dev/null 2>&1 || skip_all "systemd-analyze is not i
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-plan 6
+plan 7
 
 # unit_has DESCRIPTION REGEX SHOWN / unit_lacks ...: ok when the unit has a line matching the
 # extended REGEX (lacks any); else the unit's lines matching SHOWN are the diagnostics.
@@ -31,14 +32,23 @@ unit_has "ExecReload checks the configuration with inferwatchd -t" '^ExecReload=
 
 # Every inferwatchd of an Exec line (ExecReload's is inside sh -c '...') is the one just built.
 sed "s|[^ =']*/sbin/inferwatchd |$top_builddir/daemon/inferwatchd |" "$unit" > "$tmp/inferwatch.service"
-# verify prints problems but exits 0 for some of them: any output is a failure.
-out=$(systemd-analyze verify --man=no "$tmp/inferwatch.service" 2>&1)
-if [ $? -eq 0 ] && [ -z "$out" ]; then
-        ok "systemd-analyze verify --man=no"
-else
-        not_ok "systemd-analyze verify --man=no"
-        printf '%s\n' "$out" | diag
-fi
+# verify_unit DESCRIPTION FILE: systemd-analyze verify prints problems but exits 0 for some of
+# them: any output is a failure.
+verify_unit() {
+        out=$(systemd-analyze verify --man=no "$2" 2>&1)
+        if [ $? -eq 0 ] && [ -z "$out" ]; then
+                ok "$1"
+        else
+                not_ok "$1"
+                printf '%s\n' "$out" | diag
+        fi
+}
+verify_unit "systemd-analyze verify --man=no" "$tmp/inferwatch.service"
+
+# The shipped socket of /metrics, verified next to the service it activates: a bad key, no
+# Listen*= or a Service= that names another unit fails.
+cp "$top_srcdir/systemd/inferwatch-metrics.socket" "$tmp/"
+verify_unit "systemd-analyze verify --man=no inferwatch-metrics.socket" "$tmp/inferwatch-metrics.socket"
 
 out=$(systemd-analyze security --offline=yes --threshold=15 --no-pager "$tmp/inferwatch.service" 2>&1)
 rc=$?

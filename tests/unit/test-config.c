@@ -1420,6 +1420,33 @@ static void test_url_file(void **state) {
         assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
 }
 
+/* The heartbeat's URLs are capabilities, read from credentials (or files) as a webhook's are; a
+ * credential that holds no URL is refused without echoing it. */
+static void test_heartbeat_credentials(void **state) {
+        const struct tmp *t = *state;
+        _cleanup_free_ char *ok = tmp_file(t, "hb-url", "https://hc-ping.com/SECRET-UUID\n", 0600);
+        _cleanup_free_ char *fail = tmp_file(t, "hb-fail", "https://hc-ping.com/SECRET-UUID/fail\n", 0600);
+        _cleanup_free_ char *bad = tmp_file(t, "hb-bad", "SECRET-UUID", 0600);
+        struct config_diag d = {};
+        struct config *c;
+
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", t->dir, 1), 0);
+        c = load_expect(BASE "heartbeat = { url_credential = \"hb-url\"; fail_url_credential = \"hb-fail\"; };\n",
+                        CONFIG_LOAD_SECRETS, NONE, NONE);
+        assert_string_equal(c->heartbeat.url, "https://hc-ping.com/SECRET-UUID");
+        assert_string_equal(c->heartbeat.fail_url, "https://hc-ping.com/SECRET-UUID/fail");
+        config_free(c);
+        c = NULL;
+        assert_true(config_load_string(BASE "heartbeat = { url_credential = \"hb-bad\"; };\n", "t.conf",
+                                       CONFIG_LOAD_SECRETS, &d, &c) < 0);
+        assert_null(c);
+        assert_int_equal(d.n_errors, 1);
+        assert_non_null(strstr(d.errors[0], "t.conf:3: heartbeat.url_credential: "));
+        assert_null(strstr(d.errors[0], "SECRET-UUID"));
+        config_diag_done(&d);
+        assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+}
+
 /* A config wrong in every way that touches a secret: no diagnostic may contain one. */
 static void test_secrets_never_echoed(void **state) {
         const struct tmp *t = *state;
@@ -1655,6 +1682,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_key_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_credentials, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_url_file, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_heartbeat_credentials, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_secret_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_secrets_never_echoed, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_example_config, tmp_setup, tmp_teardown),
