@@ -234,6 +234,18 @@ printf '%s\n' "$token" | c sh -c 'umask 077 && cat > /etc/inferwatch/api-key'
 expect "systemctl enable --now inferwatch" c systemctl enable --now inferwatch.service
 started() { is "$(prop ActiveState)/$(prop SubState)" active/running "state right after start"; }
 expect "active (running) as soon as systemctl returns (Type=notify, READY=1)" started
+# That alone a Type=simple unit passes too. Type=notify: systemd logs "Started" only at READY=1,
+# which the daemon sends after its monitor.started entry; a Type=simple service is "Started" at
+# once, before the daemon logged anything. (Both go through journald's one native socket, in
+# order.) The first word of the first two such lines:
+start_order() {
+        c journalctl -q --no-pager -o cat -u inferwatch.service |
+                grep -E -e '^inferwatchd [^ ]+ started: ' -e '^Started inferwatch\.service' |
+                head -n 2 | sed 's/ .*//' | tr '\n' ' '
+}
+both_logged() { [ "$(start_order | wc -w)" = 2 ]; }
+ready_order() { until_ok both_logged && is "$(start_order)" "inferwatchd Started " "the first start lines"; }
+expect "journal: systemd's \"Started\" after the daemon's monitor.started (it waited for READY=1)" ready_order
 pid1=$(prop MainPID)
 expect "journal: monitor.started" until_ok at_least 1 monitor.started
 expect "journal: deployment.discovered for chat (the API key reached the daemon by LoadCredential)" \
