@@ -315,6 +315,22 @@ no_loop() {
 }
 expect "no /etc/inferwatch/api-key: failed with 243/CREDENTIALS, not restarted" no_loop
 c mv /root/api-key /etc/inferwatch/api-key
+# Any other failure is restarted, but not for ever: with the unit's RestartSec=5s, systemd's
+# default start limit (5 in 10 s) would never trip; the unit's (5 in 10 min) refuses the sixth
+# start, about 25 s in. The failure: an ExecStartPre= that always fails (exit 1).
+c systemctl reset-failed inferwatch.service
+printf '[Service]\nExecStartPre=/bin/false\n' | write /etc/systemd/system/inferwatch.service.d/test-fail.conf
+c systemctl daemon-reload
+c systemctl start inferwatch.service >/dev/null 2>&1
+# (systemd 252 keeps Result=exit-code then, not start-limit-hit: the journal line tells.)
+gave_up() {
+        until_ok logged_at_least 1 "Start request repeated too quickly" &&
+                is "$(prop ActiveState)/$(prop SubState)" failed/failed "state (auto-restart: still looping)" &&
+                is "$(prop NRestarts)" 5 NRestarts
+}
+expect "a failure restarted every 5 s: stopped by the start limit (\"Start request repeated too quickly\", NRestarts=5)" gave_up
+c rm /etc/systemd/system/inferwatch.service.d/test-fail.conf
+c systemctl daemon-reload
 c systemctl reset-failed inferwatch.service
 expect "with the key back: systemctl start" c systemctl start inferwatch.service
 
