@@ -234,6 +234,18 @@ printf '%s\n' "$token" | c sh -c 'umask 077 && cat > /etc/inferwatch/api-key'
 expect "systemctl enable --now inferwatch" c systemctl enable --now inferwatch.service
 started() { is "$(prop ActiveState)/$(prop SubState)" active/running "state right after start"; }
 expect "active (running) as soon as systemctl returns (Type=notify, READY=1)" started
+# That alone a Type=simple unit passes too. Type=notify: systemd logs "Started" only at READY=1,
+# which the daemon sends after its monitor.started entry; a Type=simple service is "Started" at
+# once, before the daemon logged anything. (Both go through journald's one native socket, in
+# order.) The first word of the first two such lines:
+start_order() {
+        c journalctl -q --no-pager -o cat -u inferwatch.service |
+                grep -E -e '^inferwatchd [^ ]+ started: ' -e '^Started inferwatch\.service' |
+                head -n 2 | sed 's/ .*//' | tr '\n' ' '
+}
+both_logged() { [ "$(start_order | wc -w)" = 2 ]; }
+ready_order() { until_ok both_logged && is "$(start_order)" "inferwatchd Started " "the first start lines"; }
+expect "journal: systemd's \"Started\" after the daemon's monitor.started (it waited for READY=1)" ready_order
 pid1=$(prop MainPID)
 expect "journal: monitor.started" until_ok at_least 1 monitor.started
 expect "journal: deployment.discovered for chat (the API key reached the daemon by LoadCredential)" \
@@ -303,6 +315,22 @@ no_loop() {
 }
 expect "no /etc/inferwatch/api-key: failed with 243/CREDENTIALS, not restarted" no_loop
 c mv /root/api-key /etc/inferwatch/api-key
+# Any other failure is restarted, but not for ever: with the unit's RestartSec=5s, systemd's
+# default start limit (5 in 10 s) would never trip; the unit's (5 in 10 min) refuses the sixth
+# start, about 25 s in. The failure: an ExecStartPre= that always fails (exit 1).
+c systemctl reset-failed inferwatch.service
+printf '[Service]\nExecStartPre=/bin/false\n' | write /etc/systemd/system/inferwatch.service.d/test-fail.conf
+c systemctl daemon-reload
+c systemctl start inferwatch.service >/dev/null 2>&1
+# (systemd 252 keeps Result=exit-code then, not start-limit-hit: the journal line tells.)
+gave_up() {
+        until_ok logged_at_least 1 "Start request repeated too quickly" &&
+                is "$(prop ActiveState)/$(prop SubState)" failed/failed "state (auto-restart: still looping)" &&
+                is "$(prop NRestarts)" 5 NRestarts
+}
+expect "a failure restarted every 5 s: stopped by the start limit (\"Start request repeated too quickly\", NRestarts=5)" gave_up
+c rm /etc/systemd/system/inferwatch.service.d/test-fail.conf
+c systemctl daemon-reload
 c systemctl reset-failed inferwatch.service
 expect "with the key back: systemctl start" c systemctl start inferwatch.service
 
