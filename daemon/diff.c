@@ -617,12 +617,32 @@ static unsigned flap_aspect(enum event_type t) {
         }
 }
 
-static void demote_flap_events(struct event_list *out, size_t first) {
-        for (size_t i = first; i < out->n; i++)
-                if (flap_aspect(out->items[i]->type)) {
-                        out->items[i]->priority = LOG_DEBUG;
-                        event_add(out->items[i], "flapping", "yes");
-                }
+/* The errors a flap starts with are part of it: the regions' errors before and after the poll
+ * that started it (that poll went back to a state of the window, errors included). */
+static void remember_flap_errors(struct watch_state *w, const struct deployment *d) {
+        for (size_t i = 0; w->snap && i < w->snap->n_containers; i++)
+                if (w->snap->containers[i].error_message)
+                        flap_signature_is_new(&w->flap, signature_hash(w->snap->containers[i].error_message), false);
+        for (size_t i = 0; i < d->n_containers; i++)
+                if (d->containers[i].error_message)
+                        flap_signature_is_new(&w->flap, signature_hash(d->containers[i].error_message), false);
+}
+
+/* The changes of a flap go to debug, except a container.error of a kind the episode has not seen:
+ * a new failure is not hidden by an unrelated flap (once per signature: its repeats are the
+ * flap's). */
+static void demote_flap_events(struct watch_state *w, struct event_list *out, size_t first) {
+        for (size_t i = first; i < out->n; i++) {
+                struct event *e = out->items[i];
+
+                if (!flap_aspect(e->type))
+                        continue;
+                if (e->type == EVENT_CONTAINER_ERROR &&
+                    flap_signature_is_new(&w->flap, signature_hash(event_get(e, "error_message")), true))
+                        continue;
+                e->priority = LOG_DEBUG;
+                event_add(e, "flapping", "yes");
+        }
 }
 
 static void emit_flapping(const struct diff_params *p, const struct flap_state *f, const struct deployment *d,
@@ -647,7 +667,8 @@ static void emit_flap_ended(const struct flap_state *f, int64_t project_id, cons
                             struct event_list *out) {
         struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, project_id, name, now, out);
         usec_t lasted = f->last_change - MIN(f->last_change, f->since);
-        char what[64], b[32], b2[32];
+        unsigned n_new = flap_new_signatures(f);
+        char what[64], b[32], b2[32], news[64] = "";
 
         event_add(e, "status", status);
         event_add(e, "health", health_to_string(h));
@@ -656,13 +677,16 @@ static void emit_flap_ended(const struct flap_state *f, int64_t project_id, cons
         event_add_int(e, "changes", f->changes);
         event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
         event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));
+        event_add_int(e, "new_errors", n_new);
+        if (n_new > 0)
+                snprintf(news, sizeof(news), "; %u new kind%s of error reported during it", n_new, plural(n_new));
         if (h == HEALTH_GONE)
-                MSG(e, "gone while flapping, after flapping for %s (%u changes of %s); was %s", format_duration(b2, lasted),
-                    f->changes, what, status);
+                MSG(e, "gone while flapping, after flapping for %s (%u changes of %s%s); was %s",
+                    format_duration(b2, lasted), f->changes, what, news, status);
         else
-                MSG(e, "stable again for %s after flapping for %s (%u changes of %s); now %s, %s (%s)",
+                MSG(e, "stable again for %s after flapping for %s (%u changes of %s%s); now %s, %s (%s)",
                     format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
-                    status, health_to_string(h), reason);
+                    news, status, health_to_string(h), reason);
 }
 
 /* Flap control for every event of the poll (those from out->items[first] on). same: the state
@@ -677,11 +701,12 @@ static void update_flap(const struct diff_params *p, struct watch_state *w, cons
                 aspects |= flap_aspect(out->items[i]->type);
         switch (flap_observe(&p->flap, &w->flap, key, aspects, now)) {
         case FLAP_STARTED:
-                demote_flap_events(out, first);
+                remember_flap_errors(w, d);
+                demote_flap_events(w, out, first);
                 emit_flapping(p, &w->flap, d, h, reason, account, now, out);
                 break;
         case FLAP_ONGOING:
-                demote_flap_events(out, first);
+                demote_flap_events(w, out, first);
                 break;
         case FLAP_ENDED:
                 emit_flap_ended(&w->flap, d->project_id, d->name, d->status, h, reason, account, now, out);

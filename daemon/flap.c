@@ -41,21 +41,27 @@ static bool uniform(const struct flap_history *h, unsigned n) {
         return true;
 }
 
+static struct flap_history *history(struct flap_state *s) {
+        if (!s->hist) {
+                s->hist = xcalloc(1, sizeof(*s->hist));
+                for (unsigned i = 0; i < s->n_keys; i++)
+                        s->hist->keys[i] = s->key;
+        }
+        return s->hist;
+}
+
 static void push(struct flap_state *s, uint64_t key, unsigned aspects) {
         struct flap_history *h = s->hist;
 
         if (!h && (s->n_keys == 0 || s->key == key) && aspects == 0)
                 goto counted;
-        if (!h) {
-                h = s->hist = xcalloc(1, sizeof(*h));
-                for (unsigned i = 0; i < s->n_keys; i++)
-                        h->keys[i] = s->key;
-        }
+        h = history(s);
         memmove(&h->keys[1], &h->keys[0], sizeof(h->keys[0]) * (FLAP_HISTORY_MAX - 1));
         memmove(&h->aspects_of[1], &h->aspects_of[0], sizeof(h->aspects_of[0]) * (FLAP_HISTORY_MAX - 1));
         h->keys[0] = key;
         h->aspects_of[0] = (uint8_t) aspects;
-        if (uniform(h, MIN((unsigned) s->n_keys + 1, (unsigned) FLAP_HISTORY_MAX)))
+        /* A flap keeps its history: the signatures of its episode are there. */
+        if (!s->flapping && uniform(h, MIN((unsigned) s->n_keys + 1, (unsigned) FLAP_HISTORY_MAX)))
                 s->hist = mfree(h);
 counted:
         s->key = key;
@@ -91,7 +97,28 @@ enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s
         for (unsigned i = 0; s->hist && i < MIN((unsigned) s->n_keys, p->window); i++)
                 s->aspects |= s->hist->aspects_of[i];
         s->returns = returns;
+        s->hist->n_signatures = s->hist->n_new = 0;
         return FLAP_STARTED;
+}
+
+bool flap_signature_is_new(struct flap_state *s, uint64_t sig, bool new) {
+        struct flap_history *h;
+
+        if (!s->flapping)
+                return false;
+        h = history(s);
+        for (unsigned i = 0; i < h->n_signatures; i++)
+                if (h->signatures[i] == sig)
+                        return false;
+        if (h->n_signatures >= FLAP_SIGNATURES_MAX)
+                return false;
+        h->signatures[h->n_signatures++] = sig;
+        h->n_new += new;
+        return true;
+}
+
+unsigned flap_new_signatures(const struct flap_state *s) {
+        return s->hist ? s->hist->n_new : 0;
 }
 
 const char *flap_aspects_to_string(unsigned aspects, char buf[static 64]) {

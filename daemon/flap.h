@@ -28,11 +28,19 @@ struct flap_params {
 /* The defaults of inferwatch.conf(5) (flap_returns, flap_window, flap_stable). */
 #define FLAP_PARAMS_DEFAULT ((struct flap_params) { .returns = 1, .window = 10, .stable = 5 * USEC_PER_MINUTE })
 
-/* The keys of the last polls, kept only while they differ: most deployments never change, and
- * a history of one key repeated needs no array (100,000 of them would take 30 MiB). */
+/* Error signatures (hashes) a flap episode remembers: a new kind of error during a flap is
+ * reported as usual, once per signature, up to this many per episode. */
+#define FLAP_SIGNATURES_MAX 8
+
+/* The keys of the last polls, kept only while they differ or the deployment flaps: most
+ * deployments never change, and a history of one key repeated needs no array (100,000 of them
+ * would take 30 MiB). */
 struct flap_history {
         uint64_t keys[FLAP_HISTORY_MAX]; /* keys[0] is the latest poll's */
         uint8_t aspects_of[FLAP_HISTORY_MAX]; /* what each of those polls changed */
+        uint64_t signatures[FLAP_SIGNATURES_MAX]; /* seen in this flap episode */
+        uint8_t n_signatures;
+        uint8_t n_new;            /* of them, new kinds reported during the episode */
 };
 
 struct flap_state {
@@ -62,6 +70,13 @@ enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s
 void flap_state_done(struct flap_state *s);
 /* A deep copy of src into dst. */
 void flap_state_copy(struct flap_state *dst, const struct flap_state *src);
+
+/* While s flaps: whether the error signature sig (a hash) is new to this flap episode, recording
+ * it; new counts it as a new kind of error reported during the episode (false: the errors the
+ * flap started with). False when the episode already holds FLAP_SIGNATURES_MAX signatures. */
+bool flap_signature_is_new(struct flap_state *s, uint64_t sig, bool new);
+/* New kinds of error reported during the episode (its end tells how many). */
+unsigned flap_new_signatures(const struct flap_state *s);
 
 /* Returns within the last window polls: changes to a key seen earlier in the window. */
 unsigned flap_returns(const struct flap_state *s, unsigned window);

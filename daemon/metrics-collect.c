@@ -1,4 +1,5 @@
 #include "metrics-collect.h"
+#include "signature.h"
 
 /* The subjects of a group of families (deployments, accounts, webhooks) are gathered once, each
  * with its labels escaped once, then every family of the group is written over them. */
@@ -92,6 +93,31 @@ static void write_region_error(FILE *f, const char *name, const void *row) {
         write_regions(f, name, row, REGION_ERROR);
 }
 
+/* A label value stays short: the signature's first this many bytes (cut between characters). */
+#define SIGNATURE_LABEL_MAX 200U
+
+/* The signature of each region's error as an info metric: what the error is, stable while the
+ * text changes within one incident (a crash-loop's back-off and pod name), so one series per
+ * incident instead of one per poll. The state keeps the latest text only: the signature is
+ * computed from it at scrape time. Control characters and bytes that are not UTF-8 are escaped
+ * (cescape_cell), then the exposition's own escapes apply. */
+static void write_region_error_info(FILE *f, const char *name, const void *row) {
+        const struct deployment_row *r = row;
+        const struct deployment *d = r->w.state->snap;
+
+        for (size_t i = 0; d && i < d->n_containers; i++) {
+                const struct container *c = &d->containers[i];
+                _cleanup_free_ char *sig = NULL, *shown = NULL, *labels = NULL;
+
+                if (!c->error_message)
+                        continue;
+                sig = error_signature(c->error_message);
+                shown = cescape_cell_cut(sig, SIGNATURE_LABEL_MAX);
+                labels = xasprintf("%s,region=\"%" PRIi64 "\"", r->labels, c->region_id);
+                metrics_sample_labels(f, name, labels, "signature", shown, 1);
+        }
+}
+
 static void write_alert_open(FILE *f, const char *name, const void *row) {
         const struct deployment_row *r = row;
 
@@ -124,6 +150,9 @@ static const struct family deployment_families[] = {
           "Instances the deployment wants in a region (ready or not).", write_total },
         { "inferwatch_deployment_region_error", "gauge", "Whether the region reports an error for the deployment.",
           write_region_error },
+        { "inferwatch_deployment_region_error_info", "gauge",
+          "1 while the region reports an error, labelled with the error's signature (its text without what varies "
+          "within one incident: durations, counts, pod names, addresses, ids).", write_region_error_info },
         { "inferwatch_deployment_alert_open", "gauge", "Whether an alert is open for the deployment.",
           write_alert_open },
         { "inferwatch_deployment_alert_start_time_seconds", "gauge",

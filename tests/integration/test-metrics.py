@@ -15,6 +15,10 @@ import metricslib as ml  # noqa: E402
 from hooklib import iw  # noqa: E402
 
 CONTEXT = "inferwatch_api_context_requests_total"
+INFO = "inferwatch_deployment_region_error_info"
+# A crash-loop whose text changes at every poll, with what a hostile API could put in it.
+CRASH = ('Back-off %s restarting failed container=llm pod=llm-7d9f8b6c5-%s_default \x1b[31m"red"\\ '
+         '\u202edlrow\nreason: ' + "overlong " * 40)
 ERROR = {"status": "PARTIALLYDEPLOYED",
          "containers": [{"region_id": 1, "ready": 1}, {"region_id": 7, "ready": 0, "error_message": "Failed to pull image"}]}
 
@@ -29,6 +33,13 @@ def samples_when(port, what, cond, timeout=15):
         s = ml.parse(last["text"])
         return (s, last["text"]) if cond(s) else None
     return iw.wait_until(probe, timeout, what)
+
+
+def error_info(s, name):
+    """The region error info series of deployment name: [(region, signature)] with value 1."""
+    return sorted((k["region"], k["signature"]) for k, v in map(lambda kv: (dict(kv[0]), kv[1]),
+                                                                 ml.family(s, INFO).items())
+                  if k["deployment"] == name and v == 1)
 
 
 def check_promtool(t, text, what):
@@ -71,6 +82,7 @@ def main(t):
              {("regions", "ok"): 1.0, ("regions", "failed"): 0.0, ("logs", "ok"): 0.0, ("logs", "failed"): 0.0,
               ("capacity", "ok"): 0.0, ("capacity", "failed"): 0.0},
              "context requests: the region directory once, no log tail or capacity yet")
+        t.eq(error_info(s, "prod-a"), [], "no region error info series without an error")
         check_promtool(t, text, "a quoted and backslashed deployment name, escaped")
 
         sim.set(1, "prod-a", **ERROR)
@@ -86,6 +98,8 @@ def main(t):
         t.eq(ml.value(s, "inferwatch_deployment_status", status="PARTIALLYDEPLOYED", **a), 1.0, "status PARTIALLYDEPLOYED")
         t.eq(ml.value(s, "inferwatch_deployment_region_ready_instances", region=7, **a), 0.0, "0 ready in region 7")
         t.eq(ml.value(s, "inferwatch_deployment_region_error", region=7, **a), 1.0, "region 7 reports an error")
+        t.eq(error_info(s, "prod-a"), [("7", "Failed to pull image")],
+             "the region error info: region 7, the error's signature as a label")
         started = ml.value(s, "inferwatch_deployment_alert_start_time_seconds", severity="warning", **a)
         t.ok(started and time.time() - 60 < started <= time.time(), "the alert's start time, severity warning", started)
         t.eq(ml.value(s, "inferwatch_events_total", type="alert.firing"), 1.0, "one alert.firing event")
@@ -151,6 +165,33 @@ def main(t):
         t.eq(ml.value(s, "inferwatch_deployment_alert_start_time_seconds", severity="warning", **a), None,
              "no start time once resolved")
         t.eq(ml.value(s, "inferwatch_events_total", type="alert.resolved"), 1.0, "one alert.resolved event")
+        t.eq(error_info(s, "prod-a"), [], "the region error info series is gone after the recovery")
+
+        # A crash-loop: one series for the incident (the signature), whatever the text of each poll.
+        sim.set(1, "prod-a", status="PARTIALLYDEPLOYED",
+                containers=[{"region_id": 7, "ready": 0, "error_message": CRASH % ("10s", "q2x7m")}])
+        s, text = samples_when(port, "the crash-loop's info series", lambda s: error_info(s, "prod-a"))
+        first = error_info(s, "prod-a")
+        check_promtool(t, text, "an error signature with control characters, quotes and backslashes")
+        for backoff, pod in (("20s", "8kzlw"), ("40s", "x5v2t")):
+            n = h.polls(sim, 1, "prod-a")
+            sim.set(1, "prod-a", status="PARTIALLYDEPLOYED",
+                    containers=[{"region_id": 7, "ready": 0, "error_message": CRASH % (backoff, pod)}])
+            iw.wait_until(lambda: h.polls(sim, 1, "prod-a") >= n + 2, 15, "two polls of the new text")
+            s, text = samples_when(port, "a scrape", lambda s: True)
+            t.eq(error_info(s, "prod-a"), first, "back-off %s, pod %s: the same one series" % (backoff, pod))
+        sig = first[0][1]
+        print("# signature label: %r (%d bytes)" % (sig, len(sig.encode())))
+        t.ok(sig.startswith("Back-off") and "restarting failed container=llm" in sig and "10s" not in sig
+             and "q2x7m" not in sig, "the label is the signature: the text without the back-off and the pod", diag=sig)
+        t.ok(len(sig.encode()) <= 200 and sig.endswith(" [... cut]"), "the label is cut to 200 bytes", diag=sig)
+        t.ok(not any(c in sig for c in "\x1b\u202e\n") and "\\x1b" in sig and "\\xe2\\x80\\xae" in sig
+             and '"red"\\' in sig,
+             "control characters escaped in the label (quotes and backslashes kept, escaped in the exposition)",
+             diag=sig)
+        sim.set(1, "prod-a", status="ACTIVE", ready=1, containers=[{"region_id": 7, "error_message": None}])
+        s, text = samples_when(port, "the crash-loop's end", lambda s: not error_info(s, "prod-a"))
+        t.eq(error_info(s, "prod-a"), [], "no info series once the region has no error")
         h.stop(t, d)
 
         # The same from the configuration instead of systemd's socket.

@@ -8,7 +8,10 @@ long it lasts. Five incidents, each played at two lengths by ten deployments of 
   two container.error, then the back and forth is no news;
 - a readiness probe failing every other poll (flapping);
 - a capacity error whose text carries a changing count;
-- two genuinely different errors in succession in one region: two container.error.
+- two genuinely different errors in succession in one region: two container.error;
+- the readiness flap, whose bad polls report an OOM kill from half-way on: a new kind of failure
+  during the flap is a container.error at err, delivered, once (one delivery more than the flap
+  alone, at both lengths).
 
 The webhooks are conf/inferwatch.conf's three, with their filters, pointed at the sink (at most 8
 deliveries each), and one without filters (min_priority info): as many deliveries at both lengths."""
@@ -65,6 +68,14 @@ def two_errors(n):
              for i in range(n - n // 2)])
 
 
+OOM = "OOMKilled: container llm exceeded its memory limit, exited with code 137"
+
+
+def flap_new_error(n):
+    """The readiness flap, its bad polls reporting an OOM kill (another signature) from half-way."""
+    return [bad(OOM, ready=2) if i >= n // 2 and i % 2 == 0 else e for i, e in enumerate(readiness_flap(n))]
+
+
 # name, script, (short, long) lengths in polls
 INCIDENTS = [
     ("crash-loop", crash_loop, (30, 60)),
@@ -72,7 +83,10 @@ INCIDENTS = [
     ("readiness-flap", readiness_flap, (20, 40)),
     ("capacity", capacity, (20, 40)),
     ("two-errors", two_errors, (20, 40)),
+    ("flap-new-error", flap_new_error, (20, 40)),
 ]
+# A new kind of failure during a flap is news: one more delivery than the budget's.
+EXTRA = {"flap-new-error": 1}
 
 # Signed, so that every delivery carries the id of its event (webhook-id).
 SECRET = "whsec_bm9pc2UtYnVkZ2V0LXNpZ25pbmcta2V5LTEyMzQ1Ng=="
@@ -148,7 +162,8 @@ def main(t):
             # (which tells the status change of the same poll) and the error at the start and at
             # the end of the incident, the alert, and the flap's two events.
             for hook in ("slack-oncall", "alertmanager", "platform-events"):
-                t.ok(d2[hook] <= 8, "%s: at most 8 deliveries to %s" % (inc, hook), diag="%r" % d2)
+                t.ok(d2[hook] <= 8 + EXTRA.get(inc, 0), "%s: at most %d deliveries to %s"
+                     % (inc, 8 + EXTRA.get(inc, 0), hook), diag="%r" % d2)
             t.eq(d1, d2, "%s: as many webhook deliveries at %d polls as at %d, per webhook" % (inc, short, long_))
             # Nothing lost from the journal: the status change that the first health change tells
             # too is logged at info, and that health change carries the old status.
@@ -159,7 +174,8 @@ def main(t):
                  "%s: the first status change at info, told by the health change of its poll" % inc)
             t.eq(len([e for e in ev2 if e["type"] == "alert.firing"]), 1, "%s: one alert" % inc)
             errors = [e for e in ev2 if e["type"] == "container.error" and e["priority"] == "err"]
-            t.eq(len(errors), 2 if inc in ("two-errors", "image-pull") else 1, "%s: container.error at err" % inc,
+            t.eq(len(errors), 2 if inc in ("two-errors", "image-pull", "flap-new-error") else 1,
+                 "%s: container.error at err" % inc,
                  diag="\n".join(e["data"]["error_message"] for e in errors))
             t.ok(all(e["priority"] != "debug" or e["data"].get("flapping") == "yes" for e in ev2),
                  "%s: only the changes of a flap are debug, and they say so" % inc)
@@ -184,6 +200,18 @@ def main(t):
         two = [e["data"]["error_message"] for e in counts["two-errors", 40][2] if e["type"] == "container.error"]
         t.ok(two[0].startswith("Failed to pull image") and two[1].startswith("Back-off"),
              "two errors: both reported, in order", diag=two)
+
+        # The new kind of failure during the flap: at err, delivered to platform-events, once.
+        new = [e for e in counts["flap-new-error", 40][2] if e["type"] == "container.error" and
+               e["data"]["error_message"] == OOM]
+        t.ok(len(new) >= 8 and new[0]["priority"] == "err" and "flapping" not in new[0]["data"] and
+             all(e["priority"] == "debug" and e["data"].get("flapping") == "yes" for e in new[1:]),
+             "flap-new-error: the OOM kill at err once, its repeats in the flap at debug",
+             diag=[(e["priority"], e["data"].get("flapping")) for e in new])
+        t.eq([e["id"] in delivered_ids("/platform-events") for e in new], [True] + [False] * (len(new) - 1),
+             "flap-new-error: the OOM kill delivered to platform-events once")
+        ended = [e for e in counts["flap-new-error", 40][2] if e["type"] == "deployment.flapping_ended"]
+        t.eq([e["data"].get("new_errors") for e in ended], [1], "flap-new-error: the flap's end counts one new kind")
 
         h.stop(t, d)
     latest_text(t)

@@ -420,12 +420,28 @@ static void test_error_alternation(void **state) {
                 assert_string_equal(f->w.snap->containers[1].error_message, i % 2 ? backoff : pull);
         }
         assert_int_equal(errors, 2);
+        /* By now it flaps: a new kind of error is still an error, once; the flap's repeats are debug. */
         OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Back-off 10s restarting failed container=llm"),
                 t += SEC, "container.error");
-        assert_int_equal(f->ev.items[0]->priority, LOG_DEBUG); /* by now it flaps */
+        assert_int_equal(f->ev.items[0]->priority, LOG_ERR);
+        assert_null(event_get(f->ev.items[0], "flapping"));
         free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t += SEC));
         OBSERVE(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, backoff), t += SEC,
                 "deployment.status_changed,container.error,container.ready_changed,deployment.health_changed");
+        assert_int_equal(f->ev.items[1]->priority, LOG_DEBUG);
+        free(observe(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t += SEC));
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Back-off 20s restarting failed container=llm"),
+                     t += SEC));
+        assert_non_null(event_list_find(&f->ev, EVENT_CONTAINER_ERROR));
+        assert_int_equal(event_list_find(&f->ev, EVENT_CONTAINER_ERROR)->priority, LOG_DEBUG);
+        assert_string_equal(event_get(event_list_find(&f->ev, EVENT_CONTAINER_ERROR), "flapping"), "yes");
+        /* Its end tells how many new kinds of error it reported. */
+        free(observe(f, MAKE("PARTIALLYDEPLOYED", 1, 1, NULL, 0, 1, "Back-off 20s restarting failed container=llm"),
+                     t += FLAP_PARAMS_DEFAULT.stable));
+        assert_non_null(event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED));
+        assert_string_equal(event_get(event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED), "new_errors"), "1");
+        assert_non_null(strstr(event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED)->message,
+                               "1 new kind of error reported during it"));
 }
 
 /* Going back to an error is not news only for a while: A → B, B for a day, then A again is a

@@ -122,6 +122,38 @@ static void test_history_only_while_changing(void **state) {
         flap_state_done(&s);
 }
 
+/* A flap episode remembers the error signatures it saw: each is new once, up to
+ * FLAP_SIGNATURES_MAX; the next episode starts afresh; the history outlives quiet polls. */
+static void test_signatures_per_episode(void **state) {
+        struct flap_params p = FLAP_PARAMS_DEFAULT;
+        struct flap_state s = {};
+        usec_t t = 0;
+
+        assert_false(flap_signature_is_new(&s, 1, true)); /* not flapping: nothing to tell apart */
+        PLAY(&p, "ABAB", "...S");
+        assert_true(flap_signature_is_new(&s, 1, false)); /* what it started with */
+        assert_true(flap_signature_is_new(&s, 2, true));
+        assert_false(flap_signature_is_new(&s, 2, true));
+        assert_false(flap_signature_is_new(&s, 1, true));
+        assert_int_equal(flap_new_signatures(&s), 1);
+        /* Quiet polls past the window keep the episode's signatures. */
+        PLAY(&p, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "ooooooooooooooooooooooooooooooooooo");
+        assert_non_null(s.hist);
+        assert_false(flap_signature_is_new(&s, 2, true));
+        for (uint64_t sig = 3; sig < 3 + FLAP_SIGNATURES_MAX - 2; sig++)
+                assert_true(flap_signature_is_new(&s, sig, true));
+        assert_false(flap_signature_is_new(&s, 100, true)); /* the bound: the budget holds */
+        assert_int_equal(flap_new_signatures(&s), FLAP_SIGNATURES_MAX - 1);
+        t += p.stable;
+        PLAY(&p, "B", "E");
+        assert_int_equal(flap_new_signatures(&s), FLAP_SIGNATURES_MAX - 1); /* for the end's message */
+        /* A new episode: signature 2 is new again. */
+        PLAY(&p, "ABA", "..S");
+        assert_int_equal(flap_new_signatures(&s), 0);
+        assert_true(flap_signature_is_new(&s, 2, true));
+        flap_state_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_flap_at_the_second_return),
@@ -129,6 +161,7 @@ int main(void) {
                 cmocka_unit_test(test_thresholds),
                 cmocka_unit_test(test_aspects),
                 cmocka_unit_test(test_history_only_while_changing),
+                cmocka_unit_test(test_signatures_per_episode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
