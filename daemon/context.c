@@ -11,7 +11,8 @@
 #define REGIONS_RETRY_MAX (10 * USEC_PER_MINUTE)
 /* An id missing from a directory older than this makes it be fetched again (a new region). */
 #define REGIONS_UNKNOWN_REFETCH (10 * USEC_PER_MINUTE)
-/* Tails kept for reuse and for the Alertmanager re-posts; the oldest go first beyond this. */
+/* Tails kept for reuse; the oldest go first beyond this. (The re-posts to Alertmanager repeat
+ * the tail kept with the open alert: open-alerts.c.) */
 #define TAILS_MAX 256
 
 struct context;
@@ -581,13 +582,6 @@ void context_finish(struct context *x, struct event_list *l) {
                 attach_capacity(x, e);
         }
         save(x);
-}
-
-const char *context_last_tail(const struct context *x, const char *account, int64_t project_id,
-                              const char *deployment, int64_t region_id) {
-        const struct tail *t = find_tail(x, strempty(account), project_id, deployment, region_id);
-
-        return t ? t->text : NULL;
 }
 
 const struct context_counters *context_counters(const struct context *x) {

@@ -63,9 +63,6 @@ char *context_region_names(const struct context *x, const char *account, const c
  * until the loop runs again. */
 struct region_directory;
 const struct region_directory *context_regions(const struct context *x, const char *account);
-/* The last tail fetched for a deployment's region, or NULL. */
-const char *context_last_tail(const struct context *x, const char *account, int64_t project_id,
-                              const char *deployment, int64_t region_id);
 const struct context_counters *context_counters(const struct context *x);
 void context_foreach_account(const struct context *x, context_figures_fn fn, void *userdata);
 

@@ -7,6 +7,9 @@ void alert_state_done(struct alert_state *a) {
         free(a->severity);
         free(a->summary);
         free(a->regions);
+        free(a->log_tail);
+        free(a->log_tail_status);
+        free(a->capacity_hint);
         *a = (struct alert_state) {};
 }
 
@@ -37,6 +40,9 @@ void watch_state_copy(struct watch_state *dst, const struct watch_state *src) {
                 dst->alert->severity = xstrdup(src->alert->severity);
                 dst->alert->summary = xstrdup(src->alert->summary);
                 dst->alert->regions = xstrdup(src->alert->regions);
+                dst->alert->log_tail = xstrdup(src->alert->log_tail);
+                dst->alert->log_tail_status = xstrdup(src->alert->log_tail_status);
+                dst->alert->capacity_hint = xstrdup(src->alert->capacity_hint);
         }
         flap_state_copy(&dst->flap, &src->flap);
         if (src->memos) {

@@ -29,6 +29,11 @@ struct alert_state {
         char *severity;           /* "critical" (failed) or "warning" */
         char *summary;            /* the reason when it opened */
         char *regions;            /* regions with errors when it opened, "7" or "1,7"; "" none */
+        /* The context its alert.firing carried (NULL: none), which Alertmanager re-posts repeat:
+         * the log tail (at most LOGTAIL_MAX bytes), or why there is none, and the capacity hint. */
+        char *log_tail;
+        char *log_tail_status;
+        char *capacity_hint;
 };
 
 /* A region whose error changed: (a hash of) the signature of the error before the current one,

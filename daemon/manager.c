@@ -413,6 +413,8 @@ static int commit(struct manager *m, bool now) {
         /* The events are final before they are committed: the outbox holds them as reported. */
         if (m->context)
                 context_finish(m->context, &m->pending);
+        /* In the state of this commit: the alert and the context it fired with, in one write. */
+        open_alerts_keep_context(m->monitor, &m->pending);
         if (sd_id128_randomize(&batch) < 0)
                 abort();
         if (m->store)

@@ -710,6 +710,19 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
         }
 }
 
+struct alert_state *monitor_open_alert(struct monitor *m, const char *account, int64_t project_id, const char *name) {
+        for (size_t i = 0; i < m->n_projects; i++) {
+                struct mproject *p = &m->projects[i];
+                struct watch *w;
+                if (p->cfg->id != project_id || !streq(p->account->cfg->name, strempty(account)))
+                        continue;
+                w = watch_find(p, name);
+                if (w && w->state.alert)
+                        return w->state.alert;
+        }
+        return NULL;
+}
+
 void monitor_foreach_auth_failed(const struct monitor *m, monitor_project_fn fn, void *userdata) {
         for (size_t i = 0; i < m->n_projects; i++)
                 if (m->projects[i].auth_failed)

@@ -54,6 +54,8 @@ void monitor_count(const struct monitor *m, struct monitor_counts *ret);
 typedef void (*monitor_watch_fn)(const char *account, int64_t project_id, const char *name,
                                  const struct watch_state *w, const char *error, void *userdata);
 void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdata);
+/* The open alert of a deployment, or NULL when it has none or is not watched. */
+struct alert_state *monitor_open_alert(struct monitor *m, const char *account, int64_t project_id, const char *name);
 /* For --once output: "*" projects whose list could not be read. */
 typedef void (*monitor_project_fn)(const char *account, int64_t project_id, const char *error, void *userdata);
 void monitor_foreach_failed_list(const struct monitor *m, monitor_project_fn fn, void *userdata);

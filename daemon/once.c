@@ -37,32 +37,36 @@ static void table_row(FILE *f, int64_t project_id, const char *name, const char 
         fprintf(f, "%-10lld %-30s %-18s %-12s %-24s %s\n", (long long) project_id, n, s, health, regions, e);
 }
 
-/* "1:2/2 7:0/1"; "-" when there is no container, so that the column is never empty. */
-static char *regions_text(const struct deployment *d) {
+/* "Paris-1(1):2/2 Luxembourg-2(7):0/1", by id alone where the directory does not name the
+ * region ("7:0/1"); "-" when there is no container, so that the column is never empty. One word
+ * a region: a space in a name is shown as "_". */
+static char *regions_text(const struct deployment *d, const struct region_directory *dir) {
         char *s = NULL;
 
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
-                strextendf(&s, " ", "%lld:%lld/%lld", (long long) c->region_id, (long long) c->ready,
-                           (long long) c->total);
+                const struct region *r = region_directory_find(dir, c->region_id);
+                _cleanup_free_ char *name = r && r->name && *r->name ? cescape_cell(r->name) : NULL;
+                for (char *p = name; p && *p; p++)
+                        if (*p == ' ')
+                                *p = '_';
+                strextendf(&s, " ", "%s%s%lld%s:%lld/%lld", strempty(name), name ? "(" : "", (long long) c->region_id,
+                           name ? ")" : "", (long long) c->ready, (long long) c->total);
         }
         return s ? s : xstrdup("-");
 }
 
-static char *errors_text(const struct deployment *d, const char *account, struct json_object *context) {
-        struct region_directory dir;
+static char *errors_text(const struct deployment *d, const struct region_directory *dir) {
         char *s = NULL;
 
-        context_saved_directory(context, account, &dir);
         for (size_t i = 0; i < d->n_containers; i++) {
                 const struct container *c = &d->containers[i];
                 _cleanup_free_ char *region = NULL;
                 if (!c->error_message)
                         continue;
-                region = region_label(&dir, c->region_id);
+                region = region_label(dir, c->region_id);
                 strextendf(&s, "; ", "region %s: %s", region, c->error_message);
         }
-        region_directory_done(&dir);
         return s;
 }
 
@@ -110,8 +114,11 @@ static void add_row(const char *account, int64_t project_id, const char *name, c
                 json_object_array_add(o->rows, row_json(o, account, project_id, name, w, error));
                 return;
         }
-        _cleanup_free_ char *regions = w->snap ? regions_text(w->snap) : xstrdup("-");
-        _cleanup_free_ char *errors = w->snap ? errors_text(w->snap, account, o->context) : NULL;
+        struct region_directory dir;
+        context_saved_directory(o->context, account, &dir);
+        _cleanup_free_ char *regions = w->snap ? regions_text(w->snap, &dir) : xstrdup("-");
+        _cleanup_free_ char *errors = w->snap ? errors_text(w->snap, &dir) : NULL;
+        region_directory_done(&dir);
         table_row(o->table, project_id, name, w->snap ? w->snap->status : "-", health_to_string(h), regions,
                   errors ? errors : strempty(error));
 }

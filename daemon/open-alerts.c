@@ -1,5 +1,5 @@
 /* The alerts open now, as Alertmanager webhooks re-post them: each deployment's open alert (with
- * the log tail it fired with) and each account's API alerts. */
+ * the context its alert.firing carried, kept with the alert) and each account's API alerts. */
 #include "open-alerts.h"
 #include "util.h"
 
@@ -8,16 +8,6 @@ struct alert_list {
         struct am_alert *items;
         size_t n;
 };
-
-/* The tail attached to the alert when it fired: of the first region with an error. */
-static const char *region_tail(struct context *context, const char *account, int64_t project_id, const char *name,
-                               const struct watch_state *w) {
-        const char *regions = w->alert->regions;
-
-        if (!context || !regions || !*regions)
-                return NULL;
-        return context_last_tail(context, account, project_id, name, strtoll(regions, NULL, 10));
-}
 
 static void collect_alert(const char *account, int64_t project_id, const char *name, const struct watch_state *w,
                           const char *error, void *userdata) {
@@ -31,7 +21,6 @@ static void collect_alert(const char *account, int64_t project_id, const char *n
                 .status = w->snap ? w->snap->status : "",
                 .health = w->health,
                 .alert = w->alert,
-                .log_tail = region_tail(l->context, account, project_id, name, w),
                 .regions = context_regions(l->context, account),
         };
 }
@@ -63,4 +52,27 @@ void open_alerts_collect(struct monitor *monitor, struct context *context, struc
         }
         *ret = l.items;
         *n = l.n;
+}
+
+/* Kept where the alert is kept: in the state written with the event (state.json, or etcd), so
+ * the re-posts after a restart carry it too. */
+void open_alerts_keep_context(struct monitor *monitor, const struct event_list *l) {
+        for (size_t i = 0; monitor && i < l->n; i++) {
+                const struct event *e = l->items[i];
+                struct alert_state *a;
+                char id[37];
+
+                if (e->type != EVENT_ALERT_FIRING || !e->deployment)
+                        continue;
+                a = monitor_open_alert(monitor, e->account, e->project_id, e->deployment);
+                /* The event of an alert closed since (an event committed again) is not this one's. */
+                if (!a || !streq_ptr(event_get(e, "alert_id"), event_id_to_string(a->id, id)))
+                        continue;
+                free(a->log_tail);
+                free(a->log_tail_status);
+                free(a->capacity_hint);
+                a->log_tail = xstrdup(event_get(e, "log_tail"));
+                a->log_tail_status = xstrdup(event_get(e, "log_tail_status"));
+                a->capacity_hint = xstrdup(event_get(e, "capacity_hint"));
+        }
 }

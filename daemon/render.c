@@ -378,12 +378,17 @@ char *render_alertmanager_open(const struct am_alert *alerts, size_t n, usec_t w
                 _cleanup_free_ char *summary = xasprintf("%s (project %lld) is %s", a->deployment,
                                                          (long long) a->project_id, health_to_string(a->health));
                 /* Alertmanager keeps the annotations of the latest post: a re-post without the
-                 * region names would take them away from the alert the firing post gave them to. */
+                 * context of the firing post would take it away from the alert. */
                 _cleanup_free_ char *names = region_labels(a->regions, a->alert->regions);
+                const char *const extra[] = {
+                        "region_names", names,
+                        "log_tail", a->without_tail ? NULL : a->alert->log_tail,
+                        "log_tail_status", a->alert->log_tail && !a->without_tail ? NULL : a->alert->log_tail_status,
+                        "capacity", a->alert->capacity_hint,
+                        NULL,
+                };
                 json_object_array_add(arr, am_alert_object(a->project_id, a->deployment, a->alert->severity,
-                                                           a->alert->regions, summary, a->alert->summary,
-                                                           (const char *const[]) { "region_names", names,
-                                                                                   "log_tail", a->log_tail, NULL },
+                                                           a->alert->regions, summary, a->alert->summary, extra,
                                                            a->alert->started, open_until));
         }
         return to_text(arr);

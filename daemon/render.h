@@ -43,8 +43,8 @@ struct am_alert {
         const char *deployment;
         const char *status;
         enum health health;
-        const struct alert_state *alert;
-        const char *log_tail;     /* the failing region's last log lines, or NULL */
+        const struct alert_state *alert; /* with the context its alert.firing carried */
+        bool without_tail;        /* the webhook's log_tail = false: the tail left out */
         const struct region_directory *regions; /* the account's, for region_names; may be NULL */
 };
 /* A JSON array of alerts, for POST /api/v2/alerts, each ending at open_until; first the

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "crashpoint.h"
+#include "logtail.h"
 #include "state.h"
 
 /* 3 added the outbox lines (an older daemon would take them for deployments); 2 is read too. */
@@ -118,6 +119,9 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
                 add_str(a, "severity", w->alert->severity);
                 add_str(a, "summary", w->alert->summary);
                 add_str(a, "regions", w->alert->regions);
+                add_str(a, "log_tail", w->alert->log_tail);
+                add_str(a, "log_tail_status", w->alert->log_tail_status);
+                add_str(a, "capacity_hint", w->alert->capacity_hint);
                 json_object_object_add(o, "alert", a);
         }
         if (w->flap.flapping) {
@@ -429,6 +433,12 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
                 w->alert->severity = get_str(a, "severity");
                 w->alert->summary = get_str(a, "summary");
                 w->alert->regions = get_str(a, "regions");
+                w->alert->log_tail = get_str(a, "log_tail");
+                w->alert->log_tail_status = get_str(a, "log_tail_status");
+                w->alert->capacity_hint = get_str(a, "capacity_hint");
+                /* Written within the bound: anything longer is not of ours, and not re-posted. */
+                if (w->alert->log_tail && strlen(w->alert->log_tail) > LOGTAIL_MAX)
+                        w->alert->log_tail = mfree(w->alert->log_tail);
         }
         if (json_object_is_type(f, json_type_object)) {
                 w->flap.flapping = true;

@@ -334,7 +334,7 @@ static void send_repost(struct sink *s) {
                 n = keep_accepted(s->cfg, alerts, n);
         }
         for (size_t i = 0; i < n && !s->cfg->log_tail; i++)
-                alerts[i].log_tail = NULL;
+                alerts[i].without_tail = true;
         if (n == 0 && !s->cfg->watchdog) {
                 free(alerts);
                 return;

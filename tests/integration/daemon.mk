@@ -17,6 +17,7 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-context.py \
 	tests/integration/test-context-faults.py \
 	tests/integration/test-context-capacity.py \
+	tests/integration/test-context-capacity-faults.py \
 	tests/integration/test-context-off.py \
 	tests/integration/test-noise.py \
 	tests/integration/test-flap-journal.py \

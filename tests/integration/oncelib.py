@@ -20,7 +20,8 @@ NAGIOS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 CRASH_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:",
                "Segmentation", "Assertion", "Aborted", "core dumped", "SUMMARY:")
 HEADER = ["PROJECT", "DEPLOYMENT", "STATUS", "HEALTH", "REGIONS", "(ready/total)", "ERROR"]
-REGION_RE = re.compile(r"^-?\d+:\d+/\d+$")
+# "7:0/1", or "Luxembourg-2(7):0/1" where the daemon's saved directory names the region.
+REGION_RE = re.compile(r"^(?:[^\s()]+\()?-?\d+\)?:\d+/\d+$")
 # A whole --once run; hang and slow faults are cut by the account's 1 s timeout.
 RUN_TIMEOUT = 20.0
 

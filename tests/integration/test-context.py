@@ -11,6 +11,7 @@ import scenario
 scenario.begin()
 import hooklib as h  # noqa: E402
 import iw  # noqa: E402
+import oncelib as ol  # noqa: E402
 
 ERROR = 'Back-off pulling image "registry.example.com/llama:v2"'
 REGIONS = [{"id": 7, "display_name": "Luxembourg-2"}, {"id": 1, "display_name": "Paris-1"}]
@@ -97,6 +98,9 @@ def main(t):
         regions_before = w.sim.counters()["by_endpoint"]["regions"]
         rc, out, _ = iw.run_once(conf, ["--once"])
         t.ok(rc == 1 and "region Luxembourg-2 (7): " + ERROR in out, "--once: the error names the region", out)
+        table = ol.parse_table(out) or []
+        t.eq([r["regions"] for r in table if r.get("deployment") == "llama"], [["Paris-1(1):1/1", "Luxembourg-2(7):0/1"]],
+             "--once: the REGIONS column names the regions", out)
         rc, out, _ = iw.run_once(conf, ["--once", "--json"])
         rows = json.loads(out)["deployments"] if rc == 1 else []
         t.eq([(c["region_id"], c.get("region_name")) for r in rows for c in r["containers"]],

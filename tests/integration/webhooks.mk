@@ -11,6 +11,7 @@ WEBHOOK_TESTS = \
 	tests/integration/test-webhook-spool-limit.py \
 	tests/integration/test-webhook-am-repost.py \
 	tests/integration/test-webhook-alertmanager.py \
+	tests/integration/test-alertmanager-context.py \
 	tests/integration/test-webhook-burst.py
 
 TESTS += $(WEBHOOK_TESTS)

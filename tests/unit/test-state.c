@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "logtail.h"
 #include "state.h"
 
 static void fill(struct saved_state *s) {
@@ -50,6 +51,9 @@ static void fill(struct saved_state *s) {
         r->state.alert->severity = xstrdup("critical");
         r->state.alert->summary = xstrdup("region 7: Failed to pull image");
         r->state.alert->regions = xstrdup("7");
+        r->state.alert->log_tail = xstrdup("Pulling image\nBack-off: Failed to pull image");
+        r->state.alert->log_tail_status = xstrdup("ok");
+        r->state.alert->capacity_hint = xstrdup("capacity for 1xA100 in Luxembourg-2 (7): 0");
         r->state.flap = (struct flap_state) { .flapping = true, .since = 1795790100000000ULL,
                                               .last_change = 1795790160000000ULL, .changes = 12,
                                               .aspects = FLAP_STATUS | FLAP_HEALTH, .returns = 2 };
@@ -86,6 +90,10 @@ static void test_round_trip(void **state) {
         assert_non_null(w->alert);
         assert_true(w->alert->open);
         assert_true(sd_id128_equal(w->alert->id, s.watches[0].state.alert->id));
+        /* The context of the alert's firing post, for the Alertmanager re-posts after a restart. */
+        assert_string_equal(w->alert->log_tail, "Pulling image\nBack-off: Failed to pull image");
+        assert_string_equal(w->alert->log_tail_status, "ok");
+        assert_string_equal(w->alert->capacity_hint, "capacity for 1xA100 in Luxembourg-2 (7): 0");
         assert_string_equal(w->snap->containers[0].error_message, "Failed to pull image");
         assert_int_equal(w->history, 5);
         /* A flap survives a restart, not the poll history behind it. */
@@ -99,6 +107,27 @@ static void test_round_trip(void **state) {
         assert_int_equal(back.webhooks[0].backlog, 2);
         free(text);
         free(again);
+        saved_state_done(&s);
+        saved_state_done(&back);
+}
+
+/* A log tail beyond LOGTAIL_MAX is not one inferwatchd wrote: the alert loads without it. */
+static void test_oversized_tail(void **state) {
+        struct saved_state s = {}, back = {};
+        const char *why = NULL;
+        char *text;
+
+        fill(&s);
+        free(s.watches[0].state.alert->log_tail);
+        s.watches[0].state.alert->log_tail = xmalloc(LOGTAIL_MAX + 2);
+        memset(s.watches[0].state.alert->log_tail, 'a', LOGTAIL_MAX + 1);
+        s.watches[0].state.alert->log_tail[LOGTAIL_MAX + 1] = 0;
+        text = state_to_json(&s);
+        assert_int_equal(state_from_json(text, &back, &why), 0);
+        assert_non_null(back.watches[0].state.alert);
+        assert_null(back.watches[0].state.alert->log_tail);
+        assert_string_equal(back.watches[0].state.alert->summary, "region 7: Failed to pull image");
+        free(text);
         saved_state_done(&s);
         saved_state_done(&back);
 }
@@ -371,6 +400,7 @@ int main(void) {
                 cmocka_unit_test(test_lines),
                 cmocka_unit_test(test_streamed_records),
                 cmocka_unit_test(test_packed_snapshot),
+                cmocka_unit_test(test_oversized_tail),
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
                 cmocka_unit_test(test_outbox),

@@ -516,16 +516,17 @@ static void test_render_alertmanager_escalation(void **state) {
 }
 
 /* The context of alert.* events (region names, log tail or why there is none, capacity) as
- * annotations, on every alert of the post, and the region names and last tail on a re-post with
- * its endsAt (Alertmanager keeps the latest post's annotations). */
+ * annotations, on every alert of the post, and all of it on a re-post with its endsAt
+ * (Alertmanager keeps the latest post's annotations). */
 static void test_render_alertmanager_context(void **state) {
         struct event *e = event_new(EVENT_ALERT_ESCALATED, T0 + 60 * USEC_PER_SEC, "main", 1, "prod-a");
         struct alert_state s = { .open = true, .started = T0, .severity = (char *) "critical", .regions = (char *) "7,9" };
         struct region named[] = { { .id = 7, .name = (char *) "Luxembourg-2", .state = (char *) "ACTIVE" } };
         struct region_directory dir = { .items = named, .n = 1 };
-        struct am_alert open[] = { { .project_id = 1, .deployment = "prod-a", .alert = &s, .log_tail = "oom\nkilled",
-                                     .regions = &dir },
-                                   { .project_id = 2, .deployment = "dev-b", .alert = &s } };
+        struct alert_state fired = s, failed = s;
+        struct am_alert open[] = { { .project_id = 1, .deployment = "prod-a", .alert = &fired, .regions = &dir },
+                                   { .project_id = 2, .deployment = "dev-b", .alert = &failed },
+                                   { .project_id = 1, .deployment = "prod-a", .alert = &fired, .without_tail = true } };
         struct json_object *o, *ann;
         char *body;
 
@@ -562,16 +563,29 @@ static void test_render_alertmanager_context(void **state) {
         free(body);
         event_free(e);
 
-        body = render_alertmanager_open(open, 2, 0, T0 + 250 * USEC_PER_SEC);
+        /* The re-post: the context the alert.firing carried, kept with the alert. */
+        fired.log_tail = (char *) "oom\nkilled";
+        fired.log_tail_status = (char *) "ok";
+        fired.capacity_hint = (char *) "capacity for 1xA100 in Luxembourg-2 (7): 0";
+        failed.log_tail_status = (char *) "could not be fetched: HTTP 500";
+        body = render_alertmanager_open(open, 3, 0, T0 + 250 * USEC_PER_SEC);
         o = json_tokener_parse(body);
         ann = get(json_object_array_get_idx(o, 0), "annotations");
         assert_string_equal(get_str(ann, "log_tail"), "oom\nkilled");
+        assert_false(json_object_object_get_ex(ann, "log_tail_status", NULL));
+        assert_string_equal(get_str(ann, "capacity"), "capacity for 1xA100 in Luxembourg-2 (7): 0");
         assert_string_equal(get_str(ann, "region_names"), "Luxembourg-2 (7), 9");
         assert_string_equal(get_str(json_object_array_get_idx(o, 0), "endsAt"), "2026-11-27T14:43:08.123Z");
         /* No directory (the endpoint never answered): the ids, as the firing post had them. */
         ann = get(json_object_array_get_idx(o, 1), "annotations");
         assert_string_equal(get_str(ann, "region_names"), "7, 9");
         assert_false(json_object_object_get_ex(ann, "log_tail", NULL));
+        assert_string_equal(get_str(ann, "log_tail_status"), "could not be fetched: HTTP 500");
+        assert_false(json_object_object_get_ex(ann, "capacity", NULL));
+        /* A webhook with log_tail = false: no tail, as its firing post had none. */
+        ann = get(json_object_array_get_idx(o, 2), "annotations");
+        assert_false(json_object_object_get_ex(ann, "log_tail", NULL));
+        assert_string_equal(get_str(ann, "capacity"), "capacity for 1xA100 in Luxembourg-2 (7): 0");
         json_object_put(o);
         free(body);
 }
