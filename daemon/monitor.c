@@ -511,28 +511,31 @@ static struct mproject *find_project(struct monitor *m, const char *url, int64_t
         return NULL;
 }
 
+bool monitor_import_watch(struct monitor *m, struct watch_record *r) {
+        struct mproject *p = find_project(m, r->url, r->project_id);
+        struct watch *w = p ? watch_find(p, r->name) : NULL;
+
+        if (!w && p && p->cfg->all && !r->state.gone)
+                w = watch_add(p, r->name);
+        if (!w)
+                return false;
+        watch_state_done(&w->state);
+        w->state = r->state;
+        w->last_poll = r->last_poll;
+        w->last_error = r->last_error;
+        free(r->url);
+        free(r->name);
+        free(r->account);
+        *r = (struct watch_record) {};
+        return true;
+}
+
 void monitor_import(struct monitor *m, struct saved_state *s) {
         size_t kept = 0;
 
-        for (size_t i = 0; i < s->n_watches; i++) {
-                struct watch_record *r = &s->watches[i];
-                struct mproject *p = find_project(m, r->url, r->project_id);
-                struct watch *w = p ? watch_find(p, r->name) : NULL;
-
-                if (!w && p && p->cfg->all && !r->state.gone)
-                        w = watch_add(p, r->name);
-                if (!w) {
-                        s->watches[kept++] = *r;
-                        continue;
-                }
-                watch_state_done(&w->state);
-                w->state = r->state;
-                w->last_poll = r->last_poll;
-                w->last_error = r->last_error;
-                free(r->url);
-                free(r->name);
-                free(r->account);
-        }
+        for (size_t i = 0; i < s->n_watches; i++)
+                if (!monitor_import_watch(m, &s->watches[i]))
+                        s->watches[kept++] = s->watches[i];
         s->n_watches = kept;
 
         for (size_t i = 0; i < s->n_accounts; i++)

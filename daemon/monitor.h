@@ -30,6 +30,9 @@ struct monitor *monitor_free(struct monitor *m);
 /* Moves matching records' states into the watches (identity: url, project, name) and removes
  * them from s; what is left in s is no longer watched. */
 void monitor_import(struct monitor *m, struct saved_state *s);
+/* One record of it: true when a watch took r's state (r is emptied), false when no longer
+ * watched (r left as it is). */
+bool monitor_import_watch(struct monitor *m, struct watch_record *r);
 /* Deep copy of the current state, for saving or handing to a reloaded monitor. */
 void monitor_export(const struct monitor *m, struct saved_state *ret);
 /* The same without copies, for saving at once: the watch records point into the monitor and

@@ -518,31 +518,36 @@ static int header_from_json(struct json_object *o, struct saved_state *s, const 
         return 0;
 }
 
-static struct json_object *parse_line(const char *line, size_t len) {
-        struct json_tokener *tok = json_tokener_new();
+static struct json_object *parse_line(struct json_tokener *tok, const char *line, size_t len) {
         struct json_object *o;
 
-        if (!tok)
-                abort();
+        json_tokener_reset(tok);
         o = json_tokener_parse_ex(tok, line, (int) len);
         if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) < len) {
                 json_object_put(o);
                 o = NULL;
         }
-        json_tokener_free(tok);
         return o;
 }
 
 /* Lines in order: the header, its "deployments" count of deployments, its "outbox" count of
- * events. *ret_line is the line a failure is about (1 the header). */
-static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, unsigned *ret_line) {
+ * events. *ret_line is the line a failure is about (1 the header). Each deployment record goes
+ * to take first, if any (see state_load_each). */
+static int read_state(FILE *f, const struct state_taker *take, struct saved_state *ret, const char **ret_why,
+                      unsigned *ret_line) {
         struct saved_state s = {};
         _cleanup_free_ char *line = NULL;
-        size_t alloc = 0;
+        size_t alloc = 0, n_read = 0;
         int64_t expected = -1, outbox = 0;
+        /* One tokener for every line, reset between them, rather than one made and freed per
+         * line between the records that stay. */
+        struct json_tokener *tok = json_tokener_new();
         unsigned lineno = 0;
         ssize_t n;
         int r = -EBADMSG;
+
+        if (!tok)
+                abort();
 
         *ret_why = "the file is empty";
         while ((n = getline(&line, &alloc, f)) >= 0) {
@@ -553,7 +558,7 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, un
                         line[--n] = '\0';
                 if (n == 0 || n > INT32_MAX)
                         continue;
-                if (expected >= 0 && (int64_t) s.n_watches == expected) {
+                if (expected >= 0 && (int64_t) n_read == expected) {
                         struct event *e;
                         if ((int64_t) s.outbox.n >= outbox) {
                                 *ret_why = "the file holds more lines than its header announces";
@@ -566,7 +571,7 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, un
                         event_list_push(&s.outbox, e);
                         continue;
                 }
-                o = parse_line(line, (size_t) n);
+                o = parse_line(tok, line, (size_t) n);
                 if (!o) {
                         *ret_why = expected < 0 ? "the first line is not JSON" : "a deployment line is not JSON";
                         goto finish;
@@ -579,22 +584,35 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, un
                         if (r < 0)
                                 goto finish;
                         /* At the size announced (within reason: a lie only costs address
-                         * space), not twice that as geometric growth would. */
-                        s.watches = xcalloc(MAX(MIN(expected, (int64_t) STATE_PREALLOC_MAX), 1), sizeof(*s.watches));
+                         * space), not twice that as geometric growth would; with a taker the
+                         * records it declines are few. */
+                        if (!take)
+                                s.watches = xcalloc(MAX(MIN(expected, (int64_t) STATE_PREALLOC_MAX), 1),
+                                                    sizeof(*s.watches));
                         r = -EBADMSG;
                         continue;
                 }
-                struct watch_record *w = array_append(&s.watches, &s.n_watches, sizeof(*w));
-                r = watch_from_json(o, w, ret_why);
-                json_object_put(o);
-                if (r < 0)
+                struct watch_record w = {};
+                r = watch_from_json(o, &w, ret_why);
+                if (r < 0) {
+                        json_object_put(o);
+                        watch_record_done(&w);
                         goto finish;
+                }
+                /* The line's tree is freed after take made what stays of the record (the
+                 * watch): freed first, its chunks were split by what stays, and their
+                 * remainders left a quarter of the heap unusable (100,000 records: 93 MB of
+                 * heap for 68 MB in use). */
+                n_read++;
+                if (!take || !take->fn(&w, take->userdata))
+                        *(struct watch_record *) array_append(&s.watches, &s.n_watches, sizeof(w)) = w;
+                json_object_put(o);
                 r = -EBADMSG;
         }
         *ret_line = 0;
         if (expected < 0)
                 goto finish;
-        if ((int64_t) s.n_watches != expected || (int64_t) s.outbox.n != outbox) {
+        if ((int64_t) n_read != expected || (int64_t) s.outbox.n != outbox) {
                 *ret_why = "the file holds fewer lines than its header announces (cut short)";
                 goto finish;
         }
@@ -602,6 +620,7 @@ static int read_state(FILE *f, struct saved_state *ret, const char **ret_why, un
         s = (struct saved_state) {};
         r = 0;
 finish:
+        json_tokener_free(tok);
         saved_state_done(&s);
         return r;
 }
@@ -615,7 +634,7 @@ int state_from_json(const char *text, struct saved_state *ret, const char **ret_
                 *ret_why = "the text is empty";
                 return -EBADMSG;
         }
-        r = read_state(f, ret, ret_why, &line);
+        r = read_state(f, NULL, ret, ret_why, &line);
         fclose(f);
         return r;
 }
@@ -655,7 +674,8 @@ int state_save_fed(const char *dir, sd_id128_t batch) {
         return write(fd, text, (size_t) n) == n ? 0 : -EIO;
 }
 
-int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why) {
+int state_load_each(const char *dir, const struct state_taker *take, struct saved_state *ret, char **ret_moved_to,
+                    char **ret_why) {
         _cleanup_free_ char *path = state_path(dir);
         const char *why = NULL;
         unsigned line = 0;
@@ -669,7 +689,7 @@ int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, ch
         if (!f && errno == ENOENT)
                 return 0;
         if (f) {
-                r = read_state(f, ret, &why, &line);
+                r = read_state(f, take, ret, &why, &line);
                 fclose(f);
                 if (r >= 0) {
                         /* Batch ids are random: equal ids are the same commit, whatever happened
@@ -696,4 +716,8 @@ int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, ch
         else
                 free(moved);
         return r;
+}
+
+int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why) {
+        return state_load_each(dir, NULL, ret, ret_moved_to, ret_why);
 }

@@ -86,6 +86,17 @@ int state_from_shards(const char *header, char *const *shards, size_t n, struct 
                       const char **ret_why);
 
 int state_load(const char *dir, struct saved_state *ret, char **ret_moved_to, char **ret_why);
+/* state_load, handing each deployment record to fn as soon as it is read, so that a restart
+ * never holds every record and the copy fn makes of it at once: fn returns true when it took
+ * *r (its strings and state are then fn's, or freed by it), false to leave it in ret->watches.
+ * On a failure (-EBADMSG, the file moved aside) what fn took stays taken: the caller drops it
+ * and starts afresh. */
+struct state_taker {
+        bool (*fn)(struct watch_record *r, void *userdata);
+        void *userdata;
+};
+int state_load_each(const char *dir, const struct state_taker *take, struct saved_state *ret, char **ret_moved_to,
+                    char **ret_why);
 int state_save(const char *dir, const struct saved_state *s);
 /* Records in state.json.fed that the outbox of batch reached every sink. Not synced: losing it
  * only feeds that outbox again after a crash, with the same ids. */

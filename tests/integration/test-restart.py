@@ -4,6 +4,7 @@ detected, and the alert that cleared meanwhile is resolved with its original id.
 state file is moved aside and reported, never fatal."""
 
 import glob
+import json
 import os
 import subprocess
 
@@ -58,8 +59,28 @@ def main(t):
         errors = [e.get("MESSAGE", "") for e in entries[stop:] if int(e.get("PRIORITY", "6")) <= 3]
         t.eq(errors, [], "a clean stop logs no error")
 
-        # A corrupt state file: moved aside, reported, and the daemon starts afresh.
+        # A state file corrupt at its last deployment line: the records before it went into the
+        # watches as they were read; they are dropped with the rest, and every deployment is
+        # discovered afresh.
         path = os.path.join(w.state, "state.json")
+        with open(path) as f:
+            lines = f.read().split("\n")
+        last = 1 + json.loads(lines[0])["deployments"]
+        t.eq(last, 5, "the saved state holds the 4 deployments", diag=lines[0])
+        lines[last - 1] = '{"url": '
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+        n_discovered = len(w.events(EVENT="deployment.discovered"))
+        w.start(conf)
+        w.wait_event("deployment.discovered", count=n_discovered + 4)
+        t.ok(any("state.json:%d: a deployment line is not JSON" % last in m and "moved aside" in m for m in w.logs()),
+             "the cut line was reported with its number", diag="\n".join(w.logs()[-5:]))
+        t.eq(len(w.events(EVENT="alert.firing")), 1, "no alert fired again: none was open")
+        w.daemon.stop()
+        for m in glob.glob(path + ".corrupt-*"):
+            os.unlink(m)
+
+        # A corrupt state file: moved aside, reported, and the daemon starts afresh.
         with open(path, "w") as f:
             f.write('{"version": 1, "deployments": [ {"url": ')
         n_discovered = len(w.events(EVENT="deployment.discovered"))

@@ -394,6 +394,58 @@ static void test_streamed_records(void **state) {
         saved_state_done(&s);
 }
 
+/* Takes every record but "keep", counting them. */
+static bool take_but_keep(struct watch_record *r, void *userdata) {
+        if (streq(r->name, "keep"))
+                return false;
+        (*(unsigned *) userdata)++;
+        watch_record_done(r);
+        return true;
+}
+
+static void test_load_each(void **state) {
+        char dir[] = "/tmp/iw-state-XXXXXX";
+        struct saved_state s = {}, back;
+        _cleanup_free_ char *path = NULL, *moved = NULL, *why = NULL;
+        unsigned taken = 0;
+
+        assert_non_null(mkdtemp(dir));
+        fill(&s);
+        for (int i = 0; i < 2; i++) {
+                struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
+                r->url = xstrdup("https://api.gcore.com");
+                r->project_id = 1;
+                r->name = xstrdup(i == 0 ? "keep" : "other");
+        }
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_load_each(dir, &(struct state_taker) { take_but_keep, &taken }, &back, &moved, &why), 0);
+        assert_int_equal(taken, 2);
+        assert_int_equal(back.n_watches, 1);
+        assert_string_equal(back.watches[0].name, "keep");
+        assert_int_equal(back.n_accounts, 1);
+        saved_state_done(&back);
+
+        /* Its last record cut off: what was taken before stays taken, the load fails. */
+        path = state_path(dir);
+        {
+                _cleanup_free_ char *text = NULL;
+                size_t size;
+                assert_int_equal(read_full_file(path, 1 << 20, &text, &size), 0);
+                *strrchr(text, '\n') = '\0';
+                *(strrchr(text, '\n') + 1) = '\0';
+                assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+        }
+        taken = 0;
+        assert_int_equal(state_load_each(dir, &(struct state_taker) { take_but_keep, &taken }, &back, &moved, &why),
+                         -EBADMSG);
+        assert_int_equal(taken, 1);
+        assert_int_equal(back.n_watches, 0);
+        assert_non_null(strstr(why, "cut short"));
+        assert_int_equal(unlink(moved), 0);
+        assert_int_equal(rmdir(dir), 0);
+        saved_state_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
@@ -403,6 +455,7 @@ int main(void) {
                 cmocka_unit_test(test_oversized_tail),
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
+                cmocka_unit_test(test_load_each),
                 cmocka_unit_test(test_outbox),
                 cmocka_unit_test(test_reads_version_2),
                 cmocka_unit_test(test_temporary_files_removed),
