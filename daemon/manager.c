@@ -829,7 +829,10 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         if (m->config->cluster.n_endpoints == 0)
                 load_state(m, &s);
 
-        if ((r = sd_event_default(&m->event)) < 0 ||
+        /* A loop of our own, not sd_event_default(): every iteration of the default loop checks
+         * that it runs in its thread with gettid(2), a system call per wake-up (glibc does not
+         * cache it). Nothing else here asks for the default loop. */
+        if ((r = sd_event_new(&m->event)) < 0 ||
             (r = sd_event_set_watchdog(m->event, true)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sigint, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
