@@ -1,4 +1,6 @@
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "http.h"
 
@@ -44,8 +46,21 @@ struct http_request {
  * connection idle for two minutes (CURLOPT_MAXAGE_CONN). */
 #define CONNECTIONS_MAX 1280L
 
+/* A connection's socket, opened and closed by us for curl (CURLOPT_OPENSOCKETFUNCTION,
+ * CURLOPT_CLOSESOCKETFUNCTION): its io source outlives the transfers. curl says CURL_POLL_REMOVE
+ * whenever a transfer ends and the connection goes back to its cache, and adds the socket again
+ * for the next transfer: without this each answer that came after curl stopped looking cost an
+ * EPOLL_CTL_DEL and an EPOLL_CTL_ADD. */
+struct conn_socket {
+        sd_event_source *io;
+        bool open;   /* opened by open_socket, not yet closed */
+        bool wanted; /* curl watches it (between an add and CURL_POLL_REMOVE) */
+};
+
 struct http_client {
         sd_event *event;
+        struct conn_socket *sockets; /* indexed by fd */
+        size_t n_sockets;
         CURLM *multi;
         sd_event_source *timer;
         sd_event_source *kick; /* curl asked to be called at once: a defer source, no timerfd */
@@ -153,6 +168,7 @@ static void take_finished(struct http_client *c) {
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct http_client *c = userdata;
         int action = 0, running;
+        bool idle;
 
         if (revents & (EPOLLIN | EPOLLPRI))
                 action |= CURL_CSELECT_IN;
@@ -160,7 +176,13 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 action |= CURL_CSELECT_OUT;
         if (revents & (EPOLLERR | EPOLLHUP))
                 action |= CURL_CSELECT_ERR;
+        idle = (size_t) fd < c->n_sockets && c->sockets[fd].io == s && !c->sockets[fd].wanted;
+
         (void) curl_multi_socket_action(c->multi, fd, action, &running);
+        /* An idle connection that the server closed (or wrote to) would wake us until curl
+         * looks at it again (and finds it dead): not watched meanwhile. */
+        if (idle && c->sockets[fd].io == s && !c->sockets[fd].wanted)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         take_finished(c);
         return 0;
 }
@@ -189,31 +211,71 @@ void http_client_flush(struct http_client *c) {
 }
 
 /* CURLMOPT_SOCKETFUNCTION: keep exactly one io source per socket curl cares about. */
+static struct conn_socket *conn_socket(struct http_client *c, curl_socket_t fd) {
+        return fd >= 0 && (size_t) fd < c->n_sockets && c->sockets[fd].open ? &c->sockets[fd] : NULL;
+}
+
+static curl_socket_t open_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *a) {
+        struct http_client *c = userdata;
+        int fd = socket(a->family, a->socktype, a->protocol);
+
+        if (fd < 0)
+                return CURL_SOCKET_BAD;
+        if ((size_t) fd >= c->n_sockets) {
+                size_t n = MAX((size_t) fd + 1, c->n_sockets * 2);
+                c->sockets = xrealloc(c->sockets, n * sizeof(*c->sockets));
+                memset(c->sockets + c->n_sockets, 0, (n - c->n_sockets) * sizeof(*c->sockets));
+                c->n_sockets = n;
+        }
+        c->sockets[fd] = (struct conn_socket) { .open = true };
+        return fd;
+}
+
+/* curl has told CURL_POLL_REMOVE already (Curl_multi_closed comes first): the source goes while
+ * the fd is still open, so that epoll forgets it too. */
+static int close_socket(void *userdata, curl_socket_t fd) {
+        struct http_client *c = userdata;
+        struct conn_socket *k = conn_socket(c, fd);
+
+        if (k) {
+                k->io = sd_event_source_disable_unref(k->io);
+                k->open = k->wanted = false;
+        }
+        return close(fd);
+}
+
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
         struct http_client *c = userdata;
-        sd_event_source *io = socketp;
+        struct conn_socket *k = conn_socket(c, fd);
+        sd_event_source *io = socketp ?: (k ? k->io : NULL);
         uint32_t events = 0;
 
         if (what == CURL_POLL_REMOVE) {
-                if (io) {
+                if (k)
+                        k->wanted = false; /* stays registered: see struct conn_socket */
+                else if (io)
                         sd_event_source_disable_unref(io);
+                if (io)
                         (void) curl_multi_assign(c->multi, fd, NULL);
-                }
                 return 0;
         }
+        if (k)
+                k->wanted = true;
         if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
                 events |= EPOLLIN;
         if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
                 events |= EPOLLOUT;
 
+        /* After the loop finished nothing will run these sources: make or change none. */
+        if (sd_event_get_state(c->event) == SD_EVENT_FINISHED)
+                return 0;
         if (io) {
                 if (sd_event_source_set_io_events(io, events) < 0)
                         return -1;
+                if (!socketp && curl_multi_assign(c->multi, fd, io) != CURLM_OK)
+                        return -1;
                 return sd_event_source_set_enabled(io, SD_EVENT_ON) < 0 ? -1 : 0;
         }
-        /* After the loop finished nothing will run these sources: make none. */
-        if (sd_event_get_state(c->event) == SD_EVENT_FINISHED)
-                return 0;
         if (sd_event_add_io(c->event, &io, fd, events, on_io, c) < 0)
                 return -1;
         (void) sd_event_source_set_description(io, "curl-io");
@@ -221,6 +283,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata
                 sd_event_source_disable_unref(io);
                 return -1;
         }
+        if (k)
+                k->io = io;
         return 0;
 }
 
@@ -293,6 +357,8 @@ struct http_client *http_client_free(struct http_client *c) {
         /* curl_multi_cleanup may still call the socket callback with CURL_POLL_REMOVE. */
         if (c->multi)
                 curl_multi_cleanup(c->multi);
+        /* The cleanup closed every connection through close_socket. */
+        free(c->sockets);
         sd_event_source_disable_unref(c->timer);
         sd_event_source_disable_unref(c->kick);
         sd_event_unref(c->event);
@@ -392,6 +458,10 @@ static int setup_easy(struct http_request *r, const struct http_request_options 
         SET(CURLOPT_FOLLOWLOCATION, 0L);
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_HEADERFUNCTION, on_header);
+        SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        SET(CURLOPT_OPENSOCKETDATA, r->client);
+        SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+        SET(CURLOPT_CLOSESOCKETDATA, r->client);
         /* Compression pays for lists and logs; for a body of a few kB its header line (printed
          * by curl for every transfer) and the decoder cost more than they save on the wire. */
         if (!o->identity)

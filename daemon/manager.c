@@ -48,7 +48,7 @@ struct manager {
         struct context *context;     /* region names and log tails added to events */
         sd_event_source *lazy_save;
         sd_event_source *sigterm, *sigint, *sighup;
-        sd_event_source *post;
+        sd_event_source *prepare;    /* a timer that never fires: carries on_prepare */
         sd_event_source *refresh;
         sd_event_source *save_gap_end;
         usec_t last_save;            /* CLOCK_MONOTONIC end of the last save */
@@ -455,7 +455,14 @@ static bool drained(struct manager *m) {
                (!cluster_store_busy(m->store) && m->pending.n == 0 && m->inflight.n == 0);
 }
 
-static int on_post(sd_event_source *s, void *userdata) {
+static int on_never(sd_event_source *s, uint64_t usec, void *userdata) {
+        return 0;
+}
+
+/* Runs at the start of every loop iteration, before sd-event arms its timers and waits: after
+ * whatever the previous iteration dispatched, as a post source would, but without an iteration
+ * of its own (a post source is dispatched like any source: one more epoll_wait per wake-up). */
+static int on_prepare(sd_event_source *s, void *userdata) {
         struct manager *m = userdata;
         int r = commit(m, m->stopping);
 
@@ -846,12 +853,16 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         if (r < 0)
                 goto fail;
 
-        if ((r = sd_event_default(&m->event)) < 0 ||
+        /* A loop of our own, not sd_event_default(): every iteration of the default loop checks
+         * that it runs in its thread with gettid(2), a system call per wake-up (glibc does not
+         * cache it). Nothing else here asks for the default loop. */
+        if ((r = sd_event_new(&m->event)) < 0 ||
             (r = sd_event_set_watchdog(m->event, true)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sigint, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sighup, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_signal, m)) < 0 ||
-            (r = sd_event_add_post(m->event, &m->post, on_post, m)) < 0 ||
+            (r = sd_event_add_time(m->event, &m->prepare, CLOCK_MONOTONIC, USEC_INFINITY, 0, on_never, m)) < 0 ||
+            (r = sd_event_source_set_prepare(m->prepare, on_prepare)) < 0 ||
             (r = sd_event_add_time_relative(m->event, &m->refresh, CLOCK_MONOTONIC,
                                             MAX(m->config->interval, STATE_REFRESH_MIN), USEC_PER_SEC, on_refresh,
                                             m)) < 0 ||
@@ -867,7 +878,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 goto fail;
         }
-        (void) sd_event_source_set_enabled(m->post, SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(m->prepare, SD_EVENT_ON);
         (void) sd_event_source_set_enabled(m->lazy_save, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->save_gap_end, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(m->store_retry, SD_EVENT_OFF);
@@ -922,7 +933,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
-        sd_event_source_disable_unref(m->post);
+        sd_event_source_disable_unref(m->prepare);
         sd_event_source_disable_unref(m->refresh);
         sd_event_source_disable_unref(m->lazy_save);
         sd_event_source_disable_unref(m->save_gap_end);

@@ -323,6 +323,101 @@ static void test_connection_refused(void **state) {
         poll_result_done(&c.res);
 }
 
+/* A server that answers each connection's first request with keep-alive, then closes the
+ * connection while the client holds it idle. */
+struct closer {
+        int listen_fd;
+        volatile int served;
+};
+
+static void *closer_run(void *userdata) {
+        struct closer *k = userdata;
+        static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+
+        for (int i = 0; i < 2; i++) {
+                char buf[4096];
+                size_t got = 0;
+                int fd = accept(k->listen_fd, NULL, NULL);
+
+                if (fd < 0)
+                        break;
+                while (got < sizeof(buf) - 1 && !memmem(buf, got, "\r\n\r\n", 4)) {
+                        ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+                        if (n <= 0)
+                                break;
+                        got += (size_t) n;
+                }
+                if (write(fd, answer, sizeof(answer) - 1) < 0)
+                        break;
+                usleep(100 * 1000);
+                close(fd);
+                k->served++;
+        }
+        return NULL;
+}
+
+static void get_raw(sd_event *e, struct http_client *http, const char *url, struct raw_call *c) {
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
+
+        *c = (struct raw_call) {};
+        assert_int_equal(http_request_start(http, &(struct http_request_options) { .url = url, .timeout = 5 * USEC_PER_SEC },
+                                            on_raw_done, c, NULL), 0);
+        while (!c->done && now_usec(CLOCK_MONOTONIC) < deadline)
+                assert_true(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+        assert_true(c->done);
+}
+
+/* The client keeps a kept-alive connection's socket in its event loop between transfers: when
+ * the server closes it meanwhile, the loop must not spin on it, and the next request goes out
+ * on a new connection. */
+static void test_idle_connection_closed(void **state) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t l = sizeof(sa);
+        struct closer k = { .listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) };
+        _cleanup_free_ char *url = NULL;
+        struct http_client *http;
+        struct raw_call c;
+        pthread_t t;
+        usec_t deadline;
+        unsigned dispatched = 0;
+        sd_event *e;
+
+        assert_true(k.listen_fd >= 0);
+        assert_int_equal(bind(k.listen_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(k.listen_fd, 4), 0);
+        assert_int_equal(getsockname(k.listen_fd, (struct sockaddr *) &sa, &l), 0);
+        url = xasprintf("http://127.0.0.1:%u/idle", ntohs(sa.sin_port));
+        assert_int_equal(pthread_create(&t, NULL, closer_run, &k), 0);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(http_client_new(e, &http), 0);
+
+        get_raw(e, http, url, &c);
+        assert_int_equal(c.result, CURLE_OK);
+        assert_int_equal(c.status, 200);
+        /* The server closes the idle connection; the loop then has nothing to do. */
+        deadline = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
+        while (k.served < 1 && now_usec(CLOCK_MONOTONIC) < deadline)
+                assert_true(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(k.served, 1);
+        deadline = now_usec(CLOCK_MONOTONIC) + 300 * USEC_PER_MSEC;
+        while (now_usec(CLOCK_MONOTONIC) < deadline) {
+                int r = sd_event_run(e, 10 * USEC_PER_MSEC);
+                assert_true(r >= 0);
+                dispatched += r > 0;
+        }
+        /* One wake-up for the close at most (a spinning loop makes thousands). */
+        assert_true(dispatched <= 5);
+
+        get_raw(e, http, url, &c);
+        assert_int_equal(c.result, CURLE_OK);
+        assert_int_equal(c.status, 200);
+        http_client_free(http);
+        sd_event_unref(e);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(k.served, 2);
+        close(k.listen_fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_200),
@@ -336,6 +431,7 @@ int main(void) {
                 cmocka_unit_test(test_truncate),
                 cmocka_unit_test(test_malformed_json),
                 cmocka_unit_test(test_connection_refused),
+                cmocka_unit_test(test_idle_connection_closed),
         };
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
