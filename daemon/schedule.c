@@ -384,6 +384,7 @@ void watch_failure(struct watch *w, const struct api_error *err) {
         struct monitor *m = a->m;
         struct event_list l = {};
         char b[32], what[256];
+        bool account_fails;
         usec_t delay;
 
         if (w->failures == 0)
@@ -391,12 +392,14 @@ void watch_failure(struct watch *w, const struct api_error *err) {
         if (a->probe == &w->job)
                 account_probe_lost(a);
         w->failures++;
-        if (!account_backing_off(a) && !a->api.unreachable) {
+        account_fails = account_backing_off(a) || a->api.unreachable;
+        if (!account_fails) {
                 diff_unobservable(&m->params, &w->state, a->cfg->name, w->job.project->cfg->id, w->name, w->failures,
                                   err, now_usec(CLOCK_REALTIME), &l);
                 emit(m, &l);
         }
-        delay = backoff_delay(BACKOFF_BASE, watch_backoff_cap(m->cfg->interval, w->state.unobservable_since != 0),
+        delay = backoff_delay(BACKOFF_BASE,
+                              watch_backoff_cap(m->cfg->interval, !account_fails && w->state.unobservable_since != 0),
                               w->failures, MIN(err->retry_after, API_RETRY_AFTER_MAX));
         log_full(w->failure_reported ? LOG_DEBUG : LOG_WARNING,
                  "Poll of %s failed: %s; retried on its own, the API answers for the others",
