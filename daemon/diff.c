@@ -846,6 +846,40 @@ void diff_api_success(struct api_state *s, const char *account, const char *url,
         *s = (struct api_state) {};
 }
 
+void diff_unobservable(const struct diff_params *p, struct watch_state *w, const char *account,
+                       int64_t project_id, const char *name, unsigned failures, const struct api_error *err,
+                       usec_t now, struct event_list *out) {
+        struct event *e;
+
+        if (w->unobservable_since || failures < p->unreachable_after)
+                return;
+        w->unobservable_since = (uint32_t) MAX(now / USEC_PER_SEC, (usec_t) 1);
+        e = deployment_event(EVENT_DEPLOYMENT_UNOBSERVABLE, account, project_id, name, now, out);
+        if (w->snap)
+                add_common(e, w->snap, w->health);
+        event_add_int(e, "failures", failures);
+        event_add(e, "api_error", err->summary);
+        if (err->http_status)
+                event_add_int(e, "http_status", err->http_status);
+        event_add(e, "request_id", err->request_id);
+        MSG(e, "cannot be observed: %u polls of it failed in a row, last: %s; it keeps its last known state and "
+            "is polled less often", failures, strempty(err->summary));
+}
+
+void diff_observable(struct watch_state *w, const char *account, int64_t project_id, const char *name,
+                     usec_t now, struct event_list *out) {
+        usec_t since = (usec_t) w->unobservable_since * USEC_PER_SEC, down = now - MIN(now, since);
+        struct event *e;
+        char b[32];
+
+        if (!w->unobservable_since)
+                return;
+        w->unobservable_since = 0;
+        e = deployment_event(EVENT_DEPLOYMENT_OBSERVABLE, account, project_id, name, now, out);
+        event_add_int(e, "seconds_unobservable", (int64_t) (down / USEC_PER_SEC));
+        MSG(e, "observed again after %s", format_duration(b, down));
+}
+
 void diff_auth_failure(bool *auth_failed, const char *account, int64_t project_id, const struct api_error *err,
                        usec_t now, struct event_list *out) {
         struct event *e;

@@ -60,6 +60,9 @@ struct watch_state {
         uint8_t n_history;
         bool gone;
         bool stuck_reported;
+        /* CLOCK_REALTIME seconds since deployment.unobservable; 0: not reported. Seconds, to fit
+         * the padding before alert. */
+        uint32_t unobservable_since;
         struct alert_state *alert; /* the open alert (allocated while open); NULL when none */
         struct flap_state flap;
         struct error_memo *memos; /* [ERROR_MEMOS] or NULL; not saved: after a restart a return is reported once more */
@@ -95,6 +98,14 @@ void diff_api_failure(const struct diff_params *p, struct api_state *s, const ch
                       const char *url, const struct api_error *err, usec_t now, struct event_list *out);
 void diff_api_success(struct api_state *s, const char *account, const char *url, usec_t now,
                       struct event_list *out);
+/* One deployment's own requests failed failures times in a row (the API answers for the
+ * others): deployment.unobservable once, at unreachable_after failures, until diff_observable. */
+void diff_unobservable(const struct diff_params *p, struct watch_state *w, const char *account,
+                       int64_t project_id, const char *name, unsigned failures, const struct api_error *err,
+                       usec_t now, struct event_list *out);
+/* The deployment answered again (200 or 404): deployment.observable if it was reported. */
+void diff_observable(struct watch_state *w, const char *account, int64_t project_id, const char *name,
+                     usec_t now, struct event_list *out);
 /* Authentication per project: reported once until a poll succeeds again. */
 void diff_auth_failure(bool *auth_failed, const char *account, int64_t project_id,
                        const struct api_error *err, usec_t now, struct event_list *out);

@@ -42,6 +42,8 @@ static const struct event_type_info event_types[_EVENT_TYPE_MAX] = {
         [EVENT_CLUSTER_LEADER_ACQUIRED] = { "cluster.leader_acquired", SD_ID128_MAKE(69,76,0e,b3,31,cf,4d,f4,92,0b,50,ea,fd,34,ef,1f), LOG_NOTICE },
         [EVENT_CLUSTER_LEADER_LOST] = { "cluster.leader_lost", SD_ID128_MAKE(f4,09,a0,ce,ed,64,40,02,99,c2,bc,31,f9,e0,36,9f), LOG_WARNING },
         [EVENT_CLUSTER_ETCD_UNREACHABLE] = { "cluster.etcd_unreachable", SD_ID128_MAKE(c2,78,bf,f6,b8,df,42,2e,85,8c,d3,04,c1,7d,6e,aa), LOG_ERR },
+        [EVENT_DEPLOYMENT_UNOBSERVABLE] = { "deployment.unobservable", SD_ID128_MAKE(0f,18,49,23,d2,0a,49,8c,91,1d,8a,a5,9c,ab,71,1b), LOG_WARNING },
+        [EVENT_DEPLOYMENT_OBSERVABLE] = { "deployment.observable", SD_ID128_MAKE(1b,c5,6e,ae,51,f0,44,26,9c,08,2d,7f,49,0d,b6,1a), LOG_NOTICE },
 };
 
 static const char *const priority_names[8] = {

@@ -35,6 +35,10 @@ enum event_type {
         EVENT_CLUSTER_LEADER_ACQUIRED,
         EVENT_CLUSTER_LEADER_LOST,
         EVENT_CLUSTER_ETCD_UNREACHABLE,
+        /* One deployment's own requests fail persistently (the account answers for the others),
+         * and its first good answer after that. */
+        EVENT_DEPLOYMENT_UNOBSERVABLE,
+        EVENT_DEPLOYMENT_OBSERVABLE,
         _EVENT_TYPE_MAX,
 };
 

@@ -77,7 +77,7 @@ static char *slack_text(const char *text, size_t max) {
 }
 
 static const char *slack_icon(const struct event *e) {
-        if (e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_API_RECOVERED)
+        if (e->type == EVENT_ALERT_RESOLVED || e->type == EVENT_API_RECOVERED || e->type == EVENT_DEPLOYMENT_OBSERVABLE)
                 return ":large_green_circle:";
         if (e->priority <= 3)
                 return ":red_circle:";

@@ -10,6 +10,10 @@
  * than one probe request every ten minutes to an API that throttles. */
 #define BACKOFF_BASE (USEC_PER_SEC / 2)
 #define API_RETRY_AFTER_MAX (10 * USEC_PER_MINUTE)
+/* Once a deployment was reported unobservable, its own backoff doubles on past the interval, up
+ * to this many intervals (and API_RETRY_AFTER_MAX): a deployment that cannot be observed costs a
+ * tenth of a healthy one's requests, and its return is seen within ten intervals. */
+#define UNOBSERVABLE_SLOWDOWN 10
 
 static void job_unqueue(struct monitor *m, struct job *j);
 static void job_unpark(struct job *j);
@@ -360,12 +364,27 @@ bool object_failure_is_account(const struct maccount *a, const struct watch *w) 
         return account_backing_off(a) || (a->object_failed && a->object_failed != &w->job);
 }
 
-/* A deployment that fails on its own is its own problem: reported once, retried with its own
- * backoff (capped at the interval), while the rest of the account is polled as usual. */
+/* The cap of a deployment's own backoff: the interval, and once it was reported unobservable,
+ * UNOBSERVABLE_SLOWDOWN intervals, at most API_RETRY_AFTER_MAX (never less than the interval). */
+static usec_t watch_backoff_cap(usec_t interval, bool unobservable) {
+        usec_t cap = MAX(interval, BACKOFF_BASE);
+
+        if (!unobservable)
+                return cap;
+        return MAX(cap, MIN(UNOBSERVABLE_SLOWDOWN * interval, API_RETRY_AFTER_MAX));
+}
+
+/* A deployment that fails on its own is its own problem: logged once, reported as
+ * deployment.unobservable once it failed unreachable_after times in a row, retried with its own
+ * backoff (capped at the interval, then further once reported), while the rest of the account is
+ * polled as usual. While the account itself fails, the outage is what is reported, and the
+ * backoff stays within the interval: the deployment is back with the account. */
 void watch_failure(struct watch *w, const struct api_error *err) {
         struct maccount *a = w->job.project->account;
         struct monitor *m = a->m;
+        struct event_list l = {};
         char b[32], what[256];
+        bool account_fails;
         usec_t delay;
 
         if (w->failures == 0)
@@ -373,8 +392,15 @@ void watch_failure(struct watch *w, const struct api_error *err) {
         if (a->probe == &w->job)
                 account_probe_lost(a);
         w->failures++;
-        delay = backoff_delay(BACKOFF_BASE, MAX(m->cfg->interval, BACKOFF_BASE), w->failures,
-                              MIN(err->retry_after, API_RETRY_AFTER_MAX));
+        account_fails = account_backing_off(a) || a->api.unreachable;
+        if (!account_fails) {
+                diff_unobservable(&m->params, &w->state, a->cfg->name, w->job.project->cfg->id, w->name, w->failures,
+                                  err, now_usec(CLOCK_REALTIME), &l);
+                emit(m, &l);
+        }
+        delay = backoff_delay(BACKOFF_BASE,
+                              watch_backoff_cap(m->cfg->interval, !account_fails && w->state.unobservable_since != 0),
+                              w->failures, MIN(err->retry_after, API_RETRY_AFTER_MAX));
         log_full(w->failure_reported ? LOG_DEBUG : LOG_WARNING,
                  "Poll of %s failed: %s; retried on its own, the API answers for the others",
                  job_describe(&w->job, what), strempty(err->summary));
@@ -383,12 +409,19 @@ void watch_failure(struct watch *w, const struct api_error *err) {
         job_arm(&w->job, delay);
 }
 
-/* Any answer but a retryable failure ends a deployment's own failures. */
+/* Any answer but a retryable failure ends a deployment's own failures; an observation (200, or
+ * 404: gone) ends its being unobservable. */
 void watch_answered(struct watch *w, enum api_outcome o) {
+        struct mproject *p = w->job.project;
+        struct event_list l = {};
         char what[256];
 
         if (w->failure_reported && (o == API_OK || o == API_NOT_FOUND))
                 log_info("Poll of %s succeeds again after %u failed polls", job_describe(&w->job, what), w->failures);
+        if (o == API_OK || o == API_NOT_FOUND) {
+                diff_observable(&w->state, p->account->cfg->name, p->cfg->id, w->name, now_usec(CLOCK_REALTIME), &l);
+                emit(p->m, &l);
+        }
         w->failures = 0;
         w->failure_reported = false;
 }

@@ -106,6 +106,9 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
         add_int(o, "status_since", (int64_t) w->status_since);
         add_int(o, "unsettled_since", (int64_t) w->unsettled_since);
         add_bool(o, "stuck_reported", w->stuck_reported);
+        /* Reported: its deployment.observable is still due after a restart. */
+        if (w->unobservable_since)
+                add_int(o, "unobservable_since", (int64_t) w->unobservable_since * (int64_t) USEC_PER_SEC);
         add_int(o, "history", w->history);
         add_int(o, "n_history", w->n_history);
         add_str(o, "last_error", r->last_error);
@@ -386,6 +389,7 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
         struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert"), *f = get(o, "flap");
         struct watch_state *w = &r->state;
         _cleanup_free_ char *health = NULL, *id = NULL;
+        usec_t unobservable;
 
         if (!json_object_is_type(o, json_type_object)) {
                 *ret_why = "a deployment line is not a JSON object";
@@ -410,6 +414,10 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
         w->status_since = get_usec(o, "status_since");
         w->unsettled_since = get_usec(o, "unsettled_since");
         w->stuck_reported = get_bool(o, "stuck_reported");
+        unobservable = get_usec(o, "unobservable_since");
+        if (unobservable > 0)
+                w->unobservable_since =
+                        (uint32_t) MAX(MIN(unobservable / USEC_PER_SEC, (usec_t) UINT32_MAX), (usec_t) 1);
         w->history = (uint32_t) get_int(o, "history");
         w->n_history = (uint8_t) MIN(get_int(o, "n_history") < 0 ? 0 : get_int(o, "n_history"), 32);
         if (snap && deployment_from_json(snap, &w->snap, ret_why) < 0)

@@ -700,6 +700,74 @@ static void test_api_reachability(void **state) {
         assert_int_equal(f->ev.n, 2);
 }
 
+/* A deployment whose own polls keep failing: deployment.unobservable once, at unreachable_after
+ * failures in a row, no transition, and deployment.observable once when it answers again. */
+static void test_unobservable(void **state) {
+        struct fixture *f = *state;
+        struct api_error err = { .http_status = 500, .summary = (char *) "HTTP 500: Internal Server Error",
+                                 .request_id = (char *) "req-7" };
+
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), T0, "deployment.discovered");
+        event_list_clear(&f->ev);
+        diff_observable(&f->w, "main", 1, "my-instance", T0 + SEC, &f->ev);
+        assert_int_equal(f->ev.n, 0); /* a good poll of an observable deployment: nothing */
+        diff_unobservable(&params, &f->w, "main", 1, "my-instance", 1, &err, T0 + 2 * SEC, &f->ev);
+        diff_unobservable(&params, &f->w, "main", 1, "my-instance", 2, &err, T0 + 3 * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 0);
+        assert_int_equal(f->w.unobservable_since, 0);
+        diff_unobservable(&params, &f->w, "main", 1, "my-instance", 3, &err, T0 + 4 * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 1);
+        assert_int_equal(f->ev.items[0]->type, EVENT_DEPLOYMENT_UNOBSERVABLE);
+        assert_int_equal(f->ev.items[0]->priority, LOG_WARNING);
+        assert_string_equal(f->ev.items[0]->deployment, "my-instance");
+        assert_int_equal(f->ev.items[0]->project_id, 1);
+        assert_string_equal(field(f, 0, "http_status"), "500");
+        assert_string_equal(field(f, 0, "api_error"), "HTTP 500: Internal Server Error");
+        assert_string_equal(field(f, 0, "request_id"), "req-7");
+        assert_string_equal(field(f, 0, "failures"), "3");
+        assert_string_equal(field(f, 0, "status"), "ACTIVE"); /* the last known state, unchanged */
+        assert_string_equal(field(f, 0, "health"), "healthy");
+        assert_non_null(strstr(f->ev.items[0]->message, "cannot be observed"));
+        assert_int_equal(f->w.unobservable_since, T0 / SEC + 4);
+        for (unsigned i = 4; i < 40; i++)
+                diff_unobservable(&params, &f->w, "main", 1, "my-instance", i, &err, T0 + i * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 1);
+        assert_int_equal(f->w.health, HEALTH_HEALTHY);
+        assert_null(f->w.alert);
+        diff_observable(&f->w, "main", 1, "my-instance", T0 + 94 * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 2);
+        assert_int_equal(f->ev.items[1]->type, EVENT_DEPLOYMENT_OBSERVABLE);
+        assert_int_equal(f->ev.items[1]->priority, LOG_NOTICE);
+        assert_string_equal(field(f, 1, "seconds_unobservable"), "90");
+        assert_int_equal(f->w.unobservable_since, 0);
+        diff_observable(&f->w, "main", 1, "my-instance", T0 + 95 * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 2);
+        /* The same answer as before the failures: no transition either. */
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), T0 + 96 * SEC, "");
+        /* Failing again later is a new run: reported again. */
+        diff_unobservable(&params, &f->w, "main", 1, "my-instance", 3, &err, T0 + 200 * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 1);
+        assert_int_equal(f->ev.items[0]->type, EVENT_DEPLOYMENT_UNOBSERVABLE);
+}
+
+/* Never observed (failing from its first poll): reported without a state, nothing invented. */
+static void test_unobservable_from_start(void **state) {
+        struct fixture *f = *state;
+        struct api_error err = { .summary = (char *) "HTTP 200 with an unusable body: no \"status\"" };
+
+        diff_unobservable(&params, &f->w, "main", 1, "my-instance", 3, &err, T0, &f->ev);
+        assert_int_equal(f->ev.n, 1);
+        assert_null(field(f, 0, "status"));
+        assert_null(field(f, 0, "health"));
+        assert_null(field(f, 0, "http_status"));
+        assert_string_equal(field(f, 0, "api_error"), err.summary);
+        assert_null(f->w.snap);
+        diff_observable(&f->w, "main", 1, "my-instance", T0 + 30 * SEC, &f->ev);
+        assert_int_equal(f->ev.n, 2);
+        assert_string_equal(field(f, 1, "seconds_unobservable"), "30");
+        OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL), T0 + 31 * SEC, "deployment.discovered");
+}
+
 static void test_auth(void **state) {
         struct fixture *f = *state;
         struct api_error err = { .http_status = 401, .message = (char *) "Bad permanent token: 29841" };
@@ -762,6 +830,8 @@ int main(void) {
                 TEST(test_wants_fast),
                 TEST(test_forget),
                 TEST(test_api_reachability),
+                TEST(test_unobservable),
+                TEST(test_unobservable_from_start),
                 TEST(test_auth),
                 TEST(test_event_ids_unique),
         };

@@ -40,6 +40,7 @@ static void fill(struct saved_state *s) {
                 .status_since = 1795790000000000ULL,
                 .unsettled_since = 1795789000000000ULL,
                 .stuck_reported = true,
+                .unobservable_since = 1795790300,
                 .history = 0x5,
                 .n_history = 3,
         };
@@ -96,6 +97,9 @@ static void test_round_trip(void **state) {
         assert_string_equal(w->alert->capacity_hint, "capacity for 1xA100 in Luxembourg-2 (7): 0");
         assert_string_equal(w->snap->containers[0].error_message, "Failed to pull image");
         assert_int_equal(w->history, 5);
+        /* Reported unobservable: its deployment.observable is still due after a restart. */
+        assert_int_equal(w->unobservable_since, 1795790300);
+        assert_non_null(strstr(text, "\"unobservable_since\":1795790300000000"));
         /* A flap survives a restart, not the poll history behind it. */
         assert_true(w->flap.flapping);
         assert_int_equal(w->flap.last_change, 1795790160000000ULL);

@@ -214,6 +214,8 @@ static void test_render_slack_icons(void **state) {
                 const char *icon;
         } cases[] = {
                 { EVENT_ALERT_RESOLVED, 5, ":large_green_circle:" }, { EVENT_API_RECOVERED, 5, ":large_green_circle:" },
+                { EVENT_DEPLOYMENT_OBSERVABLE, 5, ":large_green_circle:" },
+                { EVENT_DEPLOYMENT_UNOBSERVABLE, 4, ":large_orange_circle:" },
                 { EVENT_ALERT_FIRING, 3, ":red_circle:" },           { EVENT_API_AUTH_FAILED, 2, ":red_circle:" },
                 { EVENT_DEPLOYMENT_GONE, 4, ":large_orange_circle:" },
                 { EVENT_DEPLOYMENT_DISCOVERED, 6, ":information_source:" },
