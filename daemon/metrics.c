@@ -1,6 +1,7 @@
 #include <math.h>
 #include <sys/resource.h>
 #include <dirent.h>
+#include <time.h>
 
 #include "metrics.h"
 
@@ -180,20 +181,17 @@ static int read_proc_stat(struct proc_stat *ret) {
         return 0;
 }
 
-/* The boot time (btime of /proc/stat), in seconds since the epoch. */
-static int read_boot_time(unsigned long long *ret) {
-        _cleanup_free_ char *text = NULL;
-        const char *p;
-        size_t size;
-        int r;
+/* The boot time in seconds since the epoch: btime of /proc/stat, which a unit with ProcSubset=pid
+ * (the shipped one) cannot read, is the kernel's real-time clock less CLOCK_BOOTTIME, the clock
+ * starttime of /proc/self/stat counts. Read once: a process's start time must not jitter from
+ * one scrape to the next (changes(process_start_time_seconds) counts restarts). */
+static double boot_time(void) {
+        static double btime;
+        struct timespec real, boot;
 
-        r = read_full_file("/proc/stat", 1 << 20, &text, &size);
-        if (r < 0)
-                return r;
-        p = strstr(text, "\nbtime ");
-        if (!p || sscanf(p, "\nbtime %llu", ret) != 1)
-                return -EBADMSG;
-        return 0;
+        if (btime == 0 && clock_gettime(CLOCK_REALTIME, &real) == 0 && clock_gettime(CLOCK_BOOTTIME, &boot) == 0)
+                btime = (double) (real.tv_sec - boot.tv_sec) + (double) (real.tv_nsec - boot.tv_nsec) / 1e9;
+        return btime;
 }
 
 static int count_open_fds(void) {
@@ -211,14 +209,11 @@ static int count_open_fds(void) {
 
 int metrics_write_process(FILE *f) {
         long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-        unsigned long long btime;
         struct proc_stat st;
         struct rlimit rl;
         int r, fds;
 
         r = read_proc_stat(&st);
-        if (r >= 0)
-                r = read_boot_time(&btime);
         if (r < 0)
                 return r;
         fds = count_open_fds();
@@ -239,6 +234,6 @@ int metrics_write_process(FILE *f) {
         metrics_sample(f, "process_max_fds", rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double) rl.rlim_cur, NULL);
         metrics_family(f, "process_start_time_seconds", "gauge",
                        "Start time of the process since unix epoch in seconds.");
-        metrics_sample(f, "process_start_time_seconds", (double) btime + (double) st.starttime / (double) ticks, NULL);
+        metrics_sample(f, "process_start_time_seconds", boot_time() + (double) st.starttime / (double) ticks, NULL);
         return 0;
 }

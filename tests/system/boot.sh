@@ -126,6 +126,16 @@ chmod 0600 "$merged/root/sim-tokens"
 cat > "$merged/root/scenario.json" <<'EOF'
 {"deployments": [{"project_id": 1, "name": "chat", "status": "ACTIVE"}]}
 EOF
+# GET http://ADDRESS/metrics TIMEOUT: the body on stdout; fails on an error or a status but 200.
+cat > "$merged/root/scrape.py" <<'EOF'
+import sys, urllib.request
+url = "http://%s/metrics" % sys.argv[1]
+try:
+    with urllib.request.urlopen(url, timeout=float(sys.argv[2])) as r:
+        sys.stdout.write(r.read().decode())
+except OSError as e:
+    sys.exit("GET %s: %s" % (url, e))
+EOF
 
 # 4. Boot.
 systemd-nspawn -q -b -D "$merged" -M "$name" --register=no --keep-unit --private-network \
@@ -174,6 +184,8 @@ until_ok() {
                 sleep 0.2
         done
 }
+# eventually COMMAND...: until_ok, then once more on a timeout, for its diagnostics.
+eventually() { until_ok "$@" || "$@"; }
 at_least() { [ "$(events "$2" ${3:-})" -ge "$1" ]; } # N EVENT [DEPLOYMENT]
 logged_at_least() { [ "$(logged "$2")" -ge "$1" ]; } # N TEXT
 # show: the service's state and its last journal lines, for diagnostics.
@@ -182,8 +194,15 @@ show() {
                 -p StatusText -p NeedDaemonReload inferwatch.service 2>&1
         c journalctl -q --no-pager -n 25 -u inferwatch.service 2>&1
 }
+# show_socket: the same, with the socket unit's state and journal.
+show_socket() {
+        c systemctl show -p ActiveState -p SubState -p Result -p NConnections inferwatch-metrics.socket 2>&1
+        show
+        c journalctl -q --no-pager -n 10 -u inferwatch-metrics.socket 2>&1
+}
 # expect DESCRIPTION COMMAND...: check, with the service's state as diagnostics on failure.
 expect() { tap_on_failure=show; check "$@"; tap_on_failure=; }
+expect_socket() { tap_on_failure=show_socket; check "$@"; tap_on_failure=; }
 # is VALUE EXPECTED WHAT: fails, saying both, when they differ.
 is() { [ "$1" = "$2" ] || { echo "$3: got '$1', expected '$2'"; return 1; }; }
 # write FILE: stdin into FILE inside the container.
@@ -334,8 +353,97 @@ c systemctl daemon-reload
 c systemctl reset-failed inferwatch.service
 expect "with the key back: systemctl start" c systemctl start inferwatch.service
 
+# /metrics by socket activation: the shipped inferwatch-metrics.socket, the daemon running with a
+# configuration that has no metrics section (so it listens on nothing of its own). The socket's
+# fixed address is fine here: nspawn --private-network gives the container its own network
+# namespace (its own 127.0.0.1), so it cannot collide with the host's or another run's.
+sim_put chat '{"status": "ACTIVE"}'
+check "the configuration has no metrics section" c sh -c '! grep -q metrics /etc/inferwatch/inferwatch.conf'
+# As documented: stopped first, since systemd refuses to start a socket whose service runs.
+c systemctl stop inferwatch.service
+check "systemctl enable --now inferwatch-metrics.socket (inferwatch stopped)" c systemctl enable --now inferwatch-metrics.socket
+# The address as the installed unit says it ("127.0.0.1:10043 (Stream)"), and as /proc/net/tcp.
+maddr=$(c systemctl show -P Listen inferwatch-metrics.socket | sed 's/ .*//')
+mport=${maddr##*:}
+mhex=$(printf '0100007F:%04X' "$mport")
+check "systemctl start inferwatch" c systemctl start inferwatch.service
+# scrape [TIMEOUT]: GET /metrics on the socket's address, from inside the container.
+scrape() { c python3 /root/scrape.py "$maddr" "${1:-10}"; }
+# served LINE...: a scrape holds a line matching each (extended regular expressions, whole lines).
+served() {
+        body=$(scrape) || return 1
+        for want in "$@"; do
+                printf '%s\n' "$body" | grep -q -E -x -e "$want" && continue
+                echo "no line matching $want in the scrape:"
+                printf '%s\n' "$body" | grep -E '^inferwatch_(build_info|deployment_health)'
+                return 1
+        done
+}
+# eventually_served LINE...: served within 60 s (a scrape waits 10 s at most), or why not.
+eventually_served() {
+        end=$(($(date +%s) + 60))
+        while ! served "$@" >/dev/null 2>&1; do
+                [ "$(date +%s)" -lt "$end" ] || { served "$@"; return 1; }
+                sleep 0.2
+        done
+}
+build_info="inferwatch_build_info\{version=\"${version%-*}\"\} 1"
+healthy='inferwatch_deployment_health\{.*deployment="chat".*health="healthy".*\} 1'
+expect_socket "socket: GET /metrics on $maddr inside the container: inferwatch_build_info, chat's health healthy 1" \
+        eventually_served "$build_info" "$healthy"
+# listener: the inode of the socket(s) listening on the socket's address in the container.
+listener() { c cat /proc/net/tcp | awk -v a="$mhex" '$2 == a && $4 == "0A" { print $10 }'; }
+# holds PID INODE: that process has that socket open.
+holds() { c sh -c 'for f in /proc/$1/fd/*; do [ "$(readlink "$f")" = "socket:[$2]" ] && exit 0; done; exit 1' - "$1" "$2"; }
+# started_logged PID: the daemon's start line (after the "Serving /metrics" one) is in the journal.
+started_logged() { c journalctl -q --no-pager -o cat _PID="$1" | grep -q '^inferwatchd [^ ]* started: '; }
+serving_logged() { c journalctl -q --no-pager -o cat _PID="$1" | grep -c -F "Serving /metrics on port $mport"; }
+# from_systemd: the daemon serves the one socket systemd made and passed it, not one of its own.
+from_systemd() {
+        p=$(prop MainPID) ino=$(listener)
+        is "$(echo $ino | wc -w)" 1 "sockets listening on $maddr" &&
+                { holds 1 "$ino" || { echo "PID 1 does not hold socket:[$ino]"; return 1; }; } &&
+                { holds "$p" "$ino" || { echo "inferwatchd ($p) does not hold socket:[$ino]"; return 1; }; } &&
+                is "$(c sh -c 'tr "\0" "\n" < /proc/$1/environ | grep "^LISTEN_FDNAMES="' - "$p")" \
+                        LISTEN_FDNAMES=metrics "the daemon's environment" &&
+                { until_ok started_logged "$p"; is "$(serving_logged "$p")" 1 "lines \"Serving /metrics on port $mport\" of PID $p"; }
+}
+expect_socket "socket: the one listener on $maddr is systemd's (PID 1), passed to inferwatchd (LISTEN_FDNAMES=metrics, \"Serving /metrics on port $mport\")" \
+        from_systemd
+ino1=$(listener) pid5=$(prop MainPID)
+c systemctl restart inferwatch.service
+kept() {
+        restarted "$pid5" && is "$(listener)" "$ino1" "the listening socket's inode" && from_systemd &&
+                eventually_served "$build_info" "$healthy"
+}
+expect_socket "socket: systemctl restart inferwatch: the new daemon serves the same listening socket" kept
+# Stopped, the service is started by the first scrape (its connection waits in the backlog).
+c systemctl stop inferwatch.service 2>/dev/null
+pid6=$(prop MainPID)
+activated() {
+        is "$(prop ActiveState)" inactive "ActiveState after stop" &&
+                scrape 30 >/dev/null && restarted "$pid6" && from_systemd && eventually_served "$build_info"
+}
+expect_socket "socket: with inferwatch stopped, a scrape starts it and is answered" activated
+# Stopping the socket leaves the daemon running; once it restarts, nothing serves /metrics and it
+# runs without (neither a passed socket nor a listen address: nothing to serve, no error).
+c systemctl stop inferwatch-metrics.socket
+pid7=$(prop MainPID)
+c systemctl restart inferwatch.service
+unserved() {
+        restarted "$pid7" &&
+                is "$(c systemctl show -P ActiveState inferwatch-metrics.socket)" inactive "the socket's ActiveState" &&
+                is "$(listener)" "" "a listener on $maddr" && ! scrape 5 >/dev/null 2>&1 &&
+                p=$(prop MainPID) && until_ok started_logged "$p" && is "$(serving_logged "$p")" 0 "\"Serving /metrics\" lines of PID $p"
+}
+expect_socket "socket: after systemctl stop inferwatch-metrics.socket and a restart, inferwatch runs and nothing listens on $maddr" \
+        unserved
+check "systemctl stop inferwatch; systemctl start inferwatch-metrics.socket inferwatch" \
+        c sh -c 'systemctl stop inferwatch.service && systemctl start inferwatch-metrics.socket inferwatch.service'
+expect_socket "socket: served again" eventually_served "$build_info" "$healthy"
+
 # Upgrade while running: restarted on the new binary, systemd on the new unit.
-pid4=$(prop MainPID)
+pid4=$(prop MainPID) ino2=$(listener)
 check "apt-get install ./inferwatch-new.deb ($newversion) while it runs" \
         c apt-get install -q -y --no-install-recommends /root/inferwatch-new.deb
 upgraded() {
@@ -345,12 +453,23 @@ upgraded() {
 }
 expect "upgrade: active after, with a new main PID running the new /usr/sbin/inferwatchd" upgraded
 expect "upgrade: NeedDaemonReload=no" is "$(prop NeedDaemonReload)" no NeedDaemonReload
+upgraded_socket() {
+        is "$(c systemctl show -P ActiveState inferwatch-metrics.socket)" active "the socket's ActiveState" &&
+                is "$(listener)" "$ino2" "the listening socket's inode" && from_systemd &&
+                eventually_served "$build_info" "$healthy"
+}
+expect_socket "upgrade: the socket kept listening (same socket) and the new daemon serves /metrics through it" upgraded_socket
 
 # Purge: stopped, and no state left.
 check "apt-get purge inferwatch" c apt-get purge -q -y inferwatch
 running_daemon() { c sh -c 'for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /usr/sbin/inferwatchd ] && exit 0; done; exit 1'; }
 stopped() { is "$(prop ActiveState)" inactive ActiveState && ! running_daemon; }
 expect "purge: the service is stopped, no inferwatchd left running" stopped
+purged_socket() {
+        is "$(c systemctl show -P ActiveState inferwatch-metrics.socket)" inactive "the socket's ActiveState" &&
+                is "$(listener)" "" "a listener on $maddr"
+}
+check "purge: inferwatch-metrics.socket stopped, nothing listens on $maddr" purged_socket
 check "purge: no /var/lib/private/inferwatch, no /var/lib/inferwatch" \
         c sh -c '! test -e /var/lib/private/inferwatch && ! test -L /var/lib/inferwatch && ! test -e /var/lib/inferwatch'
 

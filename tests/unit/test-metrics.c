@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <math.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -103,8 +104,28 @@ static void write_process(FILE *f) {
         assert_int_equal(metrics_write_process(f), 0);
 }
 
+/* The process's start time the way /proc/stat's btime gives it (which the daemon cannot read
+ * under the shipped unit's ProcSubset=pid): btime plus starttime of /proc/self/stat. */
+static double start_from_proc_stat(void) {
+        _cleanup_free_ char *stat = NULL, *self = NULL;
+        unsigned long long btime, starttime;
+        const char *p;
+        size_t size;
+
+        assert_int_equal(read_full_file("/proc/stat", 1 << 20, &stat, &size), 0);
+        p = strstr(stat, "\nbtime ");
+        assert_non_null(p);
+        assert_int_equal(sscanf(p, "\nbtime %llu", &btime), 1);
+        assert_int_equal(read_full_file("/proc/self/stat", 4096, &self, &size), 0);
+        p = strrchr(self, ')');
+        assert_non_null(p);
+        assert_int_equal(sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                                &starttime), 1);
+        return (double) btime + (double) starttime / (double) sysconf(_SC_CLK_TCK);
+}
+
 static void test_process(void **state) {
-        _cleanup_free_ char *s = capture(write_process);
+        _cleanup_free_ char *s = capture(write_process), *again = NULL;
         const char *p;
         double start;
 
@@ -117,6 +138,12 @@ static void test_process(void **state) {
         /* Started within the last day, not at the epoch or in the future. */
         start = strtod(p + strlen("\nprocess_start_time_seconds "), NULL);
         assert_true(start > (double) time(NULL) - 86400 && start <= (double) time(NULL) + 1);
+        /* As /proc/stat says (its btime is whole seconds), and the same from one scrape to the next. */
+        assert_true(fabs(start - start_from_proc_stat()) < 1.5);
+        again = capture(write_process);
+        assert_non_null(strstr(again, "\nprocess_start_time_seconds "));
+        assert_memory_equal(strstr(again, "\nprocess_start_time_seconds "), p,
+                            strcspn(p + 1, "\n") + 1);
 }
 
 static void test_parse_listen(void **state) {
