@@ -39,6 +39,14 @@ def inject(t, w, kind, opts):
     w.sim.clear_faults()  # releases what a hang still holds
     n = ok_count(w)
     iw.wait_until(lambda: ok_count(w) >= n + 2, 30, "good polls after the %s fault" % kind)
+    # Each named deployment answered once since: its second request after the clear can only
+    # come once the first (fault-free) one is over. Otherwise the next kinds' faults could all
+    # land on the same deployment, and unreachable_after of its own failures in a row is
+    # rightly deployment.unobservable (a flake of this test, not a fault of the daemon).
+    got = lambda name: w.sim.counters()["by_deployment"].get("1/" + name, 0)  # noqa: E731
+    since = {name: got(name) for name in ("a", "b")}
+    iw.wait_until(lambda: all(got(name) >= since[name] + 2 for name in since), 30,
+                  "a and b polled twice after the %s fault" % kind)
 
 
 def main(t):
