@@ -21,7 +21,8 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-context-off.py \
 	tests/integration/test-noise.py \
 	tests/integration/test-flap-journal.py \
-	tests/integration/test-https.py
+	tests/integration/test-https.py \
+	tests/integration/test-https-h2.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
 

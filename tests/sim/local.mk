@@ -55,6 +55,7 @@ EXTRA_DIST += \
 	tests/sim/test-sink.py \
 	tests/sim/schema.json \
 	tests/harness/iw.py \
+	tests/harness/h2server.py \
 	docs/simulator.md
 
 # Not a test: throughput depends on the machine. Prints requests/s and MB/s.
