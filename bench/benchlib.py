@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Each benchmark's driver module: bench/run.py runs them, bench/report.py quotes their docstrings.
 MODULES = {"B1": "b1_poll_cost", "B2": "b2_scale", "B3": "b3_latency", "B4": "b4_webhooks", "B5": "b5_metrics",
-           "B6": "b6_plan"}
+           "B6": "b6_plan", "B7": "b7_h2"}
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "harness"))
 import iw  # noqa: E402
 

@@ -14,6 +14,7 @@ BENCH_FILES = \
 	bench/b5_ha.py \
 	bench/b5_metrics.py \
 	bench/b6_plan.py \
+	bench/b7_h2.py \
 	bench/peers/poll-curl-jq.sh \
 	bench/peers/poll-urllib.py \
 	bench/notes.md

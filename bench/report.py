@@ -91,6 +91,49 @@ def b6(res):
                             "changes detected", "p50 (s)", "p95 (s)", "max (s)")))
 
 
+def b7(res):
+    if res.get("skipped"):
+        return "Not measured in this run: %s.\n" % res["skipped"]
+    rows = [(r["protocol"], r["server"], r["polls"], r["new_connections"], fmt(r["new_per_1000"], "%.2f"), r["open"],
+             fmt(r["requests_per_connection"], "%.0f"), fmt(r["max_streams"]), fmt(r["cpu_per_poll_us"], "%.0f"),
+             fmt(r["syscalls_per_poll"], "%.2f"), fmt(r["instructions_per_poll"], "%.0f")) for r in res["rows"]]
+    h1, h2 = res["rows"]
+    libs = sorted(set(h1["instructions_by_object"]) | set(h2["instructions_by_object"]),
+                  key=lambda k: -max(h1["instructions_by_object"].get(k, 0), h2["instructions_by_object"].get(k, 0)))
+    lib_rows = []
+    for lib in libs:
+        a, b = h1["instructions_by_object"].get(lib, 0), h2["instructions_by_object"].get(lib, 0)
+        if max(a, b) >= 100:
+            lib_rows.append((lib, "%.0f" % a, "%.0f" % b, "%+.0f" % (b - a)))
+    calls = sorted(set(h1["syscalls_by_name"]) | set(h2["syscalls_by_name"]),
+                   key=lambda k: -max(h1["syscalls_by_name"].get(k, 0), h2["syscalls_by_name"].get(k, 0)))
+    call_rows = [(c, "%.2f" % h1["syscalls_by_name"].get(c, 0), "%.2f" % h2["syscalls_by_name"].get(c, 0),
+                  "%+.2f" % (h2["syscalls_by_name"].get(c, 0) - h1["syscalls_by_name"].get(c, 0)))
+                 for c in calls if max(h1["syscalls_by_name"].get(c, 0), h2["syscalls_by_name"].get(c, 0)) >= 0.01]
+    di = h2["instructions_per_poll"] - h1["instructions_per_poll"]
+    ds = h2["syscalls_per_poll"] - h1["syscalls_per_poll"]
+    tls = sum(h2["instructions_by_object"].get(k, 0) - h1["instructions_by_object"].get(k, 0)
+              for k in ("libssl", "libcrypto"))
+    text = ("%d deployments at a 1 s interval; windows of %g s (connections and CPU: %g s). Over HTTP/2 the "
+            "daemon's polls shared %d connection(s) (protocols negotiated: %s), up to %s requests in flight on "
+            "one; over HTTP/1.1 it kept %d connections open, one request in flight on each at most. A poll cost "
+            "%.0f instructions %s over HTTP/2 (%.2f x), of which libnghttp2 %.0f, libcurl %+.0f and TLS "
+            "(libssl + libcrypto) %+.0f, and %.2f system calls %s (%.2f x).\n\n"
+            % (res["n"], res["window"], 2 * res["window"], h2.get("connections_used", 0),
+               ", ".join(h2.get("protocols") or []), fmt(h2["max_streams"]), h1["open"], abs(di),
+               "more" if di > 0 else "fewer", h2["instructions_per_poll"] / h1["instructions_per_poll"],
+               h2["instructions_by_object"].get("libnghttp2", 0),
+               h2["instructions_by_object"].get("libcurl", 0) - h1["instructions_by_object"].get("libcurl", 0), tls,
+               abs(ds), "more" if ds > 0 else "fewer", h2["syscalls_per_poll"] / h1["syscalls_per_poll"]))
+    return (text + md_table(rows, ("protocol", "server", "polls", "new connections", "per 1,000 polls",
+                                   "connections open", "requests per connection", "most in flight on one",
+                                   "CPU per poll (µs)", "system calls per poll", "instructions per poll")) +
+            "\n\nInstructions per poll by library (callgrind, self cost):\n\n" +
+            md_table(lib_rows, ("library", "HTTP/1.1", "HTTP/2", "difference")) +
+            "\n\nSystem calls per poll (strace -c):\n\n" +
+            md_table(call_rows, ("system call", "HTTP/1.1", "HTTP/2", "difference")))
+
+
 def b4(res):
     r = res["rows"][0]
     rows = [(k.replace("_", " "), fmt(v, "%.4g")) for k, v in r.items()]
@@ -116,7 +159,7 @@ def write(path, results, info, started, elapsed, ctx):
                 rows.append((f.bench.split()[0], f.name, f.value_text(), f.target_text(), f.verdict,
                              f.margin_text()))
     out.append(md_table(rows, ("", "figure", "value", "target", "verdict", "margin")) + "\n")
-    render = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b4, "B6": b6}
+    render = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b4, "B6": b6, "B7": b7}
     for res in results:
         key = res["name"].split()[0]
         out.append("## %s\n" % res["name"])

@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 import benchlib  # noqa: E402
 from benchlib import iw, progress, text_table  # noqa: E402
 
-BENCHMARKS = ["B1", "B2", "B3", "B4", "B5", "B6"]
+BENCHMARKS = ["B1", "B2", "B3", "B4", "B5", "B6", "B7"]
 MODULES = benchlib.MODULES
 
 

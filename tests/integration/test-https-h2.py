@@ -6,7 +6,8 @@ three deployments' polls share one connection (streams of one HTTP/2 session, no
 each); a file rewritten (atomically) to PARTIALLYDEPLOYED with an error_message gives
 deployment.status_changed and container.error with that message in the journal and in
 --once --json; a ca_file of another CA is a poll failure naming the certificate, with no request
-reaching the server and no deployment reported. nghttpd checks a file it serves again at most
+reaching the server and no deployment reported; after nghttpd restarts on its port, one new h2
+connection carries the polls again. nghttpd checks a file it serves again at most
 every 10 s, so the change is waited for with a generous bound. Skipped without nghttpd."""
 
 import json
@@ -106,6 +107,16 @@ def main(t):
         t.eq(b.get("status"), "PARTIALLYDEPLOYED", "--once: h2-b PARTIALLYDEPLOYED", diag=json.dumps(b))
         t.ok(ERROR in json.dumps(b), "--once: h2-b carries the error message", diag=json.dumps(b))
         t.eq(len(server.stats()["connections"]), 2, "--once used one connection of its own")
+
+        # nghttpd restarts on its port: the kept connection is dead; the daemon connects again.
+        n_logs = len(w.logs())
+        server.restart()
+        iw.wait_until(lambda: polled(server, 2), 60, "every deployment polled twice after nghttpd's restart")
+        st = server.stats()
+        t.ok(len(st["connections"]) == 1 and all(c["protocol"] == "h2" for c in st["connections"].values()),
+             "after the restart, one new h2 connection carries the polls", diag=summary(st))
+        failed = [m for m in w.logs()[n_logs:] if "failed" in m]
+        t.diag("poll failures logged across the restart: %d%s" % (len(failed), (": " + failed[0]) if failed else ""))
 
         # A ca_file of another CA: the handshake fails, a poll failure names the certificate.
         w.daemon.stop()
