@@ -31,6 +31,7 @@ struct http_request {
         uint64_t max_size;
         bool truncate;
         usec_t started;
+        bool retried; /* sent again once after a stream its server never answered */
         http_done_fn done;
         void (*destroy)(void *userdata);
         void *userdata;
@@ -128,6 +129,28 @@ static char *redirect_origin(CURL *easy) {
         return ret;
 }
 
+/* An HTTP/2 server that ends a connection sends GOAWAY with the last stream it processes, answers
+ * up to it and closes; requests sent meanwhile were not processed and may be sent again (RFC 9113
+ * section 8.7). nginx does so after keepalive_requests (1,000 by default) on every connection.
+ * curl 7.88 fails such a stream ("HTTP/2 stream N was not closed cleanly before end of the
+ * underlying stream", then CURLE_PARTIAL_FILE) instead of retrying it on a new connection as
+ * later versions do: a GET over TLS that ended so, or in another HTTP/2 error, without a status
+ * line or a byte of body, is started again, once, and curl takes another connection for it (the
+ * one that went away is closed). Over HTTP/1.1 a transfer never ends so without a status. */
+static bool restart_unanswered(struct http_client *c, struct http_request *r, CURL *easy, CURLcode result) {
+        long status = 0;
+
+        if (r->retried || !r->profile.get || !r->profile.https ||
+            (result != CURLE_PARTIAL_FILE && result != CURLE_HTTP2_STREAM && result != CURLE_HTTP2))
+                return false;
+        if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 0 || r->resp.size > 0)
+                return false;
+        r->retried = true;
+        r->resp.error[0] = '\0';
+        (void) curl_multi_remove_handle(c->multi, easy);
+        return curl_multi_add_handle(c->multi, easy) == CURLM_OK;
+}
+
 /* Hands every finished transfer to its owner. Called right after curl did some work, in the same
  * loop iteration: a second iteration per response (a defer source) cost one epoll_wait and
  * its bookkeeping per poll. */
@@ -145,6 +168,8 @@ static void take_finished(struct http_client *c) {
                 easy = msg->easy_handle;
                 result = msg->data.result;
                 if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
+                        continue;
+                if (restart_unanswered(c, r, easy, result))
                         continue;
 
                 if (result == CURLE_WRITE_ERROR && r->truncate && r->resp.too_large)

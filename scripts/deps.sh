@@ -5,7 +5,7 @@
 IW_PACKAGES="build-essential autoconf automake autoconf-archive libtool pkgconf
 libcurl4-openssl-dev libjson-c-dev libsystemd-dev libconfig-dev libssl-dev libmicrohttpd-dev
 libcmocka-dev python3 systemd scdoc mandoc valgrind prometheus-alertmanager prometheus curl jq
-debhelper dpkg-dev systemd-container debootstrap etcd-server nghttp2-server"
+debhelper dpkg-dev systemd-container debootstrap etcd-server nghttp2-server python3-h2"
 
 iw_install_deps() {
         missing=

@@ -22,7 +22,8 @@ DAEMON_SCENARIOS = \
 	tests/integration/test-noise.py \
 	tests/integration/test-flap-journal.py \
 	tests/integration/test-https.py \
-	tests/integration/test-https-h2.py
+	tests/integration/test-https-h2.py \
+	tests/integration/test-https-h2-goaway.py
 TESTS += $(DAEMON_SCENARIOS)
 EXTRA_DIST += $(DAEMON_SCENARIOS) tests/integration/scenario.py
 

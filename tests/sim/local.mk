@@ -56,6 +56,7 @@ EXTRA_DIST += \
 	tests/sim/schema.json \
 	tests/harness/iw.py \
 	tests/harness/h2server.py \
+	tests/harness/h2-goaway-server.py \
 	docs/simulator.md
 
 # Not a test: throughput depends on the machine. Prints requests/s and MB/s.
