@@ -115,11 +115,12 @@ def b7(res):
     tls = sum(h2["instructions_by_object"].get(k, 0) - h1["instructions_by_object"].get(k, 0)
               for k in ("libssl", "libcrypto"))
     text = ("%d deployments at a 1 s interval; windows of %g s (connections and CPU: %g s). Over HTTP/2 the "
-            "daemon's polls shared %d connection(s) (protocols negotiated: %s), up to %s requests in flight on "
+            "daemon's polls used %d connection%s (protocols negotiated: %s), up to %s requests in flight on "
             "one; over HTTP/1.1 it kept %d connections open, one request in flight on each at most. A poll cost "
             "%.0f instructions %s over HTTP/2 (%.2f x), of which libnghttp2 %.0f, libcurl %+.0f and TLS "
             "(libssl + libcrypto) %+.0f, and %.2f system calls %s (%.2f x).\n\n"
             % (res["n"], res["window"], 2 * res["window"], h2.get("connections_used", 0),
+               "" if h2.get("connections_used") == 1 else "s",
                ", ".join(h2.get("protocols") or []), fmt(h2["max_streams"]), h1["open"], abs(di),
                "more" if di > 0 else "fewer", h2["instructions_per_poll"] / h1["instructions_per_poll"],
                h2["instructions_by_object"].get("libnghttp2", 0),
