@@ -106,6 +106,10 @@ struct event *event_new(enum event_type type, usec_t time, const char *account, 
 struct event *event_free(struct event *e) {
         if (!e)
                 return NULL;
+        if (e->packed) {
+                free(e);
+                return NULL;
+        }
         free(e->account);
         free(e->deployment);
         free(e->message);
@@ -122,6 +126,7 @@ struct event *event_dup(const struct event *e) {
         struct event *n = xcalloc(1, sizeof(*n));
 
         *n = *e;
+        n->packed = false;
         n->account = xstrdup(e->account);
         n->deployment = xstrdup(e->deployment);
         n->message = xstrdup(e->message);
@@ -134,8 +139,71 @@ struct event *event_dup(const struct event *e) {
         return n;
 }
 
+static size_t string_size(const char *s) {
+        return s ? strlen(s) + 1 : 0;
+}
+
+static char *put_string(char **at, const char *s) {
+        char *r = *at;
+
+        if (!s)
+                return NULL;
+        *at = stpcpy(r, s) + 1;
+        return r;
+}
+
+struct event *event_pack(struct event *e) {
+        size_t size = sizeof(*e) + e->n_fields * sizeof(struct event_field);
+        struct event *p;
+        char *at;
+
+        if (e->packed)
+                return e;
+        size += string_size(e->account) + string_size(e->deployment) + string_size(e->message);
+        for (size_t i = 0; i < e->n_fields; i++)
+                size += string_size(e->fields[i].key) + string_size(e->fields[i].value);
+        p = xmalloc(size);
+        *p = *e;
+        p->packed = true;
+        p->fields = e->n_fields > 0 ? (struct event_field *) (p + 1) : NULL;
+        at = (char *) (p + 1) + e->n_fields * sizeof(struct event_field);
+        p->account = put_string(&at, e->account);
+        p->deployment = put_string(&at, e->deployment);
+        p->message = put_string(&at, e->message);
+        for (size_t i = 0; i < e->n_fields; i++) {
+                p->fields[i] = e->fields[i];
+                p->fields[i].key = put_string(&at, e->fields[i].key);
+                p->fields[i].value = put_string(&at, e->fields[i].value);
+        }
+        event_free(e);
+        return p;
+}
+
+/* Before a change of a packed event: its strings and fields in allocations of their own (the
+ * packed copies stay unused in its allocation until it is freed). */
+static void unpack(struct event *e) {
+        struct event_field *fields;
+
+        if (!e->packed)
+                return;
+        e->packed = false;
+        e->account = xstrdup(e->account);
+        e->deployment = xstrdup(e->deployment);
+        e->message = xstrdup(e->message);
+        fields = e->n_fields > 0 ? xcalloc(e->n_fields, sizeof(*fields)) : NULL;
+        for (size_t i = 0; i < e->n_fields; i++) {
+                fields[i] = e->fields[i];
+                fields[i].key = xstrdup(e->fields[i].key);
+                fields[i].value = xstrdup(e->fields[i].value);
+        }
+        e->fields = fields;
+}
+
 static void add_field(struct event *e, const char *key, char *value, bool numeric) {
-        struct event_field *f = array_append(&e->fields, &e->n_fields, sizeof(*f));
+        struct event_field *f;
+
+        unpack(e);
+        f = array_append(&e->fields, &e->n_fields, sizeof(*f));
 
         f->key = xstrdup(key);
         f->value = value;
@@ -160,6 +228,7 @@ void event_addf(struct event *e, const char *key, const char *fmt, ...) {
 void event_drop(struct event *e, const char *key) {
         size_t k = 0;
 
+        unpack(e);
         for (size_t i = 0; i < e->n_fields; i++) {
                 if (streq(e->fields[i].key, key)) {
                         free(e->fields[i].key);
@@ -177,6 +246,7 @@ void event_add_int(struct event *e, const char *key, int64_t value) {
 void event_set_message(struct event *e, const char *fmt, ...) {
         va_list ap;
 
+        unpack(e);
         free(e->message);
         va_start(ap, fmt);
         e->message = xvasprintf(fmt, ap);

@@ -62,12 +62,18 @@ struct event {
         struct event_field *fields;
         size_t n_fields;
         bool finished;            /* completed by the context (context_finish): not again */
+        bool packed;              /* its strings and fields share its allocation (event_pack) */
 };
 
 struct event *event_new(enum event_type type, usec_t time, const char *account, int64_t project_id,
                         const char *deployment);
 struct event *event_free(struct event *e);
 struct event *event_dup(const struct event *e);
+/* The same event in one allocation (the struct, its fields, every string), e freed: a change
+ * (event_add, event_set_message, event_drop) gives its strings their own allocations again.
+ * What waits for a commit is packed: a discovery of 100,000 deployments holds tens of thousands
+ * of events between two saves, about 870 bytes each in 19 allocations, 450 packed. */
+struct event *event_pack(struct event *e);
 void event_add(struct event *e, const char *key, const char *value);
 void event_addf(struct event *e, const char *key, const char *fmt, ...) _printf_(3, 4);
 void event_add_int(struct event *e, const char *key, int64_t value);

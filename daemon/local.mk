@@ -23,7 +23,8 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/rate.c \
 	daemon/state.c daemon/state.h \
 	daemon/lock.c daemon/lock.h \
-	daemon/manager.c daemon/manager.h \
+	daemon/manager.c daemon/manager.h daemon/manager-internal.h \
+	daemon/commit.c \
 	daemon/once.c daemon/once.h \
 	daemon/status.c daemon/status.h \
 	daemon/sign.c daemon/sign.h \

@@ -105,6 +105,52 @@ static void test_from_json_rejects(void **state) {
                 assert_int_equal(event_from_json(bad[i], &e), -EBADMSG);
 }
 
+/* A packed event reads as the original did, in one allocation; a change unpacks it. */
+static void test_pack(void **state) {
+        struct event *e = event_new(EVENT_DEPLOYMENT_DISCOVERED, 1700000000000000, "prod", 7, "llama");
+        struct event *d;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        event_add(e, "status", "ACTIVE");
+        event_add_int(e, "ready", 2);
+        event_set_message(e, "llama (project 7): discovered");
+        before = event_to_json(e);
+        e = event_pack(e);
+        assert_true(e->packed);
+        assert_true(event_pack(e) == e);
+        after = event_to_json(e);
+        assert_string_equal(before, after);
+        assert_string_equal(event_get(e, "ready"), "2");
+        assert_true((char *) e->fields > (char *) e && (char *) e->message > (char *) e->fields);
+        /* A copy is not packed; each change of the packed one gives it allocations of its own. */
+        d = event_dup(e);
+        assert_false(d->packed);
+        event_free(d);
+        event_add(e, "region_names", "Luxembourg-2");
+        assert_false(e->packed);
+        assert_string_equal(event_get(e, "status"), "ACTIVE");
+        assert_string_equal(event_get(e, "region_names"), "Luxembourg-2");
+        event_free(event_pack(e));
+
+        e = event_pack(event_new(EVENT_MONITOR_STARTED, 1, NULL, 0, NULL));
+        assert_null(e->account);
+        assert_null(e->deployment);
+        assert_null(e->message);
+        assert_null(e->fields);
+        event_set_message(e, "started");
+        assert_string_equal(e->message, "started");
+        event_free(e);
+
+        e = event_new(EVENT_DEPLOYMENT_GONE, 1, "prod", 7, "llama");
+        event_add(e, "status", "ACTIVE");
+        event_add(e, "health", "healthy");
+        e = event_pack(e);
+        event_drop(e, "status");
+        assert_int_equal(e->n_fields, 1);
+        assert_string_equal(event_get(e, "health"), "healthy");
+        event_free(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_types),
@@ -112,6 +158,7 @@ int main(void) {
                 cmocka_unit_test(test_json_envelope),
                 cmocka_unit_test(test_monitor_event_nulls),
                 cmocka_unit_test(test_from_json_rejects),
+                cmocka_unit_test(test_pack),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
