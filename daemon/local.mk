@@ -17,7 +17,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/poll.c daemon/poll.h \
 	daemon/log.c daemon/log.h \
 	daemon/journal.c daemon/journal.h \
-	daemon/monitor.c daemon/monitor.h daemon/monitor-internal.h \
+	daemon/monitor.c daemon/monitor-index.c daemon/monitor.h daemon/monitor-internal.h \
 	daemon/schedule.c \
 	daemon/plan.c \
 	daemon/rate.c \

@@ -38,7 +38,6 @@ struct body_digest {
 
 struct watch {
         struct job job;
-        char *name;               /* in the watch's own allocation, after it */
         struct watch_state state;
         uint64_t obs_seq;         /* bumped by every observation applied */
         struct body_digest *digest; /* NULL before its first get-one answer */
@@ -50,7 +49,19 @@ struct watch {
         unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
         bool failure_reported;    /* watch_failure said it fails on its own */
         TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
+        char name[];              /* in the watch's own allocation */
 };
+
+/* monitor-index.c: a project's watches by name */
+struct watch_index {
+        struct watch **slots;     /* size slots, NULL: free */
+        size_t size;              /* 0 or a power of two */
+        size_t n;
+};
+struct watch *watch_index_find(const struct watch_index *x, const char *name);
+void watch_index_add(struct watch_index *x, struct watch *w);
+void watch_index_remove(struct watch_index *x, struct watch *w);
+void watch_index_done(struct watch_index *x);
 
 struct maccount {
         struct monitor *m;
@@ -81,7 +92,7 @@ struct mproject {
         struct monitor *m;
         const struct project *cfg;
         struct maccount *account;
-        void *by_name;            /* tsearch(3) root of struct watch, by name */
+        struct watch_index by_name;
         TAILQ_HEAD(, watch) watches;
         bool auth_failed;
         uint64_t cycle;

@@ -1,5 +1,3 @@
-#include <search.h>
-
 #include "log.h"
 #include "monitor-internal.h"
 
@@ -18,15 +16,8 @@ struct page_memo {
         size_t n;
 };
 
-static int compare_watch(const void *a, const void *b) {
-        return strcmp(((const struct watch *) a)->name, ((const struct watch *) b)->name);
-}
-
 static struct watch *watch_find(struct mproject *p, const char *name) {
-        struct watch key = { .name = (char *) name };
-        void *n = tfind(&key, &p->by_name, compare_watch);
-
-        return n ? *(struct watch **) n : NULL;
+        return watch_index_find(&p->by_name, name);
 }
 
 static struct watch *watch_add(struct mproject *p, const char *name) {
@@ -35,9 +26,8 @@ static struct watch *watch_add(struct mproject *p, const char *name) {
 
         w->job.kind = JOB_GET;
         w->job.project = p;
-        w->name = strcpy((char *) (w + 1), name);
-        if (!tsearch(w, &p->by_name, compare_watch))
-                abort();
+        strcpy(w->name, name);
+        watch_index_add(&p->by_name, w);
         TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
@@ -54,7 +44,7 @@ static void watch_remove(struct watch *w) {
                 p->account->object_failed = NULL;
         for (size_t i = 0; i < p->n_memos; i++)
                 page_memo_done(&p->memos[i]);
-        (void) tdelete(w, &p->by_name, compare_watch);
+        watch_index_remove(&p->by_name, w);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
         free(w->digest);
@@ -554,7 +544,7 @@ static void view_record(const struct mproject *p, const struct watch *w, struct 
         *r = (struct watch_record) {
                 .url = (char *) p->account->cfg->url,
                 .project_id = p->cfg->id,
-                .name = w->name,
+                .name = (char *) w->name,
                 .account = (char *) p->account->cfg->name,
                 .state = w->state,
                 .last_poll = w->last_poll,
