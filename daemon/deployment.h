@@ -37,9 +37,11 @@ struct deployment {
         char *envs_keys;          /* the keys of envs, sorted, comma-separated ("" when none) */
         struct container *containers;
         size_t n_containers;
-        /* Made by deployment_dup(): one allocation holding the struct, its containers and its
-         * strings (a stored snapshot took a dozen, a third of its memory in malloc overhead);
-         * read-only, freed by deployment_free() alone. */
+        /* Made by deployment_dup(): one allocation holding the struct, its containers, its name,
+         * address and error messages (a stored snapshot took a dozen, a third of its memory in
+         * malloc overhead), the strings the fleet shares (status, image, flavor_name, command,
+         * envs_keys) kept once for every snapshot that holds them; read-only, freed by
+         * deployment_free() alone. */
         bool packed;
 };
 

@@ -14,10 +14,11 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/diff.c daemon/diff.h \
 	daemon/signature.c daemon/signature.h \
 	daemon/flap.c daemon/flap.h \
+	daemon/strtable.c daemon/strtable.h \
 	daemon/poll.c daemon/poll.h \
 	daemon/log.c daemon/log.h \
 	daemon/journal.c daemon/journal.h \
-	daemon/monitor.c daemon/monitor-index.c daemon/monitor.h daemon/monitor-internal.h \
+	daemon/monitor.c daemon/monitor.h daemon/monitor-internal.h \
 	daemon/schedule.c \
 	daemon/plan.c \
 	daemon/rate.c \

@@ -6,6 +6,7 @@
 
 #include "monitor.h"
 #include "poll.h"
+#include "strtable.h"
 
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 
@@ -52,16 +53,6 @@ struct watch {
         char name[];              /* in the watch's own allocation */
 };
 
-/* monitor-index.c: a project's watches by name */
-struct watch_index {
-        struct watch **slots;     /* size slots, NULL: free */
-        size_t size;              /* 0 or a power of two */
-        size_t n;
-};
-struct watch *watch_index_find(const struct watch_index *x, const char *name);
-void watch_index_add(struct watch_index *x, struct watch *w);
-void watch_index_remove(struct watch_index *x, struct watch *w);
-void watch_index_done(struct watch_index *x);
 
 struct maccount {
         struct monitor *m;
@@ -92,7 +83,7 @@ struct mproject {
         struct monitor *m;
         const struct project *cfg;
         struct maccount *account;
-        struct watch_index by_name;
+        struct strtable by_name;  /* struct watch by name */
         TAILQ_HEAD(, watch) watches;
         bool auth_failed;
         uint64_t cycle;

@@ -17,7 +17,7 @@ struct page_memo {
 };
 
 static struct watch *watch_find(struct mproject *p, const char *name) {
-        return watch_index_find(&p->by_name, name);
+        return strtable_find(&p->by_name, name);
 }
 
 static struct watch *watch_add(struct mproject *p, const char *name) {
@@ -27,7 +27,7 @@ static struct watch *watch_add(struct mproject *p, const char *name) {
         w->job.kind = JOB_GET;
         w->job.project = p;
         strcpy(w->name, name);
-        watch_index_add(&p->by_name, w);
+        strtable_add(&p->by_name, w);
         TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
@@ -44,7 +44,7 @@ static void watch_remove(struct watch *w) {
                 p->account->object_failed = NULL;
         for (size_t i = 0; i < p->n_memos; i++)
                 page_memo_done(&p->memos[i]);
-        watch_index_remove(&p->by_name, w);
+        strtable_remove(&p->by_name, w);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
         free(w->digest);
@@ -457,6 +457,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 p->m = m;
                 p->cfg = &c->projects[i];
                 TAILQ_INIT(&p->watches);
+                p->by_name = STRTABLE_INIT(struct watch, name);
                 p->job.kind = JOB_LIST;
                 p->job.project = p;
                 p->account = &m->accounts[c->projects[i].account - c->accounts];
