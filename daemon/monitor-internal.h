@@ -16,12 +16,13 @@ enum job_kind {
 };
 
 struct job {
-        enum job_kind kind;
+        /* In an order without holes: 100,000 of them are kept. */
+        uint8_t kind;             /* enum job_kind */
         bool queued;
         bool parked;
+        uint32_t slot;            /* 1 + its index in the monitor's heap of armed jobs, 0: not armed */
         struct mproject *project;
         usec_t due;               /* CLOCK_MONOTONIC, while armed */
-        size_t slot;              /* 1 + its index in the monitor's heap of armed jobs, 0: not armed */
         struct http_request *req;
         usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
         TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
@@ -34,22 +35,23 @@ TAILQ_HEAD(job_list, job);
  * a "*" project are mostly only ever listed (a pointer instead of 40 bytes inline). */
 struct body_digest {
         uint8_t sha256[POLL_DIGEST_SIZE];
-        uint64_t seq;             /* the watch's obs_seq it was observed as; 0: none */
+        uint32_t seq;             /* the watch's obs_seq it was observed as; 0: none */
 };
 
 struct watch {
+        /* In an order without holes: 100,000 of them are kept. */
         struct job job;
         struct watch_state state;
-        uint64_t obs_seq;         /* bumped by every observation applied */
+        uint32_t obs_seq;         /* bumped by every observation applied (never 0 once bumped) */
+        uint32_t seen_cycle;      /* "*": the list cycle that last listed it */
         struct body_digest *digest; /* NULL before its first get-one answer */
         usec_t observed_at;       /* start of the request whose observation was applied last */
         usec_t observed_realtime; /* when it was applied, for /metrics */
-        uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
         usec_t last_poll;         /* CLOCK_REALTIME */
         char *last_error;
+        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
         unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
         bool failure_reported;    /* watch_failure said it fails on its own */
-        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
         char name[];              /* in the watch's own allocation */
 };
 
@@ -86,7 +88,7 @@ struct mproject {
         struct strtable by_name;  /* struct watch by name */
         TAILQ_HEAD(, watch) watches;
         bool auth_failed;
-        uint64_t cycle;
+        uint32_t cycle;           /* list cycles completed (wraps) */
         uint64_t offset;
         unsigned pages;
         char *last_error;         /* list failures */

@@ -12,7 +12,7 @@ struct page_memo {
         int64_t count;
         uint8_t digest[POLL_DIGEST_SIZE];
         struct watch **watches;
-        uint64_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
+        uint32_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
         size_t n;
 };
 
@@ -22,7 +22,7 @@ static struct watch *watch_find(struct mproject *p, const char *name) {
 
 static struct watch *watch_add(struct mproject *p, const char *name) {
         /* The name in the same allocation: one fewer per deployment. */
-        struct watch *w = xcalloc(1, sizeof(*w) + strlen(name) + 1);
+        struct watch *w = xcalloc(1, offsetof(struct watch, name) + strlen(name) + 1);
 
         w->job.kind = JOB_GET;
         w->job.project = p;
@@ -69,7 +69,8 @@ static void observe(struct watch *w, const struct deployment *d, struct event_li
          * still what --status should show: save it. */
         if (w->state.snap != before)
                 m->dirty = true;
-        w->obs_seq++;
+        if (++w->obs_seq == 0)
+                w->obs_seq = 1; /* 0 means none in the memos and the digest */
 }
 
 static void set_error(char **slot, const char *summary) {
@@ -213,7 +214,7 @@ static struct page_memo *page_memo_get(struct mproject *p, unsigned page) {
 
 /* Applies one item of a page to its watch, unless a get-one newer than the page was applied
  * already; returns the watch's observation count after it, or 0 when it was not applied. */
-static uint64_t list_item(struct mproject *p, struct watch *w, const struct deployment *d, struct event_list *l) {
+static uint32_t list_item(struct mproject *p, struct watch *w, const struct deployment *d, struct event_list *l) {
         w->seen_cycle = p->cycle;
         w->last_poll = now_usec(CLOCK_REALTIME);
         if (p->job.started < w->observed_at)
@@ -246,7 +247,7 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
         memo->count = page->count;
         memcpy(memo->digest, res->digest, POLL_DIGEST_SIZE);
         memo->watches = xcalloc(page->n_items, sizeof(struct watch *));
-        memo->seqs = xcalloc(page->n_items, sizeof(uint64_t));
+        memo->seqs = xcalloc(page->n_items, sizeof(uint32_t));
         memo->n = page->n_items;
         for (size_t i = 0; i < page->n_items; i++) {
                 const struct deployment *d = &page->items[i];

@@ -131,11 +131,11 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
                 /* A flap goes on across a restart (its changes stay at debug, its end is summed
                  * up); the poll history behind the detection starts afresh. */
                 struct json_object *f = json_object_new_object();
-                add_int(f, "since", (int64_t) w->flap.since);
-                add_int(f, "last_change", (int64_t) w->flap.last_change);
-                add_int(f, "changes", w->flap.changes);
-                add_int(f, "aspects", w->flap.aspects);
-                add_int(f, "returns", w->flap.returns);
+                add_int(f, "since", (int64_t) w->flap.hist->since);
+                add_int(f, "last_change", (int64_t) w->flap.hist->last_change);
+                add_int(f, "changes", w->flap.hist->changes);
+                add_int(f, "aspects", w->flap.hist->aspects);
+                add_int(f, "returns", w->flap.hist->returns);
                 json_object_object_add(o, "flap", f);
         }
         return o;
@@ -388,6 +388,7 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret, 
 static int watch_from_json(struct json_object *o, struct watch_record *r, const char **ret_why) {
         struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert"), *f = get(o, "flap");
         struct watch_state *w = &r->state;
+        struct flap_history *h;
         _cleanup_free_ char *health = NULL, *id = NULL;
         usec_t unobservable;
 
@@ -448,13 +449,12 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
                 if (w->alert->log_tail && strlen(w->alert->log_tail) > LOGTAIL_MAX)
                         w->alert->log_tail = mfree(w->alert->log_tail);
         }
-        if (json_object_is_type(f, json_type_object)) {
-                w->flap.flapping = true;
-                w->flap.since = get_usec(f, "since");
-                w->flap.last_change = get_usec(f, "last_change");
-                w->flap.changes = (unsigned) MAX(get_int(f, "changes"), 0);
-                w->flap.aspects = (unsigned) MAX(get_int(f, "aspects"), 0);
-                w->flap.returns = (unsigned) MAX(get_int(f, "returns"), 0);
+        if (json_object_is_type(f, json_type_object) && (h = flap_state_resume(&w->flap))) {
+                h->since = get_usec(f, "since");
+                h->last_change = get_usec(f, "last_change");
+                h->changes = (unsigned) MAX(get_int(f, "changes"), 0);
+                h->aspects = (unsigned) MAX(get_int(f, "aspects"), 0);
+                h->returns = (unsigned) MAX(get_int(f, "returns"), 0);
         }
         return 0;
 }
