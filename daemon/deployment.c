@@ -120,8 +120,9 @@ static char *pack_string(char **at, const char *s) {
         return copy;
 }
 
-struct deployment *deployment_dup_named(const struct deployment *d, const char *name) {
-        const char *strings[] = { name, d->address };
+/* A packed copy of d under name: a copy of it (own) or name itself. */
+static struct deployment *pack(const struct deployment *d, const char *name, bool own) {
+        const char *strings[] = { own ? name : NULL, d->address };
         size_t size = sizeof(struct deployment) + d->n_containers * sizeof(struct container);
         struct deployment *n;
         char *at;
@@ -133,7 +134,7 @@ struct deployment *deployment_dup_named(const struct deployment *d, const char *
         n = xcalloc(1, size);
         n->containers = d->n_containers > 0 ? (struct container *) (n + 1) : NULL;
         at = (char *) (n + 1) + d->n_containers * sizeof(struct container);
-        n->name = pack_string(&at, name);
+        n->name = own ? pack_string(&at, name) : (char *) name;
         n->project_id = d->project_id;
         n->status = share(d->status);
         n->status_enum = d->status_enum;
@@ -149,6 +150,14 @@ struct deployment *deployment_dup_named(const struct deployment *d, const char *
                 n->containers[i].error_message = pack_string(&at, d->containers[i].error_message);
         }
         return n;
+}
+
+struct deployment *deployment_dup_named(const struct deployment *d, const char *name) {
+        return pack(d, name, true);
+}
+
+struct deployment *deployment_dup_borrowing(const struct deployment *d, const char *name) {
+        return pack(d, name, false);
 }
 
 struct deployment *deployment_dup(const struct deployment *d) {

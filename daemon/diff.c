@@ -742,8 +742,9 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         if (w->snap && same_snapshot(w->snap, snap))
                 d = w->snap;
         else {
-                /* Identity comes from what was asked for, not from what the body claims. */
-                d = deployment_dup_named(snap, name);
+                /* Identity comes from what was asked for, not from what the body claims; the
+                 * caller's name, which outlives the snapshot, is its name. */
+                d = deployment_dup_borrowing(snap, name);
                 d->project_id = project_id;
         }
         first = !w->snap;

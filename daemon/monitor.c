@@ -513,6 +513,12 @@ bool monitor_import_watch(struct monitor *m, struct watch_record *r) {
                 return false;
         watch_state_done(&w->state);
         w->state = r->state;
+        if (w->state.snap) {
+                /* Named by the watch's name, as diff_observe() names what it stores. */
+                struct deployment *own = w->state.snap;
+                w->state.snap = deployment_dup_borrowing(own, w->name);
+                deployment_free(own);
+        }
         w->last_poll = r->last_poll;
         w->last_error = r->last_error;
         free(r->url);
