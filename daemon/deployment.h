@@ -21,9 +21,14 @@ struct container {
         int32_t ready;            /* deploy_status.ready, 0 to INT32_MAX (gcore.c) */
         int32_t total;            /* deploy_status.total, 0 to INT32_MAX */
         char *error_message;      /* NULL when null or empty */
-        int64_t scale_min;        /* -1 when absent */
-        int64_t scale_max;        /* -1 when absent */
+        int32_t scale_min;        /* -1 when absent; clamped to 32 bits (only compared) */
+        int32_t scale_max;        /* -1 when absent */
 };
+
+/* v within [min, INT32_MAX]: how a container's 32-bit fields take a 64-bit value. */
+static inline int32_t container_int32(int64_t v, int32_t min) {
+        return (int32_t) MAX(MIN(v, (int64_t) INT32_MAX), (int64_t) min);
+}
 
 struct deployment {
         char *name;

@@ -223,8 +223,9 @@ static int parse_container(struct json_object *c, struct container *k, const cha
         }
         scale = member(c, "scale");
         k->error_message = member_text(c, "error_message");
-        k->scale_min = member_int(scale, "min", -1);
-        k->scale_max = member_int(scale, "max", -1);
+        /* Only compared (a changed scale): beyond 32 bits is beyond any replica count. */
+        k->scale_min = container_int32(member_int(scale, "min", -1), INT32_MIN);
+        k->scale_max = container_int32(member_int(scale, "max", -1), INT32_MIN);
         return 0;
 }
 

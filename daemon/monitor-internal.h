@@ -31,11 +31,13 @@ struct job {
 
 TAILQ_HEAD(job_list, job);
 
-/* The get-one body a watch observed, allocated at its first get-one answer: the deployments of
- * a "*" project are mostly only ever listed (a pointer instead of 40 bytes inline). */
-struct body_digest {
-        uint8_t sha256[POLL_DIGEST_SIZE];
-        uint32_t seq;             /* the watch's obs_seq it was observed as; 0: none */
+/* What most watches never have, allocated while one of them is there: the get-one body a watch
+ * observed (the deployments of a "*" project are mostly only ever listed) and its poll's last
+ * error (a pointer instead of 40 bytes inline). */
+struct watch_extra {
+        uint8_t sha256[POLL_DIGEST_SIZE]; /* the get-one body ... */
+        uint32_t seq;             /* ... observed as the watch's obs_seq; 0: none */
+        char *last_error;         /* NULL: its last poll succeeded */
 };
 
 struct watch {
@@ -44,11 +46,10 @@ struct watch {
         struct watch_state state;
         uint32_t obs_seq;         /* bumped by every observation applied (never 0 once bumped) */
         uint32_t seen_cycle;      /* "*": the list cycle that last listed it */
-        struct body_digest *digest; /* NULL before its first get-one answer */
+        struct watch_extra *extra; /* NULL: no digest and no error */
         usec_t observed_at;       /* start of the request whose observation was applied last */
         usec_t observed_realtime; /* when it was applied, for /metrics */
         usec_t last_poll;         /* CLOCK_REALTIME */
-        char *last_error;
         TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
         unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
         bool failure_reported;    /* watch_failure said it fails on its own */

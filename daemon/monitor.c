@@ -16,6 +16,28 @@ struct page_memo {
         size_t n;
 };
 
+static const char *watch_last_error(const struct watch *w) {
+        return w->extra ? w->extra->last_error : NULL;
+}
+
+static struct watch_extra *watch_extra(struct watch *w) {
+        if (!w->extra)
+                w->extra = xcalloc(1, sizeof(*w->extra));
+        return w->extra;
+}
+
+/* Frees w's extra once it holds nothing. */
+static void watch_extra_trim(struct watch *w) {
+        if (w->extra && w->extra->seq == 0 && !w->extra->last_error)
+                w->extra = mfree(w->extra);
+}
+
+static void clear_watch_error(struct watch *w) {
+        if (w->extra)
+                w->extra->last_error = mfree(w->extra->last_error);
+        watch_extra_trim(w);
+}
+
 static struct watch *watch_find(struct mproject *p, const char *name) {
         return strtable_find(&p->by_name, name);
 }
@@ -47,8 +69,8 @@ static void watch_remove(struct watch *w) {
         strtable_remove(&p->by_name, w);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
-        free(w->digest);
-        free(w->last_error);
+        clear_watch_error(w);
+        free(w->extra);
         free(w);
 }
 
@@ -79,7 +101,7 @@ static void set_error(char **slot, const char *summary) {
 }
 
 static void set_watch_error(struct watch *w, const char *summary) {
-        set_error(&w->last_error, summary);
+        set_error(&watch_extra(w)->last_error, summary);
 }
 
 static void project_auth(struct mproject *p, bool ok, const struct api_error *err) {
@@ -113,8 +135,8 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         if (res->outcome == API_OK) {
                 /* The very body of the last observation, which nothing else overrode since: its
                  * stored snapshot is what parsing it would give. */
-                same = w->digest && w->digest->seq != 0 && w->digest->seq == w->obs_seq && w->state.snap &&
-                       memcmp(w->digest->sha256, res->digest, POLL_DIGEST_SIZE) == 0;
+                same = w->extra && w->extra->seq != 0 && w->extra->seq == w->obs_seq && w->state.snap &&
+                       memcmp(w->extra->sha256, res->digest, POLL_DIGEST_SIZE) == 0;
                 if (!same)
                         (void) poll_result_parse(res); /* an unusable body becomes retryable */
         }
@@ -129,17 +151,17 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         case API_OK:
         case API_NOT_FOUND:
                 project_auth(p, true, NULL);
-                w->last_error = mfree(w->last_error);
+                clear_watch_error(w);
                 if (w->job.started >= w->observed_at) {
                         w->observed_at = w->job.started;
                         observe(w, res->outcome != API_OK ? NULL : same ? w->state.snap : &res->deployment, &l);
                         if (res->outcome == API_OK) {
-                                if (!w->digest)
-                                        w->digest = xmalloc(sizeof(*w->digest));
-                                memcpy(w->digest->sha256, res->digest, POLL_DIGEST_SIZE);
-                                w->digest->seq = w->obs_seq;
-                        } else if (w->digest)
-                                w->digest->seq = 0;
+                                memcpy(watch_extra(w)->sha256, res->digest, POLL_DIGEST_SIZE);
+                                w->extra->seq = w->obs_seq;
+                        } else if (w->extra) {
+                                w->extra->seq = 0;
+                                watch_extra_trim(w);
+                        }
                 }
                 emit(m, &l);
                 if (w->state.gone && p->cfg->all) {
@@ -220,7 +242,7 @@ static uint32_t list_item(struct mproject *p, struct watch *w, const struct depl
         if (p->job.started < w->observed_at)
                 return 0;
         w->observed_at = p->job.started;
-        w->last_error = mfree(w->last_error);
+        clear_watch_error(w);
         observe(w, d, l);
         return w->obs_seq;
 }
@@ -233,7 +255,7 @@ static void list_item_unusable(struct mproject *p, struct watch *w, const struct
 
         w->seen_cycle = p->cycle;
         w->last_poll = now_usec(CLOCK_REALTIME);
-        if (!streq_ptr(w->last_error, summary) && !p->m->once)
+        if (!streq_ptr(watch_last_error(w), summary) && !p->m->once)
                 log_warning("Poll of %s failed: %s; the rest of the list is used", job_describe(&w->job, what), summary);
         set_watch_error(w, summary);
 }
@@ -520,7 +542,9 @@ bool monitor_import_watch(struct monitor *m, struct watch_record *r) {
                 deployment_free(own);
         }
         w->last_poll = r->last_poll;
-        w->last_error = r->last_error;
+        clear_watch_error(w);
+        if (r->last_error)
+                watch_extra(w)->last_error = r->last_error;
         free(r->url);
         free(r->name);
         free(r->account);
@@ -556,7 +580,7 @@ static void view_record(const struct mproject *p, const struct watch *w, struct 
                 .account = (char *) p->account->cfg->name,
                 .state = w->state,
                 .last_poll = w->last_poll,
-                .last_error = w->last_error,
+                .last_error = (char *) watch_last_error(w),
         };
 }
 
@@ -695,7 +719,7 @@ void monitor_count(const struct monitor *m, struct monitor_counts *ret) {
                         c.by_health[w->state.health]++;
                         if (w->state.alert)
                                 c.alerts_open++;
-                        if (w->last_error)
+                        if (watch_last_error(w))
                                 c.polls_failed++;
                 }
         }
@@ -707,7 +731,7 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
                 const struct mproject *p = &m->projects[i];
                 const struct watch *w;
                 TAILQ_FOREACH(w, &p->watches, link)
-                        fn(p->account->cfg->name, p->cfg->id, w->name, &w->state, w->last_error, userdata);
+                        fn(p->account->cfg->name, p->cfg->id, w->name, &w->state, watch_last_error(w), userdata);
         }
 }
 

@@ -376,11 +376,11 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret, 
                         struct container *c = array_append(&d->containers, &d->n_containers, sizeof(*c));
                         c->region_id = get_int(k, "region_id");
                         /* As gcore.c takes them: 0 to INT32_MAX. */
-                        c->ready = (int32_t) MAX(MIN(get_int(k, "ready"), (int64_t) INT32_MAX), 0);
-                        c->total = (int32_t) MAX(MIN(get_int(k, "total"), (int64_t) INT32_MAX), 0);
+                        c->ready = container_int32(get_int(k, "ready"), 0);
+                        c->total = container_int32(get_int(k, "total"), 0);
                         c->error_message = get_str(k, "error_message");
-                        c->scale_min = get_int(k, "scale_min");
-                        c->scale_max = get_int(k, "scale_max");
+                        c->scale_min = container_int32(get_int(k, "scale_min"), INT32_MIN);
+                        c->scale_max = container_int32(get_int(k, "scale_max"), INT32_MIN);
                 }
         *ret = d;
         return 0;
