@@ -1,6 +1,45 @@
 #include <json-c/json.h>
 
 #include "deployment.h"
+#include "strtable.h"
+
+/* The strings of stored snapshots that the fleet shares (status, image, flavor, command, the
+ * envs keys: 100,000 deployments often hold a handful of distinct values), kept once each with a
+ * count of the snapshots that hold it. */
+struct shared_string {
+        size_t refs;
+        char s[];
+};
+
+static struct strtable shared = STRTABLE_INIT(struct shared_string, s);
+
+static char *share(const char *s) {
+        struct shared_string *x;
+
+        if (!s)
+                return NULL;
+        x = strtable_find(&shared, s);
+        if (!x) {
+                x = xmalloc(sizeof(*x) + strlen(s) + 1);
+                x->refs = 0;
+                strcpy(x->s, s);
+                strtable_add(&shared, x);
+        }
+        x->refs++;
+        return x->s;
+}
+
+static void unshare(char *s) {
+        struct shared_string *x;
+
+        if (!s)
+                return;
+        x = (struct shared_string *) (s - offsetof(struct shared_string, s));
+        if (--x->refs > 0)
+                return;
+        strtable_remove(&shared, x);
+        free(x);
+}
 
 static const char *const status_names[_STATUS_MAX] = {
         [STATUS_UNKNOWN] = "UNKNOWN",
@@ -37,7 +76,12 @@ void deployment_done(struct deployment *d) {
         if (!d)
                 return;
         if (d->packed) {
-                /* Everything lives in d's own allocation. */
+                /* Everything else lives in d's own allocation. */
+                unshare(d->status);
+                unshare(d->image);
+                unshare(d->flavor_name);
+                unshare(d->command);
+                unshare(d->envs_keys);
                 *d = (struct deployment) { .packed = true };
                 return;
         }
@@ -76,8 +120,9 @@ static char *pack_string(char **at, const char *s) {
         return copy;
 }
 
-struct deployment *deployment_dup_named(const struct deployment *d, const char *name) {
-        const char *strings[] = { name, d->status, d->image, d->flavor_name, d->address, d->command, d->envs_keys };
+/* A packed copy of d under name: a copy of it (own) or name itself. */
+static struct deployment *pack(const struct deployment *d, const char *name, bool own) {
+        const char *strings[] = { own ? name : NULL, d->address };
         size_t size = sizeof(struct deployment) + d->n_containers * sizeof(struct container);
         struct deployment *n;
         char *at;
@@ -89,15 +134,15 @@ struct deployment *deployment_dup_named(const struct deployment *d, const char *
         n = xcalloc(1, size);
         n->containers = d->n_containers > 0 ? (struct container *) (n + 1) : NULL;
         at = (char *) (n + 1) + d->n_containers * sizeof(struct container);
-        n->name = pack_string(&at, name);
+        n->name = own ? pack_string(&at, name) : (char *) name;
         n->project_id = d->project_id;
-        n->status = pack_string(&at, d->status);
+        n->status = share(d->status);
         n->status_enum = d->status_enum;
-        n->image = pack_string(&at, d->image);
-        n->flavor_name = pack_string(&at, d->flavor_name);
+        n->image = share(d->image);
+        n->flavor_name = share(d->flavor_name);
         n->address = pack_string(&at, d->address);
-        n->command = pack_string(&at, d->command);
-        n->envs_keys = pack_string(&at, d->envs_keys);
+        n->command = share(d->command);
+        n->envs_keys = share(d->envs_keys);
         n->n_containers = d->n_containers;
         n->packed = true;
         for (size_t i = 0; i < d->n_containers; i++) {
@@ -105,6 +150,14 @@ struct deployment *deployment_dup_named(const struct deployment *d, const char *
                 n->containers[i].error_message = pack_string(&at, d->containers[i].error_message);
         }
         return n;
+}
+
+struct deployment *deployment_dup_named(const struct deployment *d, const char *name) {
+        return pack(d, name, true);
+}
+
+struct deployment *deployment_dup_borrowing(const struct deployment *d, const char *name) {
+        return pack(d, name, false);
 }
 
 struct deployment *deployment_dup(const struct deployment *d) {

@@ -16,19 +16,31 @@ enum deploy_status {
 };
 
 struct container {
+        /* In an order without holes: 200,000 of them are kept. */
         int64_t region_id;
-        int64_t ready;            /* deploy_status.ready, clamped to >= 0 */
-        int64_t total;            /* deploy_status.total, clamped to >= 0 */
+        int32_t ready;            /* deploy_status.ready, 0 to INT32_MAX (gcore.c) */
+        int32_t total;            /* deploy_status.total, 0 to INT32_MAX */
         char *error_message;      /* NULL when null or empty */
-        int64_t scale_min;        /* -1 when absent */
-        int64_t scale_max;        /* -1 when absent */
+        int32_t scale_min;        /* -1 when absent; clamped to 32 bits (only compared) */
+        int32_t scale_max;        /* -1 when absent */
 };
+
+/* v within [min, INT32_MAX]: how a container's 32-bit fields take a 64-bit value. */
+static inline int32_t container_int32(int64_t v, int32_t min) {
+        return (int32_t) MAX(MIN(v, (int64_t) INT32_MAX), (int64_t) min);
+}
 
 struct deployment {
         char *name;
         int64_t project_id;
         char *status;             /* the raw string, e.g. "PARTIALLYDEPLOYED" */
         enum deploy_status status_enum;
+        /* Made by deployment_dup(): one allocation holding the struct, its containers, its name,
+         * address and error messages (a stored snapshot took a dozen, a third of its memory in
+         * malloc overhead), the strings the fleet shares (status, image, flavor_name, command,
+         * envs_keys) kept once for every snapshot that holds them; read-only, freed by
+         * deployment_free() alone. After status_enum, in its padding. */
+        bool packed;
         /* Fields watched by deployment.spec_changed; NULL when null or absent. */
         char *image;
         char *flavor_name;
@@ -37,10 +49,6 @@ struct deployment {
         char *envs_keys;          /* the keys of envs, sorted, comma-separated ("" when none) */
         struct container *containers;
         size_t n_containers;
-        /* Made by deployment_dup(): one allocation holding the struct, its containers and its
-         * strings (a stored snapshot took a dozen, a third of its memory in malloc overhead);
-         * read-only, freed by deployment_free() alone. */
-        bool packed;
 };
 
 const char *deploy_status_to_string(enum deploy_status s);
@@ -55,6 +63,9 @@ void deployment_done(struct deployment *d);
 struct deployment *deployment_dup(const struct deployment *d);
 /* The same under another name. */
 struct deployment *deployment_dup_named(const struct deployment *d, const char *name);
+/* The same under name itself, not a copy: name must outlive it (a watch's stored snapshot, and
+ * the watch's name: 100,000 of them). */
+struct deployment *deployment_dup_borrowing(const struct deployment *d, const char *name);
 struct json_object;
 /* [{"region_id", "ready", "total", "error_message"}, ...] for --once and --status; d may be NULL. */
 struct json_object *deployment_containers_json(const struct deployment *d);

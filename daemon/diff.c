@@ -497,7 +497,6 @@ static void observe_gone(struct watch_state *w, const char *account, int64_t pro
                 emit_flap_ended(&w->flap, project_id, name, w->snap ? w->snap->status : "", HEALTH_GONE,
                                 "deployment gone", account, now, out);
         flap_state_done(&w->flap);
-        w->flap = (struct flap_state) {};
         w->snap = deployment_free(w->snap);
         forget_errors(w);
         w->health = HEALTH_GONE;
@@ -658,12 +657,12 @@ static void emit_flapping(const struct diff_params *p, const struct flap_state *
 
         add_common(e, d, h);
         event_add(e, "reason", reason);
-        event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
-        event_add_int(e, "returns", f->returns);
+        event_add(e, "flaps", flap_aspects_to_string(f->hist->aspects, what));
+        event_add_int(e, "returns", f->hist->returns);
         event_add_int(e, "window_polls", p->flap.window);
         event_add_int(e, "stable_seconds", (int64_t) (p->flap.stable / USEC_PER_SEC));
         MSG(e, "flapping: %s went back and forth %u times in the last %u polls, now %s, %s (%s); its changes are "
-            "logged at debug priority until it is stable for %s", what, f->returns, p->flap.window, d->status,
+            "logged at debug priority until it is stable for %s", what, f->hist->returns, p->flap.window, d->status,
             health_to_string(h), reason, format_duration(b, p->flap.stable));
 }
 
@@ -672,26 +671,26 @@ static void emit_flap_ended(const struct flap_state *f, int64_t project_id, cons
                             enum health h, const char *reason, const char *account, usec_t now,
                             struct event_list *out) {
         struct event *e = deployment_event(EVENT_DEPLOYMENT_FLAPPING_ENDED, account, project_id, name, now, out);
-        usec_t lasted = f->last_change - MIN(f->last_change, f->since);
+        usec_t lasted = f->hist->last_change - MIN(f->hist->last_change, f->hist->since);
         unsigned n_new = flap_new_signatures(f);
         char what[64], b[32], b2[32], news[64] = "";
 
         event_add(e, "status", status);
         event_add(e, "health", health_to_string(h));
         event_add(e, "reason", reason);
-        event_add(e, "flaps", flap_aspects_to_string(f->aspects, what));
-        event_add_int(e, "changes", f->changes);
+        event_add(e, "flaps", flap_aspects_to_string(f->hist->aspects, what));
+        event_add_int(e, "changes", f->hist->changes);
         event_add_int(e, "seconds_flapping", (int64_t) (lasted / USEC_PER_SEC));
-        event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->last_change)) / USEC_PER_SEC));
+        event_add_int(e, "seconds_stable", (int64_t) ((now - MIN(now, f->hist->last_change)) / USEC_PER_SEC));
         event_add_int(e, "new_errors", n_new);
         if (n_new > 0)
                 snprintf(news, sizeof(news), "; %u new kind%s of error reported during it", n_new, plural(n_new));
         if (h == HEALTH_GONE)
                 MSG(e, "gone while flapping, after flapping for %s (%u changes of %s%s); was %s",
-                    format_duration(b2, lasted), f->changes, what, news, status);
+                    format_duration(b2, lasted), f->hist->changes, what, news, status);
         else
                 MSG(e, "stable again for %s after flapping for %s (%u changes of %s%s); now %s, %s (%s)",
-                    format_duration(b, now - MIN(now, f->last_change)), format_duration(b2, lasted), f->changes, what,
+                    format_duration(b, now - MIN(now, f->hist->last_change)), format_duration(b2, lasted), f->hist->changes, what,
                     news, status, health_to_string(h), reason);
 }
 
@@ -743,8 +742,9 @@ void diff_observe(const struct diff_params *p, struct watch_state *w, const char
         if (w->snap && same_snapshot(w->snap, snap))
                 d = w->snap;
         else {
-                /* Identity comes from what was asked for, not from what the body claims. */
-                d = deployment_dup_named(snap, name);
+                /* Identity comes from what was asked for, not from what the body claims; the
+                 * caller's name, which outlives the snapshot, is its name. */
+                d = deployment_dup_borrowing(snap, name);
                 d->project_id = project_id;
         }
         first = !w->snap;

@@ -75,7 +75,9 @@ struct api_state {
 };
 
 /* One poll of a deployment. snap NULL means the API says it does not exist (404, or absent
- * from a complete list). Appends events to out and updates w. */
+ * from a complete list). Appends events to out and updates w; the snapshot it stores in w
+ * names the deployment with name itself: name must stay valid while w holds that snapshot
+ * (the watch's own name), watch_state_copy() copies it. */
 void diff_observe(const struct diff_params *p, struct watch_state *w, const char *account,
                   int64_t project_id, const char *name, const struct deployment *snap, usec_t now,
                   struct event_list *out);

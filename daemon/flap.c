@@ -1,7 +1,8 @@
 #include "flap.h"
 
 void flap_state_done(struct flap_state *s) {
-        s->hist = mfree(s->hist);
+        free(s->hist);
+        *s = (struct flap_state) {};
 }
 
 void flap_state_copy(struct flap_state *dst, const struct flap_state *src) {
@@ -50,6 +51,15 @@ static struct flap_history *history(struct flap_state *s) {
         return s->hist;
 }
 
+struct flap_history *flap_state_resume(struct flap_state *s) {
+        if (s->flapping)
+                return NULL;
+        flap_state_done(s);
+        s->flapping = true;
+        s->hist = xcalloc(1, sizeof(*s->hist));
+        return s->hist;
+}
+
 static void push(struct flap_state *s, uint64_t key, unsigned aspects) {
         struct flap_history *h = s->hist;
 
@@ -75,15 +85,16 @@ enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s
         unsigned returns;
 
         push(s, key, changed ? aspects : 0);
+        /* A change pushed a history, and a flap keeps it. */
         if (changed)
-                s->last_change = now;
+                s->hist->last_change = now;
         if (s->flapping) {
                 if (changed) {
-                        s->changes++;
-                        s->aspects |= aspects;
+                        s->hist->changes++;
+                        s->hist->aspects |= aspects;
                         return FLAP_ONGOING;
                 }
-                if (now - MIN(now, s->last_change) < p->stable)
+                if (now - MIN(now, s->hist->last_change) < p->stable)
                         return FLAP_ONGOING;
                 s->flapping = false;
                 return FLAP_ENDED;
@@ -91,12 +102,12 @@ enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s
         if (!changed || (returns = flap_returns(s, p->window)) <= p->returns)
                 return FLAP_CALM;
         s->flapping = true;
-        s->since = now;
-        s->changes = 1;
-        s->aspects = 0;
-        for (unsigned i = 0; s->hist && i < MIN((unsigned) s->n_keys, p->window); i++)
-                s->aspects |= s->hist->aspects_of[i];
-        s->returns = returns;
+        s->hist->since = now;
+        s->hist->changes = 1;
+        s->hist->aspects = 0;
+        for (unsigned i = 0; i < MIN((unsigned) s->n_keys, p->window); i++)
+                s->hist->aspects |= s->hist->aspects_of[i];
+        s->hist->returns = returns;
         s->hist->n_signatures = s->hist->n_new = 0;
         return FLAP_STARTED;
 }

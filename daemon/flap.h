@@ -34,23 +34,25 @@ struct flap_params {
 
 /* The keys of the last polls, kept only while they differ or the deployment flaps: most
  * deployments never change, and a history of one key repeated needs no array (100,000 of them
- * would take 30 MiB). */
+ * would take 30 MiB). The flap episode is here too: a flap keeps its history. */
 struct flap_history {
         uint64_t keys[FLAP_HISTORY_MAX]; /* keys[0] is the latest poll's */
         uint8_t aspects_of[FLAP_HISTORY_MAX]; /* what each of those polls changed */
         uint64_t signatures[FLAP_SIGNATURES_MAX]; /* seen in this flap episode */
         uint8_t n_signatures;
         uint8_t n_new;            /* of them, new kinds reported during the episode */
-};
-
-struct flap_state {
-        struct flap_history *hist; /* NULL: the last n_keys polls all had key and changed nothing */
-        uint64_t key;             /* the latest poll's */
         usec_t since;             /* CLOCK_REALTIME start of the flap */
-        usec_t last_change;       /* CLOCK_REALTIME of the latest change */
+        usec_t last_change;       /* CLOCK_REALTIME of the latest change (kept while flapping) */
         unsigned changes;         /* changes since the flap started */
         unsigned aspects;         /* FLAP_* that changed since the flap started */
         unsigned returns;         /* returns in the window when it started (for the message) */
+};
+
+struct flap_state {
+        /* NULL: the last n_keys polls all had key and changed nothing; never NULL while
+         * flapping (the episode's figures are there). */
+        struct flap_history *hist;
+        uint64_t key;             /* the latest poll's */
         uint8_t n_keys;
         bool flapping;
 };
@@ -66,8 +68,11 @@ enum flap_verdict {
 enum flap_verdict flap_observe(const struct flap_params *p, struct flap_state *s, uint64_t key,
                                unsigned aspects, usec_t now);
 
-/* Frees the history; the flap itself (flapping, since, ...) stays. */
+/* Frees the history, and forgets the flap. */
 void flap_state_done(struct flap_state *s);
+/* A flap that goes on across a restart: flapping, with a history of no polls (NULL on a state
+ * already flapping); for the caller to fill in its figures. */
+struct flap_history *flap_state_resume(struct flap_state *s);
 /* A deep copy of src into dst. */
 void flap_state_copy(struct flap_state *dst, const struct flap_state *src);
 

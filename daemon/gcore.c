@@ -163,7 +163,7 @@ static char *member_text(struct json_object *obj, const char *key) {
 /* An instance count (deploy_status.ready or .total) that can be trusted: a JSON integer (or an
  * integral number, schema drift) from 0 to INT32_MAX, so that sums over regions stay exact.
  * Anything else makes the body unusable: read as 0 it would be a fake transition. */
-static int member_count(struct json_object *obj, const char *key, int64_t *ret) {
+static int member_count(struct json_object *obj, const char *key, int32_t *ret) {
         struct json_object *v = member(obj, key);
 
         if (json_object_is_type(v, json_type_int)) {
@@ -171,7 +171,7 @@ static int member_count(struct json_object *obj, const char *key, int64_t *ret) 
                 int64_t n = json_object_get_int64(v);
                 if (errno != 0 || n < 0 || n > INT32_MAX)
                         return -ERANGE;
-                *ret = n;
+                *ret = (int32_t) n;
                 return 0;
         }
         if (json_object_is_type(v, json_type_double)) {
@@ -180,7 +180,7 @@ static int member_count(struct json_object *obj, const char *key, int64_t *ret) 
                         return -EINVAL;
                 if (d < 0 || d > INT32_MAX)
                         return -ERANGE;
-                *ret = (int64_t) d;
+                *ret = (int32_t) d;
                 return 0;
         }
         return -EINVAL;
@@ -223,8 +223,9 @@ static int parse_container(struct json_object *c, struct container *k, const cha
         }
         scale = member(c, "scale");
         k->error_message = member_text(c, "error_message");
-        k->scale_min = member_int(scale, "min", -1);
-        k->scale_max = member_int(scale, "max", -1);
+        /* Only compared (a changed scale): beyond 32 bits is beyond any replica count. */
+        k->scale_min = container_int32(member_int(scale, "min", -1), INT32_MIN);
+        k->scale_max = container_int32(member_int(scale, "max", -1), INT32_MIN);
         return 0;
 }
 

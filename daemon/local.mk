@@ -14,6 +14,7 @@ daemon_libinferwatch_a_SOURCES = \
 	daemon/diff.c daemon/diff.h \
 	daemon/signature.c daemon/signature.h \
 	daemon/flap.c daemon/flap.h \
+	daemon/strtable.c daemon/strtable.h \
 	daemon/poll.c daemon/poll.h \
 	daemon/log.c daemon/log.h \
 	daemon/journal.c daemon/journal.h \

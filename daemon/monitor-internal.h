@@ -6,6 +6,7 @@
 
 #include "monitor.h"
 #include "poll.h"
+#include "strtable.h"
 
 #define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
 
@@ -15,12 +16,13 @@ enum job_kind {
 };
 
 struct job {
-        enum job_kind kind;
+        /* In an order without holes: 100,000 of them are kept. */
+        uint8_t kind;             /* enum job_kind */
         bool queued;
         bool parked;
+        uint32_t slot;            /* 1 + its index in the monitor's heap of armed jobs, 0: not armed */
         struct mproject *project;
         usec_t due;               /* CLOCK_MONOTONIC, while armed */
-        size_t slot;              /* 1 + its index in the monitor's heap of armed jobs, 0: not armed */
         struct http_request *req;
         usec_t started;           /* CLOCK_MONOTONIC start of the request in flight */
         TAILQ_ENTRY(job) link;    /* in the run queue (queued) or the account's parked list (parked) */
@@ -29,28 +31,31 @@ struct job {
 
 TAILQ_HEAD(job_list, job);
 
-/* The get-one body a watch observed, allocated at its first get-one answer: the deployments of
- * a "*" project are mostly only ever listed (a pointer instead of 40 bytes inline). */
-struct body_digest {
-        uint8_t sha256[POLL_DIGEST_SIZE];
-        uint64_t seq;             /* the watch's obs_seq it was observed as; 0: none */
+/* What most watches never have, allocated while one of them is there: the get-one body a watch
+ * observed (the deployments of a "*" project are mostly only ever listed) and its poll's last
+ * error (a pointer instead of 40 bytes inline). */
+struct watch_extra {
+        uint8_t sha256[POLL_DIGEST_SIZE]; /* the get-one body ... */
+        uint32_t seq;             /* ... observed as the watch's obs_seq; 0: none */
+        char *last_error;         /* NULL: its last poll succeeded */
 };
 
 struct watch {
+        /* In an order without holes: 100,000 of them are kept. */
         struct job job;
-        char *name;               /* in the watch's own allocation, after it */
         struct watch_state state;
-        uint64_t obs_seq;         /* bumped by every observation applied */
-        struct body_digest *digest; /* NULL before its first get-one answer */
+        uint32_t obs_seq;         /* bumped by every observation applied (never 0 once bumped) */
+        uint32_t seen_cycle;      /* "*": the list cycle that last listed it */
+        struct watch_extra *extra; /* NULL: no digest and no error */
         usec_t observed_at;       /* start of the request whose observation was applied last */
         usec_t observed_realtime; /* when it was applied, for /metrics */
-        uint64_t seen_cycle;      /* "*": the list cycle that last listed it */
         usec_t last_poll;         /* CLOCK_REALTIME */
-        char *last_error;
+        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
         unsigned failures;        /* failures in a row that speak of it (poll_result.object_scoped) */
         bool failure_reported;    /* watch_failure said it fails on its own */
-        TAILQ_ENTRY(watch) link;  /* in the project's watches, in the order they were added */
+        char name[];              /* in the watch's own allocation */
 };
+
 
 struct maccount {
         struct monitor *m;
@@ -81,10 +86,10 @@ struct mproject {
         struct monitor *m;
         const struct project *cfg;
         struct maccount *account;
-        void *by_name;            /* tsearch(3) root of struct watch, by name */
+        struct strtable by_name;  /* struct watch by name */
         TAILQ_HEAD(, watch) watches;
         bool auth_failed;
-        uint64_t cycle;
+        uint32_t cycle;           /* list cycles completed (wraps) */
         uint64_t offset;
         unsigned pages;
         char *last_error;         /* list failures */

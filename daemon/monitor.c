@@ -1,5 +1,3 @@
-#include <search.h>
-
 #include "log.h"
 #include "monitor-internal.h"
 
@@ -14,30 +12,44 @@ struct page_memo {
         int64_t count;
         uint8_t digest[POLL_DIGEST_SIZE];
         struct watch **watches;
-        uint64_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
+        uint32_t *seqs;           /* 0: that item was not applied (a newer get-one was) */
         size_t n;
 };
 
-static int compare_watch(const void *a, const void *b) {
-        return strcmp(((const struct watch *) a)->name, ((const struct watch *) b)->name);
+static const char *watch_last_error(const struct watch *w) {
+        return w->extra ? w->extra->last_error : NULL;
+}
+
+static struct watch_extra *watch_extra(struct watch *w) {
+        if (!w->extra)
+                w->extra = xcalloc(1, sizeof(*w->extra));
+        return w->extra;
+}
+
+/* Frees w's extra once it holds nothing. */
+static void watch_extra_trim(struct watch *w) {
+        if (w->extra && w->extra->seq == 0 && !w->extra->last_error)
+                w->extra = mfree(w->extra);
+}
+
+static void clear_watch_error(struct watch *w) {
+        if (w->extra)
+                w->extra->last_error = mfree(w->extra->last_error);
+        watch_extra_trim(w);
 }
 
 static struct watch *watch_find(struct mproject *p, const char *name) {
-        struct watch key = { .name = (char *) name };
-        void *n = tfind(&key, &p->by_name, compare_watch);
-
-        return n ? *(struct watch **) n : NULL;
+        return strtable_find(&p->by_name, name);
 }
 
 static struct watch *watch_add(struct mproject *p, const char *name) {
         /* The name in the same allocation: one fewer per deployment. */
-        struct watch *w = xcalloc(1, sizeof(*w) + strlen(name) + 1);
+        struct watch *w = xcalloc(1, offsetof(struct watch, name) + strlen(name) + 1);
 
         w->job.kind = JOB_GET;
         w->job.project = p;
-        w->name = strcpy((char *) (w + 1), name);
-        if (!tsearch(w, &p->by_name, compare_watch))
-                abort();
+        strcpy(w->name, name);
+        strtable_add(&p->by_name, w);
         TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
@@ -54,11 +66,11 @@ static void watch_remove(struct watch *w) {
                 p->account->object_failed = NULL;
         for (size_t i = 0; i < p->n_memos; i++)
                 page_memo_done(&p->memos[i]);
-        (void) tdelete(w, &p->by_name, compare_watch);
+        strtable_remove(&p->by_name, w);
         TAILQ_REMOVE(&p->watches, w, link);
         watch_state_done(&w->state);
-        free(w->digest);
-        free(w->last_error);
+        clear_watch_error(w);
+        free(w->extra);
         free(w);
 }
 
@@ -79,7 +91,8 @@ static void observe(struct watch *w, const struct deployment *d, struct event_li
          * still what --status should show: save it. */
         if (w->state.snap != before)
                 m->dirty = true;
-        w->obs_seq++;
+        if (++w->obs_seq == 0)
+                w->obs_seq = 1; /* 0 means none in the memos and the digest */
 }
 
 static void set_error(char **slot, const char *summary) {
@@ -88,7 +101,7 @@ static void set_error(char **slot, const char *summary) {
 }
 
 static void set_watch_error(struct watch *w, const char *summary) {
-        set_error(&w->last_error, summary);
+        set_error(&watch_extra(w)->last_error, summary);
 }
 
 static void project_auth(struct mproject *p, bool ok, const struct api_error *err) {
@@ -122,8 +135,8 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         if (res->outcome == API_OK) {
                 /* The very body of the last observation, which nothing else overrode since: its
                  * stored snapshot is what parsing it would give. */
-                same = w->digest && w->digest->seq != 0 && w->digest->seq == w->obs_seq && w->state.snap &&
-                       memcmp(w->digest->sha256, res->digest, POLL_DIGEST_SIZE) == 0;
+                same = w->extra && w->extra->seq != 0 && w->extra->seq == w->obs_seq && w->state.snap &&
+                       memcmp(w->extra->sha256, res->digest, POLL_DIGEST_SIZE) == 0;
                 if (!same)
                         (void) poll_result_parse(res); /* an unusable body becomes retryable */
         }
@@ -138,17 +151,17 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         case API_OK:
         case API_NOT_FOUND:
                 project_auth(p, true, NULL);
-                w->last_error = mfree(w->last_error);
+                clear_watch_error(w);
                 if (w->job.started >= w->observed_at) {
                         w->observed_at = w->job.started;
                         observe(w, res->outcome != API_OK ? NULL : same ? w->state.snap : &res->deployment, &l);
                         if (res->outcome == API_OK) {
-                                if (!w->digest)
-                                        w->digest = xmalloc(sizeof(*w->digest));
-                                memcpy(w->digest->sha256, res->digest, POLL_DIGEST_SIZE);
-                                w->digest->seq = w->obs_seq;
-                        } else if (w->digest)
-                                w->digest->seq = 0;
+                                memcpy(watch_extra(w)->sha256, res->digest, POLL_DIGEST_SIZE);
+                                w->extra->seq = w->obs_seq;
+                        } else if (w->extra) {
+                                w->extra->seq = 0;
+                                watch_extra_trim(w);
+                        }
                 }
                 emit(m, &l);
                 if (w->state.gone && p->cfg->all) {
@@ -223,13 +236,13 @@ static struct page_memo *page_memo_get(struct mproject *p, unsigned page) {
 
 /* Applies one item of a page to its watch, unless a get-one newer than the page was applied
  * already; returns the watch's observation count after it, or 0 when it was not applied. */
-static uint64_t list_item(struct mproject *p, struct watch *w, const struct deployment *d, struct event_list *l) {
+static uint32_t list_item(struct mproject *p, struct watch *w, const struct deployment *d, struct event_list *l) {
         w->seen_cycle = p->cycle;
         w->last_poll = now_usec(CLOCK_REALTIME);
         if (p->job.started < w->observed_at)
                 return 0;
         w->observed_at = p->job.started;
-        w->last_error = mfree(w->last_error);
+        clear_watch_error(w);
         observe(w, d, l);
         return w->obs_seq;
 }
@@ -242,7 +255,7 @@ static void list_item_unusable(struct mproject *p, struct watch *w, const struct
 
         w->seen_cycle = p->cycle;
         w->last_poll = now_usec(CLOCK_REALTIME);
-        if (!streq_ptr(w->last_error, summary) && !p->m->once)
+        if (!streq_ptr(watch_last_error(w), summary) && !p->m->once)
                 log_warning("Poll of %s failed: %s; the rest of the list is used", job_describe(&w->job, what), summary);
         set_watch_error(w, summary);
 }
@@ -256,7 +269,7 @@ static void list_page(struct mproject *p, struct page_memo *memo, const struct p
         memo->count = page->count;
         memcpy(memo->digest, res->digest, POLL_DIGEST_SIZE);
         memo->watches = xcalloc(page->n_items, sizeof(struct watch *));
-        memo->seqs = xcalloc(page->n_items, sizeof(uint64_t));
+        memo->seqs = xcalloc(page->n_items, sizeof(uint32_t));
         memo->n = page->n_items;
         for (size_t i = 0; i < page->n_items; i++) {
                 const struct deployment *d = &page->items[i];
@@ -467,6 +480,7 @@ int monitor_new(sd_event *event, struct http_client *http, const struct config *
                 p->m = m;
                 p->cfg = &c->projects[i];
                 TAILQ_INIT(&p->watches);
+                p->by_name = STRTABLE_INIT(struct watch, name);
                 p->job.kind = JOB_LIST;
                 p->job.project = p;
                 p->account = &m->accounts[c->projects[i].account - c->accounts];
@@ -521,8 +535,16 @@ bool monitor_import_watch(struct monitor *m, struct watch_record *r) {
                 return false;
         watch_state_done(&w->state);
         w->state = r->state;
+        if (w->state.snap) {
+                /* Named by the watch's name, as diff_observe() names what it stores. */
+                struct deployment *own = w->state.snap;
+                w->state.snap = deployment_dup_borrowing(own, w->name);
+                deployment_free(own);
+        }
         w->last_poll = r->last_poll;
-        w->last_error = r->last_error;
+        clear_watch_error(w);
+        if (r->last_error)
+                watch_extra(w)->last_error = r->last_error;
         free(r->url);
         free(r->name);
         free(r->account);
@@ -554,11 +576,11 @@ static void view_record(const struct mproject *p, const struct watch *w, struct 
         *r = (struct watch_record) {
                 .url = (char *) p->account->cfg->url,
                 .project_id = p->cfg->id,
-                .name = w->name,
+                .name = (char *) w->name,
                 .account = (char *) p->account->cfg->name,
                 .state = w->state,
                 .last_poll = w->last_poll,
-                .last_error = w->last_error,
+                .last_error = (char *) watch_last_error(w),
         };
 }
 
@@ -697,7 +719,7 @@ void monitor_count(const struct monitor *m, struct monitor_counts *ret) {
                         c.by_health[w->state.health]++;
                         if (w->state.alert)
                                 c.alerts_open++;
-                        if (w->last_error)
+                        if (watch_last_error(w))
                                 c.polls_failed++;
                 }
         }
@@ -709,7 +731,7 @@ void monitor_foreach(const struct monitor *m, monitor_watch_fn fn, void *userdat
                 const struct mproject *p = &m->projects[i];
                 const struct watch *w;
                 TAILQ_FOREACH(w, &p->watches, link)
-                        fn(p->account->cfg->name, p->cfg->id, w->name, &w->state, w->last_error, userdata);
+                        fn(p->account->cfg->name, p->cfg->id, w->name, &w->state, watch_last_error(w), userdata);
         }
 }
 

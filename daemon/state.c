@@ -131,11 +131,11 @@ static struct json_object *watch_to_json(const struct watch_record *r) {
                 /* A flap goes on across a restart (its changes stay at debug, its end is summed
                  * up); the poll history behind the detection starts afresh. */
                 struct json_object *f = json_object_new_object();
-                add_int(f, "since", (int64_t) w->flap.since);
-                add_int(f, "last_change", (int64_t) w->flap.last_change);
-                add_int(f, "changes", w->flap.changes);
-                add_int(f, "aspects", w->flap.aspects);
-                add_int(f, "returns", w->flap.returns);
+                add_int(f, "since", (int64_t) w->flap.hist->since);
+                add_int(f, "last_change", (int64_t) w->flap.hist->last_change);
+                add_int(f, "changes", w->flap.hist->changes);
+                add_int(f, "aspects", w->flap.hist->aspects);
+                add_int(f, "returns", w->flap.hist->returns);
                 json_object_object_add(o, "flap", f);
         }
         return o;
@@ -375,11 +375,12 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret, 
                         struct json_object *k = json_object_array_get_idx(cs, i);
                         struct container *c = array_append(&d->containers, &d->n_containers, sizeof(*c));
                         c->region_id = get_int(k, "region_id");
-                        c->ready = get_int(k, "ready");
-                        c->total = get_int(k, "total");
+                        /* As gcore.c takes them: 0 to INT32_MAX. */
+                        c->ready = container_int32(get_int(k, "ready"), 0);
+                        c->total = container_int32(get_int(k, "total"), 0);
                         c->error_message = get_str(k, "error_message");
-                        c->scale_min = get_int(k, "scale_min");
-                        c->scale_max = get_int(k, "scale_max");
+                        c->scale_min = container_int32(get_int(k, "scale_min"), INT32_MIN);
+                        c->scale_max = container_int32(get_int(k, "scale_max"), INT32_MIN);
                 }
         *ret = d;
         return 0;
@@ -388,6 +389,7 @@ static int deployment_from_json(struct json_object *o, struct deployment **ret, 
 static int watch_from_json(struct json_object *o, struct watch_record *r, const char **ret_why) {
         struct json_object *snap = get(o, "snapshot"), *a = get(o, "alert"), *f = get(o, "flap");
         struct watch_state *w = &r->state;
+        struct flap_history *h;
         _cleanup_free_ char *health = NULL, *id = NULL;
         usec_t unobservable;
 
@@ -448,13 +450,12 @@ static int watch_from_json(struct json_object *o, struct watch_record *r, const 
                 if (w->alert->log_tail && strlen(w->alert->log_tail) > LOGTAIL_MAX)
                         w->alert->log_tail = mfree(w->alert->log_tail);
         }
-        if (json_object_is_type(f, json_type_object)) {
-                w->flap.flapping = true;
-                w->flap.since = get_usec(f, "since");
-                w->flap.last_change = get_usec(f, "last_change");
-                w->flap.changes = (unsigned) MAX(get_int(f, "changes"), 0);
-                w->flap.aspects = (unsigned) MAX(get_int(f, "aspects"), 0);
-                w->flap.returns = (unsigned) MAX(get_int(f, "returns"), 0);
+        if (json_object_is_type(f, json_type_object) && (h = flap_state_resume(&w->flap))) {
+                h->since = get_usec(f, "since");
+                h->last_change = get_usec(f, "last_change");
+                h->changes = (unsigned) MAX(get_int(f, "changes"), 0);
+                h->aspects = (unsigned) MAX(get_int(f, "aspects"), 0);
+                h->returns = (unsigned) MAX(get_int(f, "returns"), 0);
         }
         return 0;
 }

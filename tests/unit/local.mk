@@ -22,6 +22,12 @@ tests_unit_test_diff_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_diff_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test-diff
 
+check_PROGRAMS += tests/unit/test-strtable
+tests_unit_test_strtable_SOURCES = tests/unit/test-strtable.c
+tests_unit_test_strtable_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_strtable_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test-strtable
+
 check_PROGRAMS += tests/unit/test-util
 tests_unit_test_util_SOURCES = tests/unit/test-util.c
 tests_unit_test_util_CFLAGS = $(UNIT_CFLAGS)

@@ -508,7 +508,7 @@ static void test_flap_control(void **state) {
                 assert_null(event_list_find(&f->ev, EVENT_DEPLOYMENT_FLAPPING_ENDED));
         }
         assert_null(f->w.alert);
-        t = f->w.flap.last_change + f->p.flap.stable - SEC;
+        t = f->w.flap.hist->last_change + f->p.flap.stable - SEC;
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t, "");
         OBSERVE(f, MAKE("ACTIVE", 1, 1, NULL, 1, 1, NULL), t + SEC, "deployment.flapping_ended");
         assert_int_equal(f->ev.items[0]->priority, LOG_NOTICE);

@@ -33,13 +33,13 @@ static void test_defaults_flap_at_the_second_return(void **state) {
         /* Good, bad, good (a recovery: one return), bad again (two: flapping). */
         PLAY(&p, "ABAB", "...S");
         assert_true(s.flapping);
-        assert_int_equal(s.since, 1003 * SEC);
-        assert_int_equal(s.returns, 2);
-        assert_int_equal(s.aspects, FLAP_HEALTH);
+        assert_int_equal(s.hist->since, 1003 * SEC);
+        assert_int_equal(s.hist->returns, 2);
+        assert_int_equal(s.hist->aspects, FLAP_HEALTH);
         /* Every further change is part of it; quiet polls too until stable for 5 minutes. */
         PLAY(&p, "ABABAAAA", "oooooooo");
-        assert_int_equal(s.changes, 6);
-        t = s.last_change + p.stable - 1;
+        assert_int_equal(s.hist->changes, 6);
+        t = s.hist->last_change + p.stable - 1;
         PLAY(&p, "A", "o");
         PLAY(&p, "A", "E");
         assert_false(s.flapping);
@@ -92,7 +92,7 @@ static void test_aspects(void **state) {
         flap_observe(&p, &s, 2, FLAP_STATUS | FLAP_ERROR, 2);
         flap_observe(&p, &s, 1, FLAP_STATUS | FLAP_ERROR | FLAP_HEALTH, 3);
         assert_int_equal(flap_observe(&p, &s, 2, FLAP_READY, 4), FLAP_STARTED);
-        assert_string_equal(flap_aspects_to_string(s.aspects, b), "status, health, errors and readiness");
+        assert_string_equal(flap_aspects_to_string(s.hist->aspects, b), "status, health, errors and readiness");
         assert_string_equal(flap_aspects_to_string(FLAP_ERROR, b), "errors");
         assert_string_equal(flap_aspects_to_string(FLAP_STATUS | FLAP_REGIONS, b), "status and regions");
         assert_string_equal(flap_aspects_to_string(0, b), "state");

@@ -55,9 +55,9 @@ static void fill(struct saved_state *s) {
         r->state.alert->log_tail = xstrdup("Pulling image\nBack-off: Failed to pull image");
         r->state.alert->log_tail_status = xstrdup("ok");
         r->state.alert->capacity_hint = xstrdup("capacity for 1xA100 in Luxembourg-2 (7): 0");
-        r->state.flap = (struct flap_state) { .flapping = true, .since = 1795790100000000ULL,
-                                              .last_change = 1795790160000000ULL, .changes = 12,
-                                              .aspects = FLAP_STATUS | FLAP_HEALTH, .returns = 2 };
+        *flap_state_resume(&r->state.flap) = (struct flap_history) {
+                .since = 1795790100000000ULL, .last_change = 1795790160000000ULL, .changes = 12,
+                .aspects = FLAP_STATUS | FLAP_HEALTH, .returns = 2 };
 
         struct account_record *a = array_append(&s->accounts, &s->n_accounts, sizeof(*a));
         a->url = xstrdup("https://api.gcore.com");
@@ -102,9 +102,9 @@ static void test_round_trip(void **state) {
         assert_non_null(strstr(text, "\"unobservable_since\":1795790300000000"));
         /* A flap survives a restart, not the poll history behind it. */
         assert_true(w->flap.flapping);
-        assert_int_equal(w->flap.last_change, 1795790160000000ULL);
-        assert_int_equal(w->flap.changes, 12);
-        assert_int_equal(w->flap.aspects, FLAP_STATUS | FLAP_HEALTH);
+        assert_int_equal(w->flap.hist->last_change, 1795790160000000ULL);
+        assert_int_equal(w->flap.hist->changes, 12);
+        assert_int_equal(w->flap.hist->aspects, FLAP_STATUS | FLAP_HEALTH);
         assert_int_equal(w->flap.n_keys, 0);
         assert_true(back.accounts[0].api.unreachable);
         assert_true(back.projects[0].auth_failed);
