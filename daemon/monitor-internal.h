@@ -40,9 +40,17 @@ struct watch_extra {
         char *last_error;         /* NULL: its last poll succeeded */
 };
 
+/* A watch's get-one job, allocated the first time the watch is polled on its own: a "*" project's
+ * deployments (and a named project's under PLAN_LIST) are mostly only ever listed. */
+struct watch_job {
+        struct job job;
+        struct watch *watch;
+};
+
 struct watch {
         /* In an order without holes: 100,000 of them are kept. */
-        struct job job;
+        struct mproject *project;
+        struct watch_job *job;    /* NULL: never polled on its own (watch_job() makes it) */
         struct watch_state state;
         uint32_t obs_seq;         /* bumped by every observation applied (never 0 once bumped) */
         uint32_t seen_cycle;      /* "*": the list cycle that last listed it */
@@ -126,10 +134,26 @@ struct monitor {
 void emit(struct monitor *m, struct event_list *l);
 void job_start(struct job *j);
 
+/* monitor.c: a watch's get-one job, made on first use; the watch of a JOB_GET job */
+struct job *watch_job(struct watch *w);
+static inline struct watch *job_watch(struct job *j) {
+        return container_of(j, struct watch_job, job)->watch;
+}
+/* w is covered by its project's list again: its job is freed unless it is armed, queued, parked,
+ * in flight or the account's probe. */
+void watch_job_drop(struct watch *w);
+/* Whether w's job is armed, queued, parked or in flight (false when it has none). */
+bool watch_pending(const struct watch *w);
+/* Whether j is w's job (false when w has none). */
+static inline bool is_watch_job(const struct job *j, const struct watch *w) {
+        return w->job && j == &w->job->job;
+}
+
 /* schedule.c: jobs' timers, the run queue, account backoff, deployments' own failures */
 void job_stop(struct job *j);
 void schedule_done(struct monitor *m);
 const char *job_describe(struct job *j, char buf[static 256]);
+const char *watch_describe(const struct watch *w, char buf[static 256]);
 void job_arm(struct job *j, usec_t delay);
 bool job_pending(const struct job *j);
 void job_park(struct job *j);

@@ -46,24 +46,48 @@ static struct watch *watch_add(struct mproject *p, const char *name) {
         /* The name in the same allocation: one fewer per deployment. */
         struct watch *w = xcalloc(1, offsetof(struct watch, name) + strlen(name) + 1);
 
-        w->job.kind = JOB_GET;
-        w->job.project = p;
+        w->project = p;
         strcpy(w->name, name);
         strtable_add(&p->by_name, w);
         TAILQ_INSERT_TAIL(&p->watches, w, link);
         return w;
 }
 
+struct job *watch_job(struct watch *w) {
+        if (!w->job) {
+                w->job = xcalloc(1, sizeof(struct watch_job));
+                w->job->job.kind = JOB_GET;
+                w->job->job.project = w->project;
+                w->job->watch = w;
+        }
+        return &w->job->job;
+}
+
+bool watch_pending(const struct watch *w) {
+        return w->job && job_pending(&w->job->job);
+}
+
+void watch_job_drop(struct watch *w) {
+        struct maccount *a = w->project->account;
+
+        if (!w->job || job_pending(&w->job->job) || a->probe == &w->job->job)
+                return;
+        if (a->object_failed == &w->job->job)
+                a->object_failed = NULL;
+        w->job = mfree(w->job);
+}
+
 static void page_memo_done(struct page_memo *memo);
 
 static void watch_remove(struct watch *w) {
-        struct mproject *p = w->job.project;
+        struct mproject *p = w->project;
 
-        job_stop(&w->job);
-        if (p->account->probe == &w->job)
-                account_probe_lost(p->account);
-        if (p->account->object_failed == &w->job)
-                p->account->object_failed = NULL;
+        if (w->job) {
+                job_stop(&w->job->job);
+                if (p->account->probe == &w->job->job)
+                        account_probe_lost(p->account);
+                watch_job_drop(w);
+        }
         for (size_t i = 0; i < p->n_memos; i++)
                 page_memo_done(&p->memos[i]);
         strtable_remove(&p->by_name, w);
@@ -81,7 +105,7 @@ void emit(struct monitor *m, struct event_list *l) {
 }
 
 static void observe(struct watch *w, const struct deployment *d, struct event_list *l) {
-        struct mproject *p = w->job.project;
+        struct mproject *p = w->project;
         struct monitor *m = p->m;
         const struct deployment *before = w->state.snap;
 
@@ -122,15 +146,16 @@ static void account_count(struct maccount *a, const struct poll_result *res) {
 }
 
 static void on_get_done(struct poll_result *res, void *userdata) {
-        struct watch *w = container_of(userdata, struct watch, job);
-        struct mproject *p = w->job.project;
+        struct job *j = userdata;
+        struct watch *w = job_watch(j);
+        struct mproject *p = w->project;
         struct monitor *m = p->m;
         struct event_list l = {};
         char what[256];
 
         bool same = false;
 
-        job_finished(&w->job);
+        job_finished(j);
         w->last_poll = now_usec(CLOCK_REALTIME);
         if (res->outcome == API_OK) {
                 /* The very body of the last observation, which nothing else overrode since: its
@@ -143,7 +168,7 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         account_count(p->account, res);
         /* Any answer but a retryable failure shows the API is there, a probe's included. */
         if (res->outcome != API_RETRYABLE) {
-                account_success(p->account, &w->job);
+                account_success(p->account, j);
                 watch_answered(w, res->outcome);
         }
 
@@ -152,8 +177,8 @@ static void on_get_done(struct poll_result *res, void *userdata) {
         case API_NOT_FOUND:
                 project_auth(p, true, NULL);
                 clear_watch_error(w);
-                if (w->job.started >= w->observed_at) {
-                        w->observed_at = w->job.started;
+                if (j->started >= w->observed_at) {
+                        w->observed_at = j->started;
                         observe(w, res->outcome != API_OK ? NULL : same ? w->state.snap : &res->deployment, &l);
                         if (res->outcome == API_OK) {
                                 memcpy(watch_extra(w)->sha256, res->digest, POLL_DIGEST_SIZE);
@@ -174,25 +199,25 @@ static void on_get_done(struct poll_result *res, void *userdata) {
                 set_watch_error(w, res->error.summary);
                 project_auth(p, false, &res->error);
                 if (!m->once)
-                        job_arm(&w->job, stable_delay(m));
+                        job_arm(j, stable_delay(m));
                 return;
         case API_RETRYABLE:
                 set_watch_error(w, res->error.summary);
                 if (m->once)
                         return;
                 if (!res->object_scoped) {
-                        account_failure(p->account, &w->job, &res->error);
+                        account_failure(p->account, j, &res->error);
                 } else if (object_failure_is_account(p->account, w)) {
                         w->failures++;
-                        account_failure(p->account, &w->job, &res->error);
+                        account_failure(p->account, j, &res->error);
                 } else
                         watch_failure(w, &res->error);
                 return;
         default:
                 set_watch_error(w, res->error.summary);
-                log_warning("Poll of %s failed: %s", job_describe(&w->job, what), strempty(res->error.summary));
+                log_warning("Poll of %s failed: %s", job_describe(j, what), strempty(res->error.summary));
                 if (!m->once)
-                        job_arm(&w->job, stable_delay(m));
+                        job_arm(j, stable_delay(m));
                 return;
         }
 }
@@ -206,14 +231,14 @@ static void list_cycle_complete(struct mproject *p) {
                 return;
         struct watch *w;
         TAILQ_FOREACH(w, &p->watches, link) {
-                if (job_pending(&w->job))
+                if (watch_pending(w))
                         continue;
                 /* Absent from a complete list: a get-one confirms before anything is reported,
                  * since offset paging can skip an item when others come and go meanwhile. */
                 if (w->seen_cycle != p->cycle)
-                        job_arm(&w->job, 0);
+                        job_arm(watch_job(w), 0);
                 else if (watch_state_wants_fast(&w->state))
-                        job_arm(&w->job, fast_delay(m));
+                        job_arm(watch_job(w), fast_delay(m));
         }
         plan_cycle_complete(p);
         p->cycle++;
@@ -256,7 +281,7 @@ static void list_item_unusable(struct mproject *p, struct watch *w, const struct
         w->seen_cycle = p->cycle;
         w->last_poll = now_usec(CLOCK_REALTIME);
         if (!streq_ptr(watch_last_error(w), summary) && !p->m->once)
-                log_warning("Poll of %s failed: %s; the rest of the list is used", job_describe(&w->job, what), summary);
+                log_warning("Poll of %s failed: %s; the rest of the list is used", watch_describe(w, what), summary);
         set_watch_error(w, summary);
 }
 
@@ -427,7 +452,7 @@ void job_start(struct job *j) {
         if (j->kind == JOB_LIST)
                 r = poll_list(m->http, p->account->cfg, p->cfg->id, p->offset, on_list_done, j, &j->req);
         else
-                r = poll_get(m->http, p->account->cfg, p->cfg->id, container_of(j, struct watch, job)->name,
+                r = poll_get(m->http, p->account->cfg, p->cfg->id, job_watch(j)->name,
                              on_get_done, j, &j->req);
         if (r < 0) {
                 j->req = NULL;
@@ -680,7 +705,7 @@ int monitor_start(struct monitor *m) {
                 struct watch *w;
                 TAILQ_FOREACH(w, &p->watches, link)
                         if (!project_lists(p) || (!m->once && watch_state_wants_fast(&w->state)))
-                                job_arm(&w->job, random_below(spread));
+                                job_arm(watch_job(w), random_below(spread));
         }
         return 0;
 }

@@ -67,12 +67,12 @@ static void plan_to_get(struct mproject *p) {
         struct watch *w;
 
         TAILQ_FOREACH(w, &p->watches, link) {
-                if (job_pending(&w->job))
+                if (watch_pending(w))
                         continue;
                 if (w->seen_cycle == p->cycle && !watch_state_wants_fast(&w->state))
-                        job_arm(&w->job, stable_delay_since(m, p->cycle_started));
+                        job_arm(watch_job(w), stable_delay_since(m, p->cycle_started));
                 else
-                        job_arm(&w->job, random_below(spread));
+                        job_arm(watch_job(w), random_below(spread));
         }
 }
 

@@ -46,12 +46,15 @@ static struct maccount *job_account(struct job *j) {
         return j->project->account;
 }
 
+const char *watch_describe(const struct watch *w, char buf[static 256]) {
+        snprintf(buf, 256, "%s (project %lld)", w->name, (long long) w->project->cfg->id);
+        return buf;
+}
+
 const char *job_describe(struct job *j, char buf[static 256]) {
-        if (j->kind == JOB_LIST)
-                snprintf(buf, 256, "list of project %lld", (long long) j->project->cfg->id);
-        else
-                snprintf(buf, 256, "%s (project %lld)", container_of(j, struct watch, job)->name,
-                         (long long) j->project->cfg->id);
+        if (j->kind == JOB_GET)
+                return watch_describe(job_watch(j), buf);
+        snprintf(buf, 256, "list of project %lld", (long long) j->project->cfg->id);
         return buf;
 }
 
@@ -361,7 +364,7 @@ void account_failure(struct maccount *a, struct job *j, const struct api_error *
 bool object_failure_is_account(const struct maccount *a, const struct watch *w) {
         if (w->failures > 0)
                 return false;
-        return account_backing_off(a) || (a->object_failed && a->object_failed != &w->job);
+        return account_backing_off(a) || (a->object_failed && !is_watch_job(a->object_failed, w));
 }
 
 /* The cap of a deployment's own backoff: the interval, and once it was reported unobservable,
@@ -380,7 +383,8 @@ static usec_t watch_backoff_cap(usec_t interval, bool unobservable) {
  * polled as usual. While the account itself fails, the outage is what is reported, and the
  * backoff stays within the interval: the deployment is back with the account. */
 void watch_failure(struct watch *w, const struct api_error *err) {
-        struct maccount *a = w->job.project->account;
+        struct job *j = watch_job(w);
+        struct maccount *a = w->project->account;
         struct monitor *m = a->m;
         struct event_list l = {};
         char b[32], what[256];
@@ -388,13 +392,13 @@ void watch_failure(struct watch *w, const struct api_error *err) {
         usec_t delay;
 
         if (w->failures == 0)
-                a->object_failed = &w->job;
-        if (a->probe == &w->job)
+                a->object_failed = j;
+        if (a->probe == j)
                 account_probe_lost(a);
         w->failures++;
         account_fails = account_backing_off(a) || a->api.unreachable;
         if (!account_fails) {
-                diff_unobservable(&m->params, &w->state, a->cfg->name, w->job.project->cfg->id, w->name, w->failures,
+                diff_unobservable(&m->params, &w->state, a->cfg->name, w->project->cfg->id, w->name, w->failures,
                                   err, now_usec(CLOCK_REALTIME), &l);
                 emit(m, &l);
         }
@@ -403,21 +407,21 @@ void watch_failure(struct watch *w, const struct api_error *err) {
                               w->failures, MIN(err->retry_after, API_RETRY_AFTER_MAX));
         log_full(w->failure_reported ? LOG_DEBUG : LOG_WARNING,
                  "Poll of %s failed: %s; retried on its own, the API answers for the others",
-                 job_describe(&w->job, what), strempty(err->summary));
+                 job_describe(j, what), strempty(err->summary));
         w->failure_reported = true;
         log_debug("Next poll of %s in %s", what, format_duration(b, delay));
-        job_arm(&w->job, delay);
+        job_arm(j, delay);
 }
 
 /* Any answer but a retryable failure ends a deployment's own failures; an observation (200, or
  * 404: gone) ends its being unobservable. */
 void watch_answered(struct watch *w, enum api_outcome o) {
-        struct mproject *p = w->job.project;
+        struct mproject *p = w->project;
         struct event_list l = {};
         char what[256];
 
         if (w->failure_reported && (o == API_OK || o == API_NOT_FOUND))
-                log_info("Poll of %s succeeds again after %u failed polls", job_describe(&w->job, what), w->failures);
+                log_info("Poll of %s succeeds again after %u failed polls", watch_describe(w, what), w->failures);
         if (o == API_OK || o == API_NOT_FOUND) {
                 diff_observable(&w->state, p->account->cfg->name, p->cfg->id, w->name, now_usec(CLOCK_REALTIME), &l);
                 emit(p->m, &l);
@@ -445,16 +449,19 @@ usec_t fast_delay(const struct monitor *m) {
         return jitter(m->cfg->fast_interval, 0.05);
 }
 
+/* After w's get-one (so w has its job). */
 void watch_reschedule(struct watch *w) {
-        struct monitor *m = w->job.project->m;
+        struct monitor *m = w->project->m;
+        struct job *j = watch_job(w);
 
         if (m->once)
                 return;
         if (watch_state_wants_fast(&w->state))
-                job_arm(&w->job, fast_delay(m));
-        else if (!project_lists(w->job.project) || w->state.gone)
-                job_arm(&w->job, stable_delay_since(m, w->job.started));
-        /* else: a "*" project's list covers it every interval */
+                job_arm(j, fast_delay(m));
+        else if (!project_lists(w->project) || w->state.gone)
+                job_arm(j, stable_delay_since(m, j->started));
+        else
+                watch_job_drop(w); /* the project's list covers it every interval */
 }
 
 void job_finished(struct job *j) {
