@@ -120,18 +120,20 @@ static char *pack_string(char **at, const char *s) {
         return copy;
 }
 
-/* A packed copy of d under name: a copy of it (own) or name itself. */
-static struct deployment *pack(const struct deployment *d, const char *name, bool own) {
-        const char *strings[] = { own ? name : NULL, d->address };
+static size_t packed_size(const struct deployment *d, const char *name, bool own) {
         size_t size = sizeof(struct deployment) + d->n_containers * sizeof(struct container);
-        struct deployment *n;
-        char *at;
 
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                size += string_size(strings[i]);
+        size += string_size(own ? name : NULL) + string_size(d->address);
         for (size_t i = 0; i < d->n_containers; i++)
                 size += string_size(d->containers[i].error_message);
-        n = xcalloc(1, size);
+        return size;
+}
+
+/* A packed copy of d under name, in n (zeroed, packed_size() bytes): a copy of name (own) or
+ * name itself. */
+static struct deployment *pack_at(struct deployment *n, const struct deployment *d, const char *name, bool own) {
+        char *at;
+
         n->containers = d->n_containers > 0 ? (struct container *) (n + 1) : NULL;
         at = (char *) (n + 1) + d->n_containers * sizeof(struct container);
         n->name = own ? pack_string(&at, name) : (char *) name;
@@ -150,6 +152,19 @@ static struct deployment *pack(const struct deployment *d, const char *name, boo
                 n->containers[i].error_message = pack_string(&at, d->containers[i].error_message);
         }
         return n;
+}
+
+static struct deployment *pack(const struct deployment *d, const char *name, bool own) {
+        return pack_at(xcalloc(1, packed_size(d, name, own)), d, name, own);
+}
+
+size_t deployment_packed_size(const struct deployment *d) {
+        return packed_size(d, d->name, true);
+}
+
+struct deployment *deployment_pack_into(const struct deployment *d, void *buf) {
+        memset(buf, 0, deployment_packed_size(d));
+        return pack_at(buf, d, d->name, true);
 }
 
 struct deployment *deployment_dup_named(const struct deployment *d, const char *name) {

@@ -66,6 +66,11 @@ struct deployment *deployment_dup_named(const struct deployment *d, const char *
 /* The same under name itself, not a copy: name must outlive it (a watch's stored snapshot, and
  * the watch's name: 100,000 of them). */
 struct deployment *deployment_dup_borrowing(const struct deployment *d, const char *name);
+/* deployment_dup() into a buffer of the caller's (at least deployment_packed_size() bytes,
+ * aligned for a pointer), e.g. a batch of records made while a parse tree lives (state.c):
+ * deployment_done() undoes it, never deployment_free(). */
+size_t deployment_packed_size(const struct deployment *d);
+struct deployment *deployment_pack_into(const struct deployment *d, void *buf);
 struct json_object;
 /* [{"region_id", "ready", "total", "error_message"}, ...] for --once and --status; d may be NULL. */
 struct json_object *deployment_containers_json(const struct deployment *d);

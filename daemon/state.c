@@ -4,6 +4,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <sys/mman.h>
 
 #include "crashpoint.h"
 #include "logtail.h"
@@ -539,6 +542,119 @@ static struct json_object *parse_line(struct json_tokener *tok, const char *line
         return o;
 }
 
+/* A load with a taker (a restart) makes each record in a batch, in a buffer mapped once, while
+ * the line's tree lives, and hands the batch to the taker, which makes what stays, once the
+ * buffer is full, after the trees are freed: made between a tree's allocations, what stays cut
+ * the freed tables into pieces the next trees could not use (100,000 records: 11 MB of the heap
+ * left in 208-byte holes). Each line's tree then reuses the last one's chunks, and what stays is
+ * made in a heap without the trees' garbage in between. */
+#define BATCH_RECORDS 1024
+#define BATCH_BYTES (256 * 1024)
+
+struct batch {
+        struct watch_record *records; /* [BATCH_RECORDS], the strings and snapshots after them */
+        size_t n, used;
+        char *bytes;
+};
+
+static size_t batch_align(size_t n) {
+        return (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+}
+
+static void batch_init(struct batch *b) {
+        void *p = mmap(NULL, BATCH_RECORDS * sizeof(*b->records) + BATCH_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        if (p == MAP_FAILED)
+                abort();
+        *b = (struct batch) { .records = p, .bytes = (char *) p + BATCH_RECORDS * sizeof(*b->records) };
+}
+
+static size_t record_size(const struct watch_record *r) {
+        const char *strings[] = { r->url, r->name, r->account, r->last_error };
+        size_t n = r->state.snap ? batch_align(deployment_packed_size(r->state.snap)) : 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                n += strings[i] ? batch_align(strlen(strings[i]) + 1) : 0;
+        return n;
+}
+
+static bool batch_fits(const struct batch *b, const struct watch_record *r) {
+        return b->n < BATCH_RECORDS && b->used + record_size(r) <= BATCH_BYTES;
+}
+
+static void *batch_take(struct batch *b, size_t n) {
+        void *p = b->bytes + b->used;
+
+        b->used += batch_align(n);
+        return p;
+}
+
+/* Moves a heap string into the batch. */
+static char *batch_string(struct batch *b, char *s) {
+        char *copy;
+
+        if (!s)
+                return NULL;
+        copy = strcpy(batch_take(b, strlen(s) + 1), s);
+        free(s);
+        return copy;
+}
+
+/* Moves *r into the batch (batch_fits() said it fits); its alert and flap stay in the heap (few). */
+static void batch_add(struct batch *b, struct watch_record *r) {
+        struct watch_record *k = &b->records[b->n++];
+        struct deployment *snap = r->state.snap;
+
+        *k = *r;
+        k->url = batch_string(b, r->url);
+        k->name = batch_string(b, r->name);
+        k->account = batch_string(b, r->account);
+        k->last_error = batch_string(b, r->last_error);
+        if (snap) {
+                k->state.snap = deployment_pack_into(snap, batch_take(b, deployment_packed_size(snap)));
+                deployment_free(snap);
+        }
+        *r = (struct watch_record) {};
+}
+
+static void give(const struct state_taker *take, struct saved_state *s, struct watch_record *r) {
+        if (!take->fn(r, take->userdata))
+                *(struct watch_record *) array_append(&s->watches, &s->n_watches, sizeof(*r)) = *r;
+}
+
+/* Hands the batch's records to take, in order, each made again in the heap. */
+static void batch_flush(struct batch *b, const struct state_taker *take, struct saved_state *s) {
+        for (size_t i = 0; i < b->n; i++) {
+                struct watch_record *k = &b->records[i], r = *k;
+                r.url = xstrdup(k->url);
+                r.name = xstrdup(k->name);
+                r.account = xstrdup(k->account);
+                r.last_error = xstrdup(k->last_error);
+                if (k->state.snap) {
+                        r.state.snap = deployment_dup(k->state.snap);
+                        deployment_done(k->state.snap);
+                }
+                *k = (struct watch_record) {};
+                give(take, s, &r);
+        }
+        b->n = b->used = 0;
+}
+
+/* What a failed load leaves in the batch. */
+static void batch_done(struct batch *b) {
+        if (!b->records)
+                return;
+        for (size_t i = 0; i < b->n; i++) {
+                struct watch_state *w = &b->records[i].state;
+                deployment_done(w->snap);
+                w->snap = NULL;
+                watch_state_done(w);
+        }
+        (void) munmap(b->records, BATCH_RECORDS * sizeof(*b->records) + BATCH_BYTES);
+        *b = (struct batch) {};
+}
+
 /* Lines in order: the header, its "deployments" count of deployments, its "outbox" count of
  * events. *ret_line is the line a failure is about (1 the header). Each deployment record goes
  * to take first, if any (see state_load_each). */
@@ -552,11 +668,14 @@ static int read_state(FILE *f, const struct state_taker *take, struct saved_stat
          * line between the records that stay. */
         struct json_tokener *tok = json_tokener_new();
         unsigned lineno = 0;
+        struct batch b = {};
         ssize_t n;
         int r = -EBADMSG;
 
         if (!tok)
                 abort();
+        if (take)
+                batch_init(&b);
 
         *ret_why = "the file is empty";
         while ((n = getline(&line, &alloc, f)) >= 0) {
@@ -608,16 +727,28 @@ static int read_state(FILE *f, const struct state_taker *take, struct saved_stat
                         watch_record_done(&w);
                         goto finish;
                 }
-                /* The line's tree is freed after take made what stays of the record (the
-                 * watch): freed first, its chunks were split by what stays, and their
-                 * remainders left a quarter of the heap unusable (100,000 records: 93 MB of
-                 * heap for 68 MB in use). */
                 n_read++;
-                if (!take || !take->fn(&w, take->userdata))
+                if (!take)
                         *(struct watch_record *) array_append(&s.watches, &s.n_watches, sizeof(w)) = w;
+                else {
+                        /* Into the batch before the tree is freed, the batch to take after. */
+                        if (!batch_fits(&b, &w)) {
+                                json_object_put(o);
+                                o = NULL;
+                                batch_flush(&b, take, &s);
+                        }
+                        if (batch_fits(&b, &w))
+                                batch_add(&b, &w);
+                        else
+                                give(take, &s, &w); /* larger than a batch: as it is */
+                }
                 json_object_put(o);
+                if (take && (int64_t) n_read == expected)
+                        batch_flush(&b, take, &s);
                 r = -EBADMSG;
         }
+        if (take)
+                batch_flush(&b, take, &s);
         *ret_line = 0;
         if (expected < 0)
                 goto finish;
@@ -630,6 +761,7 @@ static int read_state(FILE *f, const struct state_taker *take, struct saved_stat
         r = 0;
 finish:
         json_tokener_free(tok);
+        batch_done(&b);
         saved_state_done(&s);
         return r;
 }

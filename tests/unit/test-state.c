@@ -450,6 +450,86 @@ static void test_load_each(void **state) {
         saved_state_done(&s);
 }
 
+/* Checks each record taken is the next one saved, whole (a restart takes them a batch at a time). */
+struct in_order {
+        const struct saved_state *saved;
+        size_t next;
+};
+
+static bool take_in_order(struct watch_record *r, void *userdata) {
+        struct in_order *o = userdata;
+        const struct watch_record *w = &o->saved->watches[o->next++];
+
+        assert_string_equal(r->name, w->name);
+        assert_string_equal(r->url, w->url);
+        assert_string_equal(r->account, w->account);
+        assert_string_equal(r->last_error, w->last_error);
+        assert_non_null(r->state.snap);
+        assert_true(r->state.snap->packed);
+        assert_string_equal(r->state.snap->name, w->state.snap->name);
+        assert_string_equal(r->state.snap->status, "PARTIALLYDEPLOYED");
+        assert_int_equal(r->state.snap->n_containers, 1);
+        assert_string_equal(r->state.snap->containers[0].error_message, "Failed to pull image");
+        assert_int_equal(r->state.history, w->state.history);
+        assert_true(r->state.alert && r->state.alert->open);
+        assert_string_equal(r->state.alert->summary, "region 7: Failed to pull image");
+        assert_true(r->state.flap.flapping);
+        watch_record_done(r);
+        return true;
+}
+
+static void test_load_each_batches(void **state) {
+        char dir[] = "/tmp/iw-state-XXXXXX";
+        struct saved_state s = {}, back;
+        _cleanup_free_ char *path = NULL, *moved = NULL, *why = NULL, *text = NULL;
+        struct in_order order = { &s };
+        size_t size;
+        char *p;
+
+        assert_non_null(mkdtemp(dir));
+        fill(&s);
+        /* More records than a batch holds, one larger than a batch. */
+        for (size_t i = 1; i < 3000; i++) {
+                struct watch_record *r = array_append(&s.watches, &s.n_watches, sizeof(*r));
+                r->url = xstrdup(s.watches[0].url);
+                r->project_id = 1;
+                r->name = xasprintf("d%04zu", i);
+                r->account = xstrdup("main");
+                r->last_error = xstrdup("HTTP 503");
+                if (i == 1500) {
+                        free(r->last_error);
+                        r->last_error = xcalloc(1, 300 * 1024 + 1);
+                        memset(r->last_error, 'x', 300 * 1024);
+                }
+                watch_state_copy(&r->state, &s.watches[0].state);
+                deployment_free(r->state.snap);
+                r->state.snap = deployment_dup_named(s.watches[0].state.snap, r->name);
+                r->state.history = (uint32_t) i;
+        }
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_load_each(dir, &(struct state_taker) { take_in_order, &order }, &back, &moved, &why), 0);
+        assert_int_equal(order.next, 3000);
+        assert_int_equal(back.n_watches, 0);
+        saved_state_done(&back);
+
+        /* A bad line within a batch: FILE:LINE, the batch's records not yet taken are dropped. */
+        path = state_path(dir);
+        assert_int_equal(read_full_file(path, 64 << 20, &text, &size), 0);
+        p = text;
+        for (int i = 0; i < 1201; i++)
+                p = strchr(p, '\n') + 1;
+        *p = '[';
+        assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+        order.next = 0;
+        assert_int_equal(state_load_each(dir, &(struct state_taker) { take_in_order, &order }, &back, &moved, &why),
+                         -EBADMSG);
+        assert_true(order.next > 0 && order.next < 1200);
+        assert_non_null(strstr(why, "state.json:1202: a deployment line is not JSON"));
+        assert_int_equal(unlink(moved), 0);
+        assert_int_equal(rmdir(dir), 0);
+        saved_state_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
@@ -460,6 +540,7 @@ int main(void) {
                 cmocka_unit_test(test_rejects),
                 cmocka_unit_test(test_load_save_corrupt),
                 cmocka_unit_test(test_load_each),
+                cmocka_unit_test(test_load_each_batches),
                 cmocka_unit_test(test_outbox),
                 cmocka_unit_test(test_reads_version_2),
                 cmocka_unit_test(test_temporary_files_removed),
